@@ -1,0 +1,63 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Layers, from the inside out:
+//   MSAICore      the scheme itself: GF(251), membranes, masking, tau and block scrambling,
+//                 metrics, role messages. Foundation only: no C library, no I/O.
+//   MSAICrypto    swift-crypto adapter: the keyed PRF (ChaCha20 keystream) and frame tags.
+//   MSAIBigInt    GMP adapter and the integer VHE mode built on it.
+//   MSAIImageIO   TurboJPEG (JPEG) and libpng (PNG with metadata chunks) adapters.
+//   MSAIVision    OpenCV DNN adapter: darknet YOLO and the res10 face SSD.
+//   MSAIRoles     cloud, data center and edge as separate objects that exchange messages.
+//   MSAIEvaluation  runs the roles in-process and measures (msai evaluate).
+//   msai          the command line, which wires the rest.
+let package = Package(
+    name: "msai",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "msai", targets: ["msai"]),
+        .library(name: "MSAICore", targets: ["MSAICore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"4.0.0"),
+    ],
+    targets: [
+        .target(name: "MSAICore"),
+        .target(
+            name: "MSAICrypto",
+            dependencies: ["MSAICore", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        .systemLibrary(name: "CGMP", path: "Sources/CGMP"),
+        .target(name: "MSAIBigInt", dependencies: ["MSAICore", "MSAICrypto", "CGMP"]),
+        .systemLibrary(name: "CTurboJPEG", path: "Sources/CTurboJPEG"),
+        .target(
+            name: "CMSAIPNG",
+            linkerSettings: [.linkedLibrary("png")]
+        ),
+        .target(name: "MSAIImageIO", dependencies: ["MSAICore", "CTurboJPEG", "CMSAIPNG"]),
+        .target(
+            name: "CMSAIOpenCV",
+            cxxSettings: [.unsafeFlags(["-I/usr/include/opencv4", "-std=c++17"])],
+            linkerSettings: [
+                .linkedLibrary("opencv_core"), .linkedLibrary("opencv_imgproc"),
+                .linkedLibrary("opencv_dnn"), .linkedLibrary("stdc++"),
+            ]
+        ),
+        .target(name: "MSAIVision", dependencies: ["MSAICore", "CMSAIOpenCV"]),
+        .target(name: "MSAIRoles", dependencies: ["MSAICore", "MSAICrypto", "MSAIBigInt", "MSAIImageIO"]),
+        .target(name: "MSAIEvaluation", dependencies: ["MSAICore", "MSAICrypto", "MSAIRoles"]),
+        .executableTarget(
+            name: "msai",
+            dependencies: [
+                "MSAICore", "MSAICrypto", "MSAIBigInt", "MSAIImageIO", "MSAIVision", "MSAIRoles", "MSAIEvaluation",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(
+            name: "MSAITests",
+            dependencies: ["MSAICore", "MSAICrypto", "MSAIBigInt", "MSAIImageIO", "MSAIVision", "MSAIRoles", "MSAIEvaluation"],
+            resources: [.copy("Vectors")]
+        ),
+    ]
+)

@@ -1,0 +1,400 @@
+// C API over OpenCV 4.6 (cv::dnn, imgproc) for Swift. See include/msai_opencv.h.
+// Nothing may throw across this boundary: every entry point catches everything.
+#include "msai_opencv.h"
+
+#include <opencv2/core.hpp>
+#include <opencv2/dnn.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <string>
+#include <vector>
+
+struct msai_net {
+    cv::dnn::Net net;
+    std::vector<cv::Mat> outputs;  // float32, contiguous, from the last forward pass
+    std::vector<std::string> names;
+};
+
+namespace {
+
+void set_error(msai_cv_error *error, const char *format, ...) {
+    if (error == nullptr) return;
+    va_list args;
+    va_start(args, format);
+    std::vsnprintf(error->message, sizeof(error->message), format, args);
+    va_end(args);
+    error->message[sizeof(error->message) - 1] = '\0';
+}
+
+// The useful part of a cv::Exception (its `err`), falling back to what().
+std::string cv_message(const cv::Exception &e) {
+    std::string message = e.err.empty() ? std::string(e.what()) : e.err;
+    if (!e.func.empty()) message += " (in " + e.func + ")";
+    return message;
+}
+
+// Checks that `path` names a readable, non-empty regular file. On failure fills `error` as
+// "<context>: <role> '<path>' <problem>" and returns false.
+bool check_file(const char *context, const char *role, const char *path, msai_cv_error *error) {
+    if (path == nullptr || path[0] == '\0') {
+        set_error(error, "%s: no %s path given", context, role);
+        return false;
+    }
+    struct stat st;
+    if (::stat(path, &st) != 0) {
+        int code = errno;
+        set_error(error, "%s: %s '%s' %s", context, role, path,
+                  code == ENOENT ? "does not exist" : std::strerror(code));
+        return false;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        set_error(error, "%s: %s '%s' is not a regular file", context, role, path);
+        return false;
+    }
+    std::FILE *file = std::fopen(path, "rb");
+    if (file == nullptr) {
+        int code = errno;
+        set_error(error, "%s: %s '%s' is not readable: %s", context, role, path, std::strerror(code));
+        return false;
+    }
+    std::fclose(file);
+    if (st.st_size == 0) {
+        set_error(error, "%s: %s '%s' is empty", context, role, path);
+        return false;
+    }
+    return true;
+}
+
+// Wraps a freshly loaded net; fails if OpenCV produced an empty network.
+msai_net *make_net(cv::dnn::Net &&net, const std::string &context, msai_cv_error *error) {
+    if (net.empty()) {
+        set_error(error, "%s: OpenCV produced an empty network", context.c_str());
+        return nullptr;
+    }
+    net.setPreferableBackend(cv::dnn::DNN_BACKEND_OPENCV);
+    net.setPreferableTarget(cv::dnn::DNN_TARGET_CPU);
+    std::vector<std::string> names = net.getUnconnectedOutLayersNames();
+    if (names.empty()) {
+        set_error(error, "%s: network has no output layers", context.c_str());
+        return nullptr;
+    }
+    msai_net *result = new msai_net();
+    result->net = std::move(net);
+    result->names = std::move(names);
+    return result;
+}
+
+// OpenCV 4.6 reads darknet weights without checking for end of file, so a truncated or
+// mismatched .weights file loads "successfully" with garbage parameters. Compare the number of
+// parameters the loaded layers hold (yolo/Region layers only carry anchors from the cfg) with
+// the number of floats in the file after its header (same header rule as OpenCV's reader).
+bool check_darknet_weights(cv::dnn::Net &net, const char *cfg_path, const char *weights_path, msai_cv_error *error) {
+    size_t needed = 0;
+    for (const cv::String &name : net.getLayerNames()) {
+        cv::Ptr<cv::dnn::Layer> layer = net.getLayer(net.getLayerId(name));
+        if (layer.empty() || layer->type == "Region") continue;
+        for (const cv::Mat &blob : layer->blobs) needed += blob.total();
+    }
+    std::FILE *file = std::fopen(weights_path, "rb");
+    if (file == nullptr) {
+        set_error(error, "cannot read darknet model: weights '%s' is not readable", weights_path);
+        return false;
+    }
+    int32_t version[3] = {0, 0, 0};
+    bool ok = std::fread(version, sizeof(int32_t), 3, file) == 3 && std::fseek(file, 0, SEEK_END) == 0;
+    long size = ok ? std::ftell(file) : -1;
+    std::fclose(file);
+    long header = 12 + (((version[0] * 10 + version[1]) >= 2 && version[0] < 1000 && version[1] < 1000) ? 8 : 4);
+    if (!ok || size < header) {
+        set_error(error, "cannot read darknet model: weights '%s' is too short for a darknet header", weights_path);
+        return false;
+    }
+    size_t present = (size_t)(size - header) / sizeof(float);
+    if (present != needed || (size - header) % (long)sizeof(float) != 0) {
+        set_error(error,
+                  "cannot read darknet model: weights '%s' holds %zu parameters but cfg '%s' needs %zu "
+                  "(truncated or mismatched file)",
+                  weights_path, present, cfg_path, needed);
+        return false;
+    }
+    return true;
+}
+
+template <typename R, typename Body>
+R guarded(msai_cv_error *error, const char *context, R failure, Body body) {
+    try {
+        return body();
+    } catch (const cv::Exception &e) {
+        set_error(error, "%s: %s", context, cv_message(e).c_str());
+    } catch (const std::bad_alloc &) {
+        set_error(error, "%s: out of memory", context);
+    } catch (const std::exception &e) {
+        set_error(error, "%s: %s", context, e.what());
+    } catch (...) {
+        set_error(error, "%s: unknown C++ exception", context);
+    }
+    return failure;
+}
+
+}  // namespace
+
+extern "C" {
+
+msai_net *msai_net_read_darknet(const char *cfg_path, const char *weights_path, msai_cv_error *error) {
+    const char *context = "cannot read darknet model";
+    try {
+        if (!check_file(context, "cfg", cfg_path, error)) return nullptr;
+        if (!check_file(context, "weights", weights_path, error)) return nullptr;
+        std::string full = std::string(context) + ": cfg '" + cfg_path + "', weights '" + weights_path + "'";
+        try {
+            cv::dnn::Net net = cv::dnn::readNetFromDarknet(std::string(cfg_path), std::string(weights_path));
+            if (!net.empty() && !check_darknet_weights(net, cfg_path, weights_path, error)) return nullptr;
+            return make_net(std::move(net), full, error);
+        } catch (const cv::Exception &e) {
+            set_error(error, "%s: %s", full.c_str(), cv_message(e).c_str());
+        } catch (const std::exception &e) {
+            set_error(error, "%s: %s", full.c_str(), e.what());
+        }
+    } catch (const std::exception &e) {
+        set_error(error, "%s: %s", context, e.what());
+    } catch (...) {
+        set_error(error, "%s: unknown C++ exception", context);
+    }
+    return nullptr;
+}
+
+msai_net *msai_net_read_caffe(const char *prototxt_path, const char *model_path, msai_cv_error *error) {
+    const char *context = "cannot read caffe model";
+    try {
+        if (!check_file(context, "prototxt", prototxt_path, error)) return nullptr;
+        if (!check_file(context, "caffemodel", model_path, error)) return nullptr;
+        std::string full =
+            std::string(context) + ": prototxt '" + prototxt_path + "', caffemodel '" + model_path + "'";
+        try {
+            cv::dnn::Net net = cv::dnn::readNetFromCaffe(std::string(prototxt_path), std::string(model_path));
+            return make_net(std::move(net), full, error);
+        } catch (const cv::Exception &e) {
+            set_error(error, "%s: %s", full.c_str(), cv_message(e).c_str());
+        } catch (const std::exception &e) {
+            set_error(error, "%s: %s", full.c_str(), e.what());
+        }
+    } catch (const std::exception &e) {
+        set_error(error, "%s: %s", context, e.what());
+    } catch (...) {
+        set_error(error, "%s: unknown C++ exception", context);
+    }
+    return nullptr;
+}
+
+msai_net *msai_net_read_onnx(const char *onnx_path, msai_cv_error *error) {
+    const char *context = "cannot read onnx model";
+    try {
+        if (!check_file(context, "model", onnx_path, error)) return nullptr;
+        std::string full = std::string(context) + ": model '" + onnx_path + "'";
+        try {
+            cv::dnn::Net net = cv::dnn::readNetFromONNX(std::string(onnx_path));
+            return make_net(std::move(net), full, error);
+        } catch (const cv::Exception &e) {
+            set_error(error, "%s: %s", full.c_str(), cv_message(e).c_str());
+        } catch (const std::exception &e) {
+            set_error(error, "%s: %s", full.c_str(), e.what());
+        }
+    } catch (const std::exception &e) {
+        set_error(error, "%s: %s", context, e.what());
+    } catch (...) {
+        set_error(error, "%s: unknown C++ exception", context);
+    }
+    return nullptr;
+}
+
+void msai_net_free(msai_net *net) {
+    try {
+        delete net;
+    } catch (...) {
+    }
+}
+
+int msai_set_num_threads(int threads) {
+    try {
+        int previous = cv::getNumThreads();
+        cv::setNumThreads(threads);
+        return previous;
+    } catch (...) {
+        return -1;
+    }
+}
+
+int msai_net_forward(msai_net *net, const uint8_t *pixels, int width, int height, int channels, size_t stride,
+                     const msai_blob_params *params, msai_cv_error *error) {
+    if (net == nullptr) {
+        set_error(error, "forward: no network");
+        return -1;
+    }
+    net->outputs.clear();
+    auto run = [&]() -> int {
+        if (pixels == nullptr || params == nullptr) {
+            set_error(error, "forward: no pixels or parameters");
+            return -1;
+        }
+        if (width <= 0 || height <= 0 || (channels != 1 && channels != 3)) {
+            set_error(error, "forward: bad image %dx%d with %d channels (need 1 or 3)", width, height, channels);
+            return -1;
+        }
+        if (stride < (size_t)width * (size_t)channels) {
+            set_error(error, "forward: stride %zu is smaller than a row (%d bytes)", stride, width * channels);
+            return -1;
+        }
+        const msai_blob_params &p = *params;
+        if (p.input_width <= 0 || p.input_height <= 0 || p.resize_width <= 0 || p.resize_height <= 0 ||
+            p.pad_x < 0 || p.pad_y < 0 || p.pad_x > p.input_width - p.resize_width ||
+            p.pad_y > p.input_height - p.resize_height) {
+            set_error(error,
+                      "forward: bad geometry: input %dx%d, resize %dx%d at (%d, %d) must fit inside the input",
+                      p.input_width, p.input_height, p.resize_width, p.resize_height, p.pad_x, p.pad_y);
+            return -1;
+        }
+        for (int c = 0; c < 3; c++) {
+            if (p.std[c] == 0.0 || !std::isfinite(p.std[c]) || !std::isfinite(p.mean[c])) {
+                set_error(error, "forward: std[%d] must be finite and non-zero (mean finite)", c);
+                return -1;
+            }
+        }
+        if (!std::isfinite(p.scale) || !std::isfinite(p.pad_value)) {
+            set_error(error, "forward: scale and pad_value must be finite");
+            return -1;
+        }
+
+        // No copy: wrap the caller's pixels.
+        cv::Mat source(height, width, CV_8UC(channels), const_cast<uint8_t *>(pixels), stride);
+        cv::Mat color;
+        if (channels == 1) {
+            cv::cvtColor(source, color, cv::COLOR_GRAY2RGB);  // same result in either order
+        } else if (p.to_bgr) {
+            cv::cvtColor(source, color, cv::COLOR_RGB2BGR);
+        } else {
+            color = source;
+        }
+
+        cv::Mat resized;
+        if (p.resize_width == width && p.resize_height == height) {
+            resized = color;
+        } else {
+            cv::resize(color, resized, cv::Size(p.resize_width, p.resize_height), 0, 0, cv::INTER_LINEAR);
+        }
+
+        // Float canvas, so any pad value survives exactly.
+        cv::Mat canvas(p.input_height, p.input_width, CV_32FC3, cv::Scalar::all(p.pad_value));
+        resized.convertTo(canvas(cv::Rect(p.pad_x, p.pad_y, p.resize_width, p.resize_height)), CV_32F);
+
+        cv::Mat blob = cv::dnn::blobFromImage(canvas, 1.0, cv::Size(), cv::Scalar(), false, false, CV_32F);
+        CV_Assert(blob.dims == 4 && blob.size[1] == 3 && blob.isContinuous());
+        for (int c = 0; c < 3; c++) {
+            cv::Mat plane(p.input_height, p.input_width, CV_32F, blob.ptr<float>(0, c));
+            double alpha = p.scale / p.std[c];
+            double beta = -p.mean[c] * p.scale / p.std[c];
+            if (alpha != 1.0 || beta != 0.0) plane.convertTo(plane, CV_32F, alpha, beta);
+        }
+
+        net->net.setInput(blob);
+        std::vector<cv::Mat> outs;
+        net->net.forward(outs, net->names);
+        for (cv::Mat &out : outs) {
+            if (out.depth() != CV_32F) out.convertTo(out, CV_32F);
+            if (!out.isContinuous()) out = out.clone();
+        }
+        net->outputs = std::move(outs);
+        return (int)net->outputs.size();
+    };
+    int result = guarded(error, "forward", -1, run);
+    if (result < 0) net->outputs.clear();
+    return result;
+}
+
+int msai_net_output_ndims(const msai_net *net, int index) {
+    if (net == nullptr || index < 0 || (size_t)index >= net->outputs.size()) return -1;
+    return net->outputs[(size_t)index].dims;
+}
+
+int msai_net_output_dim(const msai_net *net, int index, int axis) {
+    if (net == nullptr || index < 0 || (size_t)index >= net->outputs.size()) return -1;
+    const cv::Mat &m = net->outputs[(size_t)index];
+    if (axis < 0 || axis >= m.dims) return -1;
+    return m.size[axis];
+}
+
+const float *msai_net_output_data(const msai_net *net, int index) {
+    if (net == nullptr || index < 0 || (size_t)index >= net->outputs.size()) return nullptr;
+    const cv::Mat &m = net->outputs[(size_t)index];
+    if (m.empty()) return nullptr;
+    return m.ptr<float>();
+}
+
+const char *msai_net_output_name(const msai_net *net, int index) {
+    if (net == nullptr || index < 0 || (size_t)index >= net->names.size()) return nullptr;
+    return net->names[(size_t)index].c_str();
+}
+
+int msai_nms_boxes(const float *boxes, const float *scores, int count, float score_threshold, float nms_threshold,
+                   int *kept, msai_cv_error *error) {
+    return guarded(error, "NMSBoxes", -1, [&]() -> int {
+        if (count < 0) {
+            set_error(error, "NMSBoxes: negative count %d", count);
+            return -1;
+        }
+        if (count == 0) return 0;
+        if (boxes == nullptr || scores == nullptr || kept == nullptr) {
+            set_error(error, "NMSBoxes: null boxes, scores or kept");
+            return -1;
+        }
+        std::vector<cv::Rect2d> rects((size_t)count);
+        std::vector<float> confidences(scores, scores + count);
+        for (int i = 0; i < count; i++) {
+            const float *b = boxes + 4 * (size_t)i;
+            rects[(size_t)i] = cv::Rect2d(b[0], b[1], b[2], b[3]);
+        }
+        std::vector<int> indices;
+        cv::dnn::NMSBoxes(rects, confidences, score_threshold, nms_threshold, indices);
+        int n = 0;
+        for (int index : indices) {
+            if (n >= count) break;
+            kept[n++] = index;
+        }
+        return n;
+    });
+}
+
+int msai_resize(const uint8_t *src, int src_width, int src_height, int channels, uint8_t *dst, int dst_width,
+                int dst_height, msai_cv_error *error) {
+    return guarded(error, "resize", -1, [&]() -> int {
+        if (src == nullptr || dst == nullptr) {
+            set_error(error, "resize: null buffer");
+            return -1;
+        }
+        if (src_width <= 0 || src_height <= 0 || dst_width <= 0 || dst_height <= 0 || channels < 1 ||
+            channels > 4) {
+            set_error(error, "resize: bad sizes %dx%d -> %dx%d or channels %d", src_width, src_height, dst_width,
+                      dst_height, channels);
+            return -1;
+        }
+        cv::Mat source(src_height, src_width, CV_8UC(channels), const_cast<uint8_t *>(src));
+        cv::Mat target(dst_height, dst_width, CV_8UC(channels), dst);
+        bool shrinking = dst_width <= src_width && dst_height <= src_height;
+        cv::resize(source, target, target.size(), 0, 0, shrinking ? cv::INTER_AREA : cv::INTER_LINEAR);
+        if (target.data != dst) {
+            // cv::resize reallocated (should not happen with a matching size and type): copy back.
+            cv::Mat wrapped(dst_height, dst_width, CV_8UC(channels), dst);
+            target.copyTo(wrapped);
+        }
+        return 0;
+    });
+}
+
+}  // extern "C"

@@ -1,0 +1,55 @@
+import Foundation
+
+/// An axis-aligned rectangle of whole pixels: `x`, `y` of the top-left corner, `width` × `height`.
+public struct Rect: Hashable, Codable, Sendable, CustomStringConvertible {
+    public var x: Int
+    public var y: Int
+    public var width: Int
+    public var height: Int
+
+    public init(x: Int, y: Int, width: Int, height: Int) {
+        self.x = x
+        self.y = y
+        self.width = width
+        self.height = height
+    }
+
+    public var maxX: Int { x + width }
+    public var maxY: Int { y + height }
+    public var area: Int { width * height }
+    public var isEmpty: Bool { width <= 0 || height <= 0 }
+
+    public var description: String { "\(x),\(y),\(width),\(height)" }
+
+    /// Parses "x,y,w,h" as users type it on the command line.
+    public init(parsing text: String) throws {
+        let parts = text.split(separator: ",", omittingEmptySubsequences: false)
+            .map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard parts.count == 4, let x = parts[0], let y = parts[1], let w = parts[2], let h = parts[3] else {
+            throw MSAIError.invalidArgument("region '\(text)' is not of the form x,y,w,h with integers")
+        }
+        guard w > 0, h > 0 else {
+            throw MSAIError.invalidArgument("region '\(text)' has a zero or negative size")
+        }
+        self.init(x: x, y: y, width: w, height: h)
+    }
+
+    /// The overlap of two rectangles, or nil when they do not overlap.
+    public func intersection(_ other: Rect) -> Rect? {
+        let left = max(x, other.x), top = max(y, other.y)
+        let right = min(maxX, other.maxX), bottom = min(maxY, other.maxY)
+        guard right > left, bottom > top else { return nil }
+        return Rect(x: left, y: top, width: right - left, height: bottom - top)
+    }
+
+    /// Intersection over union, 0 for disjoint rectangles.
+    public func iou(_ other: Rect) -> Double {
+        guard let overlap = intersection(other) else { return 0 }
+        return Double(overlap.area) / Double(area + other.area - overlap.area)
+    }
+
+    /// True when the rectangle lies wholly inside an image of the given size.
+    public func fits(width imageWidth: Int, height imageHeight: Int) -> Bool {
+        !isEmpty && x >= 0 && y >= 0 && maxX <= imageWidth && maxY <= imageHeight
+    }
+}

@@ -1,0 +1,48 @@
+extension GF251MembraneKey {
+    /// λ⁻¹[i] = k · (w + e[i])⁻¹ mod 251: the multipliers that undo the membrane.
+    /// The data center computes these from the key alone (the paper's equation 4, exact in the field).
+    public func inverseMembrane<S: Keystream>(using stream: S.Type) throws -> [UInt8] {
+        try noise(using: stream).map { GF251.multiply(k, GF251.inverse[Int(GF251.add(w, $0))]) }
+    }
+}
+
+/// Masks and unmasks rectangular areas of an image in place with per-sample multipliers.
+///
+/// A sample o ≤ 250 becomes o · λ mod 251; a sample ≥ 251 is left as it is (it is not a field
+/// element). Unmasking is the same map with λ⁻¹. Both are bijections on 0...255, so recovery
+/// is bit-exact for every input. Samples equal to 0 or ≥ 251 are left unchanged: that is the
+/// scheme's leak, measured by `leakedSampleCount`.
+public enum AreaMasker {
+    /// Applies `multipliers` (each in 1...250, row-major over the area, channels interleaved).
+    public static func apply(_ multipliers: [UInt8], to image: inout PixelBuffer, area: Rect) throws {
+        try image.checkContains(area)
+        let shape = try MembraneShape(covering: area, channels: image.channels)
+        guard multipliers.count == shape.sampleCount else {
+            throw MSAIError.shapeMismatch(
+                "area \(area) of a \(image.channels)-channel image needs a membrane of \(shape.sampleCount) samples (\(shape)) but got \(multipliers.count)"
+            )
+        }
+        let rowLength = area.width * image.channels
+        GF251.maskTable.withUnsafeBufferPointer { table in
+            multipliers.withUnsafeBufferPointer { lambda in
+                image.withRows(of: area) { row, samples in
+                    let base = row * rowLength
+                    for i in 0..<rowLength {
+                        samples[i] = table[Int(lambda[base + i]) &* 256 &+ Int(samples[i])]
+                    }
+                }
+            }
+        }
+    }
+
+    /// How many samples of `area` the GF(251) map leaves as they are (0 and 251...255).
+    public static func leakedSampleCount(in image: PixelBuffer, area: Rect) throws -> Int {
+        try image.checkContains(area)
+        var copy = image
+        var count = 0
+        copy.withRows(of: area) { _, samples in
+            for s in samples where s == 0 || s >= 251 { count += 1 }
+        }
+        return count
+    }
+}

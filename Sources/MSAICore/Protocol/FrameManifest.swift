@@ -1,0 +1,141 @@
+import Foundation
+
+/// The metadata a masked frame carries (in a PNG iTXt chunk with keyword "msai"), so the data
+/// center needs nothing but its keys to recover it: format version, block size, tau reference,
+/// and the areas in masking order with their membrane ids and modes; plus an integrity tag
+/// (HMAC-SHA-256 under a key only the edge and data center hold) over all of it and the pixels.
+public struct FrameManifest: Codable, Equatable, Sendable {
+    public static let formatName = "msai-masked-frame"
+    public static let currentVersion = 1
+    /// The PNG text keyword the manifest is stored under.
+    public static let pngKeyword = "msai"
+
+    public var format: String
+    public var version: Int
+    public var width: Int
+    public var height: Int
+    public var channels: Int
+    public var blockSize: Int
+    public var tauID: String
+    public var areas: [MaskedArea]
+    /// Lowercase hex HMAC-SHA-256; nil while the tag is being computed.
+    public var tag: String?
+
+    public init(
+        width: Int, height: Int, channels: Int, blockSize: Int, tauID: String, areas: [MaskedArea], tag: String? = nil
+    ) {
+        self.format = Self.formatName
+        self.version = Self.currentVersion
+        self.width = width
+        self.height = height
+        self.channels = channels
+        self.blockSize = blockSize
+        self.tauID = tauID
+        self.areas = areas
+        self.tag = tag
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case format, version, width, height, channels, tag, areas
+        case blockSize = "block_size"
+        case tauID = "tau_id"
+    }
+
+    /// Canonical JSON (sorted keys), the form that is stored and tagged.
+    public func encoded() -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        // Encoding plain structs of numbers and strings cannot fail.
+        return (try? encoder.encode(self)) ?? Data()
+    }
+
+    /// The bytes the integrity tag covers: the manifest without its tag.
+    public func bytesToTag() -> Data {
+        var copy = self
+        copy.tag = nil
+        return copy.encoded()
+    }
+
+    /// Parses and checks a stored manifest: known format and version, a size matching the
+    /// image it came with, areas inside the frame, a sane block size.
+    public static func decode(_ data: Data, imageWidth: Int, imageHeight: Int, imageChannels: Int) throws
+        -> FrameManifest
+    {
+        let manifest: FrameManifest
+        do {
+            manifest = try JSONDecoder().decode(FrameManifest.self, from: data)
+        } catch {
+            throw MSAIError.invalidMetadata("masked frame metadata is not valid msai JSON: \(describe(error))")
+        }
+        guard manifest.format == formatName else {
+            throw MSAIError.invalidMetadata("masked frame metadata has format '\(manifest.format)', expected '\(formatName)'")
+        }
+        guard manifest.version == currentVersion else {
+            throw MSAIError.invalidMetadata(
+                "masked frame metadata is version \(manifest.version); this msai reads version \(currentVersion)")
+        }
+        guard manifest.width == imageWidth, manifest.height == imageHeight, manifest.channels == imageChannels else {
+            throw MSAIError.invalidMetadata(
+                "masked frame metadata says \(manifest.width)x\(manifest.height)x\(manifest.channels) but the image is \(imageWidth)x\(imageHeight)x\(imageChannels)"
+            )
+        }
+        guard manifest.blockSize >= 1 else {
+            throw MSAIError.invalidMetadata("masked frame metadata has block size \(manifest.blockSize)")
+        }
+        guard manifest.tag != nil else {
+            throw MSAIError.invalidMetadata("masked frame metadata has no integrity tag")
+        }
+        for area in manifest.areas where !area.rect.fits(width: imageWidth, height: imageHeight) {
+            throw MSAIError.invalidMetadata(
+                "masked frame metadata lists area \(area.rect) outside the \(imageWidth)x\(imageHeight) frame")
+        }
+        return manifest
+    }
+}
+
+/// One masked area as the manifest records it. VHE areas say where their ciphertexts lie
+/// in the frame's ciphertext chunk.
+public struct MaskedArea: Codable, Equatable, Sendable {
+    public var x: Int
+    public var y: Int
+    public var w: Int
+    public var h: Int
+    public var membraneID: MembraneID
+    public var mode: MaskingMode
+    public var ciphertextOffset: Int?
+    public var ciphertextLength: Int?
+
+    public init(rect: Rect, membraneID: MembraneID, mode: MaskingMode, ciphertextOffset: Int? = nil,
+                ciphertextLength: Int? = nil) {
+        self.x = rect.x
+        self.y = rect.y
+        self.w = rect.width
+        self.h = rect.height
+        self.membraneID = membraneID
+        self.mode = mode
+        self.ciphertextOffset = ciphertextOffset
+        self.ciphertextLength = ciphertextLength
+    }
+
+    public var rect: Rect { Rect(x: x, y: y, width: w, height: h) }
+
+    enum CodingKeys: String, CodingKey {
+        case x, y, w, h, mode
+        case membraneID = "membrane_id"
+        case ciphertextOffset = "ciphertext_offset"
+        case ciphertextLength = "ciphertext_length"
+    }
+}
+
+/// A short description of a decoding error, for one-line messages.
+public func describe(_ error: Error) -> String {
+    switch error {
+    case let DecodingError.keyNotFound(key, _): return "missing field '\(key.stringValue)'"
+    case let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context):
+        return "wrong type at '\(context.codingPath.map(\.stringValue).joined(separator: "."))'"
+    case let DecodingError.dataCorrupted(context):
+        return context.debugDescription
+    case let error as MSAIError: return error.description
+    default: return "\(error)"
+    }
+}

@@ -1,0 +1,136 @@
+/// How a frame is cut into blocks for scrambling.
+///
+/// The frame is tiled from the top-left with `blockSize` × `blockSize` blocks, numbered
+/// row-first: `blockColumns = width / B`, `blockRows = height / B`. When a side is not a
+/// multiple of B, the pixels right of and below that grid (the partial edge blocks: a strip
+/// narrower than B on the right, one shorter than B at the bottom, and their corner) are not
+/// left in place: they are permuted as single pixels among themselves, by a second
+/// permutation drawn from the same per-frame seed. So every pixel takes part in the
+/// scrambling, the image keeps its size, and no strip of the original survives intact.
+/// (A uniformly random permutation can still map a block to itself, about once per frame on
+/// average; excluding that would make tau non-uniform.)
+public struct BlockLayout: Equatable, Sendable {
+    public let width: Int
+    public let height: Int
+    public let blockSize: Int
+
+    public init(width: Int, height: Int, blockSize: Int) throws {
+        guard width > 0, height > 0 else {
+            throw MSAIError.invalidImage("cannot scramble an image of zero size (\(width)x\(height))")
+        }
+        guard blockSize >= 1 else {
+            throw MSAIError.invalidArgument("block size must be at least 1, got \(blockSize)")
+        }
+        self.width = width
+        self.height = height
+        self.blockSize = blockSize
+    }
+
+    public var blockColumns: Int { width / blockSize }
+    public var blockRows: Int { height / blockSize }
+    /// Number of whole blocks: the length tau must have.
+    public var blockCount: Int { blockColumns * blockRows }
+    /// Number of pixels outside the whole-block grid: the length of the edge permutation.
+    public var edgePixelCount: Int { width * height - blockCount * blockSize * blockSize }
+
+    /// Linear pixel indices (y * width + x) of the pixels outside the grid, row-first.
+    public func edgePixelIndices() -> [Int] {
+        let gridWidth = blockColumns * blockSize, gridHeight = blockRows * blockSize
+        var out: [Int] = []
+        out.reserveCapacity(edgePixelCount)
+        for y in 0..<height {
+            if y >= gridHeight {
+                for x in 0..<width { out.append(y * width + x) }
+            } else {
+                for x in gridWidth..<width { out.append(y * width + x) }
+            }
+        }
+        return out
+    }
+}
+
+/// The per-frame scrambling key: tau over whole blocks and the permutation of edge pixels.
+/// Convention (SCHEME.md): scrambled block i holds masked block tau[i]; recovery puts
+/// block i back at tau[i]. The edge permutation follows the same convention on pixels.
+public struct ScrambleKey: Equatable, Sendable {
+    public let tau: Permutation
+    public let edge: Permutation
+
+    public init(tau: Permutation, edge: Permutation) {
+        self.tau = tau
+        self.edge = edge
+    }
+
+    /// Derives both permutations for `layout` from a 32-byte per-frame seed.
+    public static func derive<S: Keystream>(seed: [UInt8], layout: BlockLayout, using stream: S.Type) throws
+        -> ScrambleKey
+    {
+        ScrambleKey(
+            tau: try .derive(count: layout.blockCount, seed: seed, domain: .tau, using: stream),
+            edge: try .derive(count: layout.edgePixelCount, seed: seed, domain: .edgePixels, using: stream))
+    }
+
+    /// Throws a message naming both sizes when the key does not fit the layout.
+    public func check(against layout: BlockLayout) throws {
+        guard tau.count == layout.blockCount else {
+            throw MSAIError.shapeMismatch(
+                "frame \(layout.width)x\(layout.height) has \(layout.blockCount) blocks of \(layout.blockSize)x\(layout.blockSize) but tau has \(tau.count) entries"
+            )
+        }
+        guard edge.count == layout.edgePixelCount else {
+            throw MSAIError.shapeMismatch(
+                "frame \(layout.width)x\(layout.height) has \(layout.edgePixelCount) edge pixels but the edge permutation has \(edge.count) entries"
+            )
+        }
+    }
+}
+
+/// Block scrambling and its inverse. Pure data movement: whole block rows are copied
+/// with memcpy, so the cost is close to one copy of the frame.
+public enum BlockScrambler {
+    public static func scramble(_ image: PixelBuffer, layout: BlockLayout, key: ScrambleKey) throws -> PixelBuffer {
+        try move(image, layout: layout, key: key, forward: true)
+    }
+
+    public static func unscramble(_ image: PixelBuffer, layout: BlockLayout, key: ScrambleKey) throws -> PixelBuffer {
+        try move(image, layout: layout, key: key, forward: false)
+    }
+
+    private static func move(_ image: PixelBuffer, layout: BlockLayout, key: ScrambleKey, forward: Bool) throws
+        -> PixelBuffer
+    {
+        guard image.width == layout.width, image.height == layout.height else {
+            throw MSAIError.shapeMismatch(
+                "frame is \(image.width)x\(image.height) but its scramble layout is for \(layout.width)x\(layout.height)")
+        }
+        try key.check(against: layout)
+        let channels = image.channels, b = layout.blockSize, columns = layout.blockColumns
+        let stride = image.width * channels
+        let blockRowBytes = b * channels
+        var out = image.samples
+        image.samples.withUnsafeBufferPointer { source in
+            out.withUnsafeMutableBufferPointer { target in
+                let src = source.baseAddress!, dst = target.baseAddress!
+                for i in 0..<key.tau.count {
+                    let other = key.tau[i]
+                    // forward: scrambled block i <- block tau[i]; backward: block tau[i] <- scrambled block i
+                    let (to, from) = forward ? (i, other) : (other, i)
+                    let fromOrigin = (from / columns) * b * stride + (from % columns) * blockRowBytes
+                    let toOrigin = (to / columns) * b * stride + (to % columns) * blockRowBytes
+                    for row in 0..<b {
+                        (dst + toOrigin + row * stride).update(from: src + fromOrigin + row * stride, count: blockRowBytes)
+                    }
+                }
+                if key.edge.count > 0 {
+                    let positions = layout.edgePixelIndices()
+                    for i in 0..<key.edge.count {
+                        let other = positions[key.edge[i]], here = positions[i]
+                        let (to, from) = forward ? (here, other) : (other, here)
+                        (dst + to * channels).update(from: src + from * channels, count: channels)
+                    }
+                }
+            }
+        }
+        return try PixelBuffer(width: image.width, height: image.height, channels: channels, samples: out)
+    }
+}

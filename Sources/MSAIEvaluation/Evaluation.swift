@@ -1,0 +1,119 @@
+import Foundation
+import MSAICore
+import MSAICrypto
+import MSAIRoles
+
+/// Runs one frame through the three roles in-process (edge → cloud, data center) and measures
+/// what the masking does: `msai evaluate`'s engine. The roles are separate objects that talk
+/// only through their service protocols.
+public final class Evaluator {
+    public let cloud: CloudPlatform
+    public let dataCenter: DataCenter
+    public let edge: EdgeCamera
+    /// Significance level of every Wu test in the report.
+    public let alpha = 0.05
+
+    public init(mode: MaskingMode, blockSize: Int, random: some RandomNumberGenerator = SystemRandomNumberGenerator(),
+                dataCenterRandom: some RandomNumberGenerator = SystemRandomNumberGenerator()) {
+        dataCenter = DataCenter(random: dataCenterRandom)
+        cloud = CloudPlatform(escrow: dataCenter, random: random)
+        edge = EdgeCamera(membranes: cloud, scrambling: dataCenter, egress: dataCenter, mode: mode, blockSize: blockSize)
+    }
+
+    public struct Result {
+        public let report: EvaluationReport
+        public let masked: EdgeCamera.MaskedFrame
+        public let recovered: PixelBuffer
+    }
+
+    /// Masks, scrambles, sends, recovers and measures one frame.
+    public func evaluate(name: String, image: PixelBuffer, regions: [Detection], detectMilliseconds: Double) throws -> Result {
+        let areas = regions.map(\.rect)
+        let masked = try edge.prepare(image, areas: areas)
+        let receipt = try edge.send(masked)
+        guard let stored = dataCenter.frames[receipt.frameID] else {
+            throw MSAIError.io("the data center acknowledged frame \(receipt.frameID) but does not hold it")
+        }
+        let recovered = stored.recovered
+
+        var report = EvaluationReport(
+            image: name, width: image.width, height: image.height, channels: image.channels, mode: edge.mode.rawValue,
+            block: edge.blockSize, regions: regions.map(EvaluationReport.Region.init))
+        let whole = image.sampleSet, scrambled = masked.scrambled.sampleSet
+        report.npcrWholePerChannel = try Differential.npcr(whole, scrambled).perChannel.map(percent)
+        report.uaciWholePerChannel = try Differential.uaci(whole, scrambled).perChannel.map(percent)
+        report.npcrWhole = try percent(Differential.npcr(whole, scrambled).mean)
+        report.uaciWhole = try percent(Differential.uaci(whole, scrambled).mean)
+        let mse = try ImageStatistics.mse(whole, recovered.sampleSet)
+        report.mseRecovered = mse
+        report.psnrRecovered = ImageStatistics.psnr(mse: mse)
+        report.recoveredIdentical = recovered == image
+        report.leakShare = masked.areaSamples == 0 ? 0 : Double(masked.leakedSamples) / Double(masked.areaSamples)
+        report.maskedBytes = masked.encoded.count
+        report.entropy["original_whole"] = ImageStatistics.entropy(whole).mean
+        report.entropy["masked_whole"] = ImageStatistics.entropy(scrambled).mean
+        report.localEntropy["original_whole"] = ImageStatistics.localEntropy(image)?.mean
+        report.localEntropy["masked_whole"] = ImageStatistics.localEntropy(masked.scrambled)?.mean
+        report.correlation["original_whole"] = try correlations(image, [image.bounds])
+        report.correlation["masked_whole"] = try correlations(masked.scrambled, [image.bounds])
+
+        if !areas.isEmpty {
+            let original = try image.sampleSet(in: areas), maskedAreas = try masked.maskedAreas.sampleSet(in: areas)
+            report.npcrAreas = try percent(Differential.npcr(original, maskedAreas).mean)
+            report.uaciAreas = try percent(Differential.uaci(original, maskedAreas).mean)
+            report.npcrAreasPerChannel = try Differential.npcr(original, maskedAreas).perChannel.map(percent)
+            report.uaciAreasPerChannel = try Differential.uaci(original, maskedAreas).perChannel.map(percent)
+            let expectation = WuCriticalValues(largestValue: 250, sampleCount: original.count, alpha: alpha)
+            report.expectedAreas = .init(npcr: percent(expectation.npcrMean), uaci: percent(expectation.uaciMean))
+            report.entropy["original_areas"] = ImageStatistics.entropy(original).mean
+            report.entropy["masked_areas"] = ImageStatistics.entropy(maskedAreas).mean
+            report.correlation["original_areas"] = try correlations(image, areas)
+            report.correlation["masked_areas"] = try correlations(masked.maskedAreas, areas)
+            report.histograms = .init(
+                originalAreas: ImageStatistics.histograms(original), maskedAreas: ImageStatistics.histograms(maskedAreas),
+                recoveredAreas: ImageStatistics.histograms(try recovered.sampleSet(in: areas)))
+            report.wuTests = try wuTests(image, areas: areas, firstMasking: maskedAreas)
+        }
+
+        report.timingsMs = [
+            "detect": detectMilliseconds,
+            "membrane": masked.timings["membrane"], "mask": masked.timings["mask"], "tau": masked.timings["tau"],
+            "scramble": masked.timings["scramble"], "encode": masked.timings["encode"],
+            "decode": stored.timings["decode"], "verify": stored.timings["verify"],
+            "unscramble": stored.timings["unscramble"], "unmask": stored.timings["unmask"],
+        ]
+        return Result(report: report, masked: masked, recovered: recovered)
+    }
+
+    /// Wu's tests where their assumption holds (SCHEME.md): the same frame masked again in a
+    /// separate request, and the frame with one pixel changed masked in a separate request;
+    /// each compared with the first masking over the areas, at F = 250.
+    private func wuTests(_ image: PixelBuffer, areas: [Rect], firstMasking: SampleSet) throws -> [EvaluationReport.WuTest] {
+        var timings = StepTimings()
+        let again = try edge.maskAreas(of: image, areas: areas, timings: &timings).masked.sampleSet(in: areas)
+        var changed = image
+        let pixel = ((areas[0].y + areas[0].height / 2) * image.width + areas[0].x + areas[0].width / 2) * image.channels
+        changed.samples[pixel] &+= 1
+        let differential = try edge.maskAreas(of: changed, areas: areas, timings: &timings).masked.sampleSet(in: areas)
+        return try [("same frame, second request", again), ("one pixel changed, second request", differential)].map { name, other in
+            let npcr = try Differential.npcr(firstMasking, other).mean, uaci = try Differential.uaci(firstMasking, other).mean
+            let critical = WuCriticalValues(largestValue: 250, sampleCount: firstMasking.count, alpha: alpha)
+            return EvaluationReport.WuTest(
+                comparison: name, largestValue: 250, alpha: alpha, samples: firstMasking.count, npcr: percent(npcr),
+                npcrCritical: percent(critical.npcrCritical), npcrPass: critical.npcrPasses(npcr), uaci: percent(uaci),
+                uaciLower: percent(critical.uaciInterval.lowerBound), uaciUpper: percent(critical.uaciInterval.upperBound),
+                uaciPass: critical.uaciPasses(uaci))
+        }
+    }
+
+    private func correlations(_ image: PixelBuffer, _ areas: [Rect]) throws -> [String: Double?] {
+        var out: [String: Double?] = [:]
+        for direction in ImageStatistics.Direction.allCases {
+            let mean = try ImageStatistics.adjacentCorrelation(image, in: areas, direction: direction).mean
+            out[direction.rawValue] = mean.isNaN ? nil : mean
+        }
+        return out
+    }
+}
+
+func percent(_ fraction: Double) -> Double { fraction * 100 }

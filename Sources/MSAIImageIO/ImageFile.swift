@@ -1,0 +1,53 @@
+import Foundation
+import MSAICore
+
+/// Reading and writing image files, with the format told by content, not by name.
+public enum ImageFile {
+    public enum Format: String, Sendable { case jpeg, png }
+
+    /// The format of `data` by its magic bytes, or nil.
+    public static func sniff(_ data: [UInt8]) -> Format? {
+        if data.count >= 3, data[0] == 0xFF, data[1] == 0xD8, data[2] == 0xFF { return .jpeg }
+        if data.count >= 8, data.prefix(8).elementsEqual([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) {
+            return .png
+        }
+        return nil
+    }
+
+    /// The bytes of a file, with a message naming the file when it cannot be read.
+    public static func readBytes(_ path: String) throws -> [UInt8] {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw MSAIError.io("\(path): no such file")
+        }
+        guard !isDirectory.boolValue else { throw MSAIError.io("\(path): is a folder, not an image file") }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw MSAIError.io("\(path): cannot be read (permission denied?)")
+        }
+        return [UInt8](data)
+    }
+
+    /// Decodes a JPEG or PNG file into 8-bit gray or RGB pixels.
+    public static func read(_ path: String) throws -> PixelBuffer {
+        try decode(try readBytes(path), name: path)
+    }
+
+    public static func decode(_ bytes: [UInt8], name: String) throws -> PixelBuffer {
+        guard !bytes.isEmpty else { throw MSAIError.invalidImage("\(name): file is empty") }
+        switch sniff(bytes) {
+        case .jpeg: return try JPEGCodec.decode(bytes, name: name)
+        case .png: return try PNGCodec.decode(bytes, name: name).pixels
+        case nil: throw MSAIError.invalidImage("\(name): not a JPEG or PNG file")
+        }
+    }
+
+    /// Writes `data` to `url` atomically: a temporary file in the same folder, then a rename,
+    /// so a reader never sees half a file and a failure leaves nothing behind.
+    public static func writeAtomically(_ data: [UInt8], to url: URL) throws {
+        do {
+            try Data(data).write(to: url, options: .atomic)
+        } catch {
+            throw MSAIError.io("\(url.path): cannot be written (\(error.localizedDescription))")
+        }
+    }
+}

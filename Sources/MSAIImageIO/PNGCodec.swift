@@ -1,0 +1,101 @@
+import CMSAIPNG
+import Foundation
+import MSAICore
+
+/// A decoded PNG: the pixels plus its text entries and the private chunks asked for.
+public struct PNGImage: Sendable {
+    public var pixels: PixelBuffer
+    public var texts: [String: String]
+    /// Private chunks in file order, as (name, data).
+    public var chunks: [(name: String, data: [UInt8])]
+    public var hadAlpha: Bool
+}
+
+/// PNG through libpng: lossless 8-bit gray or RGB, with iTXt text entries and private chunks.
+public enum PNGCodec {
+    /// libpng's default compression is level 6; OpenCV writes level 1 for speed. We default
+    /// to 1 too: a scrambled frame barely compresses, and level 1 costs a fraction of level 6.
+    public static let defaultCompressionLevel = 1
+
+    public static func encode(
+        _ image: PixelBuffer, texts: [(String, String)] = [], chunks: [(name: String, data: [UInt8])] = [],
+        compressionLevel: Int = defaultCompressionLevel
+    ) throws -> [UInt8] {
+        for chunk in chunks where chunk.name.utf8.count != 4 {
+            throw MSAIError.invalidArgument("PNG chunk name '\(chunk.name)' must have 4 letters")
+        }
+        // Keep every C string alive for the duration of the call.
+        let keywordStorage = texts.map { strdup($0.0)! }, valueStorage = texts.map { strdup($0.1)! }
+        defer {
+            keywordStorage.forEach { free($0) }
+            valueStorage.forEach { free($0) }
+        }
+        var cTexts = zip(keywordStorage, valueStorage).map { msai_png_text(keyword: $0, text: $1) }
+        let chunkBuffers = chunks.map { chunk -> UnsafeMutableBufferPointer<UInt8> in
+            let buffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: max(1, chunk.data.count))
+            _ = buffer.initialize(from: chunk.data)
+            return buffer
+        }
+        defer { chunkBuffers.forEach { $0.deallocate() } }
+        var cChunks = zip(chunks, chunkBuffers).map { chunk, buffer -> msai_png_chunk in
+            var c = msai_png_chunk()
+            withUnsafeMutableBytes(of: &c.name) { name in
+                for (i, byte) in chunk.name.utf8.enumerated() { name[i] = byte }
+                name[4] = 0
+            }
+            c.data = UnsafePointer(buffer.baseAddress)
+            c.length = chunk.data.count
+            return c
+        }
+        var output: UnsafeMutablePointer<UInt8>?
+        var length = 0
+        var error = msai_png_error()
+        let status = image.samples.withUnsafeBufferPointer { pixels in
+            cTexts.withUnsafeMutableBufferPointer { textPointer in
+                cChunks.withUnsafeMutableBufferPointer { chunkPointer in
+                    msai_png_encode(
+                        pixels.baseAddress, Int32(image.width), Int32(image.height), Int32(image.channels),
+                        Int32(compressionLevel), -1, textPointer.baseAddress, Int32(texts.count),
+                        chunkPointer.baseAddress, Int32(chunks.count), &output, &length, &error)
+                }
+            }
+        }
+        guard status == 0, let output else { throw MSAIError.codec("PNG encoding failed: \(text(of: &error))") }
+        defer { msai_png_free(output) }
+        return Array(UnsafeBufferPointer(start: output, count: length))
+    }
+
+    /// Decodes any PNG into 8-bit gray or RGB; returns the private chunks named in `keepChunks`.
+    public static func decode(_ data: [UInt8], keepChunks: [String] = [], name: String = "PNG") throws -> PNGImage {
+        var decoded = msai_png_decoded()
+        var error = msai_png_error()
+        let keep = keepChunks.joined()
+        let status = data.withUnsafeBufferPointer { bytes in
+            keep.withCString { keepPointer in
+                msai_png_decode(bytes.baseAddress, data.count, keep.isEmpty ? nil : keepPointer, &decoded, &error)
+            }
+        }
+        guard status == 0 else { throw MSAIError.codec("\(name): not a readable PNG (\(text(of: &error)))") }
+        defer { msai_png_decoded_free(&decoded) }
+        let count = Int(decoded.width) * Int(decoded.height) * Int(decoded.channels)
+        let pixels = try PixelBuffer(
+            width: Int(decoded.width), height: Int(decoded.height), channels: Int(decoded.channels),
+            samples: Array(UnsafeBufferPointer(start: decoded.pixels, count: count)))
+        var texts: [String: String] = [:]
+        for i in 0..<Int(decoded.text_count) {
+            texts[String(cString: decoded.text_keywords[i]!)] = String(cString: decoded.text_values[i]!)
+        }
+        var chunks: [(name: String, data: [UInt8])] = []
+        for i in 0..<Int(decoded.chunk_count) {
+            let chunkName = withUnsafeBytes(of: decoded.chunk_names[i]) { String(decoding: $0.prefix(4), as: UTF8.self) }
+            let length = decoded.chunk_lengths[i]
+            let bytes = length == 0 ? [] : Array(UnsafeBufferPointer(start: decoded.chunk_data[i], count: length))
+            chunks.append((chunkName, bytes))
+        }
+        return PNGImage(pixels: pixels, texts: texts, chunks: chunks, hadAlpha: decoded.had_alpha != 0)
+    }
+
+    private static func text(of error: inout msai_png_error) -> String {
+        withUnsafeBytes(of: &error.message) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+    }
+}

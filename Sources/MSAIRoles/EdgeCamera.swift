@@ -1,0 +1,118 @@
+import Foundation
+import MSAIBigInt
+import MSAICore
+import MSAICrypto
+
+/// The edge (the IoT camera): masks the sensitive areas of a frame with membranes from the
+/// cloud, scrambles the whole frame with a tau from the data center, and sends it.
+///
+/// It fails closed: every membrane and the tau are obtained before any pixel is touched, and
+/// any failure throws before a frame exists, so no unmasked or half-masked frame can leave.
+/// `send` is the one path by which frames leave the edge.
+public final class EdgeCamera {
+    /// A frame ready to leave the edge, with what evaluation wants to look at.
+    public struct MaskedFrame {
+        /// The PNG that is sent: scrambled pixels plus metadata.
+        public let encoded: [UInt8]
+        /// The masked, scrambled pixels (what the PNG holds).
+        public let scrambled: PixelBuffer
+        /// The frame with its areas masked, before scrambling (for people to look at).
+        public let maskedAreas: PixelBuffer
+        public let manifest: FrameManifest
+        /// Samples of the areas the membrane left as they were (0 and 251...255 in GF(251) mode).
+        public let leakedSamples: Int
+        public let areaSamples: Int
+        public let timings: StepTimings
+    }
+
+    private let membranes: MembraneService
+    private let scrambling: ScrambleService
+    private let egress: FrameSink
+    public var mode: MaskingMode
+    public var blockSize: Int
+    public var compressionLevel = 1
+
+    public init(membranes: MembraneService, scrambling: ScrambleService, egress: FrameSink,
+                mode: MaskingMode = .gf251, blockSize: Int = 8) {
+        self.membranes = membranes
+        self.scrambling = scrambling
+        self.egress = egress
+        self.mode = mode
+        self.blockSize = blockSize
+    }
+
+    /// Masks `areas` (in this order) with fresh membranes. Also used on its own by evaluation
+    /// to measure what masking alone does.
+    public func maskAreas(of frame: PixelBuffer, areas: [Rect], timings: inout StepTimings) throws
+        -> (masked: PixelBuffer, areas: [MaskedArea], ciphertexts: [UInt8], leaked: Int)
+    {
+        for area in areas { try frame.checkContains(area) }
+        let grants = try timed("membrane", into: &timings) {
+            try areas.map { area -> MembraneGrant in
+                let shape = try MembraneShape(covering: area, channels: frame.channels)
+                let grant = try membranes.requestMembrane(MembraneRequest(shape: shape, mode: mode))
+                guard grant.shape == shape, grant.mode == mode else {
+                    throw MSAIError.shapeMismatch(
+                        "asked the cloud for a \(shape) \(mode.rawValue) membrane and got \(grant.shape) \(grant.mode.rawValue)")
+                }
+                return grant
+            }
+        }
+        var masked = frame
+        var records: [MaskedArea] = []
+        var ciphertexts: [UInt8] = []
+        var leaked = 0
+        try timed("mask", into: &timings) {
+            for (area, grant) in zip(areas, grants) {
+                switch grant.mode {
+                case .gf251:
+                    leaked += try AreaMasker.leakedSampleCount(in: masked, area: area)
+                    try AreaMasker.apply(grant.values, to: &masked, area: area)
+                    records.append(MaskedArea(rect: area, membraneID: grant.id, mode: .gf251))
+                case .vhe:
+                    let c = try IntegerVHE.mask(&masked, area: area, membrane: grant)
+                    records.append(MaskedArea(rect: area, membraneID: grant.id, mode: .vhe,
+                                              ciphertextOffset: ciphertexts.count, ciphertextLength: c.count))
+                    ciphertexts += c
+                }
+            }
+        }
+        return (masked, records, ciphertexts, leaked)
+    }
+
+    /// Masks and scrambles a frame into the form that may leave the edge. Sends nothing.
+    public func prepare(_ frame: PixelBuffer, areas: [Rect]) throws -> MaskedFrame {
+        var timings = StepTimings()
+        let layout = try BlockLayout(width: frame.width, height: frame.height, blockSize: blockSize)
+        let (masked, records, ciphertexts, leaked) = try maskAreas(of: frame, areas: areas, timings: &timings)
+        let tau = try timed("tau", into: &timings) {
+            try scrambling.issueTau(TauRequest(width: frame.width, height: frame.height, blockSize: blockSize))
+        }
+        guard tau.layout == layout else {
+            throw MSAIError.shapeMismatch(
+                "asked for a tau for \(frame.width)x\(frame.height) blocks of \(blockSize) and got one for \(tau.layout.width)x\(tau.layout.height) blocks of \(tau.layout.blockSize)")
+        }
+        let scrambled = try timed("scramble", into: &timings) {
+            try BlockScrambler.scramble(
+                masked, layout: layout, key: try ScrambleKey.derive(seed: tau.seed, layout: layout, using: ChaCha20Keystream.self))
+        }
+        var manifest = FrameManifest(
+            width: frame.width, height: frame.height, channels: frame.channels, blockSize: blockSize, tauID: tau.id,
+            areas: records)
+        let encoded = try timed("encode", into: &timings) { () -> [UInt8] in
+            manifest.tag = FrameTag.compute(
+                seed: tau.seed, parts: [manifest.bytesToTag(), Data(scrambled.samples), Data(ciphertexts)])
+            return try MaskedFrameCodec.encode(
+                pixels: scrambled, manifest: manifest, ciphertexts: ciphertexts, compressionLevel: compressionLevel)
+        }
+        let areaSamples = areas.reduce(0) { $0 + $1.area } * frame.channels
+        return MaskedFrame(
+            encoded: encoded, scrambled: scrambled, maskedAreas: masked, manifest: manifest, leakedSamples: leaked,
+            areaSamples: areaSamples, timings: timings)
+    }
+
+    /// The edge's only egress: sends a prepared (masked and scrambled) frame to the data center.
+    public func send(_ frame: MaskedFrame) throws -> FrameReceipt {
+        try egress.submit(maskedFrame: frame.encoded)
+    }
+}

@@ -1,0 +1,181 @@
+import ArgumentParser
+import Foundation
+import MSAICore
+import MSAIEvaluation
+import MSAIImageIO
+import MSAIVision
+
+struct Evaluate: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Mask, scramble and recover images through the three roles in-process, and measure.",
+        discussion: """
+            For each image, detection finds the sensitive areas (or --region gives them), the edge
+            masks them with fresh membranes from the cloud and scrambles the frame with a fresh tau
+            from the data center, and the data center recovers it. The cloud, data center and edge
+            are separate objects that exchange only the scheme's messages; nothing goes over a network.
+
+            Writes, for each image NAME, into the output folder:
+              NAME.masked.png      the masked, scrambled frame as it leaves the edge (with metadata)
+              NAME.areas.png       the masked areas before scrambling, for people to look at
+              NAME.recovered.png   what the data center recovered
+              NAME.metrics.json    every figure (NPCR, UACI, Wu tests, PSNR, entropy, timings, ...)
+            An image whose processing fails leaves none of its files behind.
+
+            Examples:
+              msai evaluate Datasets/lena.png Datasets/zidane.jpg --out runs/x
+              msai evaluate Datasets --classes face,person --block 16
+              msai evaluate car.jpg --region 120,340,200,60 --region 0,0,50,50 --json
+            """)
+
+    @Argument(help: "Images (JPEG or PNG), or folders whose JPEG and PNG files are all evaluated.")
+    var inputs: [String]
+
+    @Option(name: .shortAndLong, help: "Output folder (created if missing).")
+    var out: String = "msai-out"
+
+    @Option(help: "Membrane mode: gf251 (default), or vhe, the paper's integer VHE form through GMP, for study only (k has only 250 values; its secrecy rests on w and the noise).")
+    var mode: String = "gf251"
+
+    @Option(help: "Block size of the scrambling, in pixels.")
+    var block: Int = 8
+
+    @Option(help: "Privacy classes to detect and mask, comma-separated: face, person, vehicle.")
+    var classes: String = "face,person,vehicle"
+
+    @Option(name: .customLong("region"), help: ArgumentHelp("Mask this area (x,y,w,h) instead of detecting; repeatable.", valueName: "x,y,w,h"))
+    var regions: [String] = []
+
+    @Option(help: "Darknet model in Models/ for persons and vehicles (NAME.cfg + NAME.weights).")
+    var yolo: String = "yolov3-tiny"
+
+    @Option(help: "Folder of model files (default: ./Models, $MSAI_MODELS, or the repository's Models/).")
+    var models: String?
+
+    @Flag(help: "Print each image's metrics as JSON (one object per line) instead of a table.")
+    var json = false
+
+    func validate() throws {
+        guard block >= 1 else { throw ValidationError("--block must be at least 1, got \(block)") }
+        guard MaskingMode(rawValue: mode) != nil else {
+            throw ValidationError("--mode must be gf251 or vhe, got '\(mode)'")
+        }
+        do {
+            _ = try PrivacyClass.parseList(classes)
+            _ = try regions.map(Rect.init(parsing:))
+        } catch let error as MSAIError {
+            throw ValidationError(error.description)
+        }
+    }
+
+    func run() throws {
+        let maskingMode = MaskingMode(rawValue: mode)!
+        let manualRegions = try regions.map(Rect.init(parsing:))
+        let wanted = Set(try PrivacyClass.parseList(classes))
+        let files: [String]
+        let outFolder = URL(fileURLWithPath: out)
+        do {
+            files = try expand(inputs)
+            try FileManager.default.createDirectory(at: outFolder, withIntermediateDirectories: true)
+        } catch let error as MSAIError {
+            printError(error.description)
+            throw ExitCode(1)
+        } catch {
+            printError("cannot create output folder \(out): \(error.localizedDescription)")
+            throw ExitCode(1)
+        }
+
+        var pipeline: DetectionPipeline?
+        if manualRegions.isEmpty {
+            do {
+                pipeline = try DetectionPipeline.standard(store: try ModelStore.locate(explicit: models), classes: wanted, yoloModel: yolo)
+            } catch let error as MSAIError {
+                printError(error.description)
+                throw ExitCode(1)
+            }
+        }
+        let evaluator = Evaluator(mode: maskingMode, blockSize: block)
+        var failures = 0
+        for file in files {
+            do {
+                try evaluateOne(file, evaluator: evaluator, pipeline: pipeline, manualRegions: manualRegions, outFolder: outFolder)
+            } catch let error as MSAIError {
+                printError(error.description)
+                failures += 1
+            }
+        }
+        if failures > 0 {
+            printError("\(failures) of \(files.count) image(s) failed; their outputs were not written")
+            throw ExitCode(1)
+        }
+    }
+
+    private func evaluateOne(_ file: String, evaluator: Evaluator, pipeline: DetectionPipeline?, manualRegions: [Rect],
+                             outFolder: URL) throws {
+        let image = try ImageFile.read(file)
+        let name = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
+        var regions: [Detection]
+        let detectStart = ContinuousClock.now
+        if let pipeline {
+            regions = try pipeline.detect(image)
+        } else {
+            for rect in manualRegions { try image.checkContains(rect) }
+            regions = manualRegions.map { Detection(rect: $0, privacyClass: .face, label: "manual", confidence: 1, detector: "manual") }
+        }
+        let detectMs = milliseconds(ContinuousClock.now - detectStart)
+        let result = try evaluator.evaluate(name: URL(fileURLWithPath: file).lastPathComponent, image: image, regions: regions,
+                                            detectMilliseconds: pipeline == nil ? 0 : detectMs)
+        // Encode everything first: a failure here writes nothing.
+        let outputs: [(String, [UInt8])] = [
+            ("\(name).masked.png", result.masked.encoded),
+            ("\(name).areas.png", try PNGCodec.encode(result.masked.maskedAreas)),
+            ("\(name).recovered.png", try PNGCodec.encode(result.recovered)),
+            ("\(name).metrics.json", Array(result.report.json())),
+        ]
+        var written: [URL] = []
+        do {
+            for (fileName, bytes) in outputs {
+                let url = outFolder.appendingPathComponent(fileName)
+                try ImageFile.writeAtomically(bytes, to: url)
+                written.append(url)
+            }
+        } catch {
+            for url in written { try? FileManager.default.removeItem(at: url) }
+            throw error
+        }
+        if json {
+            print(String(decoding: result.report.json(pretty: false), as: UTF8.self))
+        } else {
+            print(ReportTable.render(result.report, outFolder: outFolder.path, name: name))
+        }
+    }
+
+    /// Files named, plus the JPEG and PNG files directly inside folders named; two inputs with
+    /// one base name would overwrite each other's outputs, so that is an error.
+    private func expand(_ inputs: [String]) throws -> [String] {
+        var files: [String] = []
+        for input in inputs {
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: input, isDirectory: &isDirectory), isDirectory.boolValue {
+                let names = try FileManager.default.contentsOfDirectory(atPath: input).sorted()
+                let images = names.filter { ["jpg", "jpeg", "png"].contains(URL(fileURLWithPath: $0).pathExtension.lowercased()) }
+                guard !images.isEmpty else { throw MSAIError.io("\(input): folder holds no JPEG or PNG files") }
+                files += images.map { URL(fileURLWithPath: input).appendingPathComponent($0).path }
+            } else {
+                files.append(input)
+            }
+        }
+        var seen: [String: String] = [:]
+        for file in files {
+            let base = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
+            if let other = seen[base] {
+                throw MSAIError.invalidArgument("\(other) and \(file) would both write \(base).*; evaluate them into different folders")
+            }
+            seen[base] = file
+        }
+        return files
+    }
+}
+
+func milliseconds(_ d: Duration) -> Double {
+    Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15
+}

@@ -1,0 +1,42 @@
+import ArgumentParser
+import Foundation
+import MSAICore
+
+@main
+struct MSAI: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "msai",
+        abstract: "Mask the sensitive areas of camera images so only an authorised data center can recover them.",
+        discussion: """
+            MSAI (Masking Sensitive Area of Image on IoT Cameras): the edge finds faces, people and
+            vehicles, multiplies each area's pixels by a membrane over GF(251) from the cloud, and
+            block-scrambles the whole frame with a per-frame permutation tau from the data center.
+            Only the data center, which holds both keys, recovers the original, bit for bit.
+
+            Examples:
+              msai evaluate Datasets/lena.png --out runs/lena
+              msai evaluate Datasets/zidane.jpg --classes face --json
+              msai evaluate photo.jpg --region 10,20,100,80 --mode vhe
+              msai metrics original.png runs/lena/lena.recovered.png
+            """,
+        subcommands: [Evaluate.self, Metrics.self]
+    )
+}
+
+/// Runs `body`, turning library errors into one-line messages and a non-zero exit.
+func reportingErrors<T>(_ body: () throws -> T) throws -> T {
+    do {
+        return try body()
+    } catch let error as MSAIError {
+        throw ValidationFailure(message: error.description)
+    }
+}
+
+struct ValidationFailure: Error, CustomStringConvertible {
+    let message: String
+    var description: String { message }
+}
+
+func printError(_ message: String) {
+    FileHandle.standardError.write(Data("msai: error: \(message)\n".utf8))
+}

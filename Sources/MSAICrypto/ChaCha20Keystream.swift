@@ -43,10 +43,21 @@ public struct ChaCha20Keystream: Keystream {
         var nonce = domain.nonceTag
         withUnsafeBytes(of: chunkIndex.bigEndian) { nonce.append(contentsOf: $0) }
         chunkIndex += 1
-        let zeros = Data(count: Self.chunkSize)
-        // A 12-byte nonce and a 32-byte key are always valid, so these cannot fail.
-        let box = try! ChaChaPoly.seal(zeros, using: key, nonce: try! ChaChaPoly.Nonce(data: nonce))
-        buffer = Array(box.ciphertext)
+        buffer = Self.rawKeystream(key: key, nonce: nonce, count: Self.chunkSize)
         position = 0
+    }
+
+    /// The first `count` bytes of ChaCha20(key, 12-byte nonce) from block counter 1:
+    /// the ciphertext of `count` zero bytes under ChaCha20-Poly1305.
+    public static func rawKeystream(key: SymmetricKey, nonce: [UInt8], count: Int) -> [UInt8] {
+        precondition(nonce.count == 12, "ChaCha20 nonces are 12 bytes")
+        // A 12-byte nonce and a 32-byte key are always valid, so these cannot fail.
+        let box = try! ChaChaPoly.seal(Data(count: count), using: key, nonce: try! ChaChaPoly.Nonce(data: nonce))
+        return Array(box.ciphertext)
+    }
+
+    /// The same, for a key given as bytes (32 of them).
+    public static func rawKeystream(key: [UInt8], nonce: [UInt8], count: Int) -> [UInt8] {
+        rawKeystream(key: SymmetricKey(data: key), nonce: nonce, count: count)
     }
 }

@@ -87,7 +87,8 @@ public final class Evaluator {
 
     /// Wu's tests where their assumption holds (SCHEME.md): the same frame masked again in a
     /// separate request, and the frame with one pixel changed masked in a separate request;
-    /// each compared with the first masking over the areas, at F = 250.
+    /// each compared with the first masking over the areas, at F = 249 (masked non-zero
+    /// samples take 250 equiprobable values; see `WuCriticalValues`).
     private func wuTests(_ image: PixelBuffer, areas: [Rect], firstMasking: SampleSet) throws -> [EvaluationReport.WuTest] {
         var timings = StepTimings()
         let again = try edge.maskAreas(of: image, areas: areas, timings: &timings).masked.sampleSet(in: areas)
@@ -97,9 +98,9 @@ public final class Evaluator {
         let differential = try edge.maskAreas(of: changed, areas: areas, timings: &timings).masked.sampleSet(in: areas)
         return try [("same frame, second request", again), ("one pixel changed, second request", differential)].map { name, other in
             let npcr = try Differential.npcr(firstMasking, other).mean, uaci = try Differential.uaci(firstMasking, other).mean
-            let critical = WuCriticalValues(largestValue: 250, sampleCount: firstMasking.count, alpha: alpha)
+            let critical = WuCriticalValues.maskedAreas(sampleCount: firstMasking.count, alpha: alpha)
             return EvaluationReport.WuTest(
-                comparison: name, largestValue: 250, alpha: alpha, samples: firstMasking.count, npcr: percent(npcr),
+                comparison: name, largestValue: critical.largestValue, alpha: alpha, samples: firstMasking.count, npcr: percent(npcr),
                 npcrCritical: percent(critical.npcrCritical), npcrPass: critical.npcrPasses(npcr), uaci: percent(uaci),
                 uaciLower: percent(critical.uaciInterval.lowerBound), uaciUpper: percent(critical.uaciInterval.upperBound),
                 uaciPass: critical.uaciPasses(uaci))

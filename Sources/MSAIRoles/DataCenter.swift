@@ -80,11 +80,11 @@ public final class DataCenter: MembraneKeyEscrow, ScrambleService, FrameSink {
         let manifest = try FrameManifest.decode(
             contents.manifestJSON, imageWidth: contents.pixels.width, imageHeight: contents.pixels.height,
             imageChannels: contents.pixels.channels)
-        guard let tau = taus[manifest.tauID] else {
-            throw MSAIError.unknownKey("masked frame names tau \(manifest.tauID), which this data center did not issue")
-        }
         guard !usedTaus.contains(manifest.tauID) else {
             throw MSAIError.replay("tau \(manifest.tauID) was already used by another frame")
+        }
+        guard let tau = taus[manifest.tauID] else {
+            throw MSAIError.unknownKey("masked frame names tau \(manifest.tauID), which this data center did not issue")
         }
         guard tau.layout.width == manifest.width, tau.layout.height == manifest.height,
             tau.layout.blockSize == manifest.blockSize

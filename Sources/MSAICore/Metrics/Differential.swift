@@ -38,6 +38,11 @@ public enum Differential {
 /// σ_N² = F / ((F+1)² n), μ_U = (F+2)/(3F+3), σ_U² = (F+2)(F²+2F+3) / (18 (F+1)² F n).
 /// UACI here divides by 255 (the paper's equation 6) while the formula's mean is for a
 /// division by F, so the UACI figures are scaled by F/255 (a no-op for F = 255).
+///
+/// The formulas assume F + 1 equiprobable values 0...F. Two GF(251) maskings of the same
+/// non-zero sample are o·λ₁ and o·λ₂ with λ uniform in 1...250: 250 equiprobable values, so
+/// the reference for comparing two masked areas is F = 249 (`maskedAreas`), not 250: with
+/// F = 250 the UACI mean is 0.13 points too high, which fails every large area.
 public struct WuCriticalValues: Equatable, Sendable {
     public let largestValue: Int
     public let sampleCount: Int
@@ -47,6 +52,11 @@ public struct WuCriticalValues: Equatable, Sendable {
         self.largestValue = largestValue
         self.sampleCount = sampleCount
         self.alpha = alpha
+    }
+
+    /// The reference for comparing two independently masked GF(251) areas (see above).
+    public static func maskedAreas(sampleCount: Int, alpha: Double = 0.05) -> WuCriticalValues {
+        WuCriticalValues(largestValue: 249, sampleCount: sampleCount, alpha: alpha)
     }
 
     private var f: Double { Double(largestValue) }

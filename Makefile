@@ -1,0 +1,51 @@
+# msai: two commands do everything on a fresh Debian machine.
+#   make demo   install what is missing, build, evaluate the bundled images, print where the output is
+#   make test   install what is missing, build, run the whole test suite
+SHELL := /bin/bash
+DEB_PACKAGES := libopencv-dev libturbojpeg0-dev libgmp-dev libpng-dev pkg-config
+SWIFT ?= swift
+DEMO_OUT ?= runs/demo
+
+.PHONY: all deps build release test demo clean vectors
+
+all: build
+
+# Installs only the Debian packages that are absent (apt-get update runs only then).
+deps:
+	@missing=""; \
+	for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  sudo=""; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing; \
+	else \
+	  echo "Debian packages present:$(foreach p,$(DEB_PACKAGES), $(p))"; \
+	fi
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release --product msai
+
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+demo: release
+	@rm -rf $(DEMO_OUT)
+	.build/release/msai evaluate Datasets --out $(DEMO_OUT)
+	@echo
+	@echo "Masked, scrambled and recovered images and metrics are in $(DEMO_OUT)/:"
+	@echo "  NAME.masked.png (what leaves the edge), NAME.areas.png (masked areas before scrambling),"
+	@echo "  NAME.recovered.png (what the data center recovered), NAME.metrics.json (every figure)"
+	@grep -h '"psnr_recovered"' $(DEMO_OUT)/*.metrics.json | sort | uniq -c | sed 's/^/  psnr_recovered over all images:/'
+
+# Regenerates the known-answer vectors with an independent Python implementation.
+vectors:
+	python3 Tests/MSAITests/Vectors/make_vectors.py > Tests/MSAITests/Vectors/vectors.json
+
+clean:
+	rm -rf .build runs

@@ -1,0 +1,123 @@
+import Foundation
+import MSAICore
+import MSAIImageIO
+import MSAIRoles
+import Testing
+
+/// What the data center does with frames that are not what the edge sent.
+@Suite struct FrameIntegrityTests {
+    func preparedFrame(_ roles: Roles) throws -> (PixelBuffer, EdgeCamera.MaskedFrame) {
+        var random = SplitMix64(seed: 8)
+        let image = randomImage(width: 48, height: 40, channels: 3, using: &random)
+        return (image, try roles.edge.prepare(image, areas: [Rect(x: 4, y: 4, width: 20, height: 16)]))
+    }
+
+    /// Re-encodes a masked frame with its manifest changed by `edit` (valid PNG, valid CRCs).
+    func tampered(_ frame: EdgeCamera.MaskedFrame, _ edit: (inout FrameManifest) -> Void) throws -> [UInt8] {
+        var manifest = frame.manifest
+        edit(&manifest)
+        return try MaskedFrameCodec.encode(pixels: frame.scrambled, manifest: manifest, ciphertexts: [])
+    }
+
+    @Test func alteredMetadataFailsTheIntegrityCheck() throws {
+        let roles = Roles(seed: 1)
+        let (_, frame) = try preparedFrame(roles)
+        let moved = try tampered(frame) { $0.areas[0].x += 1 }
+        #expect(throws: MSAIError.integrityFailure("masked frame fails its integrity check: metadata or pixels were altered")) {
+            try roles.dataCenter.submit(maskedFrame: moved)
+        }
+        let unknownTau = try tampered(frame) { $0.tauID = "0000" }
+        #expect(throws: MSAIError.self) { try roles.dataCenter.submit(maskedFrame: unknownTau) }
+        let otherVersion = try tampered(frame) { $0.version = 99 }
+        #expect(throws: MSAIError.invalidMetadata("masked frame metadata is version 99; this msai reads version 1")) {
+            try roles.dataCenter.submit(maskedFrame: otherVersion)
+        }
+        // The untouched frame is still accepted afterwards: failures consume nothing.
+        #expect(try roles.dataCenter.submit(maskedFrame: frame.encoded).areaCount == 1)
+    }
+
+    @Test func alteredPixelsFailTheIntegrityCheck() throws {
+        let roles = Roles(seed: 2)
+        let (_, frame) = try preparedFrame(roles)
+        var pixels = frame.scrambled
+        pixels.samples[100] &+= 1
+        let bytes = try MaskedFrameCodec.encode(pixels: pixels, manifest: frame.manifest, ciphertexts: [])
+        #expect(throws: MSAIError.self) { try roles.dataCenter.submit(maskedFrame: bytes) }
+    }
+
+    @Test func missingMetadataIsNamed() throws {
+        let roles = Roles(seed: 3)
+        let (image, _) = try preparedFrame(roles)
+        let plain = try PNGCodec.encode(image)
+        #expect(throws: MSAIError.invalidMetadata(
+            "masked frame: no msai metadata (iTXt chunk 'msai'): not a masked frame, or its metadata was stripped")) {
+            try roles.dataCenter.submit(maskedFrame: plain)
+        }
+    }
+
+    @Test func flippedByteInsideTheMetadataChunkIsACRCError() throws {
+        let roles = Roles(seed: 4)
+        let (_, frame) = try preparedFrame(roles)
+        var bytes = frame.encoded
+        let marker = Array("tau_id".utf8)
+        let at = try #require((0..<(bytes.count - marker.count)).first { Array(bytes[$0..<($0 + marker.count)]) == marker })
+        bytes[at] ^= 0x20
+        #expect(throws: MSAIError.self) { try roles.dataCenter.submit(maskedFrame: bytes) }
+    }
+
+    @Test func truncatedFrameIsRejected() throws {
+        let roles = Roles(seed: 5)
+        let (_, frame) = try preparedFrame(roles)
+        let cut = Array(frame.encoded.prefix(frame.encoded.count / 2))
+        #expect(throws: MSAIError.self) { try roles.dataCenter.submit(maskedFrame: cut) }
+    }
+
+    @Test func aReplayedFrameIsRejected() throws {
+        let roles = Roles(seed: 6)
+        let (image, frame) = try preparedFrame(roles)
+        let receipt = try roles.edge.send(frame)
+        #expect(roles.dataCenter.frames[receipt.frameID]?.recovered == image)
+        #expect(throws: MSAIError.replay("tau \(frame.manifest.tauID) was already used by another frame")) {
+            try roles.dataCenter.submit(maskedFrame: frame.encoded)
+        }
+    }
+
+    @Test func wrongSizedMembraneFromTheCloudIsRefusedByTheEdge() throws {
+        final class LyingCloud: MembraneService {
+            func requestMembrane(_ request: MembraneRequest) throws -> MembraneGrant {
+                let shape = try MembraneShape(rows: request.shape.rows, cols: request.shape.cols + 1, channels: request.shape.channels)
+                return try MembraneGrant(id: MembraneID(rawValue: "x"), shape: shape, mode: .gf251,
+                                         values: [UInt8](repeating: 1, count: shape.sampleCount))
+            }
+        }
+        let roles = Roles(seed: 7)
+        let edge = EdgeCamera(membranes: LyingCloud(), scrambling: roles.dataCenter, egress: roles.dataCenter)
+        let image = try PixelBuffer(width: 16, height: 16, channels: 1)
+        #expect(throws: MSAIError.shapeMismatch("asked the cloud for a 4x4x1 gf251 membrane and got 4x5x1 gf251")) {
+            try edge.prepare(image, areas: [Rect(x: 0, y: 0, width: 4, height: 4)])
+        }
+        #expect(throws: MSAIError.self) {
+            try MembraneGrant(id: MembraneID(rawValue: "y"), shape: MembraneShape(rows: 2, cols: 2, channels: 1), mode: .gf251, values: [1, 2, 3])
+        }
+        #expect(roles.dataCenter.frames.isEmpty)
+    }
+
+    @Test func edgeFailsClosedWhenTheCloudIsUnreachable() throws {
+        final class DownCloud: MembraneService {
+            func requestMembrane(_ request: MembraneRequest) throws -> MembraneGrant { throw MSAIError.io("cloud unreachable") }
+        }
+        let roles = Roles(seed: 8)
+        let edge = EdgeCamera(membranes: DownCloud(), scrambling: roles.dataCenter, egress: roles.dataCenter)
+        let image = try PixelBuffer(width: 16, height: 16, channels: 3, filling: 9)
+        #expect(throws: MSAIError.io("cloud unreachable")) { try edge.prepare(image, areas: [Rect(x: 1, y: 1, width: 4, height: 4)]) }
+        #expect(roles.dataCenter.frames.isEmpty)
+    }
+
+    @Test func regionOutsideTheImageIsNamed() throws {
+        let roles = Roles(seed: 9)
+        let image = try PixelBuffer(width: 16, height: 16, channels: 3)
+        #expect(throws: MSAIError.regionOutsideImage("region 10,10,8,8 (x,y,w,h) does not lie inside the 16x16 image")) {
+            try roles.edge.prepare(image, areas: [Rect(x: 10, y: 10, width: 8, height: 8)])
+        }
+    }
+}

@@ -1,0 +1,56 @@
+import Foundation
+import MSAICore
+import MSAIRoles
+import Testing
+
+@Suite struct FreshnessTests {
+    @Test func twoMembraneRequestsOfOneShapeDiffer() throws {
+        let roles = Roles(seed: 100)
+        let shape = try MembraneShape(rows: 50, cols: 40, channels: 3)
+        let a = try roles.cloud.requestMembrane(MembraneRequest(shape: shape, mode: .gf251))
+        let b = try roles.cloud.requestMembrane(MembraneRequest(shape: shape, mode: .gf251))
+        #expect(a.id != b.id)
+        #expect(a.values != b.values)
+        #expect(a.values.allSatisfy { (1...250).contains($0) })
+    }
+
+    @Test func twoTausDiffer() throws {
+        let roles = Roles(seed: 101)
+        let a = try roles.dataCenter.issueTau(TauRequest(width: 640, height: 480, blockSize: 8))
+        let b = try roles.dataCenter.issueTau(TauRequest(width: 640, height: 480, blockSize: 8))
+        #expect(a.id != b.id && a.seed != b.seed)
+    }
+
+    /// Masking two frames that differ in one pixel, in two requests, passes Wu's NPCR and UACI
+    /// tests on the areas at α = 0.05 with F = 249 (masked non-zero samples take 250 values).
+    /// Each test falsely fails 5 % of the time even for ideal masking, so it runs over 20 seeded
+    /// trials and asserts at least 16 passes of each (P ≤ 16 of 20 under ideal masking is 1.6 %).
+    /// Seeded, so every run is identical. A reused membrane, the negative control, fails.
+    @Test func oneChangedPixelGivesIndependentLookingMaskedAreas() throws {
+        let image = try ImageFileFixture.lena()
+        let area = Rect(x: 200, y: 180, width: 150, height: 200)
+        var changed = image
+        changed.samples[((area.y + 10) * image.width + area.x + 10) * 3] &+= 1
+        var npcrPasses = 0, uaciPasses = 0
+        var timings = StepTimings()
+        for trial in 0..<20 {
+            let roles = Roles(seed: 1000 + UInt64(trial))
+            let first = try roles.edge.maskAreas(of: image, areas: [area], timings: &timings).masked.sampleSet(in: [area])
+            let second = try roles.edge.maskAreas(of: changed, areas: [area], timings: &timings).masked.sampleSet(in: [area])
+            let wu = WuCriticalValues.maskedAreas(sampleCount: first.count, alpha: 0.05)
+            if wu.npcrPasses(try Differential.npcr(first, second).mean) { npcrPasses += 1 }
+            if wu.uaciPasses(try Differential.uaci(first, second).mean) { uaciPasses += 1 }
+        }
+        #expect(npcrPasses >= 16, "NPCR passed \(npcrPasses) of 20")
+        #expect(uaciPasses >= 16, "UACI passed \(uaciPasses) of 20")
+
+        // Negative control: the same membrane on both frames leaves all but one sample equal.
+        let roles = Roles(seed: 1)
+        let grant = try roles.cloud.requestMembrane(MembraneRequest(shape: MembraneShape(covering: area, channels: 3), mode: .gf251))
+        var a = image, b = changed
+        try AreaMasker.apply(grant.values, to: &a, area: area)
+        try AreaMasker.apply(grant.values, to: &b, area: area)
+        let wu = WuCriticalValues.maskedAreas(sampleCount: area.area * 3)
+        #expect(!wu.npcrPasses(try Differential.npcr(a.sampleSet(in: [area]), b.sampleSet(in: [area])).mean))
+    }
+}

@@ -1,0 +1,73 @@
+import Foundation
+import MSAICore
+import MSAICrypto
+import Testing
+
+/// Known answers. The vectors in Vectors/vectors.json come from an independent Python
+/// implementation (Vectors/make_vectors.py, the `cryptography` package's ChaCha20).
+@Suite struct KnownAnswerTests {
+    let v = Vectors.shared
+
+    @Test func gf251InverseTableMatchesIndependentComputation() {
+        #expect(GF251.inverse == v.gf251_inverse)
+        #expect(GF251.inverse[2] == 126)  // 2 · 126 = 252 ≡ 1
+        #expect(GF251.inverse[250] == 250)  // (−1)² = 1
+        for a in 1..<251 { #expect(GF251.multiply(UInt8(a), GF251.inverse[a]) == 1) }
+    }
+
+    @Test func maskTableRowsAreBijectionsAndInverseRowsUndoThem() {
+        for lambda in 1..<251 {
+            let row = GF251.maskTable[(lambda * 256)..<(lambda * 256 + 256)]
+            #expect(Set(row).count == 256)
+            let inverse = Int(GF251.inverse[lambda])
+            for o in 0..<256 {
+                let masked = Int(GF251.maskTable[lambda * 256 + o])
+                #expect(Int(GF251.maskTable[inverse * 256 + masked]) == o)
+            }
+        }
+    }
+
+    @Test func chacha20KeystreamMatchesIndependentImplementation() throws {
+        let seed = Hex.decode(v.seed_a)!
+        var tau = try ChaCha20Keystream(seed: seed, domain: .tau)
+        #expect(Hex.encode(tau.nextBytes(64)) == v.keystream_tau_seed_a_first64)
+        var membrane = try ChaCha20Keystream(seed: seed, domain: .membraneNoise)
+        let first = membrane.nextBytes(64)
+        #expect(Hex.encode(first) == v.keystream_memb_seed_a_first64)
+        // Read in odd pieces across the 16 KiB chunk boundary.
+        _ = membrane.nextBytes(ChaCha20Keystream.chunkSize - 64 - 16)
+        let across = membrane.nextBytes(7) + membrane.nextBytes(25)
+        #expect(Hex.encode(across) == v.keystream_memb_seed_a_across_chunk)
+    }
+
+    @Test func rawKeystreamMatchesRFC8439Section242() {
+        // RFC 8439 §2.4.2: key 00..1f, nonce 00:00:00:00:00:00:00:4a:00:00:00:00, block counter 1;
+        // the published ciphertext XOR the plaintext is the keystream.
+        let key = (0..<32).map(UInt8.init)
+        let plaintext = Array("Ladies and Gentlemen of the class of '99: If I could offer you only one tip for the future, sunscreen would be it.".utf8)
+        let ciphertextPrefix = Hex.decode("6e2e359a2568f98041ba0728dd0d6981e97e7aec1d4360c20a27afccfd9fae0b")!
+        let stream = ChaCha20Keystream.rawKeystream(key: key, nonce: [0, 0, 0, 0, 0, 0, 0, 0x4a, 0, 0, 0, 0], count: 32)
+        #expect(zip(stream, plaintext).map { $0 ^ $1 } == ciphertextPrefix)
+    }
+
+    @Test func tauDerivationMatchesIndependentFisherYates() throws {
+        let tau = try Permutation.derive(count: 100, seed: Hex.decode(v.seed_a)!, domain: .tau, using: ChaCha20Keystream.self)
+        #expect(tau.indices == v.tau_seed_a_100)
+        let big = try Permutation.derive(count: 4800, seed: Hex.decode(v.seed_b)!, domain: .tau, using: ChaCha20Keystream.self)
+        #expect(Array(big.indices.prefix(20)) == v.tau_seed_b_4800_first20)
+        let edge = try Permutation.derive(count: 37, seed: Hex.decode(v.seed_a)!, domain: .edgePixels, using: ChaCha20Keystream.self)
+        #expect(edge.indices == v.edge_seed_a_37)
+    }
+
+    @Test func membraneNoiseAndLambdaMatchIndependentImplementation() throws {
+        let key = try GF251MembraneKey(
+            id: MembraneID(rawValue: "kat"), shape: MembraneShape(rows: 10, cols: 10, channels: 3), k: 7, w: 200,
+            seed: Hex.decode(v.seed_b)!)
+        #expect(try key.noise(using: ChaCha20Keystream.self) == v.membrane_seed_b_k7_w200_noise300)
+        let lambda = try key.membrane(using: ChaCha20Keystream.self)
+        #expect(lambda == v.membrane_seed_b_k7_w200_lambda300)
+        #expect(!lambda.contains(0))
+        let inverse = try key.inverseMembrane(using: ChaCha20Keystream.self)
+        for (l, i) in zip(lambda, inverse) { #expect(GF251.multiply(l, i) == 1) }
+    }
+}

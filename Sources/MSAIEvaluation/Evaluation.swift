@@ -63,7 +63,8 @@ public final class Evaluator {
             report.uaciAreas = try percent(Differential.uaci(original, maskedAreas).mean)
             report.npcrAreasPerChannel = try Differential.npcr(original, maskedAreas).perChannel.map(percent)
             report.uaciAreasPerChannel = try Differential.uaci(original, maskedAreas).perChannel.map(percent)
-            let expectation = WuCriticalValues(largestValue: 250, sampleCount: original.count, alpha: alpha)
+            let expectation = WuCriticalValues(
+                largestValue: edge.mode == .hardened ? 255 : 250, sampleCount: original.count, alpha: alpha)
             report.expectedAreas = .init(npcr: percent(expectation.npcrMean), uaci: percent(expectation.uaciMean))
             report.entropy["original_areas"] = ImageStatistics.entropy(original).mean
             report.entropy["masked_areas"] = ImageStatistics.entropy(maskedAreas).mean
@@ -98,7 +99,7 @@ public final class Evaluator {
         let differential = try edge.maskAreas(of: changed, areas: areas, timings: &timings).masked.sampleSet(in: areas)
         return try [("same frame, second request", again), ("one pixel changed, second request", differential)].map { name, other in
             let npcr = try Differential.npcr(firstMasking, other).mean, uaci = try Differential.uaci(firstMasking, other).mean
-            let critical = WuCriticalValues.maskedAreas(sampleCount: firstMasking.count, alpha: alpha)
+            let critical = WuCriticalValues.maskedAreas(sampleCount: firstMasking.count, mode: edge.mode, alpha: alpha)
             return EvaluationReport.WuTest(
                 comparison: name, largestValue: critical.largestValue, alpha: alpha, samples: firstMasking.count, npcr: percent(npcr),
                 npcrCritical: percent(critical.npcrCritical), npcrPass: critical.npcrPasses(npcr), uaci: percent(uaci),

@@ -27,6 +27,10 @@ public final class CloudPlatform: MembraneService {
             let key = try GF251MembraneKey.draw(id: id, shape: request.shape, using: &random)
             record = MembraneKeyRecord(key)
             values = try key.membrane(using: ChaCha20Keystream.self)
+        case .hardened:
+            let key = try GF251MembraneKey.draw(id: id, shape: request.shape, using: &random)
+            record = MembraneKeyRecord(key, mode: .hardened)
+            values = try key.membrane(using: ChaCha20Keystream.self) + key.pad(using: ChaCha20Keystream.self)
         case .vhe:
             record = IntegerVHE.drawKey(id: id, shape: request.shape, using: &random)
             values = try IntegerVHE.membrane(for: record)

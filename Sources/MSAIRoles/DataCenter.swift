@@ -127,6 +127,11 @@ public final class DataCenter: MembraneKeyEscrow, ScrambleService, FrameSink {
                 case .gf251:
                     let inverse = try key.gf251Key().inverseMembrane(using: ChaCha20Keystream.self)
                     try AreaMasker.apply(inverse, to: &pixels, area: area.rect)
+                case .hardened:
+                    let key = try key.gf251Key()
+                    try AreaMasker.removePadded(
+                        try key.inverseMembrane(using: ChaCha20Keystream.self), pad: try key.pad(using: ChaCha20Keystream.self),
+                        from: &pixels, area: area.rect)
                 case .vhe:
                     guard let offset = area.ciphertextOffset, let length = area.ciphertextLength, offset >= 0,
                         length >= 0, offset + length <= contents.ciphertexts.count

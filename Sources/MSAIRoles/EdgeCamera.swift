@@ -19,7 +19,8 @@ public final class EdgeCamera {
         /// The frame with its areas masked, before scrambling (for people to look at).
         public let maskedAreas: PixelBuffer
         public let manifest: FrameManifest
-        /// Samples of the areas the membrane left as they were (0 and 251...255 in GF(251) mode).
+        /// Samples of the areas the membrane leaves as they were by construction (0 and 251...255
+        /// in GF(251) mode; none in the hardened and VHE modes).
         public let leakedSamples: Int
         public let areaSamples: Int
         public let timings: StepTimings
@@ -69,6 +70,11 @@ public final class EdgeCamera {
                     leaked += try AreaMasker.leakedSampleCount(in: masked, area: area)
                     try AreaMasker.apply(grant.values, to: &masked, area: area)
                     records.append(MaskedArea(rect: area, membraneID: grant.id, mode: .gf251))
+                case .hardened:
+                    let n = grant.shape.sampleCount
+                    try AreaMasker.applyPadded(
+                        Array(grant.values[..<n]), pad: Array(grant.values[n...]), to: &masked, area: area)
+                    records.append(MaskedArea(rect: area, membraneID: grant.id, mode: .hardened))
                 case .vhe:
                     let c = try IntegerVHE.mask(&masked, area: area, membrane: grant)
                     records.append(MaskedArea(rect: area, membraneID: grant.id, mode: .vhe,

@@ -33,7 +33,14 @@ struct Evaluate: ParsableCommand {
     @Option(name: .shortAndLong, help: "Output folder (created if missing).")
     var out: String = "msai-out"
 
-    @Option(help: "Membrane mode: gf251 (default), or vhe, the paper's integer VHE form through GMP, for study only (k has only 250 values; its secrecy rests on w and the noise).")
+    @Option(help: ArgumentHelp(
+        "Membrane mode: gf251, hardened or vhe.",
+        discussion: """
+            gf251     the paper's scheme over GF(251) (default); samples that are 0 or 251..255 stay as they are
+            hardened  gf251 with a per-sample pad added mod 256 first: leaks no value, still bit-exact
+            vhe       the paper's integer VHE form through GMP, for study only: k has only 250 values, so its
+                      secrecy rests on w and the noise; 16 bytes of ciphertext per sample ride in the PNG
+            """))
     var mode: String = "gf251"
 
     @Option(help: "Block size of the scrambling, in pixels.")
@@ -57,7 +64,7 @@ struct Evaluate: ParsableCommand {
     func validate() throws {
         guard block >= 1 else { throw ValidationError("--block must be at least 1, got \(block)") }
         guard MaskingMode(rawValue: mode) != nil else {
-            throw ValidationError("--mode must be gf251 or vhe, got '\(mode)'")
+            throw ValidationError("--mode must be gf251, hardened or vhe, got '\(mode)'")
         }
         do {
             _ = try PrivacyClass.parseList(classes)

@@ -14,7 +14,7 @@ enum ReportTable {
         }
         func pad(_ s: String, _ n: Int) -> String { s.padding(toLength: max(n, s.count), withPad: " ", startingAt: 0) }
         func num(_ x: Double?) -> String { x.map { String(format: "%.4f", $0) } ?? "-" }
-        lines.append("  " + pad("", 22) + pad("whole image", 14) + pad("areas", 12) + "expected for areas (F=250)")
+        lines.append("  " + pad("", 22) + pad("whole image", 14) + pad("areas", 12) + "uniform expectation for areas")
         lines.append("  " + pad("NPCR %", 22) + pad(num(r.npcrWhole), 14) + pad(num(r.npcrAreas), 12) + num(r.expectedAreas?.npcr))
         lines.append("  " + pad("UACI %", 22) + pad(num(r.uaciWhole), 14) + pad(num(r.uaciAreas), 12) + num(r.expectedAreas?.uaci))
         func arrow(_ a: Double?, _ b: Double?) -> String { "\(num(a)) -> \(num(b))" }

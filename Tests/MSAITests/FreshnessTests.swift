@@ -1,5 +1,6 @@
 import Foundation
 import MSAICore
+import MSAIImageIO
 import MSAIRoles
 import Testing
 
@@ -44,6 +45,20 @@ import Testing
         #expect(npcrPasses >= 16, "NPCR passed \(npcrPasses) of 20")
         #expect(uaciPasses >= 16, "UACI passed \(uaciPasses) of 20")
 
+        // The hardened mode, compared at F = 255, the same way.
+        var hardenedPasses = 0
+        for trial in 0..<20 {
+            let roles = Roles(seed: 2000 + UInt64(trial), mode: .hardened)
+            let first = try roles.edge.maskAreas(of: image, areas: [area], timings: &timings).masked.sampleSet(in: [area])
+            let second = try roles.edge.maskAreas(of: changed, areas: [area], timings: &timings).masked.sampleSet(in: [area])
+            let wu = WuCriticalValues.maskedAreas(sampleCount: first.count, mode: .hardened, alpha: 0.05)
+            let npcr = try Differential.npcr(first, second).mean, uaci = try Differential.uaci(first, second).mean
+            if wu.npcrPasses(npcr) && wu.uaciPasses(uaci) {
+                hardenedPasses += 1
+            }
+        }
+        #expect(hardenedPasses >= 15, "hardened passed both tests \(hardenedPasses) of 20")
+
         // Negative control: the same membrane on both frames leaves all but one sample equal.
         let roles = Roles(seed: 1)
         let grant = try roles.cloud.requestMembrane(MembraneRequest(shape: MembraneShape(covering: area, channels: 3), mode: .gf251))
@@ -52,5 +67,23 @@ import Testing
         try AreaMasker.apply(grant.values, to: &b, area: area)
         let wu = WuCriticalValues.maskedAreas(sampleCount: area.area * 3)
         #expect(!wu.npcrPasses(try Differential.npcr(a.sampleSet(in: [area]), b.sampleSet(in: [area])).mean))
+    }
+
+    /// Where an area holds many 0 and 255 samples (dog.jpg's dark van), GF(251) masking leaves them
+    /// in place and fails Wu's NPCR test by a wide margin; the hardened mode passes.
+    @Test func hardenedModeClosesTheLeakThatFailsWusTest() throws {
+        let image = try ImageFile.read(dataset("dog.jpg"))
+        let area = Rect(x: 466, y: 82, width: 221, height: 90)
+        var timings = StepTimings()
+        func npcr(_ mode: MaskingMode) throws -> (Double, WuCriticalValues) {
+            let roles = Roles(seed: 77, mode: mode)
+            let a = try roles.edge.maskAreas(of: image, areas: [area], timings: &timings).masked.sampleSet(in: [area])
+            let b = try roles.edge.maskAreas(of: image, areas: [area], timings: &timings).masked.sampleSet(in: [area])
+            return (try Differential.npcr(a, b).mean, WuCriticalValues.maskedAreas(sampleCount: a.count, mode: mode))
+        }
+        let (literal, literalWu) = try npcr(.gf251)
+        #expect(literal < literalWu.npcrCritical - 0.01)
+        let (hardened, hardenedWu) = try npcr(.hardened)
+        #expect(hardenedWu.npcrPasses(hardened))
     }
 }

@@ -37,6 +37,7 @@ public struct GF251MembraneKey: Equatable, Sendable {
     /// The noise e[i] for every sample, uniform over GF(251) \ {251 − w} so that w + e ≠ 0:
     /// each is one keystream byte b (domain "MEMB") drawn again while b ≥ 250, then
     /// e = b if b < 251 − w, else b + 1.
+    @inlinable
     public func noise<S: Keystream>(using stream: S.Type) throws -> [UInt8] {
         var sampler = UniformSampler(try S(seed: seed, domain: .membraneNoise))
         let excluded = 251 - Int(w)
@@ -49,8 +50,15 @@ public struct GF251MembraneKey: Equatable, Sendable {
     }
 
     /// λ[i] = k⁻¹ · (w + e[i]) mod 251, every value in 1...250. What the edge receives.
+    @inlinable
     public func membrane<S: Keystream>(using stream: S.Type) throws -> [UInt8] {
         let kInverse = GF251.inverse[Int(k)]
         return try noise(using: stream).map { GF251.multiply(kInverse, GF251.add(w, $0)) }
+    }
+
+    /// The hardened mode's pad δ[i]: raw keystream bytes (domain "PAD0"), uniform in 0...255.
+    public func pad<S: Keystream>(using stream: S.Type) throws -> [UInt8] {
+        var keystream = try S(seed: seed, domain: .pad)
+        return keystream.nextBytes(shape.sampleCount)
     }
 }

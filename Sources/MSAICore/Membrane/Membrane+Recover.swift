@@ -1,6 +1,7 @@
 extension GF251MembraneKey {
     /// λ⁻¹[i] = k · (w + e[i])⁻¹ mod 251: the multipliers that undo the membrane.
     /// The data center computes these from the key alone (the paper's equation 4, exact in the field).
+    @inlinable
     public func inverseMembrane<S: Keystream>(using stream: S.Type) throws -> [UInt8] {
         try noise(using: stream).map { GF251.multiply(k, GF251.inverse[Int(GF251.add(w, $0))]) }
     }
@@ -35,6 +36,28 @@ public enum AreaMasker {
         }
     }
 
+    /// The hardened mode: s' = λ-map((s + δ) mod 256).
+    public static func applyPadded(_ multipliers: [UInt8], pad: [UInt8], to image: inout PixelBuffer, area: Rect) throws {
+        guard pad.count == multipliers.count else {
+            throw MSAIError.shapeMismatch("membrane has \(multipliers.count) multipliers but \(pad.count) pad bytes")
+        }
+        var padded = image
+        try padded.withRowsChecked(of: area, values: pad) { sample, delta in sample &+ delta }
+        try apply(multipliers, to: &padded, area: area)
+        image = padded
+    }
+
+    /// Undoes `applyPadded` given λ⁻¹ and the same pad: s = (λ⁻¹-map(s') − δ) mod 256.
+    public static func removePadded(_ inverseMultipliers: [UInt8], pad: [UInt8], from image: inout PixelBuffer, area: Rect) throws {
+        guard pad.count == inverseMultipliers.count else {
+            throw MSAIError.shapeMismatch("membrane has \(inverseMultipliers.count) multipliers but \(pad.count) pad bytes")
+        }
+        var unpadded = image
+        try apply(inverseMultipliers, to: &unpadded, area: area)
+        try unpadded.withRowsChecked(of: area, values: pad) { sample, delta in sample &- delta }
+        image = unpadded
+    }
+
     /// How many samples of `area` the GF(251) map leaves as they are (0 and 251...255).
     public static func leakedSampleCount(in image: PixelBuffer, area: Rect) throws -> Int {
         try image.checkContains(area)
@@ -44,5 +67,22 @@ public enum AreaMasker {
             for s in samples where s == 0 || s >= 251 { count += 1 }
         }
         return count
+    }
+}
+
+extension PixelBuffer {
+    /// Combines each sample of `area` with the matching value (row-major over the area).
+    mutating func withRowsChecked(of area: Rect, values: [UInt8], _ combine: (UInt8, UInt8) -> UInt8) throws {
+        try checkContains(area)
+        let rowLength = area.width * channels
+        guard values.count == rowLength * area.height else {
+            throw MSAIError.shapeMismatch("area \(area) has \(rowLength * area.height) samples but \(values.count) values were given")
+        }
+        values.withUnsafeBufferPointer { v in
+            withRows(of: area) { row, samples in
+                let base = row * rowLength
+                for i in 0..<rowLength { samples[i] = combine(samples[i], v[base + i]) }
+            }
+        }
     }
 }

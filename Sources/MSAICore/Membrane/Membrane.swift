@@ -1,7 +1,21 @@
 /// Which membrane construction masks an area.
 public enum MaskingMode: String, Codable, Sendable, CaseIterable {
-    /// The default: λ over GF(251), one byte per sample, exact in the field.
+    /// Bytes the membrane carries per sample in this mode.
+    public var bytesPerSample: Int {
+        switch self {
+        case .gf251: return 1
+        case .hardened: return 2
+        case .vhe: return 16
+        }
+    }
+
+    /// The default: λ over GF(251), one byte per sample, exact in the field. Leaks the samples
+    /// that are 0 or 251...255 (they stay as they are), as the paper's scheme does.
     case gf251
+    /// GF(251) with a per-sample pad: o' = (((o + δ) mod 256) · λ) in GF(251), δ uniform in 0...255.
+    /// (o + δ) mod 256 is uniform whatever o is, so no sample value leaks, and the map is still
+    /// a bijection of 0...255, so recovery stays bit-exact. Two bytes (λ, δ) per sample.
+    case hardened
     /// For study only: the paper's integer VHE form through big integers (see `MSAIBigInt`).
     /// k has only 250 values, so its secrecy rests on w and the noise.
     case vhe

@@ -54,9 +54,10 @@ public struct WuCriticalValues: Equatable, Sendable {
         self.alpha = alpha
     }
 
-    /// The reference for comparing two independently masked GF(251) areas (see above).
-    public static func maskedAreas(sampleCount: Int, alpha: Double = 0.05) -> WuCriticalValues {
-        WuCriticalValues(largestValue: 249, sampleCount: sampleCount, alpha: alpha)
+    /// The reference for comparing two independently masked areas: F = 249 for GF(251) masking
+    /// (see above); F = 255 for the hardened mode, whose masked samples are uniform over 0...255.
+    public static func maskedAreas(sampleCount: Int, mode: MaskingMode = .gf251, alpha: Double = 0.05) -> WuCriticalValues {
+        WuCriticalValues(largestValue: mode == .hardened ? 255 : 249, sampleCount: sampleCount, alpha: alpha)
     }
 
     private var f: Double { Double(largestValue) }

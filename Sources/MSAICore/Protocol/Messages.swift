@@ -20,8 +20,8 @@ public struct MembraneRequest: Codable, Equatable, Sendable {
 }
 
 /// Cloud → edge: the membrane, one value per sample, and its id.
-/// For `.gf251` each value is one byte in 1...250; for `.vhe` each is a 16-byte
-/// little-endian integer below the public modulus q.
+/// For `.gf251` each value is one byte in 1...250; for `.hardened`, all the λ bytes then all the
+/// pad bytes δ; for `.vhe` each is a 16-byte little-endian integer below the public modulus q.
 public struct MembraneGrant: Equatable, Sendable {
     public let id: MembraneID
     public let shape: MembraneShape
@@ -29,7 +29,7 @@ public struct MembraneGrant: Equatable, Sendable {
     public let values: [UInt8]
 
     public init(id: MembraneID, shape: MembraneShape, mode: MaskingMode, values: [UInt8]) throws {
-        let expected = shape.sampleCount * (mode == .gf251 ? 1 : 16)
+        let expected = shape.sampleCount * mode.bytesPerSample
         guard values.count == expected else {
             throw MSAIError.shapeMismatch(
                 "membrane \(id) of shape \(shape) (\(mode.rawValue)) should have \(expected) bytes but has \(values.count)")
@@ -60,13 +60,13 @@ public struct MembraneKeyRecord: Codable, Equatable, Sendable {
         self.seed = seed
     }
 
-    public init(_ key: GF251MembraneKey) {
-        self.init(id: key.id, shape: key.shape, mode: .gf251, k: key.k, w: [key.w], seed: key.seed)
+    public init(_ key: GF251MembraneKey, mode: MaskingMode = .gf251) {
+        self.init(id: key.id, shape: key.shape, mode: mode, k: key.k, w: [key.w], seed: key.seed)
     }
 
     /// The GF(251) key this record holds; throws for records of another mode or bad values.
     public func gf251Key() throws -> GF251MembraneKey {
-        guard mode == .gf251, w.count == 1 else {
+        guard mode == .gf251 || mode == .hardened, w.count == 1 else {
             throw MSAIError.invalidArgument("membrane key \(id) is a \(mode.rawValue) key, not a GF(251) key")
         }
         return try GF251MembraneKey(id: id, shape: shape, k: k, w: w[0], seed: seed)

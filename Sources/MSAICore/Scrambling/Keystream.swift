@@ -15,6 +15,8 @@ public protocol Keystream {
 public enum KeystreamDomain: String, Sendable, CaseIterable {
     /// GF(251) membrane noise e[i, j, ch].
     case membraneNoise = "MEMB"
+    /// The hardened mode's additive pad δ[i, j, ch].
+    case pad = "PAD0"
     /// Integer VHE membrane noise.
     case integerNoise = "VHEN"
     /// Fisher–Yates draws for tau, the block permutation.

@@ -3,6 +3,7 @@
 #include "msai_opencv.h"
 
 #include <opencv2/core.hpp>
+#include <opencv2/core/utils/logger.hpp>
 #include <opencv2/dnn.hpp>
 #include <opencv2/imgproc.hpp>
 
@@ -221,6 +222,13 @@ void msai_net_free(msai_net *net) {
     } catch (...) {
     }
 }
+
+// OpenCV logs its own copy of every failure to stderr; the bridge already returns the message,
+// and the command line prints it once, so OpenCV's log is silenced when the library loads.
+static const int msai_silence_opencv_log = [] {
+    cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_SILENT);
+    return 0;
+}();
 
 int msai_set_num_threads(int threads) {
     try {

@@ -65,7 +65,7 @@ public final class Evaluator {
             report.uaciAreasPerChannel = try Differential.uaci(original, maskedAreas).perChannel.map(percent)
             let expectation = WuCriticalValues(
                 largestValue: edge.mode == .hardened ? 255 : 250, sampleCount: original.count, alpha: alpha)
-            report.expectedAreas = .init(npcr: percent(expectation.npcrMean), uaci: percent(expectation.uaciMean))
+            report.expectedAreas = .init(npcr: round4(percent(expectation.npcrMean)), uaci: round4(percent(expectation.uaciMean)))
             report.entropy["original_areas"] = ImageStatistics.entropy(original).mean
             report.entropy["masked_areas"] = ImageStatistics.entropy(maskedAreas).mean
             report.correlation["original_areas"] = try correlations(image, areas)
@@ -101,9 +101,11 @@ public final class Evaluator {
             let npcr = try Differential.npcr(firstMasking, other).mean, uaci = try Differential.uaci(firstMasking, other).mean
             let critical = WuCriticalValues.maskedAreas(sampleCount: firstMasking.count, mode: edge.mode, alpha: alpha)
             return EvaluationReport.WuTest(
-                comparison: name, largestValue: critical.largestValue, alpha: alpha, samples: firstMasking.count, npcr: percent(npcr),
-                npcrCritical: percent(critical.npcrCritical), npcrPass: critical.npcrPasses(npcr), uaci: percent(uaci),
-                uaciLower: percent(critical.uaciInterval.lowerBound), uaciUpper: percent(critical.uaciInterval.upperBound),
+                comparison: name, largestValue: critical.largestValue, alpha: alpha, samples: firstMasking.count,
+                npcr: round4(percent(npcr)), npcrCritical: round4(percent(critical.npcrCritical)),
+                npcrPass: critical.npcrPasses(npcr), uaci: round4(percent(uaci)),
+                uaciLower: round4(percent(critical.uaciInterval.lowerBound)),
+                uaciUpper: round4(percent(critical.uaciInterval.upperBound)),
                 uaciPass: critical.uaciPasses(uaci))
         }
     }

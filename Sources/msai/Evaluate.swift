@@ -9,9 +9,9 @@ struct Evaluate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Mask, scramble and recover images through the three roles in-process, and measure.",
         discussion: """
-            For each image, detection finds the sensitive areas (or --region gives them), the edge
-            masks them with fresh membranes from the cloud and scrambles the frame with a fresh tau
-            from the data center, and the data center recovers it. The cloud, data center and edge
+            For each image, detection finds the sensitive areas (or --region gives them), the edge \
+            masks them with fresh membranes from the cloud and scrambles the frame with a fresh tau \
+            from the data center, and the data center recovers it. The cloud, data center and edge \
             are separate objects that exchange only the scheme's messages; nothing goes over a network.
 
             Writes, for each image NAME, into the output folder:

@@ -8,9 +8,9 @@ struct MSAI: ParsableCommand {
         commandName: "msai",
         abstract: "Mask the sensitive areas of camera images so only an authorised data center can recover them.",
         discussion: """
-            MSAI (Masking Sensitive Area of Image on IoT Cameras): the edge finds faces, people and
-            vehicles, multiplies each area's pixels by a membrane over GF(251) from the cloud, and
-            block-scrambles the whole frame with a per-frame permutation tau from the data center.
+            MSAI (Masking Sensitive Area of Image on IoT Cameras): the edge finds faces, people and \
+            vehicles, multiplies each area's pixels by a membrane over GF(251) from the cloud, and \
+            block-scrambles the whole frame with a per-frame permutation tau from the data center. \
             Only the data center, which holds both keys, recovers the original, bit for bit.
 
             Examples:

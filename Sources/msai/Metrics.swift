@@ -7,7 +7,7 @@ struct Metrics: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "NPCR, UACI, MSE and PSNR of two images of one size.",
         discussion: """
-            NPCR is the share of samples that differ, UACI the mean absolute difference over 255
+            NPCR is the share of samples that differ, UACI the mean absolute difference over 255 \
             (both in percent, per channel and mean); PSNR prints as inf for identical images.
 
             Example:

@@ -30,7 +30,7 @@ enum ReportTable {
         for test in r.wuTests {
             lines.append("  " + pad("Wu test", 22) + "\(test.comparison): NPCR \(num(test.npcr)) \(test.npcrPass ? "pass" : "FAIL") (>= \(num(test.npcrCritical))), UACI \(num(test.uaci)) \(test.uaciPass ? "pass" : "FAIL") (\(num(test.uaciLower))..\(num(test.uaciUpper))), alpha \(test.alpha)")
         }
-        lines.append("  " + pad("leak share", 22) + String(format: "%.4f %% of area samples left as they were (0 and 251..255)", r.leakShare * 100))
+        lines.append("  " + pad("leak share", 22) + String(format: "%.4f %% of area samples the mode leaves in place (gf251: values 0 and 251..255)", r.leakShare * 100))
         lines.append("  " + pad("recovery", 22) + "PSNR \(r.psnrRecovered.isInfinite ? "inf" : num(r.psnrRecovered)) dB, identical: \(r.recoveredIdentical ? "yes" : "NO")")
         let steps = ["detect", "membrane", "mask", "scramble", "encode", "decode", "unscramble", "unmask"]
         lines.append("  " + pad("timings ms", 22) + steps.map { "\($0) \(String(format: "%.2f", r.timingsMs[$0] ?? 0))" }.joined(separator: "  "))

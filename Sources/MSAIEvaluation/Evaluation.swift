@@ -106,8 +106,15 @@ public final class Evaluator {
                 npcrPass: critical.npcrPasses(npcr), uaci: round4(percent(uaci)),
                 uaciLower: round4(percent(critical.uaciInterval.lowerBound)),
                 uaciUpper: round4(percent(critical.uaciInterval.upperBound)),
-                uaciPass: critical.uaciPasses(uaci))
+                uaciPass: critical.uaciPasses(uaci),
+                schemeF250: edge.mode == .hardened ? nil : verdict(WuCriticalValues(largestValue: 250, sampleCount: firstMasking.count, alpha: alpha), npcr, uaci))
         }
+    }
+
+    private func verdict(_ c: WuCriticalValues, _ npcr: Double, _ uaci: Double) -> EvaluationReport.WuTest.Verdict {
+        .init(npcrCritical: round4(percent(c.npcrCritical)), npcrPass: c.npcrPasses(npcr),
+              uaciLower: round4(percent(c.uaciInterval.lowerBound)), uaciUpper: round4(percent(c.uaciInterval.upperBound)),
+              uaciPass: c.uaciPasses(uaci))
     }
 
     private func correlations(_ image: PixelBuffer, _ areas: [Rect]) throws -> [String: Double?] {

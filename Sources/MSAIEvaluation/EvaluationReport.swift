@@ -41,9 +41,26 @@ public struct EvaluationReport: Encodable {
         public let uaciLower: Double
         public let uaciUpper: Double
         public let uaciPass: Bool
+        /// The same comparison judged at SCHEME.md's F = 250 (UACI scaled by 250/255), for reference:
+        /// see `WuCriticalValues` for why F = 249 is the right reference for GF(251)-masked areas.
+        public let schemeF250: Verdict?
+
+        public struct Verdict: Encodable {
+            public let npcrCritical: Double
+            public let npcrPass: Bool
+            public let uaciLower: Double
+            public let uaciUpper: Double
+            public let uaciPass: Bool
+
+            enum CodingKeys: String, CodingKey {
+                case npcrCritical = "npcr_critical", npcrPass = "npcr_pass", uaciLower = "uaci_lower"
+                case uaciUpper = "uaci_upper", uaciPass = "uaci_pass"
+            }
+        }
 
         enum CodingKeys: String, CodingKey {
             case comparison, alpha, samples, npcr, uaci
+            case schemeF250 = "scheme_f250"
             case largestValue = "largest_value"
             case npcrCritical = "npcr_critical"
             case npcrPass = "npcr_pass"

@@ -59,6 +59,8 @@ import Testing
         for key in ["image", "width", "height", "channels", "mode", "block", "npcr_whole", "uaci_whole", "npcr_areas", "uaci_areas", "leak_share"] {
             #expect(json[key] != nil, "missing \(key)")
         }
+        let wu = json["wu_tests"] as! [[String: Any]]
+        #expect(wu.count == 2 && wu.allSatisfy { $0["largest_value"] as? Int == 249 && $0["scheme_f250"] != nil })
         let timings = json["timings_ms"] as! [String: Double]
         for step in ["detect", "membrane", "mask", "scramble", "unscramble", "unmask"] { #expect(timings[step] != nil) }
         // The recovered PNG equals the decoded original, per `msai metrics`.

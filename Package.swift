@@ -41,12 +41,13 @@ let package = Package(
             cxxSettings: [.unsafeFlags(["-I/usr/include/opencv4", "-std=c++17"])],
             linkerSettings: [
                 .linkedLibrary("opencv_core"), .linkedLibrary("opencv_imgproc"),
-                .linkedLibrary("opencv_dnn"), .linkedLibrary("stdc++"),
+                .linkedLibrary("opencv_dnn"), .linkedLibrary("opencv_objdetect"), .linkedLibrary("opencv_videoio"),
+                .linkedLibrary("stdc++"),
             ]
         ),
         .target(name: "MSAIVision", dependencies: ["MSAICore", "CMSAIOpenCV"]),
         .target(name: "MSAIRoles", dependencies: ["MSAICore", "MSAICrypto", "MSAIBigInt", "MSAIImageIO"]),
-        .target(name: "MSAIEvaluation", dependencies: ["MSAICore", "MSAICrypto", "MSAIRoles"]),
+        .target(name: "MSAIEvaluation", dependencies: ["MSAICore", "MSAICrypto", "MSAIRoles", "MSAIVision"]),
         .executableTarget(
             name: "msai",
             dependencies: [

@@ -6,6 +6,8 @@
 #include <opencv2/core/utils/logger.hpp>
 #include <opencv2/dnn.hpp>
 #include <opencv2/imgproc.hpp>
+#include <opencv2/objdetect.hpp>
+#include <opencv2/videoio.hpp>
 
 #include <sys/stat.h>
 
@@ -17,6 +19,16 @@
 #include <exception>
 #include <string>
 #include <vector>
+
+struct msai_cascade {
+    cv::CascadeClassifier classifier;
+};
+
+struct msai_video {
+    cv::VideoCapture capture;
+    int width = 0, height = 0;
+    cv::Mat frame;
+};
 
 struct msai_net {
     cv::dnn::Net net;
@@ -400,6 +412,126 @@ int msai_resize(const uint8_t *src, int src_width, int src_height, int channels,
             // cv::resize reallocated (should not happen with a matching size and type): copy back.
             cv::Mat wrapped(dst_height, dst_width, CV_8UC(channels), dst);
             target.copyTo(wrapped);
+        }
+        return 0;
+    });
+}
+
+msai_cascade *msai_cascade_load(const char *xml_path, msai_cv_error *error) {
+    const char *context = "cannot read cascade";
+    std::string full = std::string(context) + ": xml '" + (xml_path ? xml_path : "") + "'";
+    return guarded(error, full.c_str(), (msai_cascade *)nullptr, [&]() -> msai_cascade * {
+        if (!check_file(context, "xml", xml_path, error)) return nullptr;
+        msai_cascade *cascade = new msai_cascade();
+        if (!cascade->classifier.load(std::string(xml_path)) || cascade->classifier.empty()) {
+            delete cascade;
+            set_error(error, "%s: xml '%s' is not an OpenCV cascade classifier", context, xml_path);
+            return nullptr;
+        }
+        return cascade;
+    });
+}
+
+void msai_cascade_free(msai_cascade *cascade) { delete cascade; }
+
+int msai_cascade_detect(msai_cascade *cascade, const uint8_t *pixels, int width, int height, int channels, size_t stride,
+                        double scale_factor, int min_neighbors, int min_width, int min_height, int *boxes, int capacity,
+                        msai_cv_error *error) {
+    return guarded(error, "cascade detection", -1, [&]() -> int {
+        if (cascade == nullptr || pixels == nullptr || width <= 0 || height <= 0 || (channels != 1 && channels != 3)) {
+            set_error(error, "cascade detection: bad arguments (%dx%d, %d channels)", width, height, channels);
+            return -1;
+        }
+        cv::Mat image(height, width, channels == 1 ? CV_8UC1 : CV_8UC3, const_cast<uint8_t *>(pixels), stride);
+        cv::Mat gray;
+        if (channels == 3) {
+            cv::cvtColor(image, gray, cv::COLOR_RGB2GRAY);
+        } else {
+            gray = image.clone();
+        }
+        cv::equalizeHist(gray, gray);
+        std::vector<cv::Rect> found;
+        cascade->classifier.detectMultiScale(gray, found, scale_factor, min_neighbors, 0,
+                                             cv::Size(std::max(1, min_width), std::max(1, min_height)));
+        for (size_t i = 0; i < found.size() && (int)i < capacity; i++) {
+            boxes[4 * i] = found[i].x;
+            boxes[4 * i + 1] = found[i].y;
+            boxes[4 * i + 2] = found[i].width;
+            boxes[4 * i + 3] = found[i].height;
+        }
+        return (int)found.size();
+    });
+}
+
+msai_video *msai_video_open(const char *path, int *width, int *height, int *frame_count, double *fps,
+                            msai_cv_error *error) {
+    const char *context = "cannot open video";
+    return guarded(error, context, (msai_video *)nullptr, [&]() -> msai_video * {
+        if (!check_file(context, "file", path, error)) return nullptr;
+        msai_video *video = new msai_video();
+        if (!video->capture.open(std::string(path)) || !video->capture.isOpened()) {
+            delete video;
+            set_error(error, "%s: '%s' is not a video OpenCV can decode", context, path);
+            return nullptr;
+        }
+        video->width = (int)video->capture.get(cv::CAP_PROP_FRAME_WIDTH);
+        video->height = (int)video->capture.get(cv::CAP_PROP_FRAME_HEIGHT);
+        if (video->width <= 0 || video->height <= 0) {
+            delete video;
+            set_error(error, "%s: '%s' reports no frame size", context, path);
+            return nullptr;
+        }
+        if (width) *width = video->width;
+        if (height) *height = video->height;
+        if (frame_count) *frame_count = std::max(0, (int)video->capture.get(cv::CAP_PROP_FRAME_COUNT));
+        if (fps) *fps = video->capture.get(cv::CAP_PROP_FPS);
+        return video;
+    });
+}
+
+int msai_video_read(msai_video *video, uint8_t *rgb, msai_cv_error *error) {
+    return guarded(error, "video read", -1, [&]() -> int {
+        if (video == nullptr || rgb == nullptr) {
+            set_error(error, "video read: null argument");
+            return -1;
+        }
+        if (!video->capture.read(video->frame) || video->frame.empty()) return 0;
+        if (video->frame.cols != video->width || video->frame.rows != video->height) {
+            set_error(error, "video read: frame is %dx%d but the video said %dx%d", video->frame.cols,
+                      video->frame.rows, video->width, video->height);
+            return -1;
+        }
+        cv::Mat target(video->height, video->width, CV_8UC3, rgb);
+        if (video->frame.channels() == 1) {
+            cv::cvtColor(video->frame, target, cv::COLOR_GRAY2RGB);
+        } else {
+            cv::cvtColor(video->frame, target, cv::COLOR_BGR2RGB);
+        }
+        return 1;
+    });
+}
+
+void msai_video_free(msai_video *video) { delete video; }
+
+int msai_draw_box(uint8_t *pixels, int width, int height, int channels, int x, int y, int w, int h, uint8_t r,
+                  uint8_t g, uint8_t b, int thickness, const char *label, msai_cv_error *error) {
+    return guarded(error, "drawing", -1, [&]() -> int {
+        if (pixels == nullptr || width <= 0 || height <= 0 || (channels != 1 && channels != 3)) {
+            set_error(error, "drawing: bad image %dx%d with %d channels", width, height, channels);
+            return -1;
+        }
+        cv::Mat image(height, width, channels == 1 ? CV_8UC1 : CV_8UC3, pixels);
+        cv::Scalar colour = channels == 1 ? cv::Scalar((r + g + b) / 3) : cv::Scalar(r, g, b);
+        cv::rectangle(image, cv::Rect(x, y, w, h), colour, std::max(1, thickness));
+        if (label != nullptr && label[0] != '\0') {
+            int baseline = 0;
+            double scale = std::max(0.4, std::min(1.0, width / 1600.0));
+            cv::Size text = cv::getTextSize(label, cv::FONT_HERSHEY_SIMPLEX, scale, 1, &baseline);
+            int top = y - text.height - baseline - 2 >= 0 ? y - text.height - baseline - 2 : y;
+            cv::rectangle(image, cv::Rect(x, top, text.width + 4, text.height + baseline + 2), colour, cv::FILLED);
+            cv::Scalar ink = (r * 299 + g * 587 + b * 114) / 1000 > 128 ? cv::Scalar::all(0) : cv::Scalar::all(255);
+            cv::putText(image, label, cv::Point(x + 2, top + text.height), cv::FONT_HERSHEY_SIMPLEX, scale, ink, 1,
+                        cv::LINE_AA);
         }
         return 0;
     });

@@ -80,7 +80,16 @@ public enum IntegerVHE {
         }
         try membrane.shape.check(covers: area, channels: image.channels)
         var ciphertexts = [UInt8](repeating: 0, count: membrane.shape.sampleCount * valueBytes)
-        let lambda = BigInteger(), c = BigInteger()
+        let lambda = BigInteger(), c = BigInteger(), one = BigInteger(1)
+        // λ must lie in 2..<q: λ = 0 or 1 would send the samples as they are.
+        try membrane.values.withUnsafeBytes { lambdas in
+            for i in 0..<membrane.shape.sampleCount {
+                lambda.set(littleEndian: UnsafeRawBufferPointer(rebasing: lambdas[(i * valueBytes)..<((i + 1) * valueBytes)]))
+                guard lambda.compare(one) > 0, lambda.compare(modulus) < 0 else {
+                    throw MSAIError.invalidArgument("VHE membrane \(membrane.id) has value \(lambda.description) at sample \(i); every value must lie in 2..<q")
+                }
+            }
+        }
         let rowLength = area.width * image.channels
         membrane.values.withUnsafeBytes { lambdas in
             ciphertexts.withUnsafeMutableBytes { out in

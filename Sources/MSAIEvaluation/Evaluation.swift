@@ -27,7 +27,8 @@ public final class Evaluator {
     }
 
     /// Masks, scrambles, sends, recovers and measures one frame.
-    public func evaluate(name: String, image: PixelBuffer, regions: [Detection], detectMilliseconds: Double) throws -> Result {
+    public func evaluate(name: String, image: PixelBuffer, regions: [Detection], detectMilliseconds: Double,
+                         decision: (outcome: String, reason: String) = ("areas", "areas given")) throws -> Result {
         let areas = regions.map(\.rect)
         let masked = try edge.prepare(image, areas: areas)
         let receipt = try edge.send(masked)
@@ -39,6 +40,8 @@ public final class Evaluator {
         var report = EvaluationReport(
             image: name, width: image.width, height: image.height, channels: image.channels, mode: edge.mode.rawValue,
             block: edge.blockSize, regions: regions.map(EvaluationReport.Region.init))
+        report.maskDecision = decision.outcome
+        report.maskReason = decision.reason
         let whole = image.sampleSet, scrambled = masked.scrambled.sampleSet
         report.npcrWholePerChannel = try Differential.npcr(whole, scrambled).perChannel.map(percent)
         report.uaciWholePerChannel = try Differential.uaci(whole, scrambled).perChannel.map(percent)
@@ -58,7 +61,7 @@ public final class Evaluator {
         report.correlation["masked_whole"] = try correlations(masked.scrambled, [image.bounds])
 
         if !areas.isEmpty {
-            let original = try image.sampleSet(in: areas), maskedAreas = try masked.maskedAreas.sampleSet(in: areas)
+            let original = try image.sampleSet(coveredBy: areas), maskedAreas = try masked.maskedAreas.sampleSet(coveredBy: areas)
             report.npcrAreas = try percent(Differential.npcr(original, maskedAreas).mean)
             report.uaciAreas = try percent(Differential.uaci(original, maskedAreas).mean)
             report.npcrAreasPerChannel = try Differential.npcr(original, maskedAreas).perChannel.map(percent)
@@ -72,7 +75,7 @@ public final class Evaluator {
             report.correlation["masked_areas"] = try correlations(masked.maskedAreas, areas)
             report.histograms = .init(
                 originalAreas: ImageStatistics.histograms(original), maskedAreas: ImageStatistics.histograms(maskedAreas),
-                recoveredAreas: ImageStatistics.histograms(try recovered.sampleSet(in: areas)))
+                recoveredAreas: ImageStatistics.histograms(try recovered.sampleSet(coveredBy: areas)))
             report.wuTests = try wuTests(image, areas: areas, firstMasking: maskedAreas)
         }
 
@@ -92,11 +95,11 @@ public final class Evaluator {
     /// samples take 250 equiprobable values; see `WuCriticalValues`).
     private func wuTests(_ image: PixelBuffer, areas: [Rect], firstMasking: SampleSet) throws -> [EvaluationReport.WuTest] {
         var timings = StepTimings()
-        let again = try edge.maskAreas(of: image, areas: areas, timings: &timings).masked.sampleSet(in: areas)
+        let again = try edge.maskAreas(of: image, areas: areas, timings: &timings).masked.sampleSet(coveredBy: areas)
         var changed = image
         let pixel = ((areas[0].y + areas[0].height / 2) * image.width + areas[0].x + areas[0].width / 2) * image.channels
         changed.samples[pixel] &+= 1
-        let differential = try edge.maskAreas(of: changed, areas: areas, timings: &timings).masked.sampleSet(in: areas)
+        let differential = try edge.maskAreas(of: changed, areas: areas, timings: &timings).masked.sampleSet(coveredBy: areas)
         return try [("same frame, second request", again), ("one pixel changed, second request", differential)].map { name, other in
             let npcr = try Differential.npcr(firstMasking, other).mean, uaci = try Differential.uaci(firstMasking, other).mean
             let critical = WuCriticalValues.maskedAreas(sampleCount: firstMasking.count, mode: edge.mode, alpha: alpha)

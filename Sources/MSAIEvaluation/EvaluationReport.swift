@@ -10,8 +10,10 @@ public struct EvaluationReport: Encodable {
         public let label: String
         public let confidence: Double
         public let detector: String
+        public let landmarks: [[Double]]?
 
         public init(_ d: Detection) {
+            landmarks = d.landmarks?.map { [($0.x * 10).rounded() / 10, ($0.y * 10).rounded() / 10] }
             x = d.rect.x
             y = d.rect.y
             w = d.rect.width
@@ -89,6 +91,9 @@ public struct EvaluationReport: Encodable {
     public let mode: String
     public let block: Int
     public let regions: [Region]
+    /// "areas", "nothing" or "whole-frame", and why (detections, policy, detector failure).
+    public var maskDecision = "areas"
+    public var maskReason = ""
     public var npcrWhole = 0.0
     public var uaciWhole = 0.0
     public var npcrWholePerChannel: [Double] = []
@@ -132,6 +137,7 @@ public struct EvaluationReport: Encodable {
         case psnrRecovered = "psnr_recovered", mseRecovered = "mse_recovered"
         case recoveredIdentical = "recovered_identical", leakShare = "leak_share", maskedBytes = "masked_png_bytes"
         case localEntropy = "local_entropy", timingsMs = "timings_ms"
+        case maskDecision = "mask_decision", maskReason = "mask_reason"
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -143,6 +149,8 @@ public struct EvaluationReport: Encodable {
         try c.encode(mode, forKey: .mode)
         try c.encode(block, forKey: .block)
         try c.encode(regions, forKey: .regions)
+        try c.encode(maskDecision, forKey: .maskDecision)
+        try c.encode(maskReason, forKey: .maskReason)
         try c.encode(round4(npcrWhole), forKey: .npcrWhole)
         try c.encode(round4(uaciWhole), forKey: .uaciWhole)
         try c.encode(npcrWholePerChannel.map(round4), forKey: .npcrWholePerChannel)

@@ -5,6 +5,16 @@ import MSAICore
 public enum ImageFile {
     public enum Format: String, Sendable { case jpeg, png }
 
+    /// The largest image decoded, in pixels (100 megapixels: a 10000 × 10000 frame).
+    public static let maximumPixels = 100_000_000
+
+    /// Throws when an image header claims more than `maximumPixels`.
+    public static func checkSize(width: Int, height: Int, name: String) throws {
+        guard width.multipliedReportingOverflow(by: height).partialValue <= maximumPixels, width <= 1 << 20, height <= 1 << 20 else {
+            throw MSAIError.invalidImage("\(name): image claims \(width)x\(height) pixels, more than the \(maximumPixels / 1_000_000) megapixels msai decodes")
+        }
+    }
+
     /// The format of `data` by its magic bytes, or nil.
     public static func sniff(_ data: [UInt8]) -> Format? {
         if data.count >= 3, data[0] == 0xFF, data[1] == 0xD8, data[2] == 0xFF { return .jpeg }

@@ -16,6 +16,7 @@ public enum JPEGCodec {
             throw MSAIError.codec("\(name): not a readable JPEG (\(message(handle)))")
         }
         guard width > 0, height > 0 else { throw MSAIError.invalidImage("\(name): JPEG has a zero size") }
+        try ImageFile.checkSize(width: Int(width), height: Int(height), name: name)
         let gray = colorspace == Int32(TJCS_GRAY.rawValue)
         let channels = gray ? 1 : 3
         var pixels = [UInt8](repeating: 0, count: Int(width) * Int(height) * channels)

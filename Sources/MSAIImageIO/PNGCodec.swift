@@ -67,6 +67,12 @@ public enum PNGCodec {
 
     /// Decodes any PNG into 8-bit gray or RGB; returns the private chunks named in `keepChunks`.
     public static func decode(_ data: [UInt8], keepChunks: [String] = [], name: String = "PNG") throws -> PNGImage {
+        // IHDR is the first chunk: bytes 16..<24 hold width and height. Refuse huge images before
+        // libpng allocates them (a small, highly compressible file can claim gigabytes).
+        if data.count >= 24 {
+            let word = { (i: Int) in data[i..<(i + 4)].reduce(0) { $0 << 8 | Int($1) } }
+            try ImageFile.checkSize(width: word(16), height: word(20), name: name)
+        }
         var decoded = msai_png_decoded()
         var error = msai_png_error()
         let keep = keepChunks.joined()

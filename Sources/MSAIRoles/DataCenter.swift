@@ -50,7 +50,7 @@ public final class DataCenter: MembraneKeyEscrow, ScrambleService, FrameSink {
 
     public func issueTau(_ request: TauRequest) throws -> TauGrant {
         let layout = try BlockLayout(width: request.width, height: request.height, blockSize: request.blockSize)
-        guard request.width * request.height <= maximumFramePixels else {
+        guard request.width.multipliedReportingOverflow(by: request.height).partialValue <= maximumFramePixels else {
             throw MSAIError.invalidArgument("frame \(request.width)x\(request.height) is larger than this data center accepts")
         }
         let grant = try TauGrant(
@@ -134,7 +134,7 @@ public final class DataCenter: MembraneKeyEscrow, ScrambleService, FrameSink {
                         from: &pixels, area: area.rect)
                 case .vhe:
                     guard let offset = area.ciphertextOffset, let length = area.ciphertextLength, offset >= 0,
-                        length >= 0, offset + length <= contents.ciphertexts.count
+                        length >= 0, offset <= contents.ciphertexts.count, length <= contents.ciphertexts.count - offset
                     else {
                         throw MSAIError.invalidMetadata("VHE area \(area.rect) points outside the frame's ciphertexts")
                     }

@@ -62,12 +62,12 @@ public final class EdgeCamera {
         var masked = frame
         var records: [MaskedArea] = []
         var ciphertexts: [UInt8] = []
-        var leaked = 0
+        // Samples of the original left in place by construction, counted once under overlapping areas.
+        let leaked = mode == .gf251 ? try frame.sampleSet(coveredBy: areas).values.filter { $0 == 0 || $0 >= 251 }.count : 0
         try timed("mask", into: &timings) {
             for (area, grant) in zip(areas, grants) {
                 switch grant.mode {
                 case .gf251:
-                    leaked += try AreaMasker.leakedSampleCount(in: masked, area: area)
                     try AreaMasker.apply(grant.values, to: &masked, area: area)
                     records.append(MaskedArea(rect: area, membraneID: grant.id, mode: .gf251))
                 case .hardened:
@@ -90,7 +90,9 @@ public final class EdgeCamera {
     public func prepare(_ frame: PixelBuffer, areas: [Rect]) throws -> MaskedFrame {
         var timings = StepTimings()
         let layout = try BlockLayout(width: frame.width, height: frame.height, blockSize: blockSize)
-        let (masked, records, ciphertexts, leaked) = try maskAreas(of: frame, areas: areas, timings: &timings)
+        for area in areas { try frame.checkContains(area) }
+        // The tau first, then the membranes (inside maskAreas), then the pixels: any failure to get a
+        // key stops the frame before a single sample is touched.
         let tau = try timed("tau", into: &timings) {
             try scrambling.issueTau(TauRequest(width: frame.width, height: frame.height, blockSize: blockSize))
         }
@@ -98,6 +100,7 @@ public final class EdgeCamera {
             throw MSAIError.shapeMismatch(
                 "asked for a tau for \(frame.width)x\(frame.height) blocks of \(blockSize) and got one for \(tau.layout.width)x\(tau.layout.height) blocks of \(tau.layout.blockSize)")
         }
+        let (masked, records, ciphertexts, leaked) = try maskAreas(of: frame, areas: areas, timings: &timings)
         let scrambled = try timed("scramble", into: &timings) {
             try BlockScrambler.scramble(
                 masked, layout: layout, key: try ScrambleKey.derive(seed: tau.seed, layout: layout, using: ChaCha20Keystream.self))
@@ -111,7 +114,7 @@ public final class EdgeCamera {
             return try MaskedFrameCodec.encode(
                 pixels: scrambled, manifest: manifest, ciphertexts: ciphertexts, compressionLevel: compressionLevel)
         }
-        let areaSamples = areas.reduce(0) { $0 + $1.area } * frame.channels
+        let areaSamples = try frame.sampleSet(coveredBy: areas).count
         return MaskedFrame(
             encoded: encoded, scrambled: scrambled, maskedAreas: masked, manifest: manifest, leakedSamples: leaked,
             areaSamples: areaSamples, timings: timings)

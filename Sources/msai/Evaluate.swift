@@ -46,29 +46,25 @@ struct Evaluate: ParsableCommand {
     @Option(help: "Block size of the scrambling, in pixels.")
     var block: Int = 8
 
-    @Option(help: "Privacy classes to detect and mask, comma-separated: face, person, vehicle.")
-    var classes: String = "face,person,vehicle"
-
     @Option(name: .customLong("region"), help: ArgumentHelp("Mask this area (x,y,w,h) instead of detecting; repeatable.", valueName: "x,y,w,h"))
     var regions: [String] = []
 
-    @Option(help: "Darknet model in Models/ for persons and vehicles (NAME.cfg + NAME.weights).")
-    var yolo: String = "yolov3-tiny"
-
-    @Option(help: "Folder of model files (default: ./Models, $MSAI_MODELS, or the repository's Models/).")
-    var models: String?
+    @OptionGroup(title: "Privacy policy (what is detected and masked)")
+    var policy: PolicyOptions
 
     @Flag(help: "Print each image's metrics as JSON (one object per line) instead of a table.")
     var json = false
 
     func validate() throws {
-        guard block >= 1 else { throw ValidationError("--block must be at least 1, got \(block)") }
+        guard (1...BlockLayout.maximumBlockSize).contains(block) else {
+            throw ValidationError("--block: block size must lie in 1...\(BlockLayout.maximumBlockSize), got \(block)")
+        }
         guard MaskingMode(rawValue: mode) != nil else {
             throw ValidationError("--mode must be gf251, hardened or vhe, got '\(mode)'")
         }
         do {
-            _ = try PrivacyClass.parseList(classes)
             _ = try regions.map(Rect.init(parsing:))
+            _ = try policy.resolve()
         } catch let error as MSAIError {
             throw ValidationError(error.description)
         }
@@ -77,11 +73,11 @@ struct Evaluate: ParsableCommand {
     func run() throws {
         let maskingMode = MaskingMode(rawValue: mode)!
         let manualRegions = try regions.map(Rect.init(parsing:))
-        let wanted = Set(try PrivacyClass.parseList(classes))
+        let privacyPolicy = try policy.resolve()
         let files: [String]
         let outFolder = URL(fileURLWithPath: out)
         do {
-            files = try expand(inputs)
+            files = try expandImageInputs(inputs)
             try FileManager.default.createDirectory(at: outFolder, withIntermediateDirectories: true)
         } catch let error as MSAIError {
             printError(error.description)
@@ -91,20 +87,18 @@ struct Evaluate: ParsableCommand {
             throw ExitCode(1)
         }
 
-        var pipeline: DetectionPipeline?
-        if manualRegions.isEmpty {
-            do {
-                pipeline = try DetectionPipeline.standard(store: try ModelStore.locate(explicit: models), classes: wanted, yoloModel: yolo)
-            } catch let error as MSAIError {
-                printError(error.description)
-                throw ExitCode(1)
-            }
+        let selector: AreaSelector
+        do {
+            selector = manualRegions.isEmpty ? try policy.selector(for: privacyPolicy) : .manual(manualRegions)
+        } catch let error as MSAIError {
+            printError(error.description)
+            throw ExitCode(1)
         }
         let evaluator = Evaluator(mode: maskingMode, blockSize: block)
         var failures = 0
         for file in files {
             do {
-                try evaluateOne(file, evaluator: evaluator, pipeline: pipeline, manualRegions: manualRegions, outFolder: outFolder)
+                try evaluateOne(file, evaluator: evaluator, selector: selector, outFolder: outFolder)
             } catch let error as MSAIError {
                 printError(error.description)
                 failures += 1
@@ -116,70 +110,29 @@ struct Evaluate: ParsableCommand {
         }
     }
 
-    private func evaluateOne(_ file: String, evaluator: Evaluator, pipeline: DetectionPipeline?, manualRegions: [Rect],
-                             outFolder: URL) throws {
+    private func evaluateOne(_ file: String, evaluator: Evaluator, selector: AreaSelector, outFolder: URL) throws {
         let image = try ImageFile.read(file)
         let name = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
-        var regions: [Detection]
         let detectStart = ContinuousClock.now
-        if let pipeline {
-            regions = try pipeline.detect(image)
-        } else {
-            for rect in manualRegions { try image.checkContains(rect) }
-            regions = manualRegions.map { Detection(rect: $0, privacyClass: .face, label: "manual", confidence: 1, detector: "manual") }
-        }
+        let decision = try selector.select(image)
         let detectMs = milliseconds(ContinuousClock.now - detectStart)
-        let result = try evaluator.evaluate(name: URL(fileURLWithPath: file).lastPathComponent, image: image, regions: regions,
-                                            detectMilliseconds: pipeline == nil ? 0 : detectMs)
+        let isManual: Bool
+        if case .manual = selector { isManual = true } else { isManual = false }
+        let result = try evaluator.evaluate(
+            name: URL(fileURLWithPath: file).lastPathComponent, image: image, regions: decision.areas,
+            detectMilliseconds: isManual ? 0 : detectMs, decision: (decision.outcome.rawValue, decision.reason))
         // Encode everything first: a failure here writes nothing.
-        let outputs: [(String, [UInt8])] = [
+        try writeAll([
             ("\(name).masked.png", result.masked.encoded),
             ("\(name).areas.png", try PNGCodec.encode(result.masked.maskedAreas)),
             ("\(name).recovered.png", try PNGCodec.encode(result.recovered)),
             ("\(name).metrics.json", Array(result.report.json())),
-        ]
-        var written: [URL] = []
-        do {
-            for (fileName, bytes) in outputs {
-                let url = outFolder.appendingPathComponent(fileName)
-                try ImageFile.writeAtomically(bytes, to: url)
-                written.append(url)
-            }
-        } catch {
-            for url in written { try? FileManager.default.removeItem(at: url) }
-            throw error
-        }
+        ], into: outFolder)
         if json {
             print(String(decoding: result.report.json(pretty: false), as: UTF8.self))
         } else {
             print(ReportTable.render(result.report, outFolder: outFolder.path, name: name))
         }
-    }
-
-    /// Files named, plus the JPEG and PNG files directly inside folders named; two inputs with
-    /// one base name would overwrite each other's outputs, so that is an error.
-    private func expand(_ inputs: [String]) throws -> [String] {
-        var files: [String] = []
-        for input in inputs {
-            var isDirectory: ObjCBool = false
-            if FileManager.default.fileExists(atPath: input, isDirectory: &isDirectory), isDirectory.boolValue {
-                let names = try FileManager.default.contentsOfDirectory(atPath: input).sorted()
-                let images = names.filter { ["jpg", "jpeg", "png"].contains(URL(fileURLWithPath: $0).pathExtension.lowercased()) }
-                guard !images.isEmpty else { throw MSAIError.io("\(input): folder holds no JPEG or PNG files") }
-                files += images.map { URL(fileURLWithPath: input).appendingPathComponent($0).path }
-            } else {
-                files.append(input)
-            }
-        }
-        var seen: [String: String] = [:]
-        for file in files {
-            let base = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
-            if let other = seen[base] {
-                throw MSAIError.invalidArgument("\(other) and \(file) would both write \(base).*; evaluate them into different folders")
-            }
-            seen[base] = file
-        }
-        return files
     }
 }
 

@@ -17,9 +17,10 @@ struct MSAI: ParsableCommand {
               msai evaluate Datasets/lena.png --out runs/lena
               msai evaluate Datasets/zidane.jpg --classes face --json
               msai evaluate photo.jpg --region 10,20,100,80 --mode vhe
+              msai detect Datasets/zidane.jpg --out runs/detections
               msai metrics original.png runs/lena/lena.recovered.png
             """,
-        subcommands: [Evaluate.self, Metrics.self]
+        subcommands: [Evaluate.self, Detect.self, Metrics.self]
     )
 }
 

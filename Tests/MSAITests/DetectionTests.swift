@@ -10,27 +10,79 @@ import Testing
     init() throws { store = try ModelStore(directory: modelsFolder) }
 
     @Test func yoloFindsThePersonInPersonJpg() throws {
-        let detector = try YOLODetector(store: store)
-        let found = try detector.detect(try ImageFile.read(dataset("person.jpg")))
-        let persons = found.filter { $0.privacyClass == .person }
-        #expect(persons.count >= 1)
-        #expect((persons.map(\.confidence).max() ?? 0) > 0.9)
+        for letterbox in [true, false] {
+            let detector = try YOLODetector(store: store, letterbox: letterbox)
+            let persons = try detector.detect(try ImageFile.read(dataset("person.jpg"))).filter { $0.privacyClass == .person }
+            #expect(persons.count == 1)
+            #expect((persons.first?.confidence ?? 0) > 0.9)
+            // The woman stands around x 190...280, y 100...400 of the 640×424 image.
+            #expect(persons.first.map { $0.rect.iou(Rect(x: 185, y: 95, width: 95, height: 310)) > 0.6 } == true)
+        }
     }
 
-    @Test func yoloFindsVehiclesInDogJpg() throws {
+    @Test func yoloFindsVehiclesInDogJpgButNoDog() throws {
         let found = try YOLODetector(store: store).detect(try ImageFile.read(dataset("dog.jpg")))
         #expect(found.contains { $0.privacyClass == .vehicle })
-        #expect(!found.contains { $0.label == "dog" })  // not a privacy class
+        #expect(!found.contains { $0.label == "dog" })
     }
 
-    @Test func ssdFindsTwoFacesInZidaneAndOneInLena() throws {
-        let faces = try SSDFaceDetector(store: store)
-        let zidane = try faces.detect(try ImageFile.read(dataset("zidane.jpg")))
-        #expect(zidane.count == 2)
-        let lena = try faces.detect(try ImageFile.read(dataset("lena.png")))
-        #expect(lena.count == 1)
-        // Lena's face lies around (250, 260) in the 512×512 image.
-        #expect(lena.first.map { $0.rect.x < 260 && $0.rect.maxX > 300 && $0.rect.y < 250 && $0.rect.maxY > 300 } == true)
+    @Test func yoloV4TinyIsSelectableByNameAndFindsThePeopleOnTheBus() throws {
+        #expect(store.darknetModels.contains("yolov4-tiny") && store.darknetModels.contains("yolov3-tiny"))
+        let persons = try YOLODetector(store: store, model: "yolov4-tiny").detect(try ImageFile.read(dataset("bus.jpg")))
+            .filter { $0.privacyClass == .person }
+        #expect(persons.count >= 3)
+        #expect(throws: MSAIError.self) { try YOLODetector(store: store, model: "yolov3") }  // cfg present, weights not
+    }
+
+    @Test func bothFaceDetectorsFindTwoFacesInZidaneAndOneInLena() throws {
+        let detectors: [RegionDetector] = [try SSDFaceDetector(store: store), try YuNetFaceDetector(store: store)]
+        for faces in detectors {
+            #expect(try faces.detect(try ImageFile.read(dataset("zidane.jpg"))).count == 2, "\(faces.name)")
+            let lena = try faces.detect(try ImageFile.read(dataset("lena.png")))
+            #expect(lena.count == 1, "\(faces.name)")
+            // Lena's face lies around (250, 260) in the 512×512 image.
+            #expect(lena.first.map { $0.rect.x < 260 && $0.rect.maxX > 300 && $0.rect.y < 250 && $0.rect.maxY > 300 } == true)
+        }
+    }
+
+    @Test func yunetLandmarksPutTheEyesInsideTheFace() throws {
+        let faces = try YuNetFaceDetector(store: store).detect(try ImageFile.read(dataset("zidane.jpg")))
+        for face in faces {
+            let marks = try #require(face.landmarks)
+            #expect(marks.count == 5)
+            // Eyes above the nose, nose above the mouth corners, all inside the box.
+            #expect(marks[0].y < marks[2].y && marks[1].y < marks[2].y && marks[2].y < marks[3].y)
+            for p in marks { #expect(Double(face.rect.x) <= p.x && p.x <= Double(face.rect.maxX) && Double(face.rect.y) <= p.y && p.y <= Double(face.rect.maxY)) }
+            let eyes = PolicyApplication.eyes(of: face)
+            #expect(eyes.rect.intersection(face.rect) == eyes.rect)
+            #expect(eyes.rect.area < face.rect.area / 2)
+        }
+    }
+
+    @Test func haarPlateCascadeFindsThePlates() throws {
+        let cascade = try CascadeDetector.plate("haar-russian", store: store)
+        let car = try cascade.detect(try ImageFile.read(dataset("car_plate.jpg")))
+        // The front plate "MH14CS1938" lies around x 100...420, y 905...1020.
+        #expect(car.contains { $0.rect.intersection(Rect(x: 100, y: 905, width: 320, height: 115)) != nil })
+        #expect(try cascade.detect(try ImageFile.read(dataset("alpr_test.jpg"))).count >= 2)
+        _ = try CascadeDetector.plate("haar-rus16", store: store)
+    }
+
+    @Test func plateSSDLoadsAndFindsNoPlateOnAPortrait() throws {
+        let ssd = try PlateSSDDetector(store: store)
+        #expect(try ssd.detect(try ImageFile.read(dataset("lena.png"))).isEmpty)
+    }
+
+    @Test func detectScaleMapsBoxesBack() throws {
+        var policy = PrivacyPolicy()
+        policy.classes = [.face]
+        policy.faceDetectors = ["yunet"]
+        let image = try ImageFile.read(dataset("zidane.jpg"))
+        let full = try DetectionPipeline(policy: policy, store: store).detect(image).detections
+        policy.detectScale = 0.5
+        let half = try DetectionPipeline(policy: policy, store: store).detect(image).detections
+        #expect(full.count == 2 && half.count == 2)
+        for face in full { #expect(half.contains { $0.rect.iou(face.rect) > 0.7 }) }
     }
 
     @Test func missingOrCorruptModelsFailAtLoadNamingTheFile() throws {
@@ -38,17 +90,101 @@ import Testing
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
         let empty = try ModelStore(directory: folder)
-        #expect(throws: MSAIError.self) { try SSDFaceDetector(store: empty) }
-        do {
-            _ = try SSDFaceDetector(store: empty)
-        } catch {
-            #expect("\(error)".contains("res10_300x300_ssd_deploy.prototxt is missing"))
+        func message(_ body: () throws -> Any) -> String {
+            do { _ = try body(); return "no error" } catch { return "\(error)" }
         }
+        #expect(message { try SSDFaceDetector(store: empty) }.contains("res10_300x300_ssd_deploy.prototxt is missing (expected the res10 face SSD's Caffe prototxt"))
+        #expect(message { try YuNetFaceDetector(store: empty) }.contains("face_detection_yunet_2023mar.onnx is missing"))
+        #expect(message { try CascadeDetector.plate("haar-russian", store: empty) }.contains("haarcascade_russian_plate_number.xml is missing"))
         try Data("[net]\nthis is not a cfg\n".utf8).write(to: folder.appendingPathComponent("broken.cfg"))
         try Data([1, 2, 3]).write(to: folder.appendingPathComponent("broken.weights"))
+        try Data("<opencv_storage>nope".utf8).write(to: folder.appendingPathComponent("haarcascade_russian_plate_number.xml"))
         try FileManager.default.copyItem(at: modelsFolder.appendingPathComponent("coco.names"), to: folder.appendingPathComponent("coco.names"))
-        #expect(throws: MSAIError.self) { try YOLODetector(store: empty, model: "broken") }
-        #expect(throws: MSAIError.self) { try YOLODetector(store: empty, model: "absent") }
-        #expect(throws: MSAIError.self) { try DetectionPipeline.standard(store: empty, classes: [.face]) }
+        #expect(message { try YOLODetector(store: empty, model: "broken") }.contains("broken.cfg"))
+        #expect(message { try CascadeDetector.plate("haar-russian", store: empty) }.contains("haarcascade_russian_plate_number.xml"))
+        #expect(message { try YOLODetector(store: empty, model: "absent") }.contains("darknet model 'absent' is not in"))
+    }
+}
+
+/// The policy, applied without any model.
+@Suite struct PrivacyPolicyTests {
+    let face = Detection(rect: Rect(x: 100, y: 80, width: 60, height: 80), privacyClass: .face, label: "face", confidence: 0.9,
+                         detector: "test", landmarks: [Point(x: 118, y: 110), Point(x: 142, y: 111), Point(x: 130, y: 125),
+                                                       Point(x: 120, y: 140), Point(x: 140, y: 140)])
+
+    @Test func eyesOnlyBoxesLieInsideTheFaceWithOrWithoutLandmarks() {
+        var bare = face
+        bare.landmarks = nil
+        for f in [face, bare] {
+            let eyes = PolicyApplication.eyes(of: f)
+            #expect(eyes.privacyClass == .eyes)
+            #expect(eyes.rect.intersection(f.rect) == eyes.rect)
+            #expect(eyes.rect.height < f.rect.height / 2)
+        }
+        var policy = PrivacyPolicy()
+        policy.classes = [.eyes]
+        policy.padding = 0
+        let areas = PolicyApplication.areas(from: [face], policy: policy, width: 640, height: 480)
+        #expect(areas.map(\.privacyClass) == [.eyes])
+    }
+
+    @Test func paddingClampsToTheImage() {
+        var policy = PrivacyPolicy()
+        policy.padding = 0.5
+        let corner = Detection(rect: Rect(x: 2, y: 3, width: 40, height: 20), privacyClass: .plate, label: "plate", confidence: 1, detector: "t")
+        let areas = PolicyApplication.areas(from: [corner], policy: policy, width: 50, height: 30)
+        #expect(areas.first?.rect == Rect(x: 0, y: 0, width: 50, height: 30))
+        policy.padding = 0.1
+        #expect(PolicyApplication.areas(from: [face], policy: policy, width: 640, height: 480).first?.rect == Rect(x: 94, y: 72, width: 72, height: 96))
+    }
+
+    @Test func classesMinimumSizeAndHeads() {
+        var policy = PrivacyPolicy()
+        policy.classes = [.head, .plate]
+        policy.minimumSize = 10
+        policy.padding = 0
+        let tiny = Detection(rect: Rect(x: 0, y: 0, width: 8, height: 30), privacyClass: .plate, label: "plate", confidence: 1, detector: "t")
+        let person = Detection(rect: Rect(x: 0, y: 0, width: 80, height: 200), privacyClass: .person, label: "person", confidence: 1, detector: "t")
+        let areas = PolicyApplication.areas(from: [face, tiny, person], policy: policy, width: 640, height: 480)
+        #expect(areas.map(\.privacyClass) == [.head])
+        #expect(areas[0].rect.intersection(face.rect) == face.rect)  // the head contains the face
+    }
+
+    @Test func policyFilesAreValidatedWithMessagesNamingTheField() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("msai-policy-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        func load(_ json: String) -> String {
+            let path = folder.appendingPathComponent("p.json").path
+            FileManager.default.createFile(atPath: path, contents: Data(json.utf8))
+            do { return try PrivacyPolicy.load(path).json() } catch { return "\(error)" }
+        }
+        #expect(load(#"{"classes": ["face", "eyes"], "padding": 0.2}"#).contains("\"padding\" : 0.2"))
+        #expect(load(#"{"classes": ["face", "ears"]}"#).contains("not a valid policy"))
+        #expect(load(#"{"padding": 5}"#).contains("padding must lie in 0...2"))
+        #expect(load(#"{"pading": 0.2}"#).contains("unknown field(s) pading"))
+        #expect(load(#"{"face_detectors": ["mtcnn"]}"#).contains("unknown face detector 'mtcnn'"))
+        #expect(load(#"{"on_detector_failure": "pass-through"}"#).contains("not a valid policy"))
+        #expect(load("{").contains("not a valid policy"))
+        // The defaults fail closed.
+        #expect(PrivacyPolicy().onDetectorFailure == .maskWholeFrame)
+    }
+
+    @Test func absentModelsFailClosedToTheWholeFrame() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("msai-nomodels-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let selector = try AreaSelector.load(policy: PrivacyPolicy()) { try ModelStore(directory: folder) }
+        guard case .failedClosed(let reason) = selector else {
+            Issue.record("expected the selector to fail closed")
+            return
+        }
+        #expect(reason.contains(folder.lastPathComponent))
+        let image = try PixelBuffer(width: 40, height: 30, channels: 3)
+        let decision = try selector.select(image)
+        #expect(decision.outcome == .wholeFrame && decision.areas.map(\.rect) == [image.bounds])
+        var strict = PrivacyPolicy()
+        strict.onDetectorFailure = .stop
+        #expect(throws: MSAIError.self) { try AreaSelector.load(policy: strict) { try ModelStore(directory: folder) } }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import MSAIBigInt
 import MSAICore
 import MSAIImageIO
 import MSAIRoles
@@ -62,7 +63,12 @@ import Testing
         let marker = Array("tau_id".utf8)
         let at = try #require((0..<(bytes.count - marker.count)).first { Array(bytes[$0..<($0 + marker.count)]) == marker })
         bytes[at] ^= 0x20
-        #expect(throws: MSAIError.self) { try roles.dataCenter.submit(maskedFrame: bytes) }
+        do {
+            _ = try roles.dataCenter.submit(maskedFrame: bytes)
+            Issue.record("a frame with a flipped metadata byte was accepted")
+        } catch {
+            #expect("\(error)".contains("CRC error"))
+        }
     }
 
     @Test func truncatedFrameIsRejected() throws {
@@ -99,6 +105,63 @@ import Testing
         #expect(throws: MSAIError.self) {
             try MembraneGrant(id: MembraneID(rawValue: "y"), shape: MembraneShape(rows: 2, cols: 2, channels: 1), mode: .gf251, values: [1, 2, 3])
         }
+    }
+
+    /// λ = 0 would leave a sample as it is, and 251...255 index past the table: a cloud that sends
+    /// such a membrane (buggy or hostile) is refused, and nothing is masked or sent.
+    @Test(arguments: [UInt8(0), 251, 255])
+    func membraneWithMultipliersOutsideTheFieldIsRefused(value: UInt8) throws {
+        let shape = try MembraneShape(rows: 2, cols: 2, channels: 1)
+        #expect(throws: MSAIError.self) {
+            try MembraneGrant(id: MembraneID(rawValue: "z"), shape: shape, mode: .gf251, values: [1, 2, value, 4])
+        }
+        var image = try PixelBuffer(width: 4, height: 4, channels: 1, filling: 7)
+        let before = image
+        #expect(throws: MSAIError.self) {
+            try AreaMasker.apply([1, value, 3, 4], to: &image, area: Rect(x: 0, y: 0, width: 2, height: 2))
+        }
+        #expect(image == before)
+    }
+
+    @Test func vheMembraneOfOnesIsRefused() throws {
+        let shape = try MembraneShape(rows: 1, cols: 2, channels: 1)
+        var one = [UInt8](repeating: 0, count: 32)
+        one[0] = 1
+        one[16] = 1
+        let grant = try MembraneGrant(id: MembraneID(rawValue: "v"), shape: shape, mode: .vhe, values: one)
+        var image = try PixelBuffer(width: 2, height: 1, channels: 1, samples: [10, 20])
+        #expect(throws: MSAIError.self) { try IntegerVHE.mask(&image, area: image.bounds, membrane: grant) }
+    }
+
+    /// A manifest with sizes near Int.max must give an error, not an arithmetic-overflow trap,
+    /// even though it fails before the integrity tag is checked.
+    @Test func hostileManifestSizesAreErrorsNotCrashes() throws {
+        let roles = Roles(seed: 12)
+        let (_, frame) = try preparedFrame(roles)
+        for edit: (inout FrameManifest) -> Void in [
+            { $0.areas[0].x = 1; $0.areas[0].w = Int.max },
+            { $0.areas[0].y = Int.max; $0.areas[0].h = Int.max },
+            { $0.areas[0].x = -5 },
+            { $0.blockSize = Int.max },
+            { $0.areas[0].ciphertextOffset = Int.max; $0.areas[0].ciphertextLength = Int.max; $0.areas[0].mode = .vhe },
+        ] {
+            #expect(throws: MSAIError.self) { try roles.dataCenter.submit(maskedFrame: try tampered(frame, edit)) }
+        }
+        #expect(throws: MSAIError.self) { try roles.dataCenter.issueTau(TauRequest(width: Int.max, height: Int.max, blockSize: 8)) }
+        #expect(throws: MSAIError.self) { try roles.dataCenter.issueTau(TauRequest(width: 64, height: 64, blockSize: Int.max)) }
+    }
+
+    /// The data center cannot issue a tau: the edge stops before it touches a pixel or asks the
+    /// cloud for anything, and sends nothing.
+    @Test func edgeFailsClosedWhenTheDataCenterCannotIssueATau() throws {
+        final class NoTau: ScrambleService {
+            func issueTau(_ request: TauRequest) throws -> TauGrant { throw MSAIError.io("data center unreachable") }
+        }
+        let roles = Roles(seed: 13)
+        let edge = EdgeCamera(membranes: roles.cloud, scrambling: NoTau(), egress: roles.dataCenter)
+        let image = try PixelBuffer(width: 16, height: 16, channels: 3, filling: 9)
+        #expect(throws: MSAIError.io("data center unreachable")) { try edge.prepare(image, areas: [Rect(x: 1, y: 1, width: 4, height: 4)]) }
+        #expect(roles.cloud.membranesIssued == 0)
         #expect(roles.dataCenter.frames.isEmpty)
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import MSAICore
+import MSAICrypto
 import MSAIImageIO
 import MSAIRoles
 import Testing
@@ -20,6 +21,11 @@ import Testing
         let a = try roles.dataCenter.issueTau(TauRequest(width: 640, height: 480, blockSize: 8))
         let b = try roles.dataCenter.issueTau(TauRequest(width: 640, height: 480, blockSize: 8))
         #expect(a.id != b.id && a.seed != b.seed)
+        let tauA = try ScrambleKey.derive(seed: a.seed, layout: a.layout, using: ChaCha20Keystream.self).tau
+        let tauB = try ScrambleKey.derive(seed: b.seed, layout: b.layout, using: ChaCha20Keystream.self).tau
+        #expect(tauA.count == 4800 && tauA != tauB)
+        // Two uniform permutations of 4800 blocks agree on about one position.
+        #expect((0..<4800).filter { tauA[$0] == tauB[$0] }.count < 10)
     }
 
     /// Masking two frames that differ in one pixel, in two requests, passes Wu's NPCR and UACI

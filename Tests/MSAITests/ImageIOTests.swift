@@ -56,5 +56,13 @@ import Testing
         var zero = try PNGCodec.encode(try PixelBuffer(width: 1, height: 1, channels: 1))
         zero[16...19] = [0, 0, 0, 0]
         #expect(message(try write("zero.png", zero)).contains("not a readable PNG"))
+        // Headers claiming huge images are refused before anything is allocated.
+        var hugePNG = try PNGCodec.encode(try PixelBuffer(width: 1, height: 1, channels: 1))
+        hugePNG[16...23] = [0, 0, 0xFD, 0xE8, 0, 0, 0xFD, 0xE8]  // 65000 x 65000
+        #expect(message(try write("huge.png", hugePNG)).contains("more than the 100 megapixels"))
+        var hugeJPEG = jpeg
+        let sof = try #require((0..<(hugeJPEG.count - 9)).first { hugeJPEG[$0] == 0xFF && (hugeJPEG[$0 + 1] == 0xC0 || hugeJPEG[$0 + 1] == 0xC2) })
+        hugeJPEG[(sof + 5)...(sof + 8)] = [0xFD, 0xE8, 0xFD, 0xE8]
+        #expect(message(try write("huge.jpg", hugeJPEG)).contains("more than the 100 megapixels"))
     }
 }

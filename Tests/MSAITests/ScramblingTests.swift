@@ -63,6 +63,23 @@ import Testing
         #expect(fixed < 10)  // expected ≈ 1 for a uniform permutation of 4096 blocks
     }
 
+    /// With fewer than two whole blocks a block permutation moves nothing, so such frames are
+    /// permuted pixel by pixel: an 8×8 frame with 8×8 blocks is not sent as it is.
+    @Test func framesWithFewerThanTwoBlocksArePermutedPixelByPixel() throws {
+        for (w, h) in [(8, 8), (15, 15), (9, 15), (3, 40)] {
+            let layout = try BlockLayout(width: w, height: h, blockSize: 8)
+            #expect(layout.blockCount == 0 && layout.edgePixelCount == w * h)
+            var random = SplitMix64(seed: UInt64(w))
+            let image = randomImage(width: w, height: h, channels: 1, using: &random)
+            let key = try ScrambleKey.derive(seed: seed, layout: layout, using: ChaCha20Keystream.self)
+            let scrambled = try BlockScrambler.scramble(image, layout: layout, key: key)
+            #expect(try Differential.npcr(image.sampleSet, scrambled.sampleSet).mean > 0.9)
+            #expect(try BlockScrambler.unscramble(scrambled, layout: layout, key: key) == image)
+        }
+        #expect(try BlockLayout(width: 16, height: 8, blockSize: 8).blockCount == 2)
+        #expect(throws: MSAIError.self) { try BlockLayout(width: 64, height: 64, blockSize: 5000) }
+    }
+
     @Test func wrongSizedTauIsRejectedWithBothSizes() throws {
         let image = try PixelBuffer(width: 640, height: 480, channels: 1)
         let layout = try BlockLayout(width: 640, height: 480, blockSize: 8)

@@ -64,6 +64,33 @@ int msai_nms_boxes(const float *boxes, const float *scores, int count, float sco
 int msai_resize(const uint8_t *src, int src_width, int src_height, int channels, uint8_t *dst, int dst_width,
                 int dst_height, msai_cv_error *error);
 
+/// An owned cv::CascadeClassifier (Haar or LBP cascade from an XML file).
+typedef struct msai_cascade msai_cascade;
+msai_cascade *msai_cascade_load(const char *xml_path, msai_cv_error *error);
+void msai_cascade_free(msai_cascade *cascade);
+
+/// cv::CascadeClassifier::detectMultiScale on the image converted to gray and histogram-equalised.
+/// Writes up to `capacity` boxes as [x, y, w, h] int quadruples to `boxes` and returns how many
+/// were found (may exceed capacity; only `capacity` are written), or -1 with `error` filled.
+int msai_cascade_detect(msai_cascade *cascade, const uint8_t *pixels, int width, int height, int channels, size_t stride,
+                        double scale_factor, int min_neighbors, int min_width, int min_height, int *boxes, int capacity,
+                        msai_cv_error *error);
+
+/// Draws a rectangle outline of colour (r, g, b) and, if `label` is not NULL, the label on a filled
+/// tag above it (cv::rectangle, cv::putText), in place on interleaved RGB or gray pixels (tight rows).
+int msai_draw_box(uint8_t *pixels, int width, int height, int channels, int x, int y, int w, int h, uint8_t r,
+                  uint8_t g, uint8_t b, int thickness, const char *label, msai_cv_error *error);
+
+/// An owned cv::VideoCapture over a file.
+typedef struct msai_video msai_video;
+/// Opens a video file; fills width, height and the frame count OpenCV reports (may be 0 if unknown).
+msai_video *msai_video_open(const char *path, int *width, int *height, int *frame_count, double *fps,
+                            msai_cv_error *error);
+/// Reads the next frame as interleaved RGB into `rgb` (width * height * 3 bytes).
+/// Returns 1 for a frame, 0 at the end of the video, -1 with `error` filled.
+int msai_video_read(msai_video *video, uint8_t *rgb, msai_cv_error *error);
+void msai_video_free(msai_video *video);
+
 #ifdef __cplusplus
 }
 #endif

@@ -31,11 +31,16 @@ public struct Rect: Hashable, Codable, Sendable, CustomStringConvertible {
         guard w > 0, h > 0 else {
             throw MSAIError.invalidArgument("region '\(text)' has a zero or negative size")
         }
+        guard [x, y, w, h].allSatisfy({ abs($0) <= Rect.coordinateLimit }) else {
+            throw MSAIError.invalidArgument("region '\(text)' has a coordinate beyond \(Rect.coordinateLimit)")
+        }
         self.init(x: x, y: y, width: w, height: h)
     }
 
     /// The overlap of two rectangles, or nil when they do not overlap.
     public func intersection(_ other: Rect) -> Rect? {
+        guard [x, y, width, height, other.x, other.y, other.width, other.height].allSatisfy({ abs($0) <= Rect.coordinateLimit })
+        else { return nil }
         let left = max(x, other.x), top = max(y, other.y)
         let right = min(maxX, other.maxX), bottom = min(maxY, other.maxY)
         guard right > left, bottom > top else { return nil }
@@ -49,7 +54,13 @@ public struct Rect: Hashable, Codable, Sendable, CustomStringConvertible {
     }
 
     /// True when the rectangle lies wholly inside an image of the given size.
+    /// Written without x + width so hostile values cannot overflow.
     public func fits(width imageWidth: Int, height imageHeight: Int) -> Bool {
-        !isEmpty && x >= 0 && y >= 0 && maxX <= imageWidth && maxY <= imageHeight
+        !isEmpty && x >= 0 && y >= 0 && x <= imageWidth && y <= imageHeight && width <= imageWidth - x
+            && height <= imageHeight - y
     }
+
+    /// The largest coordinate or size a rectangle may have (2^24); larger values are refused
+    /// where they enter, so sums of them cannot overflow.
+    public static let coordinateLimit = 1 << 24
 }

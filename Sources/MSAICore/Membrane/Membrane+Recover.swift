@@ -23,6 +23,9 @@ public enum AreaMasker {
                 "area \(area) of a \(image.channels)-channel image needs a membrane of \(shape.sampleCount) samples (\(shape)) but got \(multipliers.count)"
             )
         }
+        if let bad = multipliers.firstIndex(where: { $0 == 0 || $0 > 250 }) {
+            throw MSAIError.invalidArgument("multiplier \(multipliers[bad]) at sample \(bad) is outside 1...250; refusing to apply it")
+        }
         let rowLength = area.width * image.channels
         GF251.maskTable.withUnsafeBufferPointer { table in
             multipliers.withUnsafeBufferPointer { lambda in

@@ -18,6 +18,24 @@ extension PixelBuffer {
     /// All samples of the image.
     public var sampleSet: SampleSet { SampleSet(channels: channels, values: samples) }
 
+    /// The samples covered by any of `areas`, each once, in raster order: what metrics over
+    /// "the sensitive areas" use, so overlapping areas do not count a sample twice.
+    public func sampleSet(coveredBy areas: [Rect]) throws -> SampleSet {
+        for area in areas { try checkContains(area) }
+        var covered = [Bool](repeating: false, count: width * height)
+        for area in areas {
+            for y in area.y..<area.maxY {
+                for x in area.x..<area.maxX { covered[y * width + x] = true }
+            }
+        }
+        var values: [UInt8] = []
+        values.reserveCapacity(covered.count * channels)
+        for i in 0..<covered.count where covered[i] {
+            values.append(contentsOf: samples[(i * channels)..<((i + 1) * channels)])
+        }
+        return SampleSet(channels: channels, values: values)
+    }
+
     /// The samples of `areas`, concatenated in order (a sample under two overlapping areas counts twice).
     public func sampleSet(in areas: [Rect]) throws -> SampleSet {
         var values: [UInt8] = []

@@ -34,6 +34,11 @@ public struct MembraneGrant: Equatable, Sendable {
             throw MSAIError.shapeMismatch(
                 "membrane \(id) of shape \(shape) (\(mode.rawValue)) should have \(expected) bytes but has \(values.count)")
         }
+        if mode != .vhe, let bad = values.prefix(shape.sampleCount).firstIndex(where: { $0 == 0 || $0 > 250 }) {
+            // λ = 0 would leave the sample as it is: a membrane like that must never be applied.
+            throw MSAIError.invalidArgument(
+                "membrane \(id) has multiplier \(values[bad]) at sample \(bad); every multiplier must lie in 1...250")
+        }
         self.id = id
         self.shape = shape
         self.mode = mode

@@ -5,7 +5,8 @@
 /// multiple of B, the pixels right of and below that grid (the partial edge blocks: a strip
 /// narrower than B on the right, one shorter than B at the bottom, and their corner) are not
 /// left in place: they are permuted as single pixels among themselves, by a second
-/// permutation drawn from the same per-frame seed. So every pixel takes part in the
+/// permutation drawn from the same per-frame seed. A frame with fewer than two whole blocks has
+/// no grid at all: all its pixels are permuted singly. So every pixel takes part in the
 /// scrambling, the image keeps its size, and no strip of the original survives intact.
 /// (A uniformly random permutation can still map a block to itself, about once per frame on
 /// average; excluding that would make tau non-uniform.)
@@ -18,16 +19,25 @@ public struct BlockLayout: Equatable, Sendable {
         guard width > 0, height > 0 else {
             throw MSAIError.invalidImage("cannot scramble an image of zero size (\(width)x\(height))")
         }
-        guard blockSize >= 1 else {
-            throw MSAIError.invalidArgument("block size must be at least 1, got \(blockSize)")
+        guard (1...Self.maximumBlockSize).contains(blockSize) else {
+            throw MSAIError.invalidArgument("block size must lie in 1...\(Self.maximumBlockSize), got \(blockSize)")
+        }
+        guard width <= Self.maximumSide, height <= Self.maximumSide else {
+            throw MSAIError.invalidArgument("frame \(width)x\(height) is larger than \(Self.maximumSide) on a side")
         }
         self.width = width
         self.height = height
         self.blockSize = blockSize
     }
 
-    public var blockColumns: Int { width / blockSize }
-    public var blockRows: Int { height / blockSize }
+    public static let maximumBlockSize = 4096
+    public static let maximumSide = 1 << 16
+
+    /// Whole-block columns and rows. With fewer than two whole blocks a block permutation could
+    /// move nothing, so then there is no grid and every pixel is permuted singly.
+    public var blockColumns: Int { hasGrid ? width / blockSize : 0 }
+    public var blockRows: Int { hasGrid ? height / blockSize : 0 }
+    private var hasGrid: Bool { (width / blockSize) * (height / blockSize) >= 2 }
     /// Number of whole blocks: the length tau must have.
     public var blockCount: Int { blockColumns * blockRows }
     /// Number of pixels outside the whole-block grid: the length of the edge permutation.

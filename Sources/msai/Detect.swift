@@ -1,0 +1,91 @@
+import ArgumentParser
+import Foundation
+import MSAICore
+import MSAIEvaluation
+import MSAIImageIO
+import MSAIVision
+
+struct Detect: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Find the sensitive areas of images under a privacy policy, without masking.",
+        discussion: """
+            Prints, per image, what the detectors found and what the policy would mask (after its \\
+            classes, eyes/head derivation, minimum size and padding). With --out, writes for each image \\
+            NAME.detections.json and NAME.annotated.png (boxes and labels drawn on the image). With \\
+            --json, prints one JSON object per image per line (JSON Lines) instead of the table.
+
+            Examples:
+              msai detect Datasets/zidane.jpg
+              msai detect Datasets --out runs/detections --classes face,eyes,plate
+              msai detect photo.jpg --policy docs/policy-example.json --detect-scale 0.5 --json
+            """)
+
+    @Argument(help: "Images (JPEG or PNG), or folders whose JPEG and PNG files are all processed.")
+    var inputs: [String]
+
+    @Option(name: .shortAndLong, help: "Write NAME.detections.json and NAME.annotated.png here.")
+    var out: String?
+
+    @Flag(help: "Print JSON Lines (one object per image) instead of a table.")
+    var json = false
+
+    @OptionGroup(title: "Privacy policy (what is detected and masked)")
+    var policy: PolicyOptions
+
+    func run() throws {
+        let selector: AreaSelector
+        let files: [String]
+        do {
+            let resolved = try policy.resolve()
+            files = try expandImageInputs(inputs)
+            // Detection itself is the point here: a detector that cannot load is an error, whatever the policy.
+            var strict = resolved
+            strict.onDetectorFailure = .stop
+            selector = try AreaSelector.load(policy: strict) { try ModelStore.locate(explicit: policy.models) }
+            if let out { try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true) }
+        } catch let error as MSAIError {
+            printError(error.description)
+            throw ExitCode(1)
+        }
+        var failures = 0
+        for file in files {
+            do {
+                let image = try ImageFile.read(file)
+                let decision = try selector.select(image)
+                let report = DetectionReport(image: URL(fileURLWithPath: file).lastPathComponent, pixels: image, decision: decision)
+                if let out {
+                    let name = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
+                    try writeAll([
+                        ("\(name).detections.json", Array(report.json(pretty: true))),
+                        ("\(name).annotated.png", try PNGCodec.encode(try image.annotated(with: decision.areas))),
+                    ], into: URL(fileURLWithPath: out))
+                }
+                if json {
+                    print(String(decoding: report.json(pretty: false), as: UTF8.self))
+                } else {
+                    print(render(report))
+                }
+            } catch let error as MSAIError {
+                printError(error.description)
+                failures += 1
+            }
+        }
+        if failures > 0 {
+            printError("\(failures) of \(files.count) image(s) failed")
+            throw ExitCode(1)
+        }
+    }
+
+    private func render(_ r: DetectionReport) -> String {
+        var lines = ["\(r.image)  \(r.width)x\(r.height)  \(r.reason)"]
+        for a in r.areas {
+            lines.append("  mask  \(a.class.padding(toLength: 8, withPad: " ", startingAt: 0)) \(String(format: "%.2f", a.confidence))  \(a.x),\(a.y),\(a.w),\(a.h)  (\(a.detector))")
+        }
+        let dropped = r.detections.count - r.areas.filter { $0.detector != "policy" }.count
+        if dropped > 0 { lines.append("  (\(r.detections.count) raw detection(s); the policy kept or derived \(r.areas.count) area(s))") }
+        if !r.timingsMs.isEmpty {
+            lines.append("  ms    " + r.timingsMs.sorted { $0.key < $1.key }.map { "\($0.key) \(String(format: "%.1f", $0.value))" }.joined(separator: "  "))
+        }
+        return lines.joined(separator: "\n")
+    }
+}

@@ -6,7 +6,7 @@ DEB_PACKAGES := libopencv-dev libturbojpeg0-dev libgmp-dev libpng-dev pkg-config
 SWIFT ?= swift
 DEMO_OUT ?= runs/demo
 
-.PHONY: all deps build release test demo clean vectors
+.PHONY: all deps build release test demo bench eval-detect clean vectors
 
 all: build
 
@@ -42,6 +42,11 @@ demo: release
 	@echo "  NAME.masked.png (what leaves the edge), NAME.areas.png (masked areas before scrambling),"
 	@echo "  NAME.recovered.png (what the data center recovered), NAME.metrics.json (every figure)"
 	@grep -h '"psnr_recovered"' $(DEMO_OUT)/*.metrics.json | sort | uniq -c | sed 's/^/  psnr_recovered over all images:/'
+
+# Median timings of detection (1 and 2 OpenCV threads), masking, scrambling and codecs.
+bench: deps
+	$(SWIFT) build -c release --product msai-bench
+	.build/release/msai-bench
 
 # Regenerates the known-answer vectors with an independent Python implementation.
 vectors:

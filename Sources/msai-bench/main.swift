@@ -1,0 +1,116 @@
+// msai-bench: prints median timings of the pipeline's pieces (run with `make bench`, release build).
+// A plain harness: each figure is the median of N timed runs after warm-up runs; the machine is
+// noisy, so compare medians and ratios, not single runs.
+import Foundation
+import MSAICore
+import MSAICrypto
+import MSAIImageIO
+import MSAIRoles
+import MSAIVision
+
+func median(_ values: [Double]) -> Double {
+    let s = values.sorted()
+    return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+}
+
+/// Median milliseconds of `runs` calls of `body`, after `warmup` untimed calls.
+func measure(runs: Int = 15, warmup: Int = 2, _ body: () throws -> Void) rethrows -> Double {
+    for _ in 0..<warmup { try body() }
+    var times: [Double] = []
+    for _ in 0..<runs {
+        let start = ContinuousClock.now
+        try body()
+        let d = ContinuousClock.now - start
+        times.append(Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15)
+    }
+    return median(times)
+}
+
+func row(_ name: String, _ columns: [String]) {
+    print(name.padding(toLength: 34, withPad: " ", startingAt: 0) + columns.map { $0.padding(toLength: 14, withPad: " ", startingAt: 0) }.joined())
+}
+
+func fmt(_ ms: Double) -> String { String(format: "%.2f ms", ms) }
+
+let root = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+let store = try ModelStore.locate()
+let arguments = Set(CommandLine.arguments.dropFirst())
+
+// 640×480 test frames: bundled photos with people, faces and plates, resized.
+let frames = try ["zidane.jpg", "bus.jpg", "alpr_test.jpg"].map {
+    try ImageFile.read(root.appendingPathComponent("Datasets/\($0)").path).resized(width: 640, height: 480)
+}
+
+print("msai-bench: medians on this machine (\(ProcessInfo.processInfo.activeProcessorCount) cores), release build")
+print()
+if arguments.isEmpty || arguments.contains("detect") {
+    print("Detection, per 640x480 frame (median of 15 runs over 3 frames, after warm-up)")
+    row("detector", ["1 thread", "2 threads", "speed-up"])
+    let detectors: [(String, () throws -> RegionDetector)] = [
+        ("yolov3-tiny (416, letterbox)", { try YOLODetector(store: store, model: "yolov3-tiny") }),
+        ("yolov4-tiny (416, letterbox)", { try YOLODetector(store: store, model: "yolov4-tiny") }),
+        ("yunet (faces + landmarks)", { try YuNetFaceDetector(store: store) }),
+        ("res10 SSD (faces)", { try SSDFaceDetector(store: store) }),
+        ("haar-russian (plates)", { try CascadeDetector.plate("haar-russian", store: store) }),
+        ("haar-rus16 (plates)", { try CascadeDetector.plate("haar-rus16", store: store) }),
+        ("plate SSD (plates)", { try PlateSSDDetector(store: store) }),
+    ]
+    for (name, make) in detectors {
+        let detector = try make()
+        var medians: [Double] = []
+        for threads in [1, 2] {
+            setInferenceThreads(threads)
+            var i = 0
+            medians.append(try measure { _ = try detector.detect(frames[i % frames.count]); i += 1 })
+        }
+        row(name, [fmt(medians[0]), fmt(medians[1]), String(format: "%.2fx", medians[0] / medians[1])])
+    }
+    setInferenceThreads(2)
+    var policy = PrivacyPolicy()
+    let pipeline = try DetectionPipeline(policy: policy, store: store)
+    var i = 0
+    row("default policy (face,person,plate)", [fmt(try measure { _ = try pipeline.detect(frames[i % 3]); i += 1 })])
+    policy.detectScale = 0.5
+    let half = try DetectionPipeline(policy: policy, store: store)
+    row("  same, --detect-scale 0.5", [fmt(try measure { _ = try half.detect(frames[i % 3]); i += 1 })])
+    print()
+}
+if arguments.isEmpty || arguments.contains("core") {
+    print("Masking and scrambling, per frame (one area covering a quarter of the frame)")
+    row("step", ["640x480", "1920x1080"])
+    var results: [String: [String]] = [:]
+    let steps = ["membrane (cloud, GF(251))", "mask area", "derive tau + scramble", "unscramble", "memcpy of the frame",
+                 "PNG encode (level 1)", "PNG decode", "JPEG decode (TurboJPEG)"]
+    for (w, h) in [(640, 480), (1920, 1080)] {
+        var random = SplitMix64(seed: 1)
+        let image = try PixelBuffer(width: w, height: h, channels: 3,
+                                    samples: (0..<(w * h * 3)).map { _ in UInt8.random(in: 0...255, using: &random) })
+        let area = Rect(x: w / 4, y: h / 4, width: w / 2, height: h / 2)
+        let dataCenter = DataCenter()
+        let cloud = CloudPlatform(escrow: dataCenter)
+        let shape = try MembraneShape(covering: area, channels: 3)
+        var grant = try cloud.requestMembrane(MembraneRequest(shape: shape, mode: .gf251))
+        let membrane = try measure { grant = try cloud.requestMembrane(MembraneRequest(shape: shape, mode: .gf251)) }
+        var masked = image
+        let mask = try measure { masked = image; try AreaMasker.apply(grant.values, to: &masked, area: area) }
+        let layout = try BlockLayout(width: w, height: h, blockSize: 8)
+        let seed = [UInt8](repeating: 7, count: 32)
+        var scrambled = image
+        let scramble = try measure {
+            scrambled = try BlockScrambler.scramble(masked, layout: layout, key: try ScrambleKey.derive(seed: seed, layout: layout, using: ChaCha20Keystream.self))
+        }
+        let key = try ScrambleKey.derive(seed: seed, layout: layout, using: ChaCha20Keystream.self)
+        let unscramble = try measure { _ = try BlockScrambler.unscramble(scrambled, layout: layout, key: key) }
+        var copy = [UInt8](repeating: 0, count: image.samples.count)
+        let memcpyTime = measure { copy.withUnsafeMutableBytes { d in image.samples.withUnsafeBytes { s in d.copyMemory(from: s) } } }
+        var png: [UInt8] = []
+        let encode = try measure(runs: 7) { png = try PNGCodec.encode(scrambled) }
+        let decode = try measure(runs: 7) { _ = try PNGCodec.decode(png) }
+        let jpeg = try JPEGCodec.encode(image, quality: 90)
+        let jpegDecode = try measure { _ = try JPEGCodec.decode(jpeg) }
+        for (name, value) in zip(steps, [membrane, mask, scramble, unscramble, memcpyTime, encode, decode, jpegDecode]) {
+            results[name, default: []].append(fmt(value))
+        }
+    }
+    for name in steps { row(name, results[name]!) }
+}

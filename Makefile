@@ -48,6 +48,10 @@ bench: deps
 	$(SWIFT) build -c release --product msai-bench
 	.build/release/msai-bench
 
+# Precision and recall per class of each detector and of the default policy, against Datasets/labels/.
+eval-detect: release
+	.build/release/msai eval-detect --labels Datasets/labels/instances.json --list-errors
+
 # Regenerates the known-answer vectors with an independent Python implementation.
 vectors:
 	python3 Tests/MSAITests/Vectors/make_vectors.py > Tests/MSAITests/Vectors/vectors.json

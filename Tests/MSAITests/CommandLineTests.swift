@@ -1,4 +1,6 @@
 import Foundation
+import MSAICore
+import MSAIEvaluation
 import Testing
 
 /// The `msai` executable end to end, as a user runs it.
@@ -109,5 +111,116 @@ import Testing
         let help = try msai(["evaluate", "--help"])
         #expect(help.stdout.contains("Examples:"))
         #expect(help.stdout.contains("--region"))
+    }
+
+    /// `msai detect` writes one JSON file and one annotated PNG per image, and prints JSON Lines
+    /// with a fixed schema.
+    @Test func detectWritesJSONAndAnnotatedImagesWithAStableSchema() throws {
+        let out = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: out) }
+        let run = try msai(["detect", "Datasets/zidane.jpg", "Datasets/coffee.png", "--out", out.path, "--json", "--classes", "face,eyes,person"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let lines = run.stdout.split(separator: "\n").map { try! JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        #expect(lines.count == 2)
+        for object in lines {
+            #expect(Set(object.keys) == ["image", "width", "height", "outcome", "reason", "detections", "areas", "timings_ms"])
+            for area in object["areas"] as! [[String: Any]] {
+                for key in ["x", "y", "w", "h", "class", "label", "confidence", "detector"] { #expect(area[key] != nil, "missing \(key)") }
+            }
+        }
+        let zidane = lines[0]
+        #expect(zidane["outcome"] as? String == "areas")
+        let classes = (zidane["areas"] as! [[String: Any]]).map { $0["class"] as! String }
+        #expect(classes.filter { $0 == "eyes" }.count == 2 && classes.filter { $0 == "face" }.count == 2)
+        // coffee.png holds nothing sensitive: the JSON says so.
+        #expect(lines[1]["outcome"] as? String == "nothing")
+        #expect((lines[1]["reason"] as? String)?.contains("nothing sensitive found") == true)
+        for file in ["zidane.detections.json", "zidane.annotated.png", "coffee.detections.json", "coffee.annotated.png"] {
+            #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent(file).path), "\(file)")
+        }
+    }
+
+    /// Models absent: evaluate warns once, masks every frame whole (the default policy fails
+    /// closed), and says so in the JSON; with --on-detector-failure stop it refuses to run.
+    @Test func evaluateFailsClosedWhenModelsAreMissing() throws {
+        let out = try temporaryFolder(), empty = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: out); try? FileManager.default.removeItem(at: empty) }
+        let run = try msai(["evaluate", "Datasets/lena.png", "--out", out.path, "--models", empty.path, "--json"])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stderr.contains("msai: warning:") && run.stderr.contains("masked whole"))
+        let json = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as! [String: Any]
+        #expect(json["mask_decision"] as? String == "whole-frame")
+        let regions = json["regions"] as! [[String: Any]]
+        #expect(regions.count == 1 && regions[0]["w"] as? Int == 512 && regions[0]["h"] as? Int == 512)
+        #expect(json["recovered_identical"] as? Bool == true)
+        let stop = try msai(["evaluate", "Datasets/lena.png", "--out", out.path, "--models", empty.path, "--on-detector-failure", "stop"])
+        #expect(stop.status != 0 && stop.stderr.hasPrefix("msai: error:"))
+        let detect = try msai(["detect", "Datasets/lena.png", "--models", empty.path])
+        #expect(detect.status != 0)
+    }
+
+    @Test func inspectShowsMetadataAndNamesMissingMetadata() throws {
+        let out = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: out) }
+        _ = try msai(["evaluate", "Datasets/lena.png", "--out", out.path, "--region", "10,10,40,40"])
+        let ok = try msai(["inspect", out.appendingPathComponent("lena.masked.png").path])
+        #expect(ok.status == 0 && ok.stdout.contains("area 1: 10,10,40,40") && ok.stdout.contains("512x512x3"))
+        let plain = try msai(["inspect", "Datasets/lena.png"])
+        #expect(plain.status != 0 && plain.stderr.contains("no msai metadata"))
+    }
+
+    /// eval-detect on a two-image label set written here: a face it finds and a person it cannot
+    /// miss count as hits; a made-up label counts as a miss.
+    @Test func evalDetectScoresAgainstLabels() throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let labels = folder.appendingPathComponent("labels")
+        try FileManager.default.createDirectory(at: labels, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: dataset("person.jpg"), toPath: folder.appendingPathComponent("person.jpg").path)
+        try FileManager.default.copyItem(atPath: dataset("coffee.png"), toPath: folder.appendingPathComponent("coffee.png").path)
+        let coco = """
+            {"images": [{"id": 1, "file_name": "person.jpg", "width": 640, "height": 424},
+                        {"id": 2, "file_name": "coffee.png", "width": 600, "height": 400}],
+             "categories": [{"id": 1, "name": "face"}, {"id": 2, "name": "person"}],
+             "annotations": [{"id": 1, "image_id": 1, "category_id": 2, "bbox": [185, 95, 95, 310], "iscrowd": 0},
+                             {"id": 2, "image_id": 2, "category_id": 2, "bbox": [10, 10, 50, 100], "iscrowd": 0}]}
+            """
+        try Data(coco.utf8).write(to: labels.appendingPathComponent("instances.json"))
+        let run = try msai(["eval-detect", "--labels", labels.appendingPathComponent("instances.json").path, "--list-errors"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let policyPerson = run.stdout.split(separator: "\n").first { $0.hasPrefix("policy ") && $0.contains(" person ") }
+        #expect(policyPerson?.contains("50.0 %") == true, "\(run.stdout)")  // 1 of 2 labels found
+        #expect(run.stdout.contains("miss            coffee.png  person at 10,10,50,100"))
+    }
+}
+
+/// The matching rules of eval-detect, without models.
+@Suite struct DetectionScoreTests {
+    func d(_ x: Int, _ y: Int, _ w: Int, _ h: Int, _ c: Double) -> Detection {
+        Detection(rect: Rect(x: x, y: y, width: w, height: h), privacyClass: .face, label: "face", confidence: c, detector: "t")
+    }
+
+    @Test func greedyMatchingAtIoUHalfWithIgnoreRegions() {
+        let labels: [(rect: Rect, ignore: Bool)] = [(Rect(x: 0, y: 0, width: 10, height: 10), false),
+                                                    (Rect(x: 100, y: 100, width: 10, height: 10), false),
+                                                    (Rect(x: 200, y: 0, width: 50, height: 50), true)]
+        let result = DetectionScore.score(detections: [
+            d(0, 0, 10, 10, 0.9),  // hit
+            d(1, 1, 10, 10, 0.8),  // duplicate of the same face: false positive
+            d(210, 10, 10, 10, 0.7),  // inside the ignore region: neither
+            d(300, 300, 10, 10, 0.6),  // false positive
+        ], labels: labels)
+        #expect(result.score.truePositives == 1 && result.score.falsePositives == 2 && result.score.falseNegatives == 1)
+        #expect(result.misses == [Rect(x: 100, y: 100, width: 10, height: 10)])
+        #expect(result.score.precision == 1.0 / 3 && result.score.recall == 0.5)
+        // A box at IoU just under 0.5 is not a hit.
+        #expect(DetectionScore.score(detections: [d(0, 0, 10, 20, 1)], labels: [(Rect(x: 0, y: 0, width: 10, height: 9), false)]).score.truePositives == 0)
+    }
+
+    @Test func coverageCountsLabelsMostlyInsideMaskedAreas() {
+        let faces = [Rect(x: 10, y: 10, width: 10, height: 10), Rect(x: 50, y: 50, width: 10, height: 10)]
+        let person = Rect(x: 0, y: 0, width: 30, height: 30)
+        #expect(DetectionScore.covered(labels: faces, by: [person], width: 100, height: 100) == 1)
+        #expect(DetectionScore.covered(labels: faces, by: [Rect(x: 50, y: 50, width: 10, height: 8)], width: 100, height: 100) == 0)
     }
 }

@@ -156,7 +156,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: folder) }
         func load(_ json: String) -> String {
             let path = folder.appendingPathComponent("p.json").path
-            FileManager.default.createFile(atPath: path, contents: Data(json.utf8))
+            _ = FileManager.default.createFile(atPath: path, contents: Data(json.utf8))
             do { return try PrivacyPolicy.load(path).json() } catch { return "\(error)" }
         }
         #expect(load(#"{"classes": ["face", "eyes"], "padding": 0.2}"#).contains("\"padding\" : 0.2"))

@@ -71,6 +71,9 @@ while IFS='|' read -r kind pkg ver flags path name; do
   cp -L "$x/$path" "$TMP/stage/$name"
 done <<< "$ASSETS"
 
+# a folder's fetch.sh may edit staged files (documented in its README) before the check
+if declare -F post_stage >/dev/null; then post_stage "$TMP/stage"; fi
+
 # check before anything is copied into the destination, then once more after
 verify "$TMP/stage"
 mkdir -p "$DEST"

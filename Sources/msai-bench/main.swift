@@ -49,6 +49,7 @@ if arguments.isEmpty || arguments.contains("detect") {
     let detectors: [(String, () throws -> RegionDetector)] = [
         ("yolov3-tiny (416, letterbox)", { try YOLODetector(store: store, model: "yolov3-tiny") }),
         ("yolov4-tiny (416, letterbox)", { try YOLODetector(store: store, model: "yolov4-tiny") }),
+        ("yolov4-tiny (608, policy default)", { try YOLODetector(store: store, model: "yolov4-tiny", inputSize: 608) }),
         ("yunet (faces + landmarks)", { try YuNetFaceDetector(store: store) }),
         ("res10 SSD (faces)", { try SSDFaceDetector(store: store) }),
         ("haar-russian (plates)", { try CascadeDetector.plate("haar-russian", store: store) }),

@@ -20,10 +20,10 @@ struct PolicyOptions: ParsableArguments {
     @Option(name: .customLong("detect-scale"), help: "Detect on a copy scaled by this factor in (0, 1] for speed; boxes are mapped back (default 1).")
     var detectScale: Double?
 
-    @Option(help: "Darknet model in Models/ for persons and vehicles: NAME.cfg + NAME.weights (default yolov3-tiny).")
+    @Option(help: "Darknet model in Models/ for persons and vehicles: NAME.cfg + NAME.weights (default yolov4-tiny; yolov3-tiny is faster).")
     var yolo: String?
 
-    @Option(name: .customLong("yolo-size"), help: "YOLO input side, a multiple of 32 (default 416).")
+    @Option(name: .customLong("yolo-size"), help: "YOLO input side, a multiple of 32 (default 608; 416 is about twice as fast).")
     var yoloSize: Int?
 
     @Option(name: .customLong("face-threshold"), help: "Face confidence threshold (default 0.6).")

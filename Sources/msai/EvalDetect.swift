@@ -43,18 +43,21 @@ struct EvalDetect: ParsableCommand {
         resolved.onDetectorFailure = .stop
         let store = try ModelStore.locate(explicit: policy.models)
         // Every detector this project ships, each on its own, then the policy.
-        var evaluated: [RegionDetector] = [
-            try YOLODetector(store: store, model: "yolov3-tiny", inputSize: resolved.yoloInputSize, letterbox: resolved.yoloLetterbox,
-                             personThreshold: resolved.personThreshold, vehicleThreshold: resolved.vehicleThreshold),
-            try YOLODetector(store: store, model: "yolov4-tiny", inputSize: resolved.yoloInputSize, letterbox: resolved.yoloLetterbox,
-                             personThreshold: resolved.personThreshold, vehicleThreshold: resolved.vehicleThreshold),
+        var evaluated: [RegionDetector] = try ["yolov3-tiny", "yolov4-tiny"].flatMap { model in
+            try [416, 608].map { size in
+                try YOLODetector(store: store, model: model, inputSize: size, letterbox: resolved.yoloLetterbox,
+                                 personThreshold: resolved.personThreshold, vehicleThreshold: resolved.vehicleThreshold)
+            }
+        } + [
             try YuNetFaceDetector(store: store, confidenceThreshold: resolved.faceThreshold),
             try SSDFaceDetector(store: store, confidenceThreshold: resolved.faceThreshold),
             try CascadeDetector.plate("haar-russian", store: store),
             try CascadeDetector.plate("haar-rus16", store: store),
             try PlateSSDDetector(store: store, confidenceThreshold: resolved.plateThreshold),
         ]
-        if store.darknetModels.contains("yolov3") { evaluated.insert(try YOLODetector(store: store, model: "yolov3"), at: 2) }
+        if store.darknetModels.contains("yolov3") { evaluated.insert(try YOLODetector(store: store, model: "yolov3"), at: 4) }
+        // YOLO rows are told apart by their input size.
+        func key(_ d: RegionDetector) -> String { (d as? YOLODetector).map { "\($0.name)@\($0.inputSize)" } ?? d.name }
         let pipeline = try DetectionPipeline(policy: resolved, store: store)
         let classes: [PrivacyClass] = [.face, .person, .plate, .vehicle]
         var scores: [String: [PrivacyClass: DetectionScore]] = [:]
@@ -88,7 +91,7 @@ struct EvalDetect: ParsableCommand {
                     }
                 }
             }
-            for detector in evaluated { tally(detector.name, try detector.detect(pixels), for: detector.classes) }
+            for detector in evaluated { tally(key(detector), try detector.detect(pixels), for: detector.classes) }
             let merged = try pipeline.detect(pixels).detections
             tally("policy", merged, for: resolved.classes.union(resolved.classes.contains(.eyes) || resolved.classes.contains(.head) ? [.face] : []))
             let areas = PolicyApplication.areas(from: merged, policy: resolved, width: pixels.width, height: pixels.height).map(\.rect)
@@ -100,8 +103,9 @@ struct EvalDetect: ParsableCommand {
             }
         }
         print("Detection quality on \(truth.images.count) labelled images (\(labels)), IoU >= 0.5")
+        print("(policy: \(resolved.yoloModel)@\(resolved.yoloInputSize), faces \(resolved.faceDetectors.joined(separator: "+")), plates \(resolved.plateDetectors.joined(separator: "+")))")
         print(cell("detector", 16) + cell("class", 9) + cell("labels", 8) + cell("TP", 6) + cell("FP", 6) + cell("FN", 6) + cell("precision", 11) + "recall")
-        for key in evaluated.map(\.name) + ["policy"] {
+        for key in evaluated.map(key) + ["policy"] {
             for cls in classes {
                 guard let s = scores[key]?[cls] else { continue }
                 print(cell(key == "policy" ? "policy" : key, 16) + cell(cls.rawValue, 9) + cell("\(s.labels)", 8) + cell("\(s.truePositives)", 6)

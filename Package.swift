@@ -9,6 +9,7 @@ import PackageDescription
 //   MSAIImageIO   TurboJPEG (JPEG) and libpng (PNG with metadata chunks) adapters.
 //   MSAIVision    OpenCV DNN adapter: darknet YOLO and the res10 face SSD.
 //   MSAIRoles     cloud, data center and edge as separate objects that exchange messages.
+//   MSAIStorage   SQLite (GRDB) adapter: the data center's durable store.
 //   MSAIEvaluation  runs the roles in-process and measures (msai evaluate).
 //   msai          the command line, which wires the rest.
 let package = Package(
@@ -21,6 +22,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"4.0.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         .target(name: "MSAICore"),
@@ -47,6 +49,10 @@ let package = Package(
         ),
         .target(name: "MSAIVision", dependencies: ["MSAICore", "CMSAIOpenCV"]),
         .target(name: "MSAIRoles", dependencies: ["MSAICore", "MSAICrypto", "MSAIBigInt", "MSAIImageIO"]),
+        .target(
+            name: "MSAIStorage",
+            dependencies: ["MSAICore", "MSAIImageIO", "MSAIRoles", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         .target(name: "MSAIEvaluation", dependencies: ["MSAICore", "MSAICrypto", "MSAIRoles", "MSAIVision"]),
         .executableTarget(
             name: "msai",
@@ -61,7 +67,7 @@ let package = Package(
         ),
         .testTarget(
             name: "MSAITests",
-            dependencies: ["MSAICore", "MSAICrypto", "MSAIBigInt", "MSAIImageIO", "MSAIVision", "MSAIRoles", "MSAIEvaluation"],
+            dependencies: ["MSAICore", "MSAICrypto", "MSAIBigInt", "MSAIImageIO", "MSAIVision", "MSAIRoles", "MSAIEvaluation", "MSAIStorage"],
             resources: [.copy("Vectors")]
         ),
     ]

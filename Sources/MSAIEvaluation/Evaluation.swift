@@ -32,7 +32,7 @@ public final class Evaluator {
         let areas = regions.map(\.rect)
         let masked = try edge.prepare(image, areas: areas)
         let receipt = try edge.send(masked)
-        guard let stored = dataCenter.frames[receipt.frameID] else {
+        guard let stored = try dataCenter.storedFrame(receipt.frameID) else {
             throw MSAIError.io("the data center acknowledged frame \(receipt.frameID) but does not hold it")
         }
         let recovered = stored.recovered

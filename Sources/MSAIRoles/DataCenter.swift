@@ -6,17 +6,7 @@ import MSAICrypto
 /// The data center: issues a single-use tau per frame, holds the membrane keys the cloud
 /// deposits, and is the one party that can recover a frame. Recovery is exact: a frame
 /// whose recovery or integrity check fails is rejected and not stored.
-public final class DataCenter: MembraneKeyEscrow, ScrambleService, FrameSink {
-    /// A frame the data center accepted: the masked frame as received and its recovery.
-    public struct StoredFrame {
-        public let id: String
-        public let maskedFrame: [UInt8]
-        public let recovered: PixelBuffer
-        public let manifest: FrameManifest
-        /// What recovering it cost, step by step.
-        public let timings: StepTimings
-    }
-
+public final class DataCenter: MembraneKeyEscrow, ScrambleService, FrameSink, @unchecked Sendable {
     /// The result of recovering one masked frame.
     public struct Recovery {
         public let pixels: PixelBuffer
@@ -24,26 +14,23 @@ public final class DataCenter: MembraneKeyEscrow, ScrambleService, FrameSink {
         public let timings: StepTimings
     }
 
-    private var membraneKeys: [MembraneID: MembraneKeyRecord] = [:]
-    private var taus: [String: TauGrant] = [:]
-    private var usedMembranes: Set<MembraneID> = []
-    private var usedTaus: Set<String> = []
+    public let store: DataCenterStore
+    // Guards the random generator; the store guards itself.
+    private let lock = NSLock()
     private var random: AnyRandomNumberGenerator
-    public private(set) var frames: [String: StoredFrame] = [:]
     /// Largest tau the data center will issue, in pixels (guards against absurd requests).
     public var maximumFramePixels = 1 << 28
 
-    public init(random: some RandomNumberGenerator = SystemRandomNumberGenerator()) {
+    public init(store: DataCenterStore = InMemoryDataCenterStore(),
+                random: some RandomNumberGenerator = SystemRandomNumberGenerator()) {
+        self.store = store
         self.random = AnyRandomNumberGenerator(random)
     }
 
     // MARK: from the cloud
 
     public func depositKey(_ record: MembraneKeyRecord) throws {
-        guard membraneKeys[record.id] == nil, !usedMembranes.contains(record.id) else {
-            throw MSAIError.replay("membrane key \(record.id) was already deposited")
-        }
-        membraneKeys[record.id] = record
+        try store.insertKey(record)
     }
 
     // MARK: from the edge
@@ -53,38 +40,43 @@ public final class DataCenter: MembraneKeyEscrow, ScrambleService, FrameSink {
         guard request.width.multipliedReportingOverflow(by: request.height).partialValue <= maximumFramePixels else {
             throw MSAIError.invalidArgument("frame \(request.width)x\(request.height) is larger than this data center accepts")
         }
-        let grant = try TauGrant(
-            id: Hex.encode(randomBytes(16, using: &random)), seed: randomBytes(32, using: &random), layout: layout)
-        taus[grant.id] = grant
+        let (id, seed) = lock.withLock { (Hex.encode(randomBytes(16, using: &random)), randomBytes(32, using: &random)) }
+        let grant = try TauGrant(id: id, seed: seed, layout: layout)
+        try store.insertTau(grant)
         return grant
     }
 
+    /// Verifies, recovers and stores a masked frame; its tau and membranes are then used up.
     public func submit(maskedFrame: [UInt8]) throws -> FrameReceipt {
-        let recovery = try recover(maskedFrame, consume: true)
+        let (recovery, membranes) = try recoverChecked(maskedFrame)
         let id = recovery.manifest.tauID
-        frames[id] = StoredFrame(
-            id: id, maskedFrame: maskedFrame, recovered: recovery.pixels, manifest: recovery.manifest,
-            timings: recovery.timings)
-        return FrameReceipt(
-            frameID: id, width: recovery.pixels.width, height: recovery.pixels.height,
-            areaCount: recovery.manifest.areas.count)
+        try store.commit(
+            StoredFrame(id: id, maskedFrame: maskedFrame, recovered: recovery.pixels, manifest: recovery.manifest,
+                        receivedAt: Date(), timings: recovery.timings),
+            tau: id, membranes: membranes)
+        return FrameReceipt(frameID: id, width: recovery.pixels.width, height: recovery.pixels.height,
+                            areaCount: recovery.manifest.areas.count)
     }
+
+    /// A stored frame, or nil.
+    public func storedFrame(_ id: String) throws -> StoredFrame? { try store.frame(id) }
 
     // MARK: recovery
 
-    /// Verifies and recovers a masked frame. With `consume`, its tau and membranes are marked
-    /// used on success, so a second frame naming them is rejected.
-    public func recover(_ maskedFrame: [UInt8], consume: Bool = false) throws -> Recovery {
+    /// Verifies and recovers a masked frame without storing it or using anything up.
+    public func recover(_ maskedFrame: [UInt8]) throws -> Recovery { try recoverChecked(maskedFrame).recovery }
+
+    private func recoverChecked(_ maskedFrame: [UInt8]) throws -> (recovery: Recovery, membranes: [MembraneID]) {
         var timings = StepTimings()
         let contents = try timed("decode", into: &timings) { try MaskedFrameCodec.decode(maskedFrame) }
         let manifest = try FrameManifest.decode(
             contents.manifestJSON, imageWidth: contents.pixels.width, imageHeight: contents.pixels.height,
             imageChannels: contents.pixels.channels)
-        guard !usedTaus.contains(manifest.tauID) else {
-            throw MSAIError.replay("tau \(manifest.tauID) was already used by another frame")
-        }
-        guard let tau = taus[manifest.tauID] else {
+        guard let (tau, tauUsed) = try store.tau(manifest.tauID) else {
             throw MSAIError.unknownKey("masked frame names tau \(manifest.tauID), which this data center did not issue")
+        }
+        guard !tauUsed else {
+            throw MSAIError.replay("tau \(manifest.tauID) was already used by another frame")
         }
         guard tau.layout.width == manifest.width, tau.layout.height == manifest.height,
             tau.layout.blockSize == manifest.blockSize
@@ -103,10 +95,10 @@ public final class DataCenter: MembraneKeyEscrow, ScrambleService, FrameSink {
         }
         var keys: [MembraneKeyRecord] = []
         for area in manifest.areas {
-            guard let key = membraneKeys[area.membraneID] else {
+            guard let (key, used) = try store.key(area.membraneID) else {
                 throw MSAIError.unknownKey("area \(area.rect) names membrane \(area.membraneID), whose key this data center does not hold")
             }
-            guard !usedMembranes.contains(area.membraneID), !keys.contains(where: { $0.id == area.membraneID }) else {
+            guard !used, !keys.contains(where: { $0.id == area.membraneID }) else {
                 throw MSAIError.replay("membrane \(area.membraneID) was already used")
             }
             guard key.mode == area.mode else {
@@ -144,14 +136,6 @@ public final class DataCenter: MembraneKeyEscrow, ScrambleService, FrameSink {
                 }
             }
         }
-        if consume {
-            usedTaus.insert(manifest.tauID)
-            taus[manifest.tauID] = nil
-            for key in keys {
-                usedMembranes.insert(key.id)
-                membraneKeys[key.id] = nil
-            }
-        }
-        return Recovery(pixels: pixels, manifest: manifest, timings: timings)
+        return (Recovery(pixels: pixels, manifest: manifest, timings: timings), keys.map(\.id))
     }
 }

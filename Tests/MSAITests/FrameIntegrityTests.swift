@@ -82,7 +82,7 @@ import Testing
         let roles = Roles(seed: 6)
         let (image, frame) = try preparedFrame(roles)
         let receipt = try roles.edge.send(frame)
-        #expect(roles.dataCenter.frames[receipt.frameID]?.recovered == image)
+        #expect(try roles.dataCenter.storedFrame(receipt.frameID)?.recovered == image)
         #expect(throws: MSAIError.replay("tau \(frame.manifest.tauID) was already used by another frame")) {
             try roles.dataCenter.submit(maskedFrame: frame.encoded)
         }
@@ -162,7 +162,7 @@ import Testing
         let image = try PixelBuffer(width: 16, height: 16, channels: 3, filling: 9)
         #expect(throws: MSAIError.io("data center unreachable")) { try edge.prepare(image, areas: [Rect(x: 1, y: 1, width: 4, height: 4)]) }
         #expect(roles.cloud.membranesIssued == 0)
-        #expect(roles.dataCenter.frames.isEmpty)
+        #expect(try roles.dataCenter.store.frameIDs().isEmpty)
     }
 
     @Test func edgeFailsClosedWhenTheCloudIsUnreachable() throws {
@@ -173,7 +173,7 @@ import Testing
         let edge = EdgeCamera(membranes: DownCloud(), scrambling: roles.dataCenter, egress: roles.dataCenter)
         let image = try PixelBuffer(width: 16, height: 16, channels: 3, filling: 9)
         #expect(throws: MSAIError.io("cloud unreachable")) { try edge.prepare(image, areas: [Rect(x: 1, y: 1, width: 4, height: 4)]) }
-        #expect(roles.dataCenter.frames.isEmpty)
+        #expect(try roles.dataCenter.store.frameIDs().isEmpty)
     }
 
     @Test func regionOutsideTheImageIsNamed() throws {

@@ -27,7 +27,7 @@ struct Roles {
     func roundTrip(_ image: PixelBuffer, areas: [Rect]) throws -> (sent: EdgeCamera.MaskedFrame, recovered: PixelBuffer) {
         let frame = try edge.prepare(image, areas: areas)
         let receipt = try edge.send(frame)
-        return (frame, dataCenter.frames[receipt.frameID]!.recovered)
+        return (frame, try dataCenter.storedFrame(receipt.frameID)!.recovered)
     }
 }
 

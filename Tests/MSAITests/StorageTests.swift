@@ -1,0 +1,63 @@
+import Foundation
+import MSAICore
+import MSAIRoles
+import MSAIStorage
+import Testing
+
+/// The data center's SQLite store: what it acknowledged survives a restart, and nothing can be
+/// used twice across restarts.
+@Suite struct StorageTests {
+    func databasePath() -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("msai-db-\(UUID().uuidString)/datacenter.sqlite").path
+    }
+
+    @Test func acknowledgedFramesSurviveARestartAndCannotBeReplayed() throws {
+        let path = databasePath()
+        defer { try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: path).deletingLastPathComponent().path) }
+        var random = SplitMix64(seed: 21)
+        let image = randomImage(width: 40, height: 24, channels: 3, using: &random)
+        let frame: [UInt8]
+        let receipt: FrameReceipt
+        do {
+            let dataCenter = DataCenter(store: try SQLiteDataCenterStore(path: path), random: SplitMix64(seed: 1))
+            let cloud = CloudPlatform(escrow: dataCenter, random: SplitMix64(seed: 2))
+            let edge = EdgeCamera(membranes: cloud, scrambling: dataCenter, egress: dataCenter, mode: .hardened)
+            let prepared = try edge.prepare(image, areas: [Rect(x: 0, y: 0, width: 10, height: 10), Rect(x: 5, y: 5, width: 30, height: 12)])
+            frame = prepared.encoded
+            receipt = try edge.send(prepared)
+        }
+        // A new process, the same file.
+        let reopened = DataCenter(store: try SQLiteDataCenterStore(path: path))
+        let stored = try #require(try reopened.storedFrame(receipt.frameID))
+        #expect(stored.recovered == image)
+        #expect(stored.maskedFrame == frame)
+        #expect(try reopened.store.frameIDs() == [receipt.frameID])
+        #expect(throws: MSAIError.replay("tau \(receipt.frameID) was already used by another frame")) {
+            try reopened.submit(maskedFrame: frame)
+        }
+        #expect(try reopened.store.auditLog(limit: 10).map(\.action) == ["accepted"])
+    }
+
+    @Test func keysAndTausPersistAndDuplicatesAreRefused() throws {
+        let path = databasePath()
+        defer { try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: path).deletingLastPathComponent().path) }
+        let store = try SQLiteDataCenterStore(path: path)
+        let record = MembraneKeyRecord(id: MembraneID(rawValue: "k1"), shape: try MembraneShape(rows: 2, cols: 3, channels: 1),
+                                       mode: .vhe, k: 7, w: [0x80, 1, 2, 3, 4, 5, 6, 7], seed: [UInt8](repeating: 9, count: 32))
+        try store.insertKey(record)
+        #expect(throws: MSAIError.self) { try store.insertKey(record) }
+        let grant = try TauGrant(id: "t1", seed: [UInt8](repeating: 3, count: 32), layout: BlockLayout(width: 30, height: 20, blockSize: 8))
+        try store.insertTau(grant)
+        let again = try SQLiteDataCenterStore(path: path)
+        #expect(try again.key(record.id)?.record == record)
+        #expect(try again.tau("t1")?.grant == grant)
+        #expect(try again.tau("t1")?.used == false)
+        #expect(try again.key(MembraneID(rawValue: "nope")) == nil)
+        try again.appendAudit(actor: "reader", action: "read recovered", frameID: "t1")
+        #expect(try store.auditLog(limit: 5).first?.actor == "reader")
+    }
+
+    @Test func anUnwritableDatabaseIsAClearError() {
+        #expect(throws: MSAIError.self) { try SQLiteDataCenterStore(path: "/proc/msai/datacenter.sqlite") }
+    }
+}

@@ -28,10 +28,10 @@ public final class Evaluator {
 
     /// Masks, scrambles, sends, recovers and measures one frame.
     public func evaluate(name: String, image: PixelBuffer, regions: [Detection], detectMilliseconds: Double,
-                         decision: (outcome: String, reason: String) = ("areas", "areas given")) throws -> Result {
+                         decision: (outcome: String, reason: String) = ("areas", "areas given")) async throws -> Result {
         let areas = regions.map(\.rect)
-        let masked = try edge.prepare(image, areas: areas)
-        let receipt = try edge.send(masked)
+        let masked = try await edge.prepare(image, areas: areas)
+        let receipt = try await edge.send(masked)
         guard let stored = try dataCenter.storedFrame(receipt.frameID) else {
             throw MSAIError.io("the data center acknowledged frame \(receipt.frameID) but does not hold it")
         }
@@ -76,7 +76,7 @@ public final class Evaluator {
             report.histograms = .init(
                 originalAreas: ImageStatistics.histograms(original), maskedAreas: ImageStatistics.histograms(maskedAreas),
                 recoveredAreas: ImageStatistics.histograms(try recovered.sampleSet(coveredBy: areas)))
-            report.wuTests = try wuTests(image, areas: areas, firstMasking: maskedAreas)
+            report.wuTests = try await wuTests(image, areas: areas, firstMasking: maskedAreas)
         }
 
         report.timingsMs = [
@@ -93,13 +93,13 @@ public final class Evaluator {
     /// separate request, and the frame with one pixel changed masked in a separate request;
     /// each compared with the first masking over the areas, at F = 249 (masked non-zero
     /// samples take 250 equiprobable values; see `WuCriticalValues`).
-    private func wuTests(_ image: PixelBuffer, areas: [Rect], firstMasking: SampleSet) throws -> [EvaluationReport.WuTest] {
+    private func wuTests(_ image: PixelBuffer, areas: [Rect], firstMasking: SampleSet) async throws -> [EvaluationReport.WuTest] {
         var timings = StepTimings()
-        let again = try edge.maskAreas(of: image, areas: areas, timings: &timings).masked.sampleSet(coveredBy: areas)
+        let again = try await edge.maskAreas(of: image, areas: areas, timings: &timings).masked.sampleSet(coveredBy: areas)
         var changed = image
         let pixel = ((areas[0].y + areas[0].height / 2) * image.width + areas[0].x + areas[0].width / 2) * image.channels
         changed.samples[pixel] &+= 1
-        let differential = try edge.maskAreas(of: changed, areas: areas, timings: &timings).masked.sampleSet(coveredBy: areas)
+        let differential = try await edge.maskAreas(of: changed, areas: areas, timings: &timings).masked.sampleSet(coveredBy: areas)
         return try [("same frame, second request", again), ("one pixel changed, second request", differential)].map { name, other in
             let npcr = try Differential.npcr(firstMasking, other).mean, uaci = try Differential.uaci(firstMasking, other).mean
             let critical = WuCriticalValues.maskedAreas(sampleCount: firstMasking.count, mode: edge.mode, alpha: alpha)

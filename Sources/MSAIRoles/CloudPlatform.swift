@@ -1,3 +1,4 @@
+import Foundation
 import MSAICore
 import MSAIBigInt
 import MSAICrypto
@@ -6,10 +7,12 @@ import MSAICrypto
 ///
 /// It is told only the shape of an area (rows × cols × channels) and the mode; it never sees
 /// pixels, frames or tau. It keeps no key after handing it over.
-public final class CloudPlatform: MembraneService {
+public final class CloudPlatform: MembraneService, @unchecked Sendable {
     private let escrow: MembraneKeyEscrow
+    private let lock = NSLock()
     private var random: AnyRandomNumberGenerator
-    public private(set) var membranesIssued = 0
+    private var issued = 0
+    public var membranesIssued: Int { lock.withLock { issued } }
 
     /// `random` must be a cryptographically secure generator in production (the default);
     /// tests inject a seeded one so their runs repeat.
@@ -18,27 +21,35 @@ public final class CloudPlatform: MembraneService {
         self.random = AnyRandomNumberGenerator(random)
     }
 
-    public func requestMembrane(_ request: MembraneRequest) throws -> MembraneGrant {
-        let id = MembraneID.random(using: &random)
-        let record: MembraneKeyRecord
-        let values: [UInt8]
-        switch request.mode {
-        case .gf251:
-            let key = try GF251MembraneKey.draw(id: id, shape: request.shape, using: &random)
-            record = MembraneKeyRecord(key)
-            values = try key.membrane(using: ChaCha20Keystream.self)
-        case .hardened:
-            let key = try GF251MembraneKey.draw(id: id, shape: request.shape, using: &random)
-            record = MembraneKeyRecord(key, mode: .hardened)
-            values = try key.membrane(using: ChaCha20Keystream.self) + key.pad(using: ChaCha20Keystream.self)
-        case .vhe:
-            record = IntegerVHE.drawKey(id: id, shape: request.shape, using: &random)
-            values = try IntegerVHE.membrane(for: record)
-        }
+    public func requestMembrane(_ request: MembraneRequest) async throws -> MembraneGrant {
+        let (record, values) = try makeMembrane(request)
         // The key reaches the data center before the membrane reaches the edge, so a frame
         // masked with this membrane can always be recovered.
-        try escrow.depositKey(record)
-        membranesIssued += 1
-        return try MembraneGrant(id: id, shape: request.shape, mode: request.mode, values: values)
+        try await escrow.depositKey(record)
+        lock.withLock { issued += 1 }
+        return try MembraneGrant(id: record.id, shape: request.shape, mode: request.mode, values: values)
+    }
+
+    private func makeMembrane(_ request: MembraneRequest) throws -> (MembraneKeyRecord, [UInt8]) {
+        // Only the draws from the shared generator happen under the lock; the membrane itself
+        // (the keystream and the field arithmetic) is computed from the key outside it.
+        let record: MembraneKeyRecord = try lock.withLock {
+            let id = MembraneID.random(using: &random)
+            switch request.mode {
+            case .gf251, .hardened:
+                return MembraneKeyRecord(try GF251MembraneKey.draw(id: id, shape: request.shape, using: &random), mode: request.mode)
+            case .vhe:
+                return IntegerVHE.drawKey(id: id, shape: request.shape, using: &random)
+            }
+        }
+        switch request.mode {
+        case .gf251:
+            return (record, try record.gf251Key().membrane(using: ChaCha20Keystream.self))
+        case .hardened:
+            let key = try record.gf251Key()
+            return (record, try key.membrane(using: ChaCha20Keystream.self) + key.pad(using: ChaCha20Keystream.self))
+        case .vhe:
+            return (record, try IntegerVHE.membrane(for: record))
+        }
     }
 }

@@ -44,20 +44,22 @@ public final class EdgeCamera {
 
     /// Masks `areas` (in this order) with fresh membranes. Also used on its own by evaluation
     /// to measure what masking alone does.
-    public func maskAreas(of frame: PixelBuffer, areas: [Rect], timings: inout StepTimings) throws
+    public func maskAreas(of frame: PixelBuffer, areas: [Rect], timings: inout StepTimings) async throws
         -> (masked: PixelBuffer, areas: [MaskedArea], ciphertexts: [UInt8], leaked: Int)
     {
         for area in areas { try frame.checkContains(area) }
-        let grants = try timed("membrane", into: &timings) {
-            try areas.map { area -> MembraneGrant in
+        let grants = try await timedAsync("membrane", into: &timings) { () -> [MembraneGrant] in
+            var grants: [MembraneGrant] = []
+            for area in areas {
                 let shape = try MembraneShape(covering: area, channels: frame.channels)
-                let grant = try membranes.requestMembrane(MembraneRequest(shape: shape, mode: mode))
+                let grant = try await membranes.requestMembrane(MembraneRequest(shape: shape, mode: mode))
                 guard grant.shape == shape, grant.mode == mode else {
                     throw MSAIError.shapeMismatch(
                         "asked the cloud for a \(shape) \(mode.rawValue) membrane and got \(grant.shape) \(grant.mode.rawValue)")
                 }
-                return grant
+                grants.append(grant)
             }
+            return grants
         }
         var masked = frame
         var records: [MaskedArea] = []
@@ -87,20 +89,20 @@ public final class EdgeCamera {
     }
 
     /// Masks and scrambles a frame into the form that may leave the edge. Sends nothing.
-    public func prepare(_ frame: PixelBuffer, areas: [Rect]) throws -> MaskedFrame {
+    public func prepare(_ frame: PixelBuffer, areas: [Rect]) async throws -> MaskedFrame {
         var timings = StepTimings()
         let layout = try BlockLayout(width: frame.width, height: frame.height, blockSize: blockSize)
         for area in areas { try frame.checkContains(area) }
         // The tau first, then the membranes (inside maskAreas), then the pixels: any failure to get a
         // key stops the frame before a single sample is touched.
-        let tau = try timed("tau", into: &timings) {
-            try scrambling.issueTau(TauRequest(width: frame.width, height: frame.height, blockSize: blockSize))
+        let tau = try await timedAsync("tau", into: &timings) {
+            try await scrambling.issueTau(TauRequest(width: frame.width, height: frame.height, blockSize: blockSize))
         }
         guard tau.layout == layout else {
             throw MSAIError.shapeMismatch(
                 "asked for a tau for \(frame.width)x\(frame.height) blocks of \(blockSize) and got one for \(tau.layout.width)x\(tau.layout.height) blocks of \(tau.layout.blockSize)")
         }
-        let (masked, records, ciphertexts, leaked) = try maskAreas(of: frame, areas: areas, timings: &timings)
+        let (masked, records, ciphertexts, leaked) = try await maskAreas(of: frame, areas: areas, timings: &timings)
         let scrambled = try timed("scramble", into: &timings) {
             try BlockScrambler.scramble(
                 masked, layout: layout, key: try ScrambleKey.derive(seed: tau.seed, layout: layout, using: ChaCha20Keystream.self))
@@ -121,7 +123,7 @@ public final class EdgeCamera {
     }
 
     /// The edge's only egress: sends a prepared (masked and scrambled) frame to the data center.
-    public func send(_ frame: MaskedFrame) throws -> FrameReceipt {
-        try egress.submit(maskedFrame: frame.encoded)
+    public func send(_ frame: MaskedFrame) async throws -> FrameReceipt {
+        try await egress.submit(maskedFrame: frame.encoded)
     }
 }

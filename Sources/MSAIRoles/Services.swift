@@ -7,31 +7,44 @@ import MSAICore
 // `MSAICore/Protocol`.
 
 /// The cloud, as the edge sees it.
-public protocol MembraneService: AnyObject {
-    func requestMembrane(_ request: MembraneRequest) throws -> MembraneGrant
+public protocol MembraneService: AnyObject, Sendable {
+    func requestMembrane(_ request: MembraneRequest) async throws -> MembraneGrant
 }
 
 /// The data center, as the cloud sees it: it takes membrane keys and nothing else.
-public protocol MembraneKeyEscrow: AnyObject {
-    func depositKey(_ record: MembraneKeyRecord) throws
+public protocol MembraneKeyEscrow: AnyObject, Sendable {
+    func depositKey(_ record: MembraneKeyRecord) async throws
 }
 
 /// The data center, as the edge sees it before sending: the source of per-frame taus.
-public protocol ScrambleService: AnyObject {
-    func issueTau(_ request: TauRequest) throws -> TauGrant
+public protocol ScrambleService: AnyObject, Sendable {
+    func issueTau(_ request: TauRequest) async throws -> TauGrant
 }
 
 /// Where masked frames go. The edge's only egress for frames.
-public protocol FrameSink: AnyObject {
-    func submit(maskedFrame: [UInt8]) throws -> FrameReceipt
+public protocol FrameSink: AnyObject, Sendable {
+    func submit(maskedFrame: [UInt8]) async throws -> FrameReceipt
 }
 
 /// The data center's acknowledgement of a stored frame.
-public struct FrameReceipt: Equatable, Sendable {
+public struct FrameReceipt: Codable, Equatable, Sendable {
     public let frameID: String
     public let width: Int
     public let height: Int
     public let areaCount: Int
+
+    public init(frameID: String, width: Int, height: Int, areaCount: Int) {
+        self.frameID = frameID
+        self.width = width
+        self.height = height
+        self.areaCount = areaCount
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case width, height
+        case frameID = "frame_id"
+        case areaCount = "area_count"
+    }
 }
 
 /// Milliseconds spent in each step of one frame.
@@ -60,6 +73,16 @@ public struct StepTimings: Sendable, Equatable {
 func timed<T>(_ name: String, into timings: inout StepTimings, _ body: () throws -> T) rethrows -> T {
     let start = ContinuousClock.now
     let result = try body()
+    let elapsed = ContinuousClock.now - start
+    timings.record(name, Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15)
+    return result
+}
+
+/// The same for async work.
+@discardableResult
+func timedAsync<T>(_ name: String, into timings: inout StepTimings, _ body: () async throws -> T) async rethrows -> T {
+    let start = ContinuousClock.now
+    let result = try await body()
     let elapsed = ContinuousClock.now - start
     timings.record(name, Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15)
     return result

@@ -5,7 +5,7 @@ import MSAIEvaluation
 import MSAIImageIO
 import MSAIVision
 
-struct Evaluate: ParsableCommand {
+struct Evaluate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Mask, scramble and recover images through the three roles in-process, and measure.",
         discussion: """
@@ -70,7 +70,7 @@ struct Evaluate: ParsableCommand {
         }
     }
 
-    func run() throws {
+    func run() async throws {
         let maskingMode = MaskingMode(rawValue: mode)!
         let manualRegions = try regions.map(Rect.init(parsing:))
         let privacyPolicy = try policy.resolve()
@@ -98,7 +98,7 @@ struct Evaluate: ParsableCommand {
         var failures = 0
         for file in files {
             do {
-                try evaluateOne(file, evaluator: evaluator, selector: selector, outFolder: outFolder)
+                try await evaluateOne(file, evaluator: evaluator, selector: selector, outFolder: outFolder)
             } catch let error as MSAIError {
                 printError(error.description)
                 failures += 1
@@ -110,7 +110,7 @@ struct Evaluate: ParsableCommand {
         }
     }
 
-    private func evaluateOne(_ file: String, evaluator: Evaluator, selector: AreaSelector, outFolder: URL) throws {
+    private func evaluateOne(_ file: String, evaluator: Evaluator, selector: AreaSelector, outFolder: URL) async throws {
         let image = try ImageFile.read(file)
         let name = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
         let detectStart = ContinuousClock.now
@@ -118,7 +118,7 @@ struct Evaluate: ParsableCommand {
         let detectMs = milliseconds(ContinuousClock.now - detectStart)
         let isManual: Bool
         if case .manual = selector { isManual = true } else { isManual = false }
-        let result = try evaluator.evaluate(
+        let result = try await evaluator.evaluate(
             name: URL(fileURLWithPath: file).lastPathComponent, image: image, regions: decision.areas,
             detectMilliseconds: isManual ? 0 : detectMs, decision: (decision.outcome.rawValue, decision.reason))
         // Encode everything first: a failure here writes nothing.

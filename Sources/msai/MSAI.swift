@@ -3,7 +3,7 @@ import Foundation
 import MSAICore
 
 @main
-struct MSAI: ParsableCommand {
+struct MSAI: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "msai",
         abstract: "Mask the sensitive areas of camera images so only an authorised data center can recover them.",

@@ -43,7 +43,7 @@ import Testing
         return url
     }
 
-    @Test func evaluateWritesAllOutputsAndRecoversExactly() throws {
+    @Test func evaluateWritesAllOutputsAndRecoversExactly() async throws {
         let out = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: out) }
         let run = try msai(["evaluate", "Datasets/zidane.jpg", "--out", out.path])
@@ -71,7 +71,7 @@ import Testing
         #expect(metrics.stdout.contains("\"psnr\" : \"inf\""))
     }
 
-    @Test func manualRegionsInVHEModeSkipDetection() throws {
+    @Test func manualRegionsInVHEModeSkipDetection() async throws {
         let out = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: out) }
         let run = try msai(["evaluate", "Datasets/lena.png", "--out", out.path, "--mode", "vhe", "--region", "0,0,40,30",
@@ -83,7 +83,7 @@ import Testing
         #expect((json["timings_ms"] as! [String: Double])["detect"] == 0)
     }
 
-    @Test func badInputsGetOneLineErrorsAndLeaveNothingBehind() throws {
+    @Test func badInputsGetOneLineErrorsAndLeaveNothingBehind() async throws {
         let out = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: out) }
         let missing = try msai(["evaluate", "Datasets/nope.jpg", "--out", out.path, "--region", "0,0,4,4"])
@@ -107,7 +107,7 @@ import Testing
         #expect(sizes.stderr.contains("Datasets/lena.png is 512x512x3 but Datasets/zidane.jpg is 1280x720x3"))
     }
 
-    @Test func helpReadsLikeAManPageWithExamples() throws {
+    @Test func helpReadsLikeAManPageWithExamples() async throws {
         let help = try msai(["evaluate", "--help"])
         #expect(help.stdout.contains("Examples:"))
         #expect(help.stdout.contains("--region"))
@@ -115,7 +115,7 @@ import Testing
 
     /// `msai detect` writes one JSON file and one annotated PNG per image, and prints JSON Lines
     /// with a fixed schema.
-    @Test func detectWritesJSONAndAnnotatedImagesWithAStableSchema() throws {
+    @Test func detectWritesJSONAndAnnotatedImagesWithAStableSchema() async throws {
         let out = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: out) }
         let run = try msai(["detect", "Datasets/zidane.jpg", "Datasets/coffee.png", "--out", out.path, "--json", "--classes", "face,eyes,person"])
@@ -142,7 +142,7 @@ import Testing
 
     /// Models absent: evaluate warns once, masks every frame whole (the default policy fails
     /// closed), and says so in the JSON; with --on-detector-failure stop it refuses to run.
-    @Test func evaluateFailsClosedWhenModelsAreMissing() throws {
+    @Test func evaluateFailsClosedWhenModelsAreMissing() async throws {
         let out = try temporaryFolder(), empty = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: out); try? FileManager.default.removeItem(at: empty) }
         let run = try msai(["evaluate", "Datasets/lena.png", "--out", out.path, "--models", empty.path, "--json"])
@@ -159,7 +159,7 @@ import Testing
         #expect(detect.status != 0)
     }
 
-    @Test func inspectShowsMetadataAndNamesMissingMetadata() throws {
+    @Test func inspectShowsMetadataAndNamesMissingMetadata() async throws {
         let out = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: out) }
         _ = try msai(["evaluate", "Datasets/lena.png", "--out", out.path, "--region", "10,10,40,40"])
@@ -171,7 +171,7 @@ import Testing
 
     /// eval-detect on a two-image label set written here: a face it finds and a person it cannot
     /// miss count as hits; a made-up label counts as a miss.
-    @Test func evalDetectScoresAgainstLabels() throws {
+    @Test func evalDetectScoresAgainstLabels() async throws {
         let folder = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let labels = folder.appendingPathComponent("labels")

@@ -9,7 +9,7 @@ import Testing
     let store: ModelStore
     init() throws { store = try ModelStore(directory: modelsFolder) }
 
-    @Test func yoloFindsThePersonInPersonJpg() throws {
+    @Test func yoloFindsThePersonInPersonJpg() async throws {
         for letterbox in [true, false] {
             let detector = try YOLODetector(store: store, letterbox: letterbox)
             let persons = try detector.detect(try ImageFile.read(dataset("person.jpg"))).filter { $0.privacyClass == .person }
@@ -20,13 +20,13 @@ import Testing
         }
     }
 
-    @Test func yoloFindsVehiclesInDogJpgButNoDog() throws {
+    @Test func yoloFindsVehiclesInDogJpgButNoDog() async throws {
         let found = try YOLODetector(store: store).detect(try ImageFile.read(dataset("dog.jpg")))
         #expect(found.contains { $0.privacyClass == .vehicle })
         #expect(!found.contains { $0.label == "dog" })
     }
 
-    @Test func yoloV4TinyIsSelectableByNameAndFindsThePeopleOnTheBus() throws {
+    @Test func yoloV4TinyIsSelectableByNameAndFindsThePeopleOnTheBus() async throws {
         #expect(store.darknetModels.contains("yolov4-tiny") && store.darknetModels.contains("yolov3-tiny"))
         let persons = try YOLODetector(store: store, model: "yolov4-tiny").detect(try ImageFile.read(dataset("bus.jpg")))
             .filter { $0.privacyClass == .person }
@@ -34,7 +34,7 @@ import Testing
         #expect(throws: MSAIError.self) { try YOLODetector(store: store, model: "yolov3") }  // cfg present, weights not
     }
 
-    @Test func bothFaceDetectorsFindTwoFacesInZidaneAndOneInLena() throws {
+    @Test func bothFaceDetectorsFindTwoFacesInZidaneAndOneInLena() async throws {
         let detectors: [RegionDetector] = [try SSDFaceDetector(store: store), try YuNetFaceDetector(store: store)]
         for faces in detectors {
             #expect(try faces.detect(try ImageFile.read(dataset("zidane.jpg"))).count == 2, "\(faces.name)")
@@ -45,7 +45,7 @@ import Testing
         }
     }
 
-    @Test func yunetLandmarksPutTheEyesInsideTheFace() throws {
+    @Test func yunetLandmarksPutTheEyesInsideTheFace() async throws {
         let faces = try YuNetFaceDetector(store: store).detect(try ImageFile.read(dataset("zidane.jpg")))
         for face in faces {
             let marks = try #require(face.landmarks)
@@ -59,7 +59,7 @@ import Testing
         }
     }
 
-    @Test func haarPlateCascadeFindsThePlates() throws {
+    @Test func haarPlateCascadeFindsThePlates() async throws {
         let cascade = try CascadeDetector.plate("haar-russian", store: store)
         let car = try cascade.detect(try ImageFile.read(dataset("car_plate.jpg")))
         // The front plate "MH14CS1938" lies around x 100...420, y 905...1020.
@@ -68,12 +68,12 @@ import Testing
         _ = try CascadeDetector.plate("haar-rus16", store: store)
     }
 
-    @Test func plateSSDLoadsAndFindsNoPlateOnAPortrait() throws {
+    @Test func plateSSDLoadsAndFindsNoPlateOnAPortrait() async throws {
         let ssd = try PlateSSDDetector(store: store)
         #expect(try ssd.detect(try ImageFile.read(dataset("lena.png"))).isEmpty)
     }
 
-    @Test func detectScaleMapsBoxesBack() throws {
+    @Test func detectScaleMapsBoxesBack() async throws {
         var policy = PrivacyPolicy()
         policy.classes = [.face]
         policy.faceDetectors = ["yunet"]
@@ -85,7 +85,7 @@ import Testing
         for face in full { #expect(half.contains { $0.rect.iou(face.rect) > 0.7 }) }
     }
 
-    @Test func missingOrCorruptModelsFailAtLoadNamingTheFile() throws {
+    @Test func missingOrCorruptModelsFailAtLoadNamingTheFile() async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("msai-models-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -150,7 +150,7 @@ import Testing
         #expect(areas[0].rect.intersection(face.rect) == face.rect)  // the head contains the face
     }
 
-    @Test func policyFilesAreValidatedWithMessagesNamingTheField() throws {
+    @Test func policyFilesAreValidatedWithMessagesNamingTheField() async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("msai-policy-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -170,7 +170,7 @@ import Testing
         #expect(PrivacyPolicy().onDetectorFailure == .maskWholeFrame)
     }
 
-    @Test func absentModelsFailClosedToTheWholeFrame() throws {
+    @Test func absentModelsFailClosedToTheWholeFrame() async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("msai-nomodels-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }

@@ -6,17 +6,17 @@ import MSAIRoles
 import Testing
 
 @Suite struct FreshnessTests {
-    @Test func twoMembraneRequestsOfOneShapeDiffer() throws {
+    @Test func twoMembraneRequestsOfOneShapeDiffer() async throws {
         let roles = Roles(seed: 100)
         let shape = try MembraneShape(rows: 50, cols: 40, channels: 3)
-        let a = try roles.cloud.requestMembrane(MembraneRequest(shape: shape, mode: .gf251))
-        let b = try roles.cloud.requestMembrane(MembraneRequest(shape: shape, mode: .gf251))
+        let a = try await roles.cloud.requestMembrane(MembraneRequest(shape: shape, mode: .gf251))
+        let b = try await roles.cloud.requestMembrane(MembraneRequest(shape: shape, mode: .gf251))
         #expect(a.id != b.id)
         #expect(a.values != b.values)
         #expect(a.values.allSatisfy { (1...250).contains($0) })
     }
 
-    @Test func twoTausDiffer() throws {
+    @Test func twoTausDiffer() async throws {
         let roles = Roles(seed: 101)
         let a = try roles.dataCenter.issueTau(TauRequest(width: 640, height: 480, blockSize: 8))
         let b = try roles.dataCenter.issueTau(TauRequest(width: 640, height: 480, blockSize: 8))
@@ -33,7 +33,7 @@ import Testing
     /// Each test falsely fails 5 % of the time even for ideal masking, so it runs over 20 seeded
     /// trials and asserts at least 16 passes of each (P ≤ 16 of 20 under ideal masking is 1.6 %).
     /// Seeded, so every run is identical. A reused membrane, the negative control, fails.
-    @Test func oneChangedPixelGivesIndependentLookingMaskedAreas() throws {
+    @Test func oneChangedPixelGivesIndependentLookingMaskedAreas() async throws {
         let image = try ImageFileFixture.lena()
         let area = Rect(x: 200, y: 180, width: 150, height: 200)
         var changed = image
@@ -42,8 +42,8 @@ import Testing
         var timings = StepTimings()
         for trial in 0..<20 {
             let roles = Roles(seed: 1000 + UInt64(trial))
-            let first = try roles.edge.maskAreas(of: image, areas: [area], timings: &timings).masked.sampleSet(in: [area])
-            let second = try roles.edge.maskAreas(of: changed, areas: [area], timings: &timings).masked.sampleSet(in: [area])
+            let first = try await roles.edge.maskAreas(of: image, areas: [area], timings: &timings).masked.sampleSet(in: [area])
+            let second = try await roles.edge.maskAreas(of: changed, areas: [area], timings: &timings).masked.sampleSet(in: [area])
             let wu = WuCriticalValues.maskedAreas(sampleCount: first.count, alpha: 0.05)
             if wu.npcrPasses(try Differential.npcr(first, second).mean) { npcrPasses += 1 }
             if wu.uaciPasses(try Differential.uaci(first, second).mean) { uaciPasses += 1 }
@@ -55,8 +55,8 @@ import Testing
         var hardenedPasses = 0
         for trial in 0..<20 {
             let roles = Roles(seed: 2000 + UInt64(trial), mode: .hardened)
-            let first = try roles.edge.maskAreas(of: image, areas: [area], timings: &timings).masked.sampleSet(in: [area])
-            let second = try roles.edge.maskAreas(of: changed, areas: [area], timings: &timings).masked.sampleSet(in: [area])
+            let first = try await roles.edge.maskAreas(of: image, areas: [area], timings: &timings).masked.sampleSet(in: [area])
+            let second = try await roles.edge.maskAreas(of: changed, areas: [area], timings: &timings).masked.sampleSet(in: [area])
             let wu = WuCriticalValues.maskedAreas(sampleCount: first.count, mode: .hardened, alpha: 0.05)
             let npcr = try Differential.npcr(first, second).mean, uaci = try Differential.uaci(first, second).mean
             if wu.npcrPasses(npcr) && wu.uaciPasses(uaci) {
@@ -67,7 +67,7 @@ import Testing
 
         // Negative control: the same membrane on both frames leaves all but one sample equal.
         let roles = Roles(seed: 1)
-        let grant = try roles.cloud.requestMembrane(MembraneRequest(shape: MembraneShape(covering: area, channels: 3), mode: .gf251))
+        let grant = try await roles.cloud.requestMembrane(MembraneRequest(shape: MembraneShape(covering: area, channels: 3), mode: .gf251))
         var a = image, b = changed
         try AreaMasker.apply(grant.values, to: &a, area: area)
         try AreaMasker.apply(grant.values, to: &b, area: area)
@@ -77,19 +77,19 @@ import Testing
 
     /// Where an area holds many 0 and 255 samples (dog.jpg's dark van), GF(251) masking leaves them
     /// in place and fails Wu's NPCR test by a wide margin; the hardened mode passes.
-    @Test func hardenedModeClosesTheLeakThatFailsWusTest() throws {
+    @Test func hardenedModeClosesTheLeakThatFailsWusTest() async throws {
         let image = try ImageFile.read(dataset("dog.jpg"))
         let area = Rect(x: 466, y: 82, width: 221, height: 90)
         var timings = StepTimings()
-        func npcr(_ mode: MaskingMode) throws -> (Double, WuCriticalValues) {
+        func npcr(_ mode: MaskingMode) async throws -> (Double, WuCriticalValues) {
             let roles = Roles(seed: 77, mode: mode)
-            let a = try roles.edge.maskAreas(of: image, areas: [area], timings: &timings).masked.sampleSet(in: [area])
-            let b = try roles.edge.maskAreas(of: image, areas: [area], timings: &timings).masked.sampleSet(in: [area])
+            let a = try await roles.edge.maskAreas(of: image, areas: [area], timings: &timings).masked.sampleSet(in: [area])
+            let b = try await roles.edge.maskAreas(of: image, areas: [area], timings: &timings).masked.sampleSet(in: [area])
             return (try Differential.npcr(a, b).mean, WuCriticalValues.maskedAreas(sampleCount: a.count, mode: mode))
         }
-        let (literal, literalWu) = try npcr(.gf251)
+        let (literal, literalWu) = try await npcr(.gf251)
         #expect(literal < literalWu.npcrCritical - 0.01)
-        let (hardened, hardenedWu) = try npcr(.hardened)
+        let (hardened, hardenedWu) = try await npcr(.hardened)
         #expect(hardenedWu.npcrPasses(hardened))
     }
 }

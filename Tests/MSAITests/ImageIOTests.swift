@@ -4,7 +4,7 @@ import MSAIImageIO
 import Testing
 
 @Suite struct ImageIOTests {
-    @Test func decodesTheBundledImages() throws {
+    @Test func decodesTheBundledImages() async throws {
         let lena = try ImageFile.read(dataset("lena.png"))
         #expect(lena.width == 512 && lena.height == 512 && lena.channels == 3)
         let zidane = try ImageFile.read(dataset("zidane.jpg"))
@@ -13,7 +13,7 @@ import Testing
         #expect(camera.channels == 1)
     }
 
-    @Test func pngRoundTripKeepsPixelsTextsAndChunks() throws {
+    @Test func pngRoundTripKeepsPixelsTextsAndChunks() async throws {
         var random = SplitMix64(seed: 12)
         for (w, h, c) in [(1, 1, 1), (13, 7, 3), (64, 3, 1)] {
             let image = randomImage(width: w, height: h, channels: c, using: &random)
@@ -26,13 +26,13 @@ import Testing
         }
     }
 
-    @Test func jpegRoundTripIsClose() throws {
+    @Test func jpegRoundTripIsClose() async throws {
         let lena = try ImageFile.read(dataset("lena.png"))
         let decoded = try JPEGCodec.decode(try JPEGCodec.encode(lena, quality: 95))
         #expect(ImageStatistics.psnr(mse: try ImageStatistics.mse(lena.sampleSet, decoded.sampleSet)) > 35)
     }
 
-    @Test func badFilesGetErrorsThatNameTheProblem() throws {
+    @Test func badFilesGetErrorsThatNameTheProblem() async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("msai-io-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }

@@ -27,7 +27,7 @@ import Testing
         }
     }
 
-    @Test func chacha20KeystreamMatchesIndependentImplementation() throws {
+    @Test func chacha20KeystreamMatchesIndependentImplementation() async throws {
         let seed = Hex.decode(v.seed_a)!
         var tau = try ChaCha20Keystream(seed: seed, domain: .tau)
         #expect(Hex.encode(tau.nextBytes(64)) == v.keystream_tau_seed_a_first64)
@@ -50,7 +50,7 @@ import Testing
         #expect(zip(stream, plaintext).map { $0 ^ $1 } == ciphertextPrefix)
     }
 
-    @Test func tauDerivationMatchesIndependentFisherYates() throws {
+    @Test func tauDerivationMatchesIndependentFisherYates() async throws {
         let tau = try Permutation.derive(count: 100, seed: Hex.decode(v.seed_a)!, domain: .tau, using: ChaCha20Keystream.self)
         #expect(tau.indices == v.tau_seed_a_100)
         let big = try Permutation.derive(count: 4800, seed: Hex.decode(v.seed_b)!, domain: .tau, using: ChaCha20Keystream.self)
@@ -59,7 +59,7 @@ import Testing
         #expect(edge.indices == v.edge_seed_a_37)
     }
 
-    @Test func membraneNoiseAndLambdaMatchIndependentImplementation() throws {
+    @Test func membraneNoiseAndLambdaMatchIndependentImplementation() async throws {
         let key = try GF251MembraneKey(
             id: MembraneID(rawValue: "kat"), shape: MembraneShape(rows: 10, cols: 10, channels: 3), k: 7, w: 200,
             seed: Hex.decode(v.seed_b)!)

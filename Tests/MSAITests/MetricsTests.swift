@@ -3,7 +3,7 @@ import MSAICore
 import Testing
 
 @Suite struct MetricsTests {
-    @Test func npcrAndUaciOfHandComputedPairs() throws {
+    @Test func npcrAndUaciOfHandComputedPairs() async throws {
         let a = SampleSet(channels: 1, values: [0, 10, 255, 7])
         let b = SampleSet(channels: 1, values: [0, 20, 0, 7])
         #expect(try Differential.npcr(a, b).mean == 0.5)
@@ -37,7 +37,7 @@ import Testing
     }
 
     /// Statistical assertion at α = 0.05 on fixed seeded data: deterministic, cannot flake.
-    @Test func independentUniformImagesFallInsideWuIntervals() throws {
+    @Test func independentUniformImagesFallInsideWuIntervals() async throws {
         var random = SplitMix64(seed: 2011)
         let a = randomImage(width: 512, height: 512, channels: 1, using: &random).sampleSet
         let b = randomImage(width: 512, height: 512, channels: 1, using: &random).sampleSet
@@ -48,7 +48,7 @@ import Testing
         #expect(!wu.npcrPasses(try Differential.npcr(a, a).mean))
     }
 
-    @Test func psnrIsInfiniteForIdenticalImagesAndKnownOtherwise() throws {
+    @Test func psnrIsInfiniteForIdenticalImagesAndKnownOtherwise() async throws {
         let a = SampleSet(channels: 1, values: [1, 2, 3, 4])
         #expect(ImageStatistics.psnr(mse: try ImageStatistics.mse(a, a)) == .infinity)
         let b = SampleSet(channels: 1, values: [2, 3, 4, 5])
@@ -64,7 +64,7 @@ import Testing
         #expect(ImageStatistics.entropy(uniform).mean == 8)
     }
 
-    @Test func localEntropySeesWhatGlobalEntropyMisses() throws {
+    @Test func localEntropySeesWhatGlobalEntropyMisses() async throws {
         let lena = try ImageFileFixture.lena()
         let local = try #require(ImageStatistics.localEntropy(lena))
         #expect(local.mean < ImageStatistics.entropy(lena.sampleSet).mean)
@@ -75,7 +75,7 @@ import Testing
         #expect(ImageStatistics.localEntropy(try PixelBuffer(width: 10, height: 10, channels: 1)) == nil)
     }
 
-    @Test func adjacentCorrelationIsHighForNaturalImagesAndLowForNoise() throws {
+    @Test func adjacentCorrelationIsHighForNaturalImagesAndLowForNoise() async throws {
         let lena = try ImageFileFixture.lena()
         for direction in ImageStatistics.Direction.allCases {
             #expect(try ImageStatistics.adjacentCorrelation(lena, in: [lena.bounds], direction: direction).mean > 0.85)

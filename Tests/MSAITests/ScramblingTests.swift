@@ -6,7 +6,7 @@ import Testing
 @Suite struct ScramblingTests {
     let seed = (0..<32).map { UInt8($0 * 7 % 256) }
 
-    @Test func unscrambleUndoesScrambleForEveryLayout() throws {
+    @Test func unscrambleUndoesScrambleForEveryLayout() async throws {
         var random = SplitMix64(seed: 3)
         for (w, h, b) in [(1, 1, 8), (5, 3, 8), (8, 8, 8), (9, 17, 8), (640, 480, 8), (31, 29, 4), (20, 20, 1), (30, 10, 16)] {
             for channels in [1, 3] {
@@ -19,7 +19,7 @@ import Testing
         }
     }
 
-    @Test func everyPixelTakesPartIncludingPartialEdgeBlocks() throws {
+    @Test func everyPixelTakesPartIncludingPartialEdgeBlocks() async throws {
         // Label every pixel with its own index (3 channels hold 24 bits), scramble, and check that
         // blocks move as wholes by tau and edge pixels by the edge permutation, per the convention.
         let (w, h, b) = (21, 13, 8)
@@ -51,7 +51,7 @@ import Testing
         #expect((0..<edges.count).filter { key.edge[$0] == $0 }.count < edges.count / 10)
     }
 
-    @Test func scramblingDestroysStructure() throws {
+    @Test func scramblingDestroysStructure() async throws {
         let image = try ImageFileFixture.lena()
         let layout = try BlockLayout(width: image.width, height: image.height, blockSize: 8)
         let key = try ScrambleKey.derive(seed: seed, layout: layout, using: ChaCha20Keystream.self)
@@ -65,7 +65,7 @@ import Testing
 
     /// With fewer than two whole blocks a block permutation moves nothing, so such frames are
     /// permuted pixel by pixel: an 8×8 frame with 8×8 blocks is not sent as it is.
-    @Test func framesWithFewerThanTwoBlocksArePermutedPixelByPixel() throws {
+    @Test func framesWithFewerThanTwoBlocksArePermutedPixelByPixel() async throws {
         for (w, h) in [(8, 8), (15, 15), (9, 15), (3, 40)] {
             let layout = try BlockLayout(width: w, height: h, blockSize: 8)
             #expect(layout.blockCount == 0 && layout.edgePixelCount == w * h)
@@ -80,7 +80,7 @@ import Testing
         #expect(throws: MSAIError.self) { try BlockLayout(width: 64, height: 64, blockSize: 5000) }
     }
 
-    @Test func wrongSizedTauIsRejectedWithBothSizes() throws {
+    @Test func wrongSizedTauIsRejectedWithBothSizes() async throws {
         let image = try PixelBuffer(width: 640, height: 480, channels: 1)
         let layout = try BlockLayout(width: 640, height: 480, blockSize: 8)
         let key = ScrambleKey(tau: .identity(4799), edge: .identity(0))

@@ -11,7 +11,7 @@ import Testing
         FileManager.default.temporaryDirectory.appendingPathComponent("msai-db-\(UUID().uuidString)/datacenter.sqlite").path
     }
 
-    @Test func acknowledgedFramesSurviveARestartAndCannotBeReplayed() throws {
+    @Test func acknowledgedFramesSurviveARestartAndCannotBeReplayed() async throws {
         let path = databasePath()
         defer { try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: path).deletingLastPathComponent().path) }
         var random = SplitMix64(seed: 21)
@@ -22,9 +22,9 @@ import Testing
             let dataCenter = DataCenter(store: try SQLiteDataCenterStore(path: path), random: SplitMix64(seed: 1))
             let cloud = CloudPlatform(escrow: dataCenter, random: SplitMix64(seed: 2))
             let edge = EdgeCamera(membranes: cloud, scrambling: dataCenter, egress: dataCenter, mode: .hardened)
-            let prepared = try edge.prepare(image, areas: [Rect(x: 0, y: 0, width: 10, height: 10), Rect(x: 5, y: 5, width: 30, height: 12)])
+            let prepared = try await edge.prepare(image, areas: [Rect(x: 0, y: 0, width: 10, height: 10), Rect(x: 5, y: 5, width: 30, height: 12)])
             frame = prepared.encoded
-            receipt = try edge.send(prepared)
+            receipt = try await edge.send(prepared)
         }
         // A new process, the same file.
         let reopened = DataCenter(store: try SQLiteDataCenterStore(path: path))
@@ -38,7 +38,7 @@ import Testing
         #expect(try reopened.store.auditLog(limit: 10).map(\.action) == ["accepted"])
     }
 
-    @Test func keysAndTausPersistAndDuplicatesAreRefused() throws {
+    @Test func keysAndTausPersistAndDuplicatesAreRefused() async throws {
         let path = databasePath()
         defer { try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: path).deletingLastPathComponent().path) }
         let store = try SQLiteDataCenterStore(path: path)

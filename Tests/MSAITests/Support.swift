@@ -24,9 +24,9 @@ struct Roles {
     }
 
     /// Edge → data center and back: what the data center recovers from the frame it received.
-    func roundTrip(_ image: PixelBuffer, areas: [Rect]) throws -> (sent: EdgeCamera.MaskedFrame, recovered: PixelBuffer) {
-        let frame = try edge.prepare(image, areas: areas)
-        let receipt = try edge.send(frame)
+    func roundTrip(_ image: PixelBuffer, areas: [Rect]) async throws -> (sent: EdgeCamera.MaskedFrame, recovered: PixelBuffer) {
+        let frame = try await edge.prepare(image, areas: areas)
+        let receipt = try await edge.send(frame)
         return (frame, try dataCenter.storedFrame(receipt.frameID)!.recovered)
     }
 }

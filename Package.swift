@@ -10,6 +10,7 @@ import PackageDescription
 //   MSAIVision    OpenCV DNN adapter: darknet YOLO and the res10 face SSD.
 //   MSAIRoles     cloud, data center and edge as separate objects that exchange messages.
 //   MSAIStorage   SQLite (GRDB) adapter: the data center's durable store.
+//   MSAINetwork   the roles as HTTP services (Hummingbird) and their clients (AsyncHTTPClient).
 //   MSAIEvaluation  runs the roles in-process and measures (msai evaluate).
 //   msai          the command line, which wires the rest.
 let package = Package(
@@ -23,6 +24,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"4.0.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
     ],
     targets: [
         .target(name: "MSAICore"),
@@ -53,11 +58,22 @@ let package = Package(
             name: "MSAIStorage",
             dependencies: ["MSAICore", "MSAIImageIO", "MSAIRoles", .product(name: "GRDB", package: "GRDB.swift")]
         ),
+        .target(
+            name: "MSAINetwork",
+            dependencies: [
+                "MSAICore", "MSAICrypto", "MSAIImageIO", "MSAIRoles",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
         .target(name: "MSAIEvaluation", dependencies: ["MSAICore", "MSAICrypto", "MSAIRoles", "MSAIVision"]),
         .executableTarget(
             name: "msai",
             dependencies: [
-                "MSAICore", "MSAICrypto", "MSAIBigInt", "MSAIImageIO", "MSAIVision", "MSAIRoles", "MSAIEvaluation",
+                "MSAICore", "MSAICrypto", "MSAIBigInt", "MSAIImageIO", "MSAIVision", "MSAIRoles", "MSAIEvaluation", "MSAIStorage", "MSAINetwork",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -67,7 +83,7 @@ let package = Package(
         ),
         .testTarget(
             name: "MSAITests",
-            dependencies: ["MSAICore", "MSAICrypto", "MSAIBigInt", "MSAIImageIO", "MSAIVision", "MSAIRoles", "MSAIEvaluation", "MSAIStorage"],
+            dependencies: ["MSAICore", "MSAICrypto", "MSAIBigInt", "MSAIImageIO", "MSAIVision", "MSAIRoles", "MSAIEvaluation", "MSAIStorage", "MSAINetwork"],
             resources: [.copy("Vectors")]
         ),
     ]

@@ -1,0 +1,191 @@
+import AsyncHTTPClient
+import Foundation
+import MSAICore
+import MSAIRoles
+import NIOCore
+import NIOHTTP1
+
+/// How hard a client tries: a deadline per attempt, and retries with exponential backoff for
+/// transient failures (cannot connect, timed out, 5xx). Requests the server refused (4xx) are
+/// never retried.
+public struct RetryPolicy: Sendable {
+    public var deadline: Duration = .seconds(10)
+    public var attempts: Int = 3
+    public var firstBackoff: Duration = .milliseconds(200)
+
+    public init(deadline: Duration = .seconds(10), attempts: Int = 3, firstBackoff: Duration = .milliseconds(200)) {
+        self.deadline = deadline
+        self.attempts = max(1, attempts)
+        self.firstBackoff = firstBackoff
+    }
+}
+
+/// One role's HTTP client: a base URL and the bearer token it presents.
+struct RoleClient: Sendable {
+    let role: String
+    let baseURL: String
+    let token: String
+    let retry: RetryPolicy
+
+    struct Reply {
+        let status: Int
+        let headers: HTTPHeaders
+        let body: [UInt8]
+    }
+
+    /// Sends a request, retrying transient failures; returns the reply of a 2xx, throws otherwise.
+    /// `onAmbiguousRetry` is told when an attempt may have reached the server before failing.
+    func send(_ method: HTTPMethod, _ path: String, contentType: String? = nil, body: [UInt8]? = nil, responseLimit: Int,
+              ambiguous: inout Bool) async throws -> Reply {
+        var backoff = retry.firstBackoff
+        var lastError = ""
+        for attempt in 1...retry.attempts {
+            var request = HTTPClientRequest(url: baseURL + path)
+            request.method = method
+            request.headers.add(name: "Authorization", value: "Bearer \(token)")
+            if let contentType { request.headers.add(name: "Content-Type", value: contentType) }
+            if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
+            do {
+                let seconds = Int64(retry.deadline.components.seconds) * 1000 + retry.deadline.components.attoseconds / 1_000_000_000_000_000
+                let response = try await HTTPClient.shared.execute(request, deadline: .now() + .milliseconds(seconds))
+                let bytes = Array(buffer: try await response.body.collect(upTo: responseLimit))
+                let status = Int(response.status.code)
+                if (200..<300).contains(status) { return Reply(status: status, headers: response.headers, body: bytes) }
+                let message = (try? JSONDecoder().decode(ServerError.self, from: Data(bytes)))?.error.message
+                    ?? String(decoding: bytes.prefix(300), as: UTF8.self)
+                if status >= 500 {
+                    lastError = "\(status): \(message)"
+                    ambiguous = true
+                } else {
+                    throw refusal(status: status, message: message)
+                }
+            } catch let error as MSAIError {
+                throw error
+            } catch {
+                lastError = "\(error)"
+                // A timeout or reset after sending may or may not have been processed.
+                if !"\(error)".contains("connect") { ambiguous = true }
+            }
+            if attempt < retry.attempts {
+                try await Task.sleep(for: backoff)
+                backoff *= 2
+            }
+        }
+        throw MSAIError.io("\(role) at \(baseURL) unreachable after \(retry.attempts) attempt(s): \(lastError)")
+    }
+
+    private func refusal(status: Int, message: String) -> MSAIError {
+        switch status {
+        case 401: return .io("\(role) at \(baseURL) refused the credentials (401): \(message)")
+        case 409: return .replay(message)
+        default: return .invalidArgument("\(role) at \(baseURL) refused the request (\(status)): \(message)")
+        }
+    }
+}
+
+/// Hummingbird's error body: {"error": {"message": "..."}}.
+private struct ServerError: Decodable {
+    struct Inner: Decodable { let message: String }
+    let error: Inner
+}
+
+/// The cloud, reached over HTTP: what an edge holds.
+public final class HTTPCloudClient: MembraneService {
+    private let client: RoleClient
+
+    public init(url: String, edgeToken: String, retry: RetryPolicy = RetryPolicy()) {
+        client = RoleClient(role: "cloud", baseURL: url, token: edgeToken, retry: retry)
+    }
+
+    public func requestMembrane(_ request: MembraneRequest) async throws -> MembraneGrant {
+        let body = try Wire.encoder().encode(MembraneRequestBody(rows: request.shape.rows, cols: request.shape.cols,
+                                                                 channels: request.shape.channels, mode: request.mode))
+        var ambiguous = false
+        let expected = request.shape.sampleCount * request.mode.bytesPerSample
+        let reply = try await client.send(.POST, "/v1/membranes", contentType: "application/json", body: Array(body),
+                                          responseLimit: expected + 1, ambiguous: &ambiguous)
+        guard let id = reply.headers.first(name: Wire.membraneID), !id.isEmpty,
+            let mode = reply.headers.first(name: Wire.membraneMode).flatMap(MaskingMode.init(rawValue:)),
+            let shapeText = reply.headers.first(name: Wire.membraneShape)
+        else { throw MSAIError.invalidArgument("cloud reply lacks the membrane id, shape or mode headers") }
+        let parts = shapeText.split(separator: ",").compactMap { Int($0) }
+        guard parts.count == 3 else { throw MSAIError.invalidArgument("cloud reply has a malformed shape '\(shapeText)'") }
+        let shape = try MembraneShape(rows: parts[0], cols: parts[1], channels: parts[2])
+        return try MembraneGrant(id: MembraneID(rawValue: id), shape: shape, mode: mode, values: reply.body)
+    }
+}
+
+/// The data center, reached over HTTP. Which token it holds decides what the data center lets
+/// it do: the cloud's token deposits keys; an edge's token asks for taus and sends frames.
+public final class HTTPDataCenterClient: MembraneKeyEscrow, ScrambleService, FrameSink {
+    private let client: RoleClient
+
+    public init(url: String, token: String, retry: RetryPolicy = RetryPolicy()) {
+        client = RoleClient(role: "data center", baseURL: url, token: token, retry: retry)
+    }
+
+    public func depositKey(_ record: MembraneKeyRecord) async throws {
+        var ambiguous = false
+        do {
+            _ = try await client.send(.POST, "/v1/keys", contentType: "application/json",
+                                      body: Array(try Wire.encoder().encode(MembraneKeyBody(record))), responseLimit: 4096,
+                                      ambiguous: &ambiguous)
+        } catch MSAIError.replay(let message) where ambiguous {
+            // An earlier attempt got through before its reply was lost: the key is there.
+            _ = message
+        }
+    }
+
+    public func issueTau(_ request: TauRequest) async throws -> TauGrant {
+        var ambiguous = false
+        let body = try Wire.encoder().encode(TauRequestBody(width: request.width, height: request.height, blockSize: request.blockSize))
+        let reply = try await client.send(.POST, "/v1/taus", contentType: "application/json", body: Array(body),
+                                          responseLimit: 4096, ambiguous: &ambiguous)
+        do {
+            return try Wire.decoder().decode(TauGrantBody.self, from: Data(reply.body)).grant()
+        } catch {
+            throw MSAIError.invalidArgument("data center sent a malformed tau: \(describe(error))")
+        }
+    }
+
+    public func submit(maskedFrame: [UInt8]) async throws -> FrameReceipt {
+        var ambiguous = false
+        do {
+            let reply = try await client.send(.POST, "/v1/frames", contentType: "image/png", body: maskedFrame,
+                                              responseLimit: 64 * 1024, ambiguous: &ambiguous)
+            return try Wire.decoder().decode(FrameReceipt.self, from: Data(reply.body))
+        } catch MSAIError.replay(let message) where ambiguous {
+            // An earlier attempt reached the data center but its acknowledgement was lost; the
+            // replay check proves the frame is stored. Report it as accepted.
+            let contents = try MaskedFrameCodec.decode(maskedFrame)
+            let manifest = try FrameManifest.decode(contents.manifestJSON, imageWidth: contents.pixels.width,
+                                                    imageHeight: contents.pixels.height, imageChannels: contents.pixels.channels)
+            guard message.contains(manifest.tauID) else { throw MSAIError.replay(message) }
+            return FrameReceipt(frameID: manifest.tauID, width: manifest.width, height: manifest.height, areaCount: manifest.areas.count)
+        }
+    }
+}
+
+/// An authorised reader of the data center: lists frames and fetches what it recovered.
+public final class HTTPReaderClient: Sendable {
+    private let client: RoleClient
+
+    public init(url: String, readerToken: String, retry: RetryPolicy = RetryPolicy()) {
+        client = RoleClient(role: "data center", baseURL: url, token: readerToken, retry: retry)
+    }
+
+    /// The PNG bytes of a stored frame's recovered image (`masked: false`) or masked frame.
+    public func image(frameID: String, masked: Bool = false) async throws -> [UInt8] {
+        var ambiguous = false
+        return try await client.send(.GET, "/v1/frames/\(frameID)/\(masked ? "masked" : "recovered")",
+                                     responseLimit: BodyLimits.maximumFrameBytes, ambiguous: &ambiguous).body
+    }
+
+    /// The stored frames' ids, oldest first.
+    public func frameIDs() async throws -> [String] {
+        var ambiguous = false
+        let reply = try await client.send(.GET, "/v1/frames", responseLimit: 64 * 1024 * 1024, ambiguous: &ambiguous)
+        struct Item: Decodable { let frame_id: String }
+        return try JSONDecoder().decode([Item].self, from: Data(reply.body)).map(\.frame_id)
+    }
+}

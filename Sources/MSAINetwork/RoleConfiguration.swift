@@ -1,0 +1,94 @@
+import Crypto
+import Foundation
+import MSAICore
+
+/// Where the roles listen and the credentials each holds: written by `msai init` with fresh
+/// random tokens; every field can be overridden by an environment variable.
+///
+/// Tokens: the cloud's (accepted by the data center for membrane keys), the enrolled edges'
+/// (accepted by the cloud for membranes and by the data center for taus and frames), and the
+/// readers' (accepted by the data center for recovered frames and the audit log).
+public struct RoleConfiguration: Codable, Equatable, Sendable {
+    public var cloudListen: String
+    public var cloudURL: String
+    public var dataCenterListen: String
+    public var dataCenterURL: String
+    public var database: String
+    public var cloudToken: String
+    public var edgeTokens: [String]
+    public var readerTokens: [String]
+
+    enum CodingKeys: String, CodingKey {
+        case database
+        case cloudListen = "cloud_listen"
+        case cloudURL = "cloud_url"
+        case dataCenterListen = "datacenter_listen"
+        case dataCenterURL = "datacenter_url"
+        case cloudToken = "cloud_token"
+        case edgeTokens = "edge_tokens"
+        case readerTokens = "reader_tokens"
+    }
+
+    /// A fresh configuration for one machine: loopback addresses, 256-bit random tokens.
+    public static func fresh(cloudPort: Int = 8701, dataCenterPort: Int = 8702, database: String = "msai-data/datacenter.sqlite")
+        -> RoleConfiguration
+    {
+        func token() -> String { Hex.encode(Array(SymmetricKey(size: .bits256).withUnsafeBytes { Array($0) })) }
+        return RoleConfiguration(
+            cloudListen: "127.0.0.1:\(cloudPort)", cloudURL: "http://127.0.0.1:\(cloudPort)",
+            dataCenterListen: "127.0.0.1:\(dataCenterPort)", dataCenterURL: "http://127.0.0.1:\(dataCenterPort)",
+            database: database, cloudToken: token(), edgeTokens: [token()], readerTokens: [token()])
+    }
+
+    /// Reads the file (if it exists) and applies the environment: MSAI_CLOUD_URL,
+    /// MSAI_DATACENTER_URL, MSAI_CLOUD_LISTEN, MSAI_DATACENTER_LISTEN, MSAI_DATABASE,
+    /// MSAI_CLOUD_TOKEN, MSAI_EDGE_TOKEN, MSAI_READER_TOKEN.
+    public static func load(_ path: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws
+        -> RoleConfiguration
+    {
+        var configuration: RoleConfiguration
+        if let data = FileManager.default.contents(atPath: path) {
+            do {
+                configuration = try JSONDecoder().decode(RoleConfiguration.self, from: data)
+            } catch {
+                throw MSAIError.invalidArgument("\(path): not an msai configuration: \(describe(error))")
+            }
+        } else if environment["MSAI_EDGE_TOKEN"] != nil || environment["MSAI_CLOUD_TOKEN"] != nil || environment["MSAI_READER_TOKEN"] != nil {
+            configuration = RoleConfiguration(cloudListen: "127.0.0.1:8701", cloudURL: "http://127.0.0.1:8701",
+                                              dataCenterListen: "127.0.0.1:8702", dataCenterURL: "http://127.0.0.1:8702",
+                                              database: "msai-data/datacenter.sqlite", cloudToken: "", edgeTokens: [], readerTokens: [])
+        } else {
+            throw MSAIError.io("\(path): no configuration (run `msai init` first, or set MSAI_* variables)")
+        }
+        if let v = environment["MSAI_CLOUD_URL"] { configuration.cloudURL = v }
+        if let v = environment["MSAI_DATACENTER_URL"] { configuration.dataCenterURL = v }
+        if let v = environment["MSAI_CLOUD_LISTEN"] { configuration.cloudListen = v }
+        if let v = environment["MSAI_DATACENTER_LISTEN"] { configuration.dataCenterListen = v }
+        if let v = environment["MSAI_DATABASE"] { configuration.database = v }
+        if let v = environment["MSAI_CLOUD_TOKEN"] { configuration.cloudToken = v }
+        if let v = environment["MSAI_EDGE_TOKEN"] { configuration.edgeTokens = [v] }
+        if let v = environment["MSAI_READER_TOKEN"] { configuration.readerTokens = [v] }
+        return configuration
+    }
+
+    /// Writes the file readable by its owner only; refuses to overwrite an existing one.
+    public func write(to path: String, overwrite: Bool = false) throws {
+        guard overwrite || !FileManager.default.fileExists(atPath: path) else {
+            throw MSAIError.io("\(path) already exists; pass --force to replace it (its tokens stop working)")
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        let url = URL(fileURLWithPath: path)
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try encoder.encode(self).write(to: url, options: .atomic)
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
+    }
+
+    /// "host:port" split, with a message naming the field when malformed.
+    public static func hostAndPort(_ text: String, field: String) throws -> (host: String, port: Int) {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else {
+            throw MSAIError.invalidArgument("\(field) '\(text)' is not of the form host:port")
+        }
+        return (String(text[..<colon]), port)
+    }
+}

@@ -1,0 +1,98 @@
+import ArgumentParser
+import Foundation
+import MSAICore
+import MSAIImageIO
+import MSAINetwork
+import MSAIRoles
+import MSAIVision
+
+struct Edge: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Mask and scramble images and send them to the data center, through the running roles.",
+        discussion: """
+            For each image: detect (per the policy) or take --region areas, get a membrane per area from \\
+            the cloud and a tau from the data center, mask, scramble, send. It fails closed: a frame it \\
+            cannot get keys for is not sent and nothing unmasked is written; it is listed as failed. Every \\
+            call has a deadline; transient failures are retried with backoff.
+
+            --verify fetches each recovered image back with the reader token and checks it equals the \\
+            original bit for bit (a deployed camera holds no reader token; this is for trying things out).
+
+            Example:
+              msai edge Datasets --verify
+            """)
+
+    @Argument(help: "Images (JPEG or PNG), or folders of them.") var inputs: [String]
+    @OptionGroup var config: ConfigOptions
+    @Option(help: "Membrane mode: gf251, hardened or vhe.") var mode: String = "gf251"
+    @Option(help: "Block size of the scrambling.") var block = 8
+    @Option(name: .customLong("region"), help: ArgumentHelp("Mask this area (x,y,w,h) instead of detecting; repeatable.", valueName: "x,y,w,h"))
+    var regions: [String] = []
+    @Option(help: "Seconds each call to another role may take.") var deadline = 10
+    @Option(help: "Attempts per call for transient failures.") var attempts = 3
+    @Flag(help: "Fetch each recovered image with the reader token and compare it with the original.") var verify = false
+    @OptionGroup(title: "Privacy policy (what is detected and masked)") var policy: PolicyOptions
+
+    func run() async throws {
+        let start = ContinuousClock.now
+        let c: RoleConfiguration
+        let selector: AreaSelector
+        let files: [String]
+        let maskingMode: MaskingMode
+        do {
+            guard let m = MaskingMode(rawValue: mode) else { throw MSAIError.invalidArgument("--mode must be gf251, hardened or vhe, got '\(mode)'") }
+            maskingMode = m
+            c = try config.load()
+            guard let edgeToken = c.edgeTokens.first, !edgeToken.isEmpty else {
+                throw MSAIError.invalidArgument("\(config.path): no edge token (edge_tokens or MSAI_EDGE_TOKEN)")
+            }
+            _ = edgeToken
+            let manual = try regions.map(Rect.init(parsing:))
+            files = try expandImageInputs(inputs)
+            selector = manual.isEmpty ? try policy.selector(for: try policy.resolve()) : .manual(manual)
+        } catch let error as MSAIError {
+            printError(error.description)
+            throw ExitCode(1)
+        }
+        let retry = RetryPolicy(deadline: .seconds(deadline), attempts: attempts)
+        let edge = EdgeCamera(
+            membranes: HTTPCloudClient(url: c.cloudURL, edgeToken: c.edgeTokens[0], retry: retry),
+            scrambling: HTTPDataCenterClient(url: c.dataCenterURL, token: c.edgeTokens[0], retry: retry),
+            egress: HTTPDataCenterClient(url: c.dataCenterURL, token: c.edgeTokens[0], retry: retry),
+            mode: maskingMode, blockSize: block)
+        let reader = verify ? c.readerTokens.first.map { HTTPReaderClient(url: c.dataCenterURL, readerToken: $0, retry: retry) } : nil
+        if verify && reader == nil { printError("--verify needs a reader token (reader_tokens or MSAI_READER_TOKEN)"); throw ExitCode(1) }
+
+        var sent = 0, areas = 0, verified = 0
+        var failures: [(String, String)] = []
+        for file in files {
+            do {
+                let image = try ImageFile.read(file)
+                let decision = try selector.select(image)
+                let frame = try await edge.prepare(image, areas: decision.areas.map(\.rect))
+                let receipt = try await edge.send(frame)
+                sent += 1
+                areas += receipt.areaCount
+                var line = "sent \(file) as frame \(receipt.frameID) (\(receipt.areaCount) area(s), \(decision.outcome.rawValue))"
+                if let reader {
+                    let recovered = try PNGCodec.decode(try await reader.image(frameID: receipt.frameID)).pixels
+                    guard recovered == image else {
+                        throw MSAIError.integrityFailure("\(file): the data center's recovered image differs from the original")
+                    }
+                    verified += 1
+                    line += ", recovered bit-exactly"
+                }
+                print(line)
+            } catch let error as MSAIError {
+                failures.append((file, error.description))
+                printError("\(file): not sent: \(error.description)")
+            }
+        }
+        let elapsed = ContinuousClock.now - start
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        print("\(sent) of \(files.count) frame(s) sent, \(areas) area(s) masked, \(failures.count) failed, in \(String(format: "%.1f", seconds)) s"
+              + (verify ? "; \(verified) verified bit-exact" : ""))
+        for (file, reason) in failures { print("  failed: \(file): \(reason)") }
+        if !failures.isEmpty { throw ExitCode(1) }
+    }
+}

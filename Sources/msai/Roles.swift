@@ -1,0 +1,174 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import MSAICore
+import MSAINetwork
+import MSAIRoles
+import MSAIStorage
+
+/// Options every networked command shares.
+struct ConfigOptions: ParsableArguments {
+    @Option(name: .customLong("config"), help: "The roles' configuration (written by `msai init`); MSAI_* variables override it.")
+    var path: String = "msai.json"
+
+    func load() throws -> RoleConfiguration { try RoleConfiguration.load(path) }
+}
+
+struct Init: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write a configuration with fresh random tokens for the cloud, the data center, an edge and a reader.",
+        discussion: """
+            The file (mode 0600) holds the addresses the roles listen on and the credentials: the cloud's token \\
+            (the data center accepts membrane keys only with it), the enrolled edges' tokens (for membranes, \\
+            taus and frames) and the readers' tokens (for recovered images). On several machines, copy to each \\
+            role only what it needs, or set MSAI_CLOUD_TOKEN, MSAI_EDGE_TOKEN, MSAI_READER_TOKEN, \\
+            MSAI_CLOUD_URL, MSAI_DATACENTER_URL, MSAI_CLOUD_LISTEN, MSAI_DATACENTER_LISTEN and MSAI_DATABASE.
+
+            Example:
+              msai init && msai up
+            """)
+
+    @OptionGroup var config: ConfigOptions
+    @Flag(help: "Replace an existing configuration (its tokens stop working).") var force = false
+    @Option(help: "Port of the cloud.") var cloudPort = 8701
+    @Option(help: "Port of the data center.") var datacenterPort = 8702
+    @Option(help: "The data center's SQLite database.") var database = "msai-data/datacenter.sqlite"
+
+    func run() throws {
+        do {
+            try RoleConfiguration.fresh(cloudPort: cloudPort, dataCenterPort: datacenterPort, database: database)
+                .write(to: config.path, overwrite: force)
+            print("wrote \(config.path) with fresh tokens (cloud on 127.0.0.1:\(cloudPort), data center on 127.0.0.1:\(datacenterPort), database \(database))")
+        } catch let error as MSAIError {
+            printError(error.description)
+            throw ExitCode(1)
+        }
+    }
+}
+
+/// Starts the data center service from a configuration.
+func startDataCenter(_ c: RoleConfiguration) async throws -> RunningServer {
+    let (host, port) = try RoleConfiguration.hostAndPort(c.dataCenterListen, field: "datacenter_listen")
+    let dataCenter = DataCenter(store: try SQLiteDataCenterStore(path: c.database))
+    return try await RunningServer.start(
+        DataCenterService.router(dataCenter: dataCenter, cloudToken: c.cloudToken, edgeTokens: c.edgeTokens, readerTokens: c.readerTokens),
+        host: host, port: port, name: "msai-datacenter")
+}
+
+/// Starts the cloud service from a configuration; it reaches the data center at `dataCenterURL`.
+func startCloud(_ c: RoleConfiguration, dataCenterURL: String) async throws -> RunningServer {
+    let (host, port) = try RoleConfiguration.hostAndPort(c.cloudListen, field: "cloud_listen")
+    let cloud = CloudPlatform(escrow: HTTPDataCenterClient(url: dataCenterURL, token: c.cloudToken))
+    return try await RunningServer.start(CloudService.router(cloud: cloud, edgeTokens: c.edgeTokens), host: host, port: port,
+                                         name: "msai-cloud")
+}
+
+/// Waits for SIGINT or SIGTERM.
+func waitForTermination() async {
+    await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+        let once = OnceFlag()
+        var sources: [DispatchSourceSignal] = []
+        for sig in [SIGINT, SIGTERM] {
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler {
+                if once.claim() { continuation.resume() }
+            }
+            source.resume()
+            sources.append(source)
+        }
+        SignalSources.keep(sources)
+    }
+}
+
+private final class OnceFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var done = false
+    func claim() -> Bool { lock.withLock { defer { done = true }; return !done } }
+}
+
+private enum SignalSources {
+    nonisolated(unsafe) static var kept: [DispatchSourceSignal] = []
+    static func keep(_ s: [DispatchSourceSignal]) { kept += s }
+}
+
+struct Cloud: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "The cloud platform: issues membranes to enrolled edges, hands the keys to the data center.",
+        subcommands: [CloudServe.self])
+}
+
+struct CloudServe: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "serve", abstract: "Run the cloud until Ctrl-C or SIGTERM.")
+    @OptionGroup var config: ConfigOptions
+
+    func run() async throws {
+        do {
+            let c = try config.load()
+            let server = try await startCloud(c, dataCenterURL: c.dataCenterURL)
+            print("cloud listening on \(server.url) (keys go to the data center at \(c.dataCenterURL))")
+            await waitForTermination()
+            await server.stop()
+            print("cloud stopped")
+        } catch let error as MSAIError {
+            printError(error.description)
+            throw ExitCode(1)
+        }
+    }
+}
+
+struct DataCenterCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "datacenter",
+        abstract: "The data center: issues taus, accepts and recovers masked frames, serves them to readers.",
+        subcommands: [DataCenterServe.self])
+}
+
+struct DataCenterServe: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "serve", abstract: "Run the data center until Ctrl-C or SIGTERM.")
+    @OptionGroup var config: ConfigOptions
+
+    func run() async throws {
+        do {
+            let c = try config.load()
+            let server = try await startDataCenter(c)
+            print("data center listening on \(server.url) (database \(c.database))")
+            await waitForTermination()
+            await server.stop()
+            print("data center stopped")
+        } catch let error as MSAIError {
+            printError(error.description)
+            throw ExitCode(1)
+        }
+    }
+}
+
+struct Up: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the cloud and the data center on this machine until Ctrl-C or SIGTERM.",
+        discussion: """
+            Example, in two terminals:
+              msai init && msai up
+              msai edge Datasets --verify
+            """)
+    @OptionGroup var config: ConfigOptions
+
+    func run() async throws {
+        do {
+            let c = try config.load()
+            let dataCenter = try await startDataCenter(c)
+            let cloud = try await startCloud(c, dataCenterURL: dataCenter.url)
+            print("data center listening on \(dataCenter.url) (database \(c.database))")
+            print("cloud listening on \(cloud.url)")
+            print("stop with Ctrl-C or SIGTERM")
+            fflush(nil)
+            await waitForTermination()
+            await cloud.stop()
+            await dataCenter.stop()
+            print("stopped")
+        } catch let error as MSAIError {
+            printError(error.description)
+            throw ExitCode(1)
+        }
+    }
+}

@@ -11,7 +11,7 @@ import MSAICrypto
 /// `send` is the one path by which frames leave the edge.
 public final class EdgeCamera {
     /// A frame ready to leave the edge, with what evaluation wants to look at.
-    public struct MaskedFrame {
+    public struct MaskedFrame: Sendable {
         /// The PNG that is sent: scrambled pixels plus metadata.
         public let encoded: [UInt8]
         /// The masked, scrambled pixels (what the PNG holds).

@@ -83,7 +83,8 @@ let package = Package(
         ),
         .testTarget(
             name: "MSAITests",
-            dependencies: ["MSAICore", "MSAICrypto", "MSAIBigInt", "MSAIImageIO", "MSAIVision", "MSAIRoles", "MSAIEvaluation", "MSAIStorage", "MSAINetwork"],
+            dependencies: ["MSAICore", "MSAICrypto", "MSAIBigInt", "MSAIImageIO", "MSAIVision", "MSAIRoles", "MSAIEvaluation", "MSAIStorage", "MSAINetwork",
+                           .product(name: "AsyncHTTPClient", package: "async-http-client")],
             resources: [.copy("Vectors")]
         ),
     ]

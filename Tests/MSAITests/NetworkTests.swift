@@ -1,0 +1,177 @@
+import AsyncHTTPClient
+import Foundation
+import MSAICore
+import MSAIImageIO
+import MSAINetwork
+import MSAIRoles
+import MSAIStorage
+import NIOCore
+import NIOHTTP1
+import Testing
+
+/// The three roles as HTTP services on real loopback sockets (port 0), with the real SQLite store.
+@Suite(.serialized) struct NetworkTests {
+    static let config = RoleConfiguration.fresh()
+    static let quick = RetryPolicy(deadline: .seconds(2), attempts: 2, firstBackoff: .milliseconds(50))
+
+    /// A data center (SQLite in a temporary folder) and a cloud that reaches it.
+    struct Deployment {
+        let folder: URL
+        let dataCenter: RunningServer
+        let cloud: RunningServer
+
+        static func start(database: String? = nil, dataCenterPort: Int = 0) async throws -> Deployment {
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("msai-net-\(UUID().uuidString)")
+            let path = database ?? folder.appendingPathComponent("dc.sqlite").path
+            let dc = try await RunningServer.start(
+                DataCenterService.router(dataCenter: DataCenter(store: try SQLiteDataCenterStore(path: path)), cloudToken: config.cloudToken,
+                                         edgeTokens: config.edgeTokens, readerTokens: config.readerTokens),
+                host: "127.0.0.1", port: dataCenterPort, name: "test-dc")
+            let cloud = try await RunningServer.start(
+                CloudService.router(cloud: CloudPlatform(escrow: HTTPDataCenterClient(url: dc.url, token: config.cloudToken, retry: quick)),
+                                    edgeTokens: config.edgeTokens),
+                host: "127.0.0.1", port: 0, name: "test-cloud")
+            return Deployment(folder: folder, dataCenter: dc, cloud: cloud)
+        }
+
+        func edge(mode: MaskingMode = .gf251, cloudURL: String? = nil, dataCenterURL: String? = nil) -> EdgeCamera {
+            let dcURL = dataCenterURL ?? dataCenter.url
+            return EdgeCamera(membranes: HTTPCloudClient(url: cloudURL ?? cloud.url, edgeToken: config.edgeTokens[0], retry: quick),
+                              scrambling: HTTPDataCenterClient(url: dcURL, token: config.edgeTokens[0], retry: quick),
+                              egress: HTTPDataCenterClient(url: dcURL, token: config.edgeTokens[0], retry: quick), mode: mode)
+        }
+
+        var reader: HTTPReaderClient { HTTPReaderClient(url: dataCenter.url, readerToken: config.readerTokens[0], retry: quick) }
+
+        func stop() async {
+            await cloud.stop()
+            await dataCenter.stop()
+            try? FileManager.default.removeItem(at: folder)
+        }
+    }
+
+    /// A raw request, for what no client of ours would send.
+    func raw(_ url: String, method: HTTPMethod = .POST, token: String?, body: [UInt8] = [], contentType: String = "application/json")
+        async throws -> (status: Int, body: String)
+    {
+        var request = HTTPClientRequest(url: url)
+        request.method = method
+        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        request.headers.add(name: "Content-Type", value: contentType)
+        if method == .POST { request.body = .bytes(ByteBuffer(bytes: body)) }
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+        let bytes = try await response.body.collect(upTo: 1 << 20)
+        return (Int(response.status.code), String(buffer: bytes))
+    }
+
+    @Test func framesTravelThroughTheRolesAndComeBackBitExact() async throws {
+        let deployment = try await Deployment.start()
+        defer { Task { await deployment.stop() } }
+        for (file, mode) in [("lena.png", MaskingMode.gf251), ("zidane.jpg", .hardened), ("camera.png", .vhe)] {
+            let image = try ImageFile.read(dataset(file))
+            let areas = [Rect(x: 10, y: 20, width: 100, height: 80), Rect(x: 50, y: 60, width: 120, height: 40)]
+            let edge = deployment.edge(mode: mode)
+            let frame = try await edge.prepare(image, areas: areas)
+            let receipt = try await edge.send(frame)
+            #expect(receipt.areaCount == 2)
+            let recovered = try PNGCodec.decode(try await deployment.reader.image(frameID: receipt.frameID)).pixels
+            #expect(recovered == image, "\(file) \(mode)")
+            #expect(try await deployment.reader.image(frameID: receipt.frameID, masked: true) == frame.encoded)
+        }
+        #expect(try await deployment.reader.frameIDs().count == 3)
+    }
+
+    @Test func cloudDownMeansNothingIsSent() async throws {
+        let deployment = try await Deployment.start()
+        defer { Task { await deployment.stop() } }
+        let closed = try await RunningServer.start(.init(), host: "127.0.0.1", port: 0, name: "closed")
+        let deadURL = closed.url
+        await closed.stop()
+        let edge = deployment.edge(cloudURL: deadURL)
+        let image = try ImageFile.read(dataset("lena.png"))
+        await #expect(throws: MSAIError.self) { try await edge.prepare(image, areas: [Rect(x: 0, y: 0, width: 50, height: 50)]) }
+        #expect(try await deployment.reader.frameIDs().isEmpty)
+    }
+
+    /// The data center goes down mid-batch and comes back on the same port with the same database:
+    /// frames sent while it was down fail and are reported; everything accepted before is still there.
+    @Test func dataCenterDownThenUpLosesNothingAccepted() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("msai-net-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let database = folder.appendingPathComponent("dc.sqlite").path
+        let first = try await Deployment.start(database: database)
+        let image = try ImageFile.read(dataset("coffee.png"))
+        let area = [Rect(x: 100, y: 100, width: 64, height: 64)]
+        let accepted = try await first.edge().send(try await first.edge().prepare(image, areas: area))
+        let port = first.dataCenter.port
+        let cloudURL = first.cloud.url
+        await first.dataCenter.stop()
+        await #expect(throws: MSAIError.self) {
+            try await first.edge().prepare(image, areas: area)
+        }
+        let second = try await Deployment.start(database: database, dataCenterPort: port)
+        defer { Task { await first.cloud.stop(); await second.stop() } }
+        _ = cloudURL
+        let again = try await second.edge().send(try await second.edge().prepare(image, areas: area))
+        #expect(try await second.reader.frameIDs() == [accepted.frameID, again.frameID])
+        let recovered = try PNGCodec.decode(try await second.reader.image(frameID: accepted.frameID)).pixels
+        #expect(recovered == image)
+    }
+
+    @Test func wrongOrMissingTokensGet401() async throws {
+        let d = try await Deployment.start()
+        defer { Task { await d.stop() } }
+        let membrane = Array(#"{"rows":2,"cols":2,"channels":1,"mode":"gf251"}"#.utf8)
+        let tau = Array(#"{"width":64,"height":64,"block_size":8}"#.utf8)
+        for token in [nil, "wrong", NetworkTests.config.readerTokens[0], NetworkTests.config.cloudToken] {
+            #expect(try await raw(d.cloud.url + "/v1/membranes", token: token, body: membrane).status == 401)
+            #expect(try await raw(d.dataCenter.url + "/v1/taus", token: token, body: tau).status == 401)
+            #expect(try await raw(d.dataCenter.url + "/v1/frames", token: token, body: [1, 2, 3], contentType: "image/png").status == 401)
+        }
+        // Keys only from the cloud; readers only with a reader token.
+        #expect(try await raw(d.dataCenter.url + "/v1/keys", token: NetworkTests.config.edgeTokens[0], body: [1]).status == 401)
+        #expect(try await raw(d.dataCenter.url + "/v1/frames", method: .GET, token: NetworkTests.config.edgeTokens[0]).status == 401)
+        #expect(try await raw(d.dataCenter.url + "/v1/audit", method: .GET, token: nil).status == 401)
+        let reply = try await raw(d.cloud.url + "/v1/membranes", token: "wrong", body: membrane)
+        #expect(reply.body.contains("wrong token"))
+    }
+
+    @Test func replayedFramesAndMembranesAreRejected() async throws {
+        let d = try await Deployment.start()
+        defer { Task { await d.stop() } }
+        let image = try ImageFile.read(dataset("lena.png"))
+        let frame = try await d.edge().prepare(image, areas: [Rect(x: 0, y: 0, width: 30, height: 30)])
+        let edgeToken = NetworkTests.config.edgeTokens[0]
+        #expect(try await raw(d.dataCenter.url + "/v1/frames", token: edgeToken, body: frame.encoded, contentType: "image/png").status == 201)
+        let replay = try await raw(d.dataCenter.url + "/v1/frames", token: edgeToken, body: frame.encoded, contentType: "image/png")
+        #expect(replay.status == 409 && replay.body.contains("already used"))
+        #expect(try await d.reader.frameIDs().count == 1)
+    }
+
+    @Test func malformedTruncatedAndOversizedBodiesGet400AndTheServerLives() async throws {
+        let d = try await Deployment.start()
+        defer { Task { await d.stop() } }
+        let edgeToken = NetworkTests.config.edgeTokens[0]
+        let cases: [(url: String, body: [UInt8], message: String)] = [
+            (d.cloud.url + "/v1/membranes", Array("{".utf8), "not valid JSON"),
+            (d.cloud.url + "/v1/membranes", Array(#"{"rows":0,"cols":2,"channels":1,"mode":"gf251"}"#.utf8), "zero or negative side"),
+            (d.cloud.url + "/v1/membranes", Array(#"{"rows":2,"cols":2,"channels":4,"mode":"gf251"}"#.utf8), "channels"),
+            (d.cloud.url + "/v1/membranes", [UInt8](repeating: 32, count: 200_000), "larger than"),
+            (d.dataCenter.url + "/v1/taus", Array(#"{"width":-1,"height":5,"block_size":8}"#.utf8), "zero size"),
+            (d.dataCenter.url + "/v1/taus", Array(#"{"width":64,"height":64,"block_size":99999}"#.utf8), "block size"),
+        ]
+        for (url, body, message) in cases {
+            let reply = try await raw(url, token: edgeToken, body: body)
+            #expect(reply.status == 400, "\(url) \(message): \(reply)")
+            #expect(reply.body.contains(message), "\(reply.body)")
+        }
+        let frame = try await d.edge().prepare(try ImageFile.read(dataset("lena.png")), areas: [Rect(x: 0, y: 0, width: 30, height: 30)])
+        for bad in [Array(frame.encoded.prefix(frame.encoded.count / 2)), [UInt8](repeating: 7, count: 1000), []] {
+            let reply = try await raw(d.dataCenter.url + "/v1/frames", token: edgeToken, body: bad, contentType: "image/png")
+            #expect(reply.status == 400, "\(reply)")
+        }
+        // Still serving, and the good frame still goes through.
+        #expect(try await raw(d.dataCenter.url + "/v1/health", method: .GET, token: nil).body == "ok")
+        #expect(try await d.edge().send(frame).areaCount == 1)
+    }
+}

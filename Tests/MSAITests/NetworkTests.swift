@@ -174,4 +174,101 @@ import Testing
         #expect(try await raw(d.dataCenter.url + "/v1/health", method: .GET, token: nil).body == "ok")
         #expect(try await d.edge().send(frame).areaCount == 1)
     }
+
+    /// `msai datacenter serve` as its own process, killed with SIGKILL in the middle of a batch and
+    /// started again on the same port and database: every frame it acknowledged is still there and
+    /// recovers bit-exactly; frames in flight at the kill are reported as failed, never half-stored.
+    @Test func killingTheDataCenterMidBatchLosesNoAcknowledgedFrame() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("msai-kill-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let configPath = folder.appendingPathComponent("msai.json").path
+        var config = NetworkTests.config
+        config.database = folder.appendingPathComponent("dc.sqlite").path
+        config.dataCenterListen = "127.0.0.1:0"
+        try config.write(to: configPath)
+
+        /// Starts the data center process and returns it with the URL it printed.
+        func launch(listen: String) throws -> (Process, String) {
+            let announced = Flag()
+            let process = Process()
+            process.executableURL = CommandLineTests.executable
+            process.arguments = ["datacenter", "serve", "--config", configPath]
+            process.environment = ProcessInfo.processInfo.environment.merging(["MSAI_DATACENTER_LISTEN": listen]) { $1 }
+            let out = Pipe()
+            process.standardOutput = out
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            // A watchdog: a process that never says it listens is stopped, which ends the read below.
+            let pid = process.processIdentifier
+            DispatchQueue.global().asyncAfter(deadline: .now() + 30) { if process.isRunning && !announced.isSet { kill(pid, SIGKILL) } }
+            var text = ""
+            let deadline = Date().addingTimeInterval(20)
+            while !text.contains("listening on"), Date() < deadline {
+                let chunk = out.fileHandleForReading.availableData
+                if chunk.isEmpty { break }
+                text += String(decoding: chunk, as: UTF8.self)
+            }
+            announced.set()
+            guard let range = text.range(of: #"http://127\.0\.0\.1:[0-9]+"#, options: .regularExpression) else {
+                process.terminate()
+                throw MSAIError.io("the data center did not start: \(text)")
+            }
+            return (process, String(text[range]))
+        }
+
+        var (process, url) = try launch(listen: "127.0.0.1:0")
+        let cloud = try await RunningServer.start(
+            CloudService.router(cloud: CloudPlatform(escrow: HTTPDataCenterClient(url: url, token: config.cloudToken, retry: NetworkTests.quick)),
+                                edgeTokens: config.edgeTokens),
+            host: "127.0.0.1", port: 0, name: "test-cloud")
+        let once = RetryPolicy(deadline: .seconds(2), attempts: 1)
+        let edge = EdgeCamera(membranes: HTTPCloudClient(url: cloud.url, edgeToken: config.edgeTokens[0], retry: once),
+                              scrambling: HTTPDataCenterClient(url: url, token: config.edgeTokens[0], retry: once),
+                              egress: HTTPDataCenterClient(url: url, token: config.edgeTokens[0], retry: once))
+        var random = SplitMix64(seed: 99)
+        var acknowledged: [(String, PixelBuffer)] = []
+        var failed = 0
+        for i in 0..<12 {
+            let image = randomImage(width: 320, height: 240, channels: 3, using: &random)
+            if i == 6 {
+                // Kill -9 while this frame is on its way.
+                let frame = try await edge.prepare(image, areas: [Rect(x: 10, y: 10, width: 100, height: 80)])
+                let sink = HTTPDataCenterClient(url: url, token: config.edgeTokens[0], retry: once)
+                let bytes = frame.encoded
+                let send = Task { try await sink.submit(maskedFrame: bytes) }
+                kill(process.processIdentifier, SIGKILL)
+                process.waitUntilExit()
+                if let receipt = try? await send.value { acknowledged.append((receipt.frameID, image)) } else { failed += 1 }
+                continue
+            }
+            do {
+                let frame = try await edge.prepare(image, areas: [Rect(x: 10, y: 10, width: 100, height: 80)])
+                acknowledged.append((try await edge.send(frame).frameID, image))
+            } catch {
+                failed += 1
+            }
+        }
+        #expect(acknowledged.count >= 6)
+        #expect(failed >= 1)
+        // Restart on the same port and database.
+        let port = URL(string: url)!.port!
+        (process, url) = try launch(listen: "127.0.0.1:\(port)")
+        defer { process.terminate(); process.waitUntilExit() }
+        await cloud.stop()
+        let reader = HTTPReaderClient(url: url, readerToken: config.readerTokens[0], retry: NetworkTests.quick)
+        let stored = Set(try await reader.frameIDs())
+        for (id, image) in acknowledged {
+            #expect(stored.contains(id), "acknowledged frame \(id) was lost")
+            #expect(try PNGCodec.decode(try await reader.image(frameID: id)).pixels == image)
+        }
+    }
+}
+
+/// A thread-safe one-way flag.
+final class Flag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+    var isSet: Bool { lock.withLock { value } }
+    func set() { lock.withLock { value = true } }
 }

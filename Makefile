@@ -35,13 +35,7 @@ test: deps
 	$(SWIFT) test --skip-build --disable-xctest
 
 demo: release
-	@rm -rf $(DEMO_OUT)
-	.build/release/msai evaluate Datasets --out $(DEMO_OUT)
-	@echo
-	@echo "Masked, scrambled and recovered images and metrics are in $(DEMO_OUT)/:"
-	@echo "  NAME.masked.png (what leaves the edge), NAME.areas.png (masked areas before scrambling),"
-	@echo "  NAME.recovered.png (what the data center recovered), NAME.metrics.json (every figure)"
-	@grep -h '"psnr_recovered"' $(DEMO_OUT)/*.metrics.json | sort | uniq -c | sed 's/^/  psnr_recovered over all images:/'
+	scripts/demo.sh $(DEMO_OUT)
 
 # Median timings of detection (1 and 2 OpenCV threads), masking, scrambling and codecs.
 bench: deps

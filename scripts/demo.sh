@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# make demo: the three roles on this machine, on the bundled images.
+#  1. msai evaluate: every image through the roles in-process, with every metric (OUT/evaluate/);
+#  2. msai up: the cloud and the data center as HTTP services on loopback, SQLite in OUT/roles/;
+#  3. msai edge Datasets --verify: detect, mask, scramble, send; fetch each recovered image back
+#     with the reader token and check it equals the original bit for bit;
+#  4. stop the roles (SIGTERM) and say where everything is.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+MSAI=.build/release/msai
+OUT=${1:-runs/demo}
+rm -rf "$OUT"
+mkdir -p "$OUT/roles"
+
+echo "== 1. msai evaluate Datasets (in-process roles, all metrics)"
+"$MSAI" evaluate Datasets --out "$OUT/evaluate" > "$OUT/evaluate.txt"
+grep -h '"psnr_recovered"' "$OUT"/evaluate/*.metrics.json | sort | uniq -c | sed 's/^/   psnr_recovered over all images:/'
+
+echo "== 2. msai up (cloud and data center on loopback)"
+"$MSAI" init --config "$OUT/roles/msai.json" --database "$OUT/roles/datacenter.sqlite" --cloud-port 0 --datacenter-port 0 --force > /dev/null
+"$MSAI" up --config "$OUT/roles/msai.json" > "$OUT/roles/up.log" 2>&1 &
+UP=$!
+trap 'kill -TERM $UP 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do grep -q "stop with" "$OUT/roles/up.log" 2>/dev/null && break; sleep 0.1; done
+sed 's/^/   /' "$OUT/roles/up.log"
+# The roles took free ports: tell the edge where they are.
+export MSAI_DATACENTER_URL=$(sed -n 's/^data center listening on \(http[^ ]*\).*/\1/p' "$OUT/roles/up.log")
+export MSAI_CLOUD_URL=$(sed -n 's/^cloud listening on \(http[^ ]*\).*/\1/p' "$OUT/roles/up.log")
+[ -n "$MSAI_DATACENTER_URL" ] && [ -n "$MSAI_CLOUD_URL" ] || { echo "the roles did not start"; exit 1; }
+
+echo "== 3. msai edge Datasets --verify"
+"$MSAI" edge Datasets --config "$OUT/roles/msai.json" --verify | tee "$OUT/edge.txt" | tail -n 1 | sed 's/^/   /'
+
+echo "== 4. stopping the roles"
+kill -TERM $UP
+wait $UP || true
+trap - EXIT
+tail -n 1 "$OUT/roles/up.log" | sed 's/^/   /'
+echo
+echo "Where things are:"
+echo "  $OUT/evaluate/NAME.{masked,areas,recovered}.png and NAME.metrics.json (msai evaluate)"
+echo "  $OUT/roles/datacenter.sqlite: the data center's keys, taus, frames and audit log (msai up)"
+echo "  $OUT/roles/msai.json: the roles' addresses and tokens; $OUT/edge.txt: what the edge sent"

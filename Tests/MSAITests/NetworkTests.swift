@@ -265,6 +265,40 @@ import Testing
     }
 }
 
+/// The OpenAPI documents in docs/openapi/ describe what the servers do: every documented
+/// operation exists; those marked secured answer 401 without a token and the others 200; a
+/// path the documents do not name answers 404.
+@Suite(.serialized) struct OpenAPIConformanceTests {
+    @Test(arguments: ["cloud", "datacenter"])
+    func documentedOperationsExistAndAreSecuredAsDocumented(role: String) async throws {
+        let url = repositoryRoot.appendingPathComponent("docs/openapi/\(role).json")
+        let document = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
+        let paths = document["paths"] as! [String: [String: Any]]
+        let d = try await NetworkTests.Deployment.start()
+        defer { Task { await d.stop() } }
+        let base = role == "cloud" ? d.cloud.url : d.dataCenter.url
+        var checked = 0
+        for (path, operations) in paths {
+            for (method, value) in operations {
+                let operation = value as! [String: Any]
+                let concrete = path.replacingOccurrences(of: "{id}", with: "x").replacingOccurrences(of: "{kind}", with: "recovered")
+                var request = HTTPClientRequest(url: base + concrete)
+                request.method = method == "post" ? .POST : .GET
+                let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+                let secured = operation["security"] != nil
+                #expect(Int(response.status.code) == (secured ? 401 : 200), "\(role) \(method.uppercased()) \(path)")
+                let documented = (operation["responses"] as! [String: Any]).keys
+                #expect(documented.contains(String(response.status.code)), "\(role) \(method) \(path) answers an undocumented \(response.status.code)")
+                checked += 1
+            }
+        }
+        #expect(checked >= (role == "cloud" ? 2 : 7))
+        var unknown = HTTPClientRequest(url: base + "/v1/nothing-here")
+        unknown.method = .GET
+        #expect(try await HTTPClient.shared.execute(unknown, timeout: .seconds(10)).status.code == 404)
+    }
+}
+
 /// A thread-safe one-way flag.
 final class Flag: @unchecked Sendable {
     private let lock = NSLock()

@@ -79,7 +79,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "msai-bench",
-            dependencies: ["MSAICore", "MSAICrypto", "MSAIImageIO", "MSAIVision", "MSAIRoles"]
+            dependencies: ["MSAICore", "MSAICrypto", "MSAIImageIO", "MSAIVision", "MSAIRoles", "MSAINetwork", "MSAIStorage"]
         ),
         .testTarget(
             name: "MSAITests",

@@ -5,7 +5,9 @@ import Foundation
 import MSAICore
 import MSAICrypto
 import MSAIImageIO
+import MSAINetwork
 import MSAIRoles
+import MSAIStorage
 import MSAIVision
 
 func median(_ values: [Double]) -> Double {
@@ -117,4 +119,47 @@ if arguments.isEmpty || arguments.contains("core") {
         }
     }
     for name in steps { row(name, results[name]!) }
+}
+
+if arguments.isEmpty || arguments.contains("roles") {
+    print()
+    print("Through the three roles over loopback HTTP (SQLite data center), 640x480 frames, one after another")
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("msai-bench-\(UUID().uuidString)")
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let config = RoleConfiguration.fresh()
+    let dc = try await RunningServer.start(
+        DataCenterService.router(dataCenter: DataCenter(store: try SQLiteDataCenterStore(path: folder.appendingPathComponent("dc.sqlite").path)),
+                                 cloudToken: config.cloudToken, edgeTokens: config.edgeTokens, readerTokens: config.readerTokens),
+        host: "127.0.0.1", port: 0, name: "bench-dc")
+    let cloud = try await RunningServer.start(
+        CloudService.router(cloud: CloudPlatform(escrow: HTTPDataCenterClient(url: dc.url, token: config.cloudToken)), edgeTokens: config.edgeTokens),
+        host: "127.0.0.1", port: 0, name: "bench-cloud")
+    let edge = EdgeCamera(membranes: HTTPCloudClient(url: cloud.url, edgeToken: config.edgeTokens[0]),
+                          scrambling: HTTPDataCenterClient(url: dc.url, token: config.edgeTokens[0]),
+                          egress: HTTPDataCenterClient(url: dc.url, token: config.edgeTokens[0]))
+    let pipeline = try DetectionPipeline(policy: PrivacyPolicy(), store: store)
+    row("", ["frames/s", "p50 latency", "p99 latency"])
+    for detect in [false, true] {
+        var latencies: [Double] = []
+        let count = detect ? 30 : 60
+        let runStart = ContinuousClock.now
+        for i in 0..<(count + 3) {
+            let frame = frames[i % frames.count]
+            let start = ContinuousClock.now
+            let areas = detect ? PolicyApplication.areas(from: try pipeline.detect(frame).detections, policy: pipeline.policy,
+                                                         width: frame.width, height: frame.height).map(\.rect)
+                               : [Rect(x: 160, y: 120, width: 320, height: 240)]
+            _ = try await edge.send(try await edge.prepare(frame, areas: areas))
+            let d = ContinuousClock.now - start
+            if i >= 3 { latencies.append(Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15) }
+        }
+        let total = ContinuousClock.now - runStart
+        let seconds = Double(total.components.seconds) + Double(total.components.attoseconds) / 1e18
+        let sorted = latencies.sorted()
+        let p99 = sorted[min(sorted.count - 1, Int((Double(sorted.count) * 0.99).rounded(.up)) - 1)]
+        row(detect ? "edge + default detection" : "edge, one area of 320x240",
+            [String(format: "%.1f", Double(count + 3) / seconds), fmt(median(latencies)), fmt(p99)])
+    }
+    await cloud.stop()
+    await dc.stop()
 }

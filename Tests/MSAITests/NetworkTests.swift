@@ -146,6 +146,28 @@ import Testing
         let replay = try await raw(d.dataCenter.url + "/v1/frames", token: edgeToken, body: frame.encoded, contentType: "image/png")
         #expect(replay.status == 409 && replay.body.contains("already used"))
         #expect(try await d.reader.frameIDs().count == 1)
+
+        // A membrane id used by an accepted frame, named again by a new frame under a fresh tau.
+        final class ReplayingCloud: MembraneService, @unchecked Sendable {
+            let real: HTTPCloudClient
+            var first: MembraneGrant?
+            init(_ real: HTTPCloudClient) { self.real = real }
+            func requestMembrane(_ request: MembraneRequest) async throws -> MembraneGrant {
+                if let first { return first }
+                first = try await real.requestMembrane(request)
+                return first!
+            }
+        }
+        let replaying = ReplayingCloud(HTTPCloudClient(url: d.cloud.url, edgeToken: edgeToken))
+        let sink = HTTPDataCenterClient(url: d.dataCenter.url, token: edgeToken)
+        let edge = EdgeCamera(membranes: replaying, scrambling: sink, egress: sink)
+        let area = [Rect(x: 5, y: 5, width: 20, height: 20)]
+        _ = try await edge.send(try await edge.prepare(image, areas: area))
+        let second = try await edge.prepare(image, areas: area)
+        #expect(second.manifest.tauID != frame.manifest.tauID)
+        let reused = try await raw(d.dataCenter.url + "/v1/frames", token: edgeToken, body: second.encoded, contentType: "image/png")
+        #expect(reused.status == 409 && reused.body.contains("membrane") && reused.body.contains("already used"), "\(reused)")
+        #expect(try await d.reader.frameIDs().count == 2)
     }
 
     @Test func malformedTruncatedAndOversizedBodiesGet400AndTheServerLives() async throws {

@@ -118,6 +118,38 @@ import Testing
         #expect(recovered == image)
     }
 
+    /// `msai edge` with the cloud unreachable: no frame is sent, each is listed as failed, and the
+    /// exit status says so; nothing is written.
+    @Test func edgeCommandReportsEveryFrameWhenTheCloudIsDown() async throws {
+        let d = try await Deployment.start()
+        defer { Task { await d.stop() } }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("msai-edge-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let configPath = folder.appendingPathComponent("msai.json").path
+        var config = NetworkTests.config
+        config.dataCenterURL = d.dataCenter.url
+        config.cloudURL = "http://127.0.0.1:9"  // discard port: nothing listens
+        try config.write(to: configPath)
+        let process = Process()
+        process.executableURL = CommandLineTests.executable
+        process.arguments = ["edge", "Datasets/lena.png", "Datasets/coffee.png", "--config", configPath, "--region", "0,0,16,16",
+                             "--deadline", "1", "--attempts", "1"]
+        process.currentDirectoryURL = repositoryRoot
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = Pipe()
+        try process.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus != 0)
+        #expect(text.contains("0 of 2 frame(s) sent"), "\(text)")
+        #expect(text.contains("failed: Datasets/lena.png: cloud at http://127.0.0.1:9 unreachable"))
+        #expect(text.contains("failed: Datasets/coffee.png"))
+        #expect(try await d.reader.frameIDs().isEmpty)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["msai.json"])
+    }
+
     @Test func wrongOrMissingTokensGet401() async throws {
         let d = try await Deployment.start()
         defer { Task { await d.stop() } }

@@ -103,17 +103,9 @@ struct CloudServe: AsyncParsableCommand {
     @OptionGroup var config: ConfigOptions
 
     func run() async throws {
-        do {
-            let c = try config.load()
+        try await serveUntilTerminated(config) { c in
             let server = try await startCloud(c, dataCenterURL: c.dataCenterURL)
-            print("cloud listening on \(server.url) (keys go to the data center at \(c.dataCenterURL))")
-            fflush(nil)
-            await waitForTermination()
-            await server.stop()
-            print("cloud stopped")
-        } catch let error as MSAIError {
-            printError(error.description)
-            throw ExitCode(1)
+            return (server, "cloud listening on \(server.url) (keys go to the data center at \(c.dataCenterURL))", "cloud stopped")
         }
     }
 }
@@ -130,18 +122,27 @@ struct DataCenterServe: AsyncParsableCommand {
     @OptionGroup var config: ConfigOptions
 
     func run() async throws {
-        do {
-            let c = try config.load()
+        try await serveUntilTerminated(config) { c in
             let server = try await startDataCenter(c)
-            print("data center listening on \(server.url) (database \(c.database))")
-            fflush(nil)
-            await waitForTermination()
-            await server.stop()
-            print("data center stopped")
-        } catch let error as MSAIError {
-            printError(error.description)
-            throw ExitCode(1)
+            return (server, "data center listening on \(server.url) (database \(c.database))", "data center stopped")
         }
+    }
+}
+
+/// Loads the configuration, starts one role, says where it listens, runs until SIGINT or
+/// SIGTERM, then stops it gracefully. Errors become one line and exit status 1.
+func serveUntilTerminated(_ config: ConfigOptions,
+                          _ start: (RoleConfiguration) async throws -> (RunningServer, String, String)) async throws {
+    do {
+        let (server, started, stopped) = try await start(try config.load())
+        print(started)
+        fflush(nil)  // a supervisor reading a pipe needs the line now
+        await waitForTermination()
+        await server.stop()
+        print(stopped)
+    } catch let error as MSAIError {
+        printError(error.description)
+        throw ExitCode(1)
     }
 }
 

@@ -107,6 +107,43 @@ import Testing
         #expect(sizes.stderr.contains("Datasets/lena.png is 512x512x3 but Datasets/zidane.jpg is 1280x720x3"))
     }
 
+    /// msai batch: every image under a folder (recursively), one failure recorded without stopping
+    /// the run, a second run skipping what is done, and folders it must not use refused by name.
+    @Test func batchIsResumableRecordsFailuresAndRefusesForeignRunFolders() async throws {
+        let inputs = try temporaryFolder(), runs = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: inputs); try? FileManager.default.removeItem(at: runs) }
+        try FileManager.default.createDirectory(at: inputs.appendingPathComponent("sub"), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: dataset("coffee.png"), toPath: inputs.appendingPathComponent("coffee.png").path)
+        try FileManager.default.copyItem(atPath: dataset("person.jpg"), toPath: inputs.appendingPathComponent("sub/person.jpg").path)
+        try Data("not an image".utf8).write(to: inputs.appendingPathComponent("sub/broken.jpg"))
+        let run = runs.appendingPathComponent("r1").path
+        let first = try msai(["batch", inputs.path, "--out", run, "--jobs", "2"])
+        #expect(first.status != 0)  // one image failed
+        #expect(first.stdout.contains("2 evaluated, 1 failed"), "\(first.stdout)")
+        let images = try FileManager.default.contentsOfDirectory(atPath: run + "/images").sorted()
+        #expect(images == ["coffee.png.metrics.json", "sub__person.jpg.metrics.json"])
+        let failures = try String(contentsOfFile: run + "/failures.jsonl", encoding: .utf8)
+        #expect(failures.contains("sub__broken.jpg") && failures.contains("not a JPEG or PNG file"))
+        let person = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: run + "/images/sub__person.jpg.metrics.json"))) as! [String: Any]
+        #expect(person["psnr_recovered"] as? String == "inf")
+        // Resume: the two done images are skipped, the broken one is tried again.
+        try FileManager.default.removeItem(at: inputs.appendingPathComponent("sub/broken.jpg"))
+        let second = try msai(["batch", inputs.path, "--out", run])
+        #expect(second.status == 0, "\(second.stderr)")
+        #expect(second.stdout.contains("2 already done") && second.stdout.contains("0 evaluated, 0 failed, 2 skipped"), "\(second.stdout)")
+        // Other settings, another version, a folder that is not a run, an empty input folder.
+        #expect(try msai(["batch", inputs.path, "--out", run, "--block", "16"]).stderr.contains("made with other settings"))
+        try Data(#"{"format":"msai-run","version":0,"settings":{}}"#.utf8).write(to: URL(fileURLWithPath: run + "/run.json"))
+        #expect(try msai(["batch", inputs.path, "--out", run]).stderr.contains("was made by run format 0; this msai writes 1"))
+        let notARun = runs.appendingPathComponent("other").path
+        try FileManager.default.createDirectory(atPath: notARun, withIntermediateDirectories: true)
+        try Data("x".utf8).write(to: URL(fileURLWithPath: notARun + "/notes.txt"))
+        #expect(try msai(["batch", inputs.path, "--out", notARun]).stderr.contains("is not an msai run folder"))
+        let empty = runs.appendingPathComponent("empty").path
+        try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: true)
+        #expect(try msai(["batch", empty, "--out", runs.appendingPathComponent("r2").path]).stderr.contains("no JPEG or PNG files under this folder"))
+    }
+
     @Test func helpReadsLikeAManPageWithExamples() async throws {
         let help = try msai(["evaluate", "--help"])
         #expect(help.stdout.contains("Examples:"))

@@ -4,6 +4,7 @@ import MSAICore
 import MSAIRoles
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 
 /// How hard a client tries: a deadline per attempt, and retries with exponential backoff for
 /// transient failures (cannot connect, timed out, 5xx). Requests the server refused (4xx) are
@@ -18,6 +19,18 @@ public struct RetryPolicy: Sendable {
         self.attempts = max(1, attempts)
         self.firstBackoff = firstBackoff
     }
+}
+
+/// The process's HTTP client: never follows redirects (a redirect could carry a token or a key
+/// elsewhere), and fails a refused connection at once so that our own retry policy decides.
+enum SharedHTTPClient {
+    static let client: HTTPClient = {
+        var configuration = HTTPClient.Configuration(
+            certificateVerification: .fullVerification, redirectConfiguration: .disallow,
+            timeout: HTTPClient.Configuration.Timeout(connect: .seconds(3)))
+        configuration.connectionPool.retryConnectionEstablishment = false
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }()
 }
 
 /// One role's HTTP client: a base URL and the bearer token it presents.
@@ -47,7 +60,7 @@ struct RoleClient: Sendable {
             if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
             do {
                 let seconds = Int64(retry.deadline.components.seconds) * 1000 + retry.deadline.components.attoseconds / 1_000_000_000_000_000
-                let response = try await HTTPClient.shared.execute(request, deadline: .now() + .milliseconds(seconds))
+                let response = try await SharedHTTPClient.client.execute(request, deadline: .now() + .milliseconds(seconds))
                 let bytes = Array(buffer: try await response.body.collect(upTo: responseLimit))
                 let status = Int(response.status.code)
                 if (200..<300).contains(status) { return Reply(status: status, headers: response.headers, body: bytes) }
@@ -63,8 +76,9 @@ struct RoleClient: Sendable {
                 throw error
             } catch {
                 lastError = "\(error)"
-                // A timeout or reset after sending may or may not have been processed.
-                if !"\(error)".contains("connect") { ambiguous = true }
+                // A request that never connected was not processed; anything later (a timeout, a
+                // reset) may have been.
+                if !Self.neverConnected(error) { ambiguous = true }
             }
             if attempt < retry.attempts {
                 try await Task.sleep(for: backoff)
@@ -72,6 +86,13 @@ struct RoleClient: Sendable {
             }
         }
         throw MSAIError.io("\(role) at \(baseURL) unreachable after \(retry.attempts) attempt(s): \(lastError)")
+    }
+
+    static func neverConnected(_ error: Error) -> Bool {
+        if error is NIOConnectionError { return true }
+        if let e = error as? HTTPClientError, e == .connectTimeout { return true }
+        if let e = error as? IOError, [ECONNREFUSED, EHOSTUNREACH, ENETUNREACH].contains(e.errnoCode) { return true }
+        return false
     }
 
     private func refusal(status: Int, message: String) -> MSAIError {

@@ -1,5 +1,8 @@
 import Crypto
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import MSAICore
 
 /// Where the roles listen and the credentials each holds: written by `msai init` with fresh
@@ -68,6 +71,7 @@ public struct RoleConfiguration: Codable, Equatable, Sendable {
         if let v = environment["MSAI_CLOUD_TOKEN"] { configuration.cloudToken = v }
         if let v = environment["MSAI_EDGE_TOKEN"] { configuration.edgeTokens = [v] }
         if let v = environment["MSAI_READER_TOKEN"] { configuration.readerTokens = [v] }
+        try configuration.checkTokens()
         return configuration
     }
 
@@ -80,8 +84,30 @@ public struct RoleConfiguration: Codable, Equatable, Sendable {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         let url = URL(fileURLWithPath: path)
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try encoder.encode(self).write(to: url, options: .atomic)
-        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
+        try Self.writePrivately(try encoder.encode(self), to: path)
+    }
+
+    /// Writes `data` to a temporary file created with mode 0600 (never readable by others, not even
+    /// for a moment), syncs it, and renames it over `path`.
+    static func writePrivately(_ data: Data, to path: String) throws {
+        let temporary = path + ".tmp-\(getpid())"
+        let fd = open(temporary, O_CREAT | O_EXCL | O_WRONLY, 0o600)
+        guard fd >= 0 else { throw MSAIError.io("\(temporary): cannot be created (\(String(cString: strerror(errno))))") }
+        let written = data.withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) }
+        let synced = fsync(fd)
+        close(fd)
+        guard written == data.count, synced == 0, rename(temporary, path) == 0 else {
+            unlink(temporary)
+            throw MSAIError.io("\(path): cannot be written")
+        }
+    }
+
+    /// Throws when a token a role relies on is too short to be a secret.
+    public func checkTokens() throws {
+        for (name, token) in [("cloud_token", cloudToken)] + edgeTokens.map { ("an edge token", $0) } + readerTokens.map { ("a reader token", $0) }
+        where !token.isEmpty && token.count < 32 {
+            throw MSAIError.invalidArgument("\(name) is only \(token.count) characters; use at least 32 (msai init makes 64)")
+        }
     }
 
     /// "host:port" split, with a message naming the field when malformed.

@@ -21,7 +21,7 @@ struct Authorizer: Sendable {
     let role: String
 
     func check(_ request: Request) throws {
-        guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
+        guard let header = request.headers[.authorization], header.count > 7, header.prefix(7).lowercased() == "bearer " else {
             throw HTTPError(.unauthorized, message: "missing bearer token: this endpoint needs the token of \(role)")
         }
         let given = Array(header.dropFirst(7).utf8)

@@ -21,7 +21,16 @@ public final class CloudPlatform: MembraneService, @unchecked Sendable {
         self.random = AnyRandomNumberGenerator(random)
     }
 
+    /// The largest membrane the cloud makes, in bytes (a 100-megapixel RGB area in GF(251) mode
+    /// is 300 MB, so this bounds what one request may cost: 64 MiB).
+    public static let maximumMembraneBytes = 64 << 20
+
     public func requestMembrane(_ request: MembraneRequest) async throws -> MembraneGrant {
+        let bytes = request.shape.sampleCount.multipliedReportingOverflow(by: request.mode.bytesPerSample)
+        guard !bytes.overflow, bytes.partialValue <= Self.maximumMembraneBytes else {
+            throw MSAIError.invalidArgument(
+                "a \(request.shape) \(request.mode.rawValue) membrane would be larger than \(Self.maximumMembraneBytes >> 20) MiB; mask smaller areas")
+        }
         let (record, values) = try makeMembrane(request)
         // The key reaches the data center before the membrane reaches the edge, so a frame
         // masked with this membrane can always be recovered.

@@ -67,6 +67,18 @@ public final class DataCenter: MembraneKeyEscrow, ScrambleService, FrameSink, @u
     public func recover(_ maskedFrame: [UInt8]) throws -> Recovery { try recoverChecked(maskedFrame).recovery }
 
     private func recoverChecked(_ maskedFrame: [UInt8]) throws -> (recovery: Recovery, membranes: [MembraneID]) {
+        // Before decoding any pixels (a small PNG can claim gigabytes), the frame's header must name
+        // a tau this data center issued, unused, for exactly this size.
+        // (Tau ids are 128 random bits, so saying which check failed tells a caller nothing useful.)
+        let header = try MaskedFrameCodec.peek(maskedFrame)
+        guard let (issued, used) = try store.tau(header.tauID) else {
+            throw MSAIError.unknownKey("masked frame names tau \(header.tauID), which this data center did not issue")
+        }
+        guard !used else { throw MSAIError.replay("tau \(header.tauID) was already used by another frame") }
+        guard issued.layout.width == header.width, issued.layout.height == header.height else {
+            throw MSAIError.shapeMismatch(
+                "tau \(issued.id) was issued for a \(issued.layout.width)x\(issued.layout.height) frame, but the PNG is \(header.width)x\(header.height)")
+        }
         var timings = StepTimings()
         let contents = try timed("decode", into: &timings) { try MaskedFrameCodec.decode(maskedFrame) }
         let manifest = try FrameManifest.decode(

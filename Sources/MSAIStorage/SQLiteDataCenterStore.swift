@@ -19,10 +19,17 @@ public final class SQLiteDataCenterStore: DataCenterStore, @unchecked Sendable {
         }
         configuration.busyMode = .timeout(10)
         do {
+            // Keys, tau seeds and recovered images: readable by this user only.
             let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
-            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o700])
+            let previous = umask(0o077)
+            defer { umask(previous) }
             pool = try DatabasePool(path: path, configuration: configuration)
             try Self.migrator.migrate(pool)
+            for file in [path, path + "-wal", path + "-shm"] where FileManager.default.fileExists(atPath: file) {
+                try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: file)
+            }
         } catch {
             throw MSAIError.io("\(path): cannot open the data center's database (\(error))")
         }

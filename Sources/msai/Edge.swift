@@ -65,6 +65,7 @@ struct Edge: AsyncParsableCommand {
 
         var sent = 0, areas = 0, verified = 0
         var failures: [(String, String)] = []
+        var verifyFailures: [(String, String)] = []
         for file in files {
             do {
                 let image = try ImageFile.read(file)
@@ -75,17 +76,26 @@ struct Edge: AsyncParsableCommand {
                 areas += receipt.areaCount
                 var line = "sent \(file) as frame \(receipt.frameID) (\(receipt.areaCount) area(s), \(decision.outcome.rawValue))"
                 if let reader {
-                    let recovered = try PNGCodec.decode(try await reader.image(frameID: receipt.frameID)).pixels
-                    guard recovered == image else {
-                        throw MSAIError.integrityFailure("\(file): the data center's recovered image differs from the original")
+                    // The frame is stored whatever happens here: a failed check is not a failed send.
+                    do {
+                        let recovered = try PNGCodec.decode(try await reader.image(frameID: receipt.frameID)).pixels
+                        if recovered == image {
+                            verified += 1
+                            line += ", recovered bit-exactly"
+                        } else {
+                            verifyFailures.append((file, "the data center's recovered image differs from the original"))
+                            line += ", RECOVERY DIFFERS"
+                        }
+                    } catch {
+                        verifyFailures.append((file, (error as? MSAIError)?.description ?? "\(error)"))
+                        line += ", could not be verified"
                     }
-                    verified += 1
-                    line += ", recovered bit-exactly"
                 }
                 print(line)
-            } catch let error as MSAIError {
-                failures.append((file, error.description))
-                printError("\(file): not sent: \(error.description)")
+            } catch {
+                let reason = (error as? MSAIError)?.description ?? "\(error)"
+                failures.append((file, reason))
+                printError("\(file): not sent: \(reason)")
             }
         }
         let elapsed = ContinuousClock.now - start
@@ -93,6 +103,7 @@ struct Edge: AsyncParsableCommand {
         print("\(sent) of \(files.count) frame(s) sent, \(areas) area(s) masked, \(failures.count) failed, in \(String(format: "%.1f", seconds)) s"
               + (verify ? "; \(verified) verified bit-exact" : ""))
         for (file, reason) in failures { print("  failed: \(file): \(reason)") }
-        if !failures.isEmpty { throw ExitCode(1) }
+        for (file, reason) in verifyFailures { print("  sent but not verified: \(file): \(reason)") }
+        if !failures.isEmpty || !verifyFailures.isEmpty { throw ExitCode(1) }
     }
 }

@@ -110,7 +110,9 @@ public struct PrivacyPolicy: Codable, Equatable, Sendable {
     public func validate() throws {
         guard !classes.isEmpty else { throw MSAIError.invalidArgument("policy: classes is empty; nothing would be masked") }
         guard padding >= 0, padding <= 2 else { throw MSAIError.invalidArgument("policy: padding must lie in 0...2, got \(padding)") }
-        guard minimumSize >= 1 else { throw MSAIError.invalidArgument("policy: minimum_size must be at least 1, got \(minimumSize)") }
+        guard (1...256).contains(minimumSize) else {
+            throw MSAIError.invalidArgument("policy: minimum_size must lie in 1...256 (larger would drop real faces), got \(minimumSize)")
+        }
         guard detectScale > 0, detectScale <= 1 else {
             throw MSAIError.invalidArgument("policy: detect_scale must lie in (0, 1], got \(detectScale)")
         }
@@ -168,7 +170,7 @@ public enum PolicyApplication {
     public static func eyes(of face: Detection) -> Detection {
         let r = face.rect
         var box: Rect
-        if let marks = face.landmarks, marks.count >= 2 {
+        if let marks = face.landmarks, marks.count >= 2, marks.allSatisfy({ $0.x.isFinite && $0.y.isFinite && abs($0.x) < 1e7 && abs($0.y) < 1e7 }) {
             let (a, b) = (marks[0], marks[1])
             let spread = max(abs(a.x - b.x), Double(r.width) * 0.2)
             let x0 = min(a.x, b.x) - spread * 0.45, x1 = max(a.x, b.x) + spread * 0.45
@@ -178,7 +180,9 @@ public enum PolicyApplication {
         } else {
             box = Rect(x: r.x + r.width / 8, y: r.y + r.height * 22 / 100, width: r.width * 3 / 4, height: r.height * 3 / 10)
         }
-        box = box.intersection(r) ?? Rect(x: r.x, y: r.y, width: max(1, r.width), height: max(1, r.height / 3))
+        // Landmarks that miss the face fall back to the geometric band.
+        box = box.intersection(r) ?? Rect(x: r.x + r.width / 8, y: r.y + r.height * 22 / 100, width: max(1, r.width * 3 / 4),
+                                          height: max(1, r.height * 3 / 10))
         return Detection(rect: box, privacyClass: .eyes, label: "eyes", confidence: face.confidence, detector: face.detector,
                          landmarks: face.landmarks.map { Array($0.prefix(2)) })
     }

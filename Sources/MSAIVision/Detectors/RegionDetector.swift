@@ -13,15 +13,24 @@ public protocol RegionDetector: AnyObject {
     func detect(_ image: PixelBuffer) throws -> [Detection]
 }
 
-/// Greedy suppression across detectors of one class: keeps the detection with landmarks, then
-/// the more confident one, and drops others overlapping it by more than `iou`.
+/// Merges the same object found by two different detectors (same class, IoU above `iou`) into
+/// one detection covering the union of both boxes, so no pixel either detector marked is lost;
+/// the one with landmarks, else the more confident one, gives label and landmarks. Boxes from one
+/// detector are left alone: it has run its own non-maximum suppression, and two overlapping people
+/// are two people.
 public func mergeOverlapping(_ detections: [Detection], iou: Double = 0.4) -> [Detection] {
     let ordered = detections.sorted {
         (($0.landmarks == nil ? 1 : 0), -$0.confidence) < (($1.landmarks == nil ? 1 : 0), -$1.confidence)
     }
     var kept: [Detection] = []
-    for d in ordered where !kept.contains(where: { $0.privacyClass == d.privacyClass && $0.rect.iou(d.rect) > iou }) {
-        kept.append(d)
+    for d in ordered {
+        if let i = kept.firstIndex(where: { $0.privacyClass == d.privacyClass && $0.detector != d.detector && $0.rect.iou(d.rect) > iou }) {
+            let a = kept[i].rect, b = d.rect
+            kept[i].rect = Rect(x: min(a.x, b.x), y: min(a.y, b.y), width: max(a.maxX, b.maxX) - min(a.x, b.x),
+                                height: max(a.maxY, b.maxY) - min(a.y, b.y))
+        } else {
+            kept.append(d)
+        }
     }
     return kept
 }

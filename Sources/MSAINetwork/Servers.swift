@@ -20,7 +20,10 @@ struct Authorizer: Sendable {
     let tokens: [String]
     let role: String
 
-    func check(_ request: Request) throws {
+    /// Checks the bearer token and returns who presented it: the role and the first 8 hex digits of
+    /// the token's SHA-256 (enough to tell enrolled devices apart in the audit log; not the token).
+    @discardableResult
+    func check(_ request: Request) throws -> String {
         guard let header = request.headers[.authorization], header.count > 7, header.prefix(7).lowercased() == "bearer " else {
             throw HTTPError(.unauthorized, message: "missing bearer token: this endpoint needs the token of \(role)")
         }
@@ -34,7 +37,11 @@ struct Authorizer: Sendable {
             if difference == 0 { match = true }
         }
         guard match else { throw HTTPError(.unauthorized, message: "wrong token: this endpoint needs the token of \(role)") }
+        let fingerprint = Hex.encode(Array(SHA256.hash(data: given))).prefix(8)
+        return "\(label):\(fingerprint)"
     }
+
+    private var label: String { role.split(separator: " ").last.map(String.init) ?? role }
 }
 
 /// Reads a request body up to `limit` bytes, with a 400 naming the limit when it is larger.
@@ -139,10 +146,10 @@ public enum DataCenterService {
             }
         }
         router.post("/v1/frames") { request, _ -> Response in
-            try edges.check(request)
+            let actor = try edges.check(request)
             let frame = try await body(request, limit: BodyLimits.maximumFrameBytes)
             do {
-                return try json(try dataCenter.submit(maskedFrame: Array(buffer: frame)), status: .created)
+                return try json(try dataCenter.submit(maskedFrame: Array(buffer: frame), actor: actor), status: .created)
             } catch {
                 throw httpError(error)
             }
@@ -157,13 +164,13 @@ public enum DataCenterService {
             return try json(summaries)
         }
         router.get("/v1/frames/:id/:kind") { request, context -> Response in
-            try readers.check(request)
+            let actor = try readers.check(request)
             let id = try context.parameters.require("id"), kind = try context.parameters.require("kind")
             guard kind == "recovered" || kind == "masked" else {
                 throw HTTPError(.notFound, message: "no such resource: use /v1/frames/{id}/recovered or /masked")
             }
             guard let frame = try dataCenter.store.frame(id) else { throw HTTPError(.notFound, message: "no frame \(id)") }
-            try dataCenter.store.appendAudit(actor: "reader", action: "read \(kind)", frameID: id)
+            try dataCenter.store.appendAudit(actor: actor, action: "read \(kind)", frameID: id)
             let png = kind == "masked" ? frame.maskedFrame : try PNGBytes.encode(frame.recovered)
             var headers = HTTPFields()
             headers[.contentType] = "image/png"

@@ -18,8 +18,11 @@ public final class DataCenter: MembraneKeyEscrow, ScrambleService, FrameSink, @u
     // Guards the random generator; the store guards itself.
     private let lock = NSLock()
     private var random: AnyRandomNumberGenerator
-    /// Largest tau the data center will issue, in pixels (guards against absurd requests).
-    public var maximumFramePixels = 1 << 28
+    /// Largest tau the data center will issue, in pixels: the largest image msai decodes.
+    public var maximumFramePixels = 100_000_000
+    /// How long an issued tau may wait for its frame. Older unused taus are refused and purged,
+    /// so a flood of tau requests cannot grow the store without bound.
+    public var tauLifetime: Duration = .seconds(600)
 
     public init(store: DataCenterStore = InMemoryDataCenterStore(),
                 random: some RandomNumberGenerator = SystemRandomNumberGenerator()) {
@@ -42,18 +45,24 @@ public final class DataCenter: MembraneKeyEscrow, ScrambleService, FrameSink, @u
         }
         let (id, seed) = lock.withLock { (Hex.encode(randomBytes(16, using: &random)), randomBytes(32, using: &random)) }
         let grant = try TauGrant(id: id, seed: seed, layout: layout)
+        try store.purgeUnusedTaus(issuedBefore: Date().addingTimeInterval(-seconds(tauLifetime)))
         try store.insertTau(grant)
         return grant
     }
 
     /// Verifies, recovers and stores a masked frame; its tau and membranes are then used up.
     public func submit(maskedFrame: [UInt8]) throws -> FrameReceipt {
+        try submit(maskedFrame: maskedFrame, actor: "edge")
+    }
+
+    /// The same, recording who sent it in the audit log.
+    public func submit(maskedFrame: [UInt8], actor: String) throws -> FrameReceipt {
         let (recovery, membranes) = try recoverChecked(maskedFrame)
         let id = recovery.manifest.tauID
         try store.commit(
             StoredFrame(id: id, maskedFrame: maskedFrame, recovered: recovery.pixels, manifest: recovery.manifest,
                         receivedAt: Date(), timings: recovery.timings),
-            tau: id, membranes: membranes)
+            tau: id, membranes: membranes, actor: actor)
         return FrameReceipt(frameID: id, width: recovery.pixels.width, height: recovery.pixels.height,
                             areaCount: recovery.manifest.areas.count)
     }
@@ -71,10 +80,13 @@ public final class DataCenter: MembraneKeyEscrow, ScrambleService, FrameSink, @u
         // a tau this data center issued, unused, for exactly this size.
         // (Tau ids are 128 random bits, so saying which check failed tells a caller nothing useful.)
         let header = try MaskedFrameCodec.peek(maskedFrame)
-        guard let (issued, used) = try store.tau(header.tauID) else {
+        guard let (issued, used, issuedAt) = try store.tau(header.tauID) else {
             throw MSAIError.unknownKey("masked frame names tau \(header.tauID), which this data center did not issue")
         }
         guard !used else { throw MSAIError.replay("tau \(header.tauID) was already used by another frame") }
+        guard Date().timeIntervalSince(issuedAt) <= seconds(tauLifetime) else {
+            throw MSAIError.unknownKey("tau \(header.tauID) expired: it was issued more than \(Int(seconds(tauLifetime))) s ago; ask for a new one")
+        }
         guard issued.layout.width == header.width, issued.layout.height == header.height else {
             throw MSAIError.shapeMismatch(
                 "tau \(issued.id) was issued for a \(issued.layout.width)x\(issued.layout.height) frame, but the PNG is \(header.width)x\(header.height)")
@@ -84,7 +96,7 @@ public final class DataCenter: MembraneKeyEscrow, ScrambleService, FrameSink, @u
         let manifest = try FrameManifest.decode(
             contents.manifestJSON, imageWidth: contents.pixels.width, imageHeight: contents.pixels.height,
             imageChannels: contents.pixels.channels)
-        guard let (tau, tauUsed) = try store.tau(manifest.tauID) else {
+        guard let (tau, tauUsed, _) = try store.tau(manifest.tauID) else {
             throw MSAIError.unknownKey("masked frame names tau \(manifest.tauID), which this data center did not issue")
         }
         guard !tauUsed else {
@@ -151,3 +163,5 @@ public final class DataCenter: MembraneKeyEscrow, ScrambleService, FrameSink, @u
         return (Recovery(pixels: pixels, manifest: manifest, timings: timings), keys.map(\.id))
     }
 }
+
+func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }

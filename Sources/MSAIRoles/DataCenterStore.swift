@@ -9,10 +9,12 @@ public protocol DataCenterStore: AnyObject {
     func insertKey(_ record: MembraneKeyRecord) throws
     func key(_ id: MembraneID) throws -> (record: MembraneKeyRecord, used: Bool)?
     func insertTau(_ grant: TauGrant) throws
-    func tau(_ id: String) throws -> (grant: TauGrant, used: Bool)?
-    /// In one transaction: marks the frame's tau and membranes used and stores the frame. Throws
-    /// `.replay` (and changes nothing) if any of them was used meanwhile.
-    func commit(_ frame: StoredFrame, tau: String, membranes: [MembraneID]) throws
+    func tau(_ id: String) throws -> (grant: TauGrant, used: Bool, issuedAt: Date)?
+    /// Forgets taus issued before `date` that no frame used (used ones stay, to refuse replays).
+    func purgeUnusedTaus(issuedBefore date: Date) throws
+    /// In one transaction: marks the frame's tau and membranes used, stores the frame and audits
+    /// its acceptance by `actor`. Throws `.replay` (and changes nothing) if any was used meanwhile.
+    func commit(_ frame: StoredFrame, tau: String, membranes: [MembraneID], actor: String) throws
     func frame(_ id: String) throws -> StoredFrame?
     func frameIDs() throws -> [String]
     func appendAudit(actor: String, action: String, frameID: String?) throws
@@ -64,7 +66,7 @@ public struct AuditEntry: Codable, Equatable, Sendable {
 public final class InMemoryDataCenterStore: DataCenterStore, @unchecked Sendable {
     private let lock = NSLock()
     private var keys: [MembraneID: (record: MembraneKeyRecord, used: Bool)] = [:]
-    private var taus: [String: (grant: TauGrant, used: Bool)] = [:]
+    private var taus: [String: (grant: TauGrant, used: Bool, issuedAt: Date)] = [:]
     private var frames: [String: StoredFrame] = [:]
     private var order: [String] = []
     private var audit: [AuditEntry] = []
@@ -80,11 +82,15 @@ public final class InMemoryDataCenterStore: DataCenterStore, @unchecked Sendable
 
     public func key(_ id: MembraneID) throws -> (record: MembraneKeyRecord, used: Bool)? { lock.withLock { keys[id] } }
 
-    public func insertTau(_ grant: TauGrant) throws { lock.withLock { taus[grant.id] = (grant, false) } }
+    public func insertTau(_ grant: TauGrant) throws { lock.withLock { taus[grant.id] = (grant, false, Date()) } }
 
-    public func tau(_ id: String) throws -> (grant: TauGrant, used: Bool)? { lock.withLock { taus[id] } }
+    public func tau(_ id: String) throws -> (grant: TauGrant, used: Bool, issuedAt: Date)? { lock.withLock { taus[id] } }
 
-    public func commit(_ frame: StoredFrame, tau: String, membranes: [MembraneID]) throws {
+    public func purgeUnusedTaus(issuedBefore date: Date) throws {
+        lock.withLock { taus = taus.filter { $0.value.used || $0.value.issuedAt >= date } }
+    }
+
+    public func commit(_ frame: StoredFrame, tau: String, membranes: [MembraneID], actor: String) throws {
         try lock.withLock {
             guard let t = taus[tau], !t.used else { throw MSAIError.replay("tau \(tau) was already used by another frame") }
             for id in membranes where keys[id]?.used != false {
@@ -94,6 +100,7 @@ public final class InMemoryDataCenterStore: DataCenterStore, @unchecked Sendable
             for id in membranes { keys[id]?.used = true }
             frames[frame.id] = frame
             order.append(frame.id)
+            audit.append(AuditEntry(at: Date(), actor: actor, action: "accepted", frameID: frame.id))
         }
     }
 

@@ -108,19 +108,28 @@ public final class SQLiteDataCenterStore: DataCenterStore, @unchecked Sendable {
         }
     }
 
-    public func tau(_ id: String) throws -> (grant: TauGrant, used: Bool)? {
+    public func purgeUnusedTaus(issuedBefore date: Date) throws {
+        try run {
+            try pool.write { db in
+                try db.execute(sql: "DELETE FROM tau WHERE used = 0 AND created_at < ?", arguments: [date.timeIntervalSince1970])
+            }
+        }
+    }
+
+    public func tau(_ id: String) throws -> (grant: TauGrant, used: Bool, issuedAt: Date)? {
         try run {
             try pool.read { db in
                 guard let row = try Row.fetchOne(db, sql: "SELECT * FROM tau WHERE id = ?", arguments: [id]) else { return nil }
                 let seed: Data = row["seed"]
                 let used: Int = row["used"]
                 let layout = try BlockLayout(width: row["width"], height: row["height"], blockSize: row["block_size"])
-                return (try TauGrant(id: id, seed: [UInt8](seed), layout: layout), used != 0)
+                return (try TauGrant(id: id, seed: [UInt8](seed), layout: layout), used != 0,
+                        Date(timeIntervalSince1970: row["created_at"]))
             }
         }
     }
 
-    public func commit(_ frame: StoredFrame, tau: String, membranes: [MembraneID]) throws {
+    public func commit(_ frame: StoredFrame, tau: String, membranes: [MembraneID], actor: String) throws {
         // Encode outside the write transaction; the recovered image is stored losslessly as PNG.
         let recoveredPNG = try PNGCodec.encode(frame.recovered)
         try run {
@@ -136,7 +145,7 @@ public final class SQLiteDataCenterStore: DataCenterStore, @unchecked Sendable {
                     arguments: [frame.id, Data(frame.maskedFrame), Data(recoveredPNG),
                                 String(decoding: frame.manifest.encoded(), as: UTF8.self), frame.receivedAt.timeIntervalSince1970])
                 try db.execute(sql: "INSERT INTO audit (at, actor, action, frame_id) VALUES (?, ?, ?, ?)",
-                               arguments: [Date().timeIntervalSince1970, "edge", "accepted", frame.id])
+                               arguments: [Date().timeIntervalSince1970, actor, "accepted", frame.id])
             }
         }
     }

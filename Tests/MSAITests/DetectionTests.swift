@@ -150,6 +150,22 @@ import Testing
         #expect(areas[0].rect.intersection(face.rect) == face.rect)  // the head contains the face
     }
 
+    /// The same face from two detectors becomes one area covering both boxes; two overlapping
+    /// people from one detector stay two.
+    @Test func mergingAcrossDetectorsKeepsEveryMarkedPixel() {
+        let yunet = Detection(rect: Rect(x: 100, y: 100, width: 50, height: 60), privacyClass: .face, label: "face", confidence: 0.9,
+                              detector: "yunet", landmarks: [Point(x: 110, y: 120), Point(x: 140, y: 120)])
+        let res10 = Detection(rect: Rect(x: 95, y: 90, width: 60, height: 75), privacyClass: .face, label: "face", confidence: 0.95, detector: "res10")
+        let merged = mergeOverlapping([res10, yunet])
+        #expect(merged.count == 1)
+        #expect(merged[0].rect == Rect(x: 95, y: 90, width: 60, height: 75))
+        #expect(merged[0].landmarks != nil)
+        let a = Detection(rect: Rect(x: 0, y: 0, width: 100, height: 200), privacyClass: .person, label: "person", confidence: 0.9, detector: "yolo")
+        var b = a
+        b.rect = Rect(x: 30, y: 0, width: 100, height: 200)
+        #expect(mergeOverlapping([a, b]).count == 2)
+    }
+
     @Test func policyFilesAreValidatedWithMessagesNamingTheField() async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("msai-policy-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)

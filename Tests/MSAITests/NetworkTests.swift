@@ -204,6 +204,32 @@ import Testing
         #expect(try await d.reader.frameIDs().count == 2)
     }
 
+    /// What an enrolled edge could do to exhaust a role: a huge membrane, or a small PNG claiming a
+    /// huge image (refused from its header, before any pixel is decoded).
+    @Test func hugeMembranesAndDecompressionBombsAreRefusedCheaply() async throws {
+        let d = try await Deployment.start()
+        defer { Task { await d.stop() } }
+        let edgeToken = NetworkTests.config.edgeTokens[0]
+        let huge = try await raw(d.cloud.url + "/v1/membranes", token: edgeToken,
+                                 body: Array(#"{"rows":5000,"cols":5000,"channels":3,"mode":"gf251"}"#.utf8))
+        #expect(huge.status == 400 && huge.body.contains("larger than 64 MiB"), "\(huge)")
+        let frame = try await d.edge().prepare(try ImageFile.read(dataset("lena.png")), areas: [Rect(x: 0, y: 0, width: 30, height: 30)])
+        var bomb = frame.encoded
+        bomb[16...23] = [0, 0, 0x27, 0x10, 0, 0, 0x27, 0x10]  // IHDR: 10000 x 10000
+        let crc = crc32PNG(Array(bomb[12..<29]))
+        bomb[29...32] = [UInt8(crc >> 24), UInt8((crc >> 16) & 255), UInt8((crc >> 8) & 255), UInt8(crc & 255)]
+        let start = ContinuousClock.now
+        let reply = try await raw(d.dataCenter.url + "/v1/frames", token: edgeToken, body: bomb, contentType: "image/png")
+        #expect(reply.status == 400 && reply.body.contains("10000x10000"), "\(reply)")
+        #expect(ContinuousClock.now - start < .seconds(1))
+        // The genuine frame is still accepted, and the audit log names who did what by token fingerprint.
+        _ = try await d.edge().send(frame)
+        _ = try await d.reader.image(frameID: frame.manifest.tauID)
+        let audit = try await raw(d.dataCenter.url + "/v1/audit", method: .GET, token: NetworkTests.config.readerTokens[0])
+        #expect(audit.body.contains("\"actor\":\"edge:") && audit.body.contains("\"actor\":\"reader:"), "\(audit.body)")
+        #expect(!audit.body.contains(edgeToken) && !audit.body.contains(NetworkTests.config.readerTokens[0]))
+    }
+
     @Test func malformedTruncatedAndOversizedBodiesGet400AndTheServerLives() async throws {
         let d = try await Deployment.start()
         defer { Task { await d.stop() } }
@@ -361,4 +387,14 @@ final class Flag: @unchecked Sendable {
     private var value = false
     var isSet: Bool { lock.withLock { value } }
     func set() { lock.withLock { value = true } }
+}
+
+/// CRC-32 as PNG uses it, for crafting test files.
+func crc32PNG(_ bytes: [UInt8]) -> UInt32 {
+    var crc: UInt32 = 0xFFFF_FFFF
+    for byte in bytes {
+        crc ^= UInt32(byte)
+        for _ in 0..<8 { crc = crc & 1 != 0 ? 0xEDB8_8320 ^ (crc >> 1) : crc >> 1 }
+    }
+    return crc ^ 0xFFFF_FFFF
 }

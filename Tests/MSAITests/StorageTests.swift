@@ -57,6 +57,33 @@ import Testing
         #expect(try store.auditLog(limit: 5).first?.actor == "reader")
     }
 
+    @Test func theDatabaseAndItsFolderArePrivate() async throws {
+        let path = databasePath()
+        defer { try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: path).deletingLastPathComponent().path) }
+        let store = try SQLiteDataCenterStore(path: path)
+        try store.insertTau(try TauGrant(id: "p", seed: [UInt8](repeating: 1, count: 32), layout: BlockLayout(width: 8, height: 8, blockSize: 8)))
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        #expect((try FileManager.default.attributesOfItem(atPath: folder)[.posixPermissions] as? Int) == 0o700)
+        #expect((try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int) == 0o600)
+    }
+
+    /// A tau waits at most `tauLifetime` for its frame; unused old ones are purged when new ones are issued.
+    @Test func unusedTausExpireAndArePurged() async throws {
+        let roles = Roles(seed: 31)
+        roles.dataCenter.tauLifetime = .milliseconds(50)
+        let image = try PixelBuffer(width: 32, height: 32, channels: 1, filling: 5)
+        let frame = try await roles.edge.prepare(image, areas: [Rect(x: 0, y: 0, width: 8, height: 8)])
+        try await Task.sleep(for: .milliseconds(120))
+        do {
+            _ = try roles.dataCenter.submit(maskedFrame: frame.encoded)
+            Issue.record("an expired tau was accepted")
+        } catch {
+            #expect("\(error)".contains("expired"))
+        }
+        _ = try roles.dataCenter.issueTau(TauRequest(width: 32, height: 32, blockSize: 8))
+        #expect(try roles.dataCenter.store.tau(frame.manifest.tauID) == nil)
+    }
+
     @Test func anUnwritableDatabaseIsAClearError() {
         #expect(throws: MSAIError.self) { try SQLiteDataCenterStore(path: "/proc/msai/datacenter.sqlite") }
     }

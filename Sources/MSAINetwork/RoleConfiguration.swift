@@ -102,6 +102,24 @@ public struct RoleConfiguration: Codable, Equatable, Sendable {
         }
     }
 
+    /// msai speaks plain HTTP: membranes, tau seeds and tokens cross the wire in the clear. So a
+    /// role may only be reached over loopback, unless MSAI_ALLOW_PLAINTEXT=1 says the network
+    /// between the machines is trusted (or a TLS-terminating proxy sits on loopback in front).
+    public static func checkTransport(_ url: String, role: String,
+                                      environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+        guard let components = URLComponents(string: url), let scheme = components.scheme, let host = components.host else {
+            throw MSAIError.invalidArgument("\(role) URL '\(url)' is not a URL like http://127.0.0.1:8702")
+        }
+        let loopback = host == "localhost" || host == "::1" || host.hasPrefix("127.")
+        guard scheme == "http" else {
+            throw MSAIError.invalidArgument("\(role) URL '\(url)': msai speaks http only; put TLS in a proxy on loopback")
+        }
+        guard loopback || environment["MSAI_ALLOW_PLAINTEXT"] == "1" else {
+            throw MSAIError.invalidArgument(
+                "\(role) URL '\(url)' is not on loopback: keys and tokens would travel in the clear. Use a TLS proxy on loopback, or set MSAI_ALLOW_PLAINTEXT=1 on a trusted network")
+        }
+    }
+
     /// Throws when a token a role relies on is too short to be a secret.
     public func checkTokens() throws {
         for (name, token) in [("cloud_token", cloudToken)] + edgeTokens.map { ("an edge token", $0) } + readerTokens.map { ("a reader token", $0) }

@@ -47,6 +47,8 @@ struct Edge: AsyncParsableCommand {
                 throw MSAIError.invalidArgument("\(config.path): no edge token (edge_tokens or MSAI_EDGE_TOKEN)")
             }
             _ = edgeToken
+            try RoleConfiguration.checkTransport(c.cloudURL, role: "cloud")
+            try RoleConfiguration.checkTransport(c.dataCenterURL, role: "data center")
             let manual = try regions.map(Rect.init(parsing:))
             files = try expandImageInputs(inputs)
             selector = manual.isEmpty ? try policy.selector(for: try policy.resolve()) : .manual(manual)

@@ -46,7 +46,8 @@ struct EvalDetect: ParsableCommand {
         var evaluated: [RegionDetector] = try ["yolov3-tiny", "yolov4-tiny"].flatMap { model in
             try [416, 608].map { size in
                 try YOLODetector(store: store, model: model, inputSize: size, letterbox: resolved.yoloLetterbox,
-                                 personThreshold: resolved.personThreshold, vehicleThreshold: resolved.vehicleThreshold)
+                                 personThreshold: resolved.personThreshold, vehicleThreshold: resolved.vehicleThreshold,
+                                 nmsThreshold: resolved.nmsThreshold)
             }
         } + [
             try YuNetFaceDetector(store: store, confidenceThreshold: resolved.faceThreshold),

@@ -58,6 +58,7 @@ func startDataCenter(_ c: RoleConfiguration) async throws -> RunningServer {
 /// Starts the cloud service from a configuration; it reaches the data center at `dataCenterURL`.
 func startCloud(_ c: RoleConfiguration, dataCenterURL: String) async throws -> RunningServer {
     let (host, port) = try RoleConfiguration.hostAndPort(c.cloudListen, field: "cloud_listen")
+    try RoleConfiguration.checkTransport(dataCenterURL, role: "data center")
     // The deposit must finish well inside an edge's default 10 s deadline, or the edge would blame
     // the cloud for the data center's silence.
     let cloud = CloudPlatform(escrow: HTTPDataCenterClient(url: dataCenterURL, token: c.cloudToken,

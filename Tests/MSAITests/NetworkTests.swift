@@ -152,6 +152,16 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["msai.json"])
     }
 
+    @Test func plainHTTPToAnotherHostIsRefusedUnlessDeclaredTrusted() throws {
+        #expect(throws: Never.self) { try RoleConfiguration.checkTransport("http://127.0.0.1:8702", role: "data center", environment: [:]) }
+        #expect(throws: Never.self) { try RoleConfiguration.checkTransport("http://localhost:1", role: "cloud", environment: [:]) }
+        #expect(throws: MSAIError.self) { try RoleConfiguration.checkTransport("http://10.0.0.5:8702", role: "data center", environment: [:]) }
+        #expect(throws: Never.self) {
+            try RoleConfiguration.checkTransport("http://10.0.0.5:8702", role: "data center", environment: ["MSAI_ALLOW_PLAINTEXT": "1"])
+        }
+        #expect(throws: MSAIError.self) { try RoleConfiguration.checkTransport("not a url", role: "cloud", environment: [:]) }
+    }
+
     @Test func wrongOrMissingTokensGet401() async throws {
         let d = try await Deployment.start()
         defer { Task { await d.stop() } }

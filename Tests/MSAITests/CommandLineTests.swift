@@ -144,6 +144,30 @@ import Testing
         #expect(try msai(["batch", empty, "--out", runs.appendingPathComponent("r2").path]).stderr.contains("no JPEG or PNG files under this folder"))
     }
 
+    /// msai report over a batch run: a self-contained HTML page with the per-image table, the
+    /// paper's tables beside ours and histogram plots, plus metrics.csv and summary.json.
+    @Test func reportWritesHTMLCSVAndSummaryFromABatchRun() async throws {
+        let runs = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: runs) }
+        let run = runs.appendingPathComponent("r").path
+        let batch = try msai(["batch", dataset("lena.png"), dataset("coffee.png"), "--out", run])
+        #expect(batch.status == 0, "\(batch.stderr)")
+        let report = try msai(["report", run])
+        #expect(report.status == 0, "\(report.stderr)")
+        let html = try String(contentsOfFile: run + "/report.html", encoding: .utf8)
+        #expect(html.contains("<table id=\"per-image\">") && html.contains("<table id=\"paper-tables\">"))
+        #expect(html.contains("lena.png") && html.contains("coffee.png"))
+        #expect(html.contains("<svg") && html.components(separatedBy: "<figure>").count - 1 >= 3)  // lena's three histograms
+        #expect(!html.contains("<script") && !html.contains("http://") && !html.contains("https://"))  // self-contained
+        #expect(html.contains("2 of 2 recovered bit-exactly"))
+        let csv = try String(contentsOfFile: run + "/metrics.csv", encoding: .utf8).split(separator: "\n")
+        #expect(csv.count == 3 && csv[0].hasPrefix("image,width,height"))
+        let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: run + "/summary.json"))) as! [String: Any]
+        #expect(summary["images"] as? Int == 2 && summary["all_recovered_identical"] as? Bool == true)
+        let notARun = try msai(["report", runs.path])
+        #expect(notARun.status != 0 && notARun.stderr.contains("no images/ folder"))
+    }
+
     @Test func helpReadsLikeAManPageWithExamples() async throws {
         let help = try msai(["evaluate", "--help"])
         #expect(help.stdout.contains("Examples:"))

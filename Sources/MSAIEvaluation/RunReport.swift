@@ -1,0 +1,180 @@
+import Foundation
+import MSAICore
+
+/// `msai report RUN`: RUN/report.html (self-contained: CSS inline, plots as inline SVG),
+/// RUN/metrics.csv and RUN/summary.json, from the run's NAME.metrics.json files.
+public enum RunReport {
+    /// The paper's Tables 2 and 3 (MSAI, section 5), for the kinds of image it used.
+    static let paper: [(kind: String, size: String, area: String, npcr: Double, uaci: Double)] = [
+        ("car", "256 × 256", "30 × 17", 0.9961, 0.3346),
+        ("finger", "256 × 256", "58 × 62", 0.9981, 0.3318),
+        ("Lena", "256 × 256", "71 × 63", 0.7871, 0.3094),
+    ]
+    /// Which bundled image stands for each of the paper's kinds (no fingerprint image is in any registry).
+    static let counterparts = ["car": "car_plate.jpg", "Lena": "lena.png"]
+
+    public struct Output {
+        public let html: String
+        public let csv: String
+        public let summary: Data
+        public let images: Int
+    }
+
+    /// Reads every RUN/images/*.metrics.json; names the file when one is not readable.
+    public static func load(_ run: String) throws -> [[String: Any]] {
+        let folder = URL(fileURLWithPath: run).appendingPathComponent("images")
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder.path) else {
+            throw MSAIError.io("\(run): no images/ folder: not a run made by `msai batch`")
+        }
+        let files = names.filter { $0.hasSuffix(".metrics.json") }.sorted()
+        guard !files.isEmpty else { throw MSAIError.io("\(run)/images holds no metrics yet: run `msai batch` first") }
+        return try files.map { name in
+            let url = folder.appendingPathComponent(name)
+            guard let data = FileManager.default.contents(atPath: url.path),
+                let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any], object["image"] != nil
+            else { throw MSAIError.invalidMetadata("\(url.path): not an msai metrics file") }
+            return object
+        }
+    }
+
+    public static func make(_ reports: [[String: Any]], failures: [String], runName: String) -> Output {
+        func number(_ r: [String: Any], _ key: String) -> Double? {
+            if let v = r[key] as? Double { return v }
+            if let v = r[key] as? Int { return Double(v) }
+            return nil
+        }
+        func nested(_ r: [String: Any], _ a: String, _ b: String) -> Double? { (r[a] as? [String: Any])?[b] as? Double }
+        func f(_ x: Double?, _ digits: Int = 4) -> String { x.map { String(format: "%.\(digits)f", $0) } ?? "–" }
+        func esc(_ s: String) -> String {
+            s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+        }
+        func wu(_ r: [String: Any]) -> String {
+            let tests = r["wu_tests"] as? [[String: Any]] ?? []
+            if tests.isEmpty { return "–" }
+            let passed = tests.reduce(0) { $0 + (($1["npcr_pass"] as? Bool) == true ? 1 : 0) + (($1["uaci_pass"] as? Bool) == true ? 1 : 0) }
+            return "\(passed)/\(tests.count * 2)"
+        }
+        let identical = reports.filter { ($0["recovered_identical"] as? Bool) == true }.count
+
+        // metrics.csv
+        let columns = ["image", "width", "height", "channels", "mode", "block", "areas", "mask_decision", "npcr_whole", "uaci_whole",
+                       "npcr_areas", "uaci_areas", "wu_tests_passed", "psnr_recovered", "recovered_identical", "leak_share",
+                       "entropy_original_whole", "entropy_masked_whole", "entropy_original_areas", "entropy_masked_areas",
+                       "local_entropy_original", "local_entropy_masked", "corr_h_original_areas", "corr_h_masked_areas",
+                       "ms_detect", "ms_membrane", "ms_mask", "ms_scramble", "ms_encode", "ms_unscramble", "ms_unmask"]
+        var csv = columns.joined(separator: ",") + "\n"
+        for r in reports {
+            let row: [String] = [
+                "\"\(r["image"] as? String ?? "")\"", f(number(r, "width"), 0), f(number(r, "height"), 0), f(number(r, "channels"), 0),
+                r["mode"] as? String ?? "", f(number(r, "block"), 0), "\((r["regions"] as? [Any])?.count ?? 0)", r["mask_decision"] as? String ?? "",
+                f(number(r, "npcr_whole")), f(number(r, "uaci_whole")), f(number(r, "npcr_areas")), f(number(r, "uaci_areas")), wu(r),
+                (r["psnr_recovered"] as? String) ?? f(number(r, "psnr_recovered")), "\((r["recovered_identical"] as? Bool) ?? false)",
+                f(number(r, "leak_share"), 6),
+                f(nested(r, "entropy", "original_whole")), f(nested(r, "entropy", "masked_whole")),
+                f(nested(r, "entropy", "original_areas")), f(nested(r, "entropy", "masked_areas")),
+                f(nested(r, "local_entropy", "original_whole")), f(nested(r, "local_entropy", "masked_whole")),
+                f(((r["correlation"] as? [String: Any])?["original_areas"] as? [String: Any])?["horizontal"] as? Double),
+                f(((r["correlation"] as? [String: Any])?["masked_areas"] as? [String: Any])?["horizontal"] as? Double),
+            ] + ["detect", "membrane", "mask", "scramble", "encode", "unscramble", "unmask"].map { f(nested(r, "timings_ms", $0), 3) }
+            csv += row.joined(separator: ",") + "\n"
+        }
+
+        // summary.json
+        let summary: [String: Any] = [
+            "run": runName, "images": reports.count, "failed": failures.count, "recovered_identical": identical,
+            "all_recovered_identical": identical == reports.count,
+            "mean_npcr_whole": reports.compactMap { number($0, "npcr_whole") }.mean,
+            "mean_uaci_whole": reports.compactMap { number($0, "uaci_whole") }.mean,
+            "mean_npcr_areas": reports.compactMap { number($0, "npcr_areas") }.mean,
+            "mean_uaci_areas": reports.compactMap { number($0, "uaci_areas") }.mean,
+            "mean_leak_share": reports.compactMap { number($0, "leak_share") }.mean,
+        ]
+        let summaryData = (try? JSONSerialization.data(withJSONObject: summary, options: [.prettyPrinted, .sortedKeys])) ?? Data()
+
+        // report.html
+        var html = """
+            <!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>msai report: \(esc(runName))</title>
+            <style>
+            body{font-family:system-ui,sans-serif;margin:2em;color:#222;max-width:1200px}
+            table{border-collapse:collapse;margin:1em 0;font-size:13px}th,td{border:1px solid #ccc;padding:3px 7px;text-align:right}
+            th{background:#f0f0f0}td:first-child,th:first-child{text-align:left}.fail{color:#b00}.ok{color:#070}
+            figure{display:inline-block;margin:0 1em 1em 0}figcaption{font-size:12px;text-align:center}
+            svg{background:#fafafa;border:1px solid #ddd}h2{margin-top:2em}
+            </style></head><body>
+            <h1>msai report: \(esc(runName))</h1>
+            <p id="summary">\(reports.count) image(s) evaluated, \(failures.count) failed;
+            <span class="\(identical == reports.count ? "ok" : "fail")">\(identical) of \(reports.count) recovered bit-exactly (PSNR = ∞)</span>.
+            Percentages are in percent; Wu tests at α = 0.05 (count of the NPCR and UACI tests passed).</p>
+            <h2>Per image</h2>
+            <table id="per-image"><tr><th>image</th><th>size</th><th>areas</th><th>decision</th><th>NPCR whole</th><th>UACI whole</th>
+            <th>NPCR areas</th><th>UACI areas</th><th>Wu passed</th><th>PSNR</th><th>leak</th><th>entropy areas</th>
+            <th>corr. h areas</th><th>detect ms</th><th>mask+scramble ms</th></tr>
+            """
+        for r in reports {
+            let psnr = (r["psnr_recovered"] as? String) ?? f(number(r, "psnr_recovered"), 2)
+            let maskMs = (nested(r, "timings_ms", "mask") ?? 0) + (nested(r, "timings_ms", "scramble") ?? 0)
+            html += "<tr><td>\(esc(r["image"] as? String ?? ""))</td><td>\(f(number(r, "width"), 0))×\(f(number(r, "height"), 0))×\(f(number(r, "channels"), 0))</td>"
+                + "<td>\((r["regions"] as? [Any])?.count ?? 0)</td><td>\(esc(r["mask_decision"] as? String ?? ""))</td>"
+                + "<td>\(f(number(r, "npcr_whole")))</td><td>\(f(number(r, "uaci_whole")))</td><td>\(f(number(r, "npcr_areas")))</td>"
+                + "<td>\(f(number(r, "uaci_areas")))</td><td>\(wu(r))</td><td class=\"\(psnr == "inf" ? "ok" : "fail")\">\(psnr)</td>"
+                + "<td>\(f((number(r, "leak_share") ?? 0) * 100, 3)) %</td>"
+                + "<td>\(f(nested(r, "entropy", "original_areas"), 3)) → \(f(nested(r, "entropy", "masked_areas"), 3))</td>"
+                + "<td>\(f(((r["correlation"] as? [String: Any])?["original_areas"] as? [String: Any])?["horizontal"] as? Double, 3)) → \(f(((r["correlation"] as? [String: Any])?["masked_areas"] as? [String: Any])?["horizontal"] as? Double, 3))</td>"
+                + "<td>\(f(nested(r, "timings_ms", "detect"), 1))</td><td>\(f(maskMs, 2))</td></tr>\n"
+        }
+        html += "</table>\n"
+        if !failures.isEmpty {
+            html += "<h2>Failures</h2><ul id=\"failures\">" + failures.map { "<li class=\"fail\">\(esc($0))</li>" }.joined() + "</ul>\n"
+        }
+
+        // The paper's tables beside ours.
+        html += """
+            <h2>The paper's Tables 2 and 3, beside this run</h2>
+            <p>The paper used 256 × 256 images and one area each; this run uses the bundled images at their own size
+            and the areas the policy found, so compare the kinds, not the digits. Its Table 3 compares the original with
+            the final masked and scrambled frame (NPCR and UACI as fractions). No fingerprint image is in any registry reachable here.</p>
+            <table id="paper-tables"><tr><th>image</th><th>paper: size</th><th>paper: area</th><th>paper: NPCR</th><th>paper: UACI</th>
+            <th>this run: image</th><th>size</th><th>areas</th><th>NPCR</th><th>UACI</th></tr>
+            """
+        for p in paper {
+            let ours = counterparts[p.kind].flatMap { name in reports.first { ($0["image"] as? String)?.hasSuffix(name) == true } }
+            let areas = (ours?["regions"] as? [[String: Any]])?.map { "\($0["w"] ?? "?")×\($0["h"] ?? "?")" }.joined(separator: ", ")
+            html += "<tr><td>\(p.kind)</td><td>\(p.size)</td><td>\(p.area)</td><td>\(f(p.npcr))</td><td>\(f(p.uaci))</td>"
+                + "<td>\(esc(ours?["image"] as? String ?? "–"))</td>"
+                + "<td>\(ours.map { "\(f(number($0, "width"), 0))×\(f(number($0, "height"), 0))" } ?? "–")</td><td>\(esc(areas ?? "–"))</td>"
+                + "<td>\(f(ours.flatMap { number($0, "npcr_whole") }.map { $0 / 100 }))</td><td>\(f(ours.flatMap { number($0, "uaci_whole") }.map { $0 / 100 }))</td></tr>\n"
+        }
+        html += "</table>\n<h2>Histograms of the areas: original, masked, recovered (the paper's Figure 4)</h2>\n"
+        for r in reports {
+            guard let h = r["histograms"] as? [String: Any] else { continue }
+            html += "<section class=\"histograms\"><h3>\(esc(r["image"] as? String ?? ""))</h3>"
+            for (key, title) in [("original_areas", "original areas"), ("masked_areas", "masked areas"), ("recovered_areas", "recovered areas")] {
+                guard let channels = h[key] as? [[Int]] else { continue }
+                html += "<figure>\(svgHistogram(channels))<figcaption>\(title)</figcaption></figure>"
+            }
+            html += "</section>\n"
+        }
+        html += "<p>Made by msai report from \(reports.count) metrics file(s).</p></body></html>\n"
+        return Output(html: html, csv: csv, summary: summaryData, images: reports.count)
+    }
+
+    /// A 256-bin histogram (channels summed) as an inline SVG bar chart.
+    static func svgHistogram(_ channels: [[Int]]) -> String {
+        var bins = [Int](repeating: 0, count: 256)
+        for channel in channels where channel.count == 256 { for i in 0..<256 { bins[i] += channel[i] } }
+        let top = max(1, bins.max() ?? 1)
+        let height = 110.0
+        var bars = ""
+        for (i, count) in bins.enumerated() where count > 0 {
+            let h = Double(count) / Double(top) * 100
+            bars += "<rect x=\"\(i + 4)\" y=\(String(format: "\"%.1f\"", height - 6 - h)) width=\"1\" height=\(String(format: "\"%.1f\"", h))/>"
+        }
+        return "<svg width=\"264\" height=\"\(Int(height))\" role=\"img\"><g fill=\"#3366aa\">\(bars)</g>"
+            + "<line x1=\"4\" y1=\"104\" x2=\"260\" y2=\"104\" stroke=\"#888\"/><text x=\"4\" y=\"110\" font-size=\"6\">0</text>"
+            + "<text x=\"248\" y=\"110\" font-size=\"6\">255</text></svg>"
+    }
+}
+
+extension Array where Element == Double {
+    var mean: Double { isEmpty ? 0 : reduce(0, +) / Double(count) }
+}

@@ -513,6 +513,21 @@ int msai_video_read(msai_video *video, uint8_t *rgb, msai_cv_error *error) {
 
 void msai_video_free(msai_video *video) { delete video; }
 
+int msai_gaussian_blur(uint8_t *pixels, int width, int height, int channels, int x, int y, int w, int h, int ksize,
+                       msai_cv_error *error) {
+    return guarded(error, "blur", -1, [&]() -> int {
+        if (pixels == nullptr || width <= 0 || height <= 0 || (channels != 1 && channels != 3) || ksize < 1 || ksize % 2 == 0 ||
+            x < 0 || y < 0 || w <= 0 || h <= 0 || x > width - w || y > height - h) {
+            set_error(error, "blur: bad arguments");
+            return -1;
+        }
+        cv::Mat image(height, width, channels == 1 ? CV_8UC1 : CV_8UC3, pixels);
+        cv::Mat area = image(cv::Rect(x, y, w, h));
+        cv::GaussianBlur(area, area, cv::Size(ksize, ksize), 0);
+        return 0;
+    });
+}
+
 int msai_draw_box(uint8_t *pixels, int width, int height, int channels, int x, int y, int w, int h, uint8_t r,
                   uint8_t g, uint8_t b, int thickness, const char *label, msai_cv_error *error) {
     return guarded(error, "drawing", -1, [&]() -> int {

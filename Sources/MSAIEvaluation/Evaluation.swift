@@ -79,6 +79,7 @@ public final class Evaluator {
             report.wuTests = try await wuTests(image, areas: areas, firstMasking: maskedAreas)
         }
 
+        report.baselines = try Baselines.run(image, areas: areas)
         report.timingsMs = [
             "detect": detectMilliseconds,
             "membrane": masked.timings["membrane"], "mask": masked.timings["mask"], "tau": masked.timings["tau"],

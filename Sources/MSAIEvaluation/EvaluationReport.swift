@@ -116,6 +116,8 @@ public struct EvaluationReport: Encodable {
     public var correlation: [String: [String: Double?]] = [:]
     public var histograms: Histograms?
     public var timingsMs: [String: Double] = [:]
+    /// Other ways of protecting the same frame, measured the same way (see `Baselines`).
+    public var baselines: [BaselineResult] = []
 
     public init(image: String, width: Int, height: Int, channels: Int, mode: String, block: Int, regions: [Region]) {
         self.image = image
@@ -138,6 +140,7 @@ public struct EvaluationReport: Encodable {
         case recoveredIdentical = "recovered_identical", leakShare = "leak_share", maskedBytes = "masked_png_bytes"
         case localEntropy = "local_entropy", timingsMs = "timings_ms"
         case maskDecision = "mask_decision", maskReason = "mask_reason"
+        case baselines
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -171,6 +174,7 @@ public struct EvaluationReport: Encodable {
         try c.encode(correlation.mapValues { $0.mapValues { $0.map(round4) } }, forKey: .correlation)
         try c.encode(histograms, forKey: .histograms)
         try c.encode(timingsMs.mapValues { ($0 * 1000).rounded() / 1000 }, forKey: .timingsMs)
+        try c.encode(baselines, forKey: .baselines)
     }
 
     public func json(pretty: Bool = true) -> Data {

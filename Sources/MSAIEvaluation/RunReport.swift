@@ -144,6 +144,33 @@ public enum RunReport {
                 + "<td>\(ours.map { "\(f(number($0, "width"), 0))×\(f(number($0, "height"), 0))" } ?? "–")</td><td>\(esc(areas ?? "–"))</td>"
                 + "<td>\(f(ours.flatMap { number($0, "npcr_whole") }.map { $0 / 100 }))</td><td>\(f(ours.flatMap { number($0, "uaci_whole") }.map { $0 / 100 }))</td></tr>\n"
         }
+        html += "</table>\n"
+
+        // Baselines, averaged over the images.
+        html += """
+            <h2>Baselines in the same run</h2>
+            <p>Means over the images. NPCR and UACI compare the original with what leaves the camera, over the whole frame
+            and at the areas' positions (for MSAI, its masked areas before scrambling); PSNR of what leaves the camera against
+            the original (lower hides more). Encryption hides everything, including what is not sensitive; blur and pixelation
+            cannot be undone; the scrambling alone leaves every area's pixel values as they were, only moved.</p>
+            <table id="baselines"><tr><th>method</th><th>reversible</th><th>ms per frame</th><th>NPCR whole</th><th>UACI whole</th>
+            <th>NPCR areas</th><th>UACI areas</th><th>PSNR of output</th></tr>
+            """
+        let msaiMs = reports.map { (nested($0, "timings_ms", "membrane") ?? 0) + (nested($0, "timings_ms", "mask") ?? 0) + (nested($0, "timings_ms", "scramble") ?? 0) }.mean
+        html += "<tr><td>MSAI (\(esc(reports.first?["mode"] as? String ?? "")): membrane + mask + scramble)</td><td>yes, by the data center</td><td>\(f(msaiMs, 2))</td>"
+            + "<td>\(f(reports.compactMap { number($0, "npcr_whole") }.mean))</td><td>\(f(reports.compactMap { number($0, "uaci_whole") }.mean))</td>"
+            + "<td>\(f(reports.compactMap { number($0, "npcr_areas") }.mean))</td><td>\(f(reports.compactMap { number($0, "uaci_areas") }.mean))</td><td>–</td></tr>\n"
+        let baselineRows = reports.compactMap { $0["baselines"] as? [[String: Any]] }.flatMap { $0 }
+        var methods: [String] = []
+        for row in baselineRows { if let m = row["method"] as? String, !methods.contains(m) { methods.append(m) } }
+        for method in methods {
+            let rows = baselineRows.filter { ($0["method"] as? String) == method }
+            func mean(_ key: String) -> Double { rows.compactMap { number($0, key) }.mean }
+            let reversible = (rows.first?["reversible"] as? Bool) == true ? "yes, with the key" : "no"
+            html += "<tr><td>\(esc(method))</td><td>\(method.hasPrefix("tau") ? "yes" : reversible)</td><td>\(f(mean("milliseconds"), 2))</td>"
+                + "<td>\(f(mean("npcr_whole")))</td><td>\(f(mean("uaci_whole")))</td><td>\(f(mean("npcr_areas")))</td><td>\(f(mean("uaci_areas")))</td>"
+                + "<td>\(f(mean("psnr_output"), 2))</td></tr>\n"
+        }
         html += "</table>\n<h2>Histograms of the areas: original, masked, recovered (the paper's Figure 4)</h2>\n"
         for r in reports {
             guard let h = r["histograms"] as? [String: Any] else { continue }

@@ -97,3 +97,18 @@ public final class VideoReader {
         }
     }
 }
+
+extension PixelBuffer {
+    /// A copy with `area` Gaussian-blurred (cv::GaussianBlur, odd kernel side `kernel`).
+    public func gaussianBlurred(_ area: Rect, kernel: Int) throws -> PixelBuffer {
+        try checkContains(area)
+        var copy = self
+        var error = msai_cv_error()
+        let status = copy.samples.withUnsafeMutableBufferPointer {
+            msai_gaussian_blur($0.baseAddress, Int32(width), Int32(height), Int32(channels), Int32(area.x), Int32(area.y),
+                               Int32(area.width), Int32(area.height), Int32(kernel | 1), &error)
+        }
+        guard status == 0 else { throw MSAIError.invalidImage("blur failed: \(Network.message(&error))") }
+        return copy
+    }
+}

@@ -155,7 +155,14 @@ import Testing
         let report = try msai(["report", run])
         #expect(report.status == 0, "\(report.stderr)")
         let html = try String(contentsOfFile: run + "/report.html", encoding: .utf8)
-        #expect(html.contains("<table id=\"per-image\">") && html.contains("<table id=\"paper-tables\">"))
+        #expect(html.contains("<table id=\"per-image\">") && html.contains("<table id=\"paper-tables\">") && html.contains("<table id=\"baselines\">"))
+        for method in ["AES-256-GCM", "ChaCha20-Poly1305", "Gaussian blur", "pixelation", "tau only"] { #expect(html.contains(method), "\(method)") }
+        let lena = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: run + "/images/lena.png.metrics.json"))) as! [String: Any]
+        let baselines = lena["baselines"] as! [[String: Any]]
+        #expect(baselines.count == 5)
+        // Whole-frame encryption changes nearly every sample; blur changes the areas only.
+        #expect((baselines[0]["npcr_whole"] as! Double) > 99)
+        #expect((baselines[2]["npcr_whole"] as! Double) < (baselines[2]["npcr_areas"] as! Double))
         #expect(html.contains("lena.png") && html.contains("coffee.png"))
         #expect(html.contains("<svg") && html.components(separatedBy: "<figure>").count - 1 >= 3)  // lena's three histograms
         #expect(!html.contains("<script") && !html.contains("http://") && !html.contains("https://"))  // self-contained

@@ -81,6 +81,10 @@ int msai_cascade_detect(msai_cascade *cascade, const uint8_t *pixels, int width,
 int msai_draw_box(uint8_t *pixels, int width, int height, int channels, int x, int y, int w, int h, uint8_t r,
                   uint8_t g, uint8_t b, int thickness, const char *label, msai_cv_error *error);
 
+/// cv::GaussianBlur of the rectangle (x, y, w, h) in place, kernel side `ksize` (odd), on tight rows.
+int msai_gaussian_blur(uint8_t *pixels, int width, int height, int channels, int x, int y, int w, int h, int ksize,
+                       msai_cv_error *error);
+
 /// An owned cv::VideoCapture over a file.
 typedef struct msai_video msai_video;
 /// Opens a video file; fills width, height and the frame count OpenCV reports (may be 0 if unknown).

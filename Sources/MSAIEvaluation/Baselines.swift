@@ -101,6 +101,7 @@ public enum Baselines {
     }
 }
 
-func milliseconds(_ d: Duration) -> Double {
+/// A duration in milliseconds.
+public func milliseconds(_ d: Duration) -> Double {
     Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15
 }

@@ -136,6 +136,3 @@ struct Evaluate: AsyncParsableCommand {
     }
 }
 
-func milliseconds(_ d: Duration) -> Double {
-    Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15
-}

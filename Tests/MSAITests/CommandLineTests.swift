@@ -1,6 +1,7 @@
 import Foundation
 import MSAICore
 import MSAIEvaluation
+import MSAIImageIO
 import Testing
 
 /// The `msai` executable end to end, as a user runs it.
@@ -173,6 +174,38 @@ import Testing
         #expect(summary["images"] as? Int == 2 && summary["all_recovered_identical"] as? Bool == true)
         let notARun = try msai(["report", runs.path])
         #expect(notARun.status != 0 && notARun.stderr.contains("no images/ folder"))
+
+        // A real browser (Debian's chromium, headless) parses the page and draws it.
+        let page = "file://" + run + "/report.html"
+        let dom = try runProgram("/usr/bin/chromium", ["--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", page])
+        #expect(dom.status == 0, "\(dom.stderr)")
+        for table in ["per-image", "paper-tables", "baselines"] { #expect(dom.stdout.contains("<table id=\"\(table)\">"), "\(table)") }
+        #expect(dom.stdout.components(separatedBy: "<svg").count - 1 >= 3 && dom.stdout.contains("<rect"))
+        let shot = runs.appendingPathComponent("report.png").path
+        let screenshot = try runProgram("/usr/bin/chromium", ["--headless", "--no-sandbox", "--disable-gpu", "--window-size=1200,1600",
+                                                             "--screenshot=\(shot)", page])
+        #expect(screenshot.status == 0, "\(screenshot.stderr)")
+        let picture = try ImageFile.read(shot)
+        #expect(picture.width == 1200 && picture.height == 1600)
+        // Not a blank page: text and plots give many distinct samples.
+        #expect(Set(picture.samples).count > 50)
+    }
+
+    /// Runs a program with a timeout of 60 s.
+    func runProgram(_ path: String, _ arguments: [String]) throws -> Run {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let pid = process.processIdentifier
+        DispatchQueue.global().asyncAfter(deadline: .now() + 60) { if process.isRunning { kill(pid, SIGKILL) } }
+        let stdout = out.fileHandleForReading.readDataToEndOfFile(), stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Run(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+                   stderr: String(decoding: stderr, as: UTF8.self))
     }
 
     @Test func helpReadsLikeAManPageWithExamples() async throws {

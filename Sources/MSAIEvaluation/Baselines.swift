@@ -100,8 +100,3 @@ public enum Baselines {
         }
     }
 }
-
-/// A duration in milliseconds.
-public func milliseconds(_ d: Duration) -> Double {
-    Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15
-}

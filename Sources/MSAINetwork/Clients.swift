@@ -59,8 +59,8 @@ struct RoleClient: Sendable {
             if let contentType { request.headers.add(name: "Content-Type", value: contentType) }
             if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
             do {
-                let seconds = Int64(retry.deadline.components.seconds) * 1000 + retry.deadline.components.attoseconds / 1_000_000_000_000_000
-                let response = try await SharedHTTPClient.client.execute(request, deadline: .now() + .milliseconds(seconds))
+                let response = try await SharedHTTPClient.client.execute(
+                    request, deadline: .now() + .milliseconds(Int64(milliseconds(retry.deadline))))
                 let bytes = Array(buffer: try await response.body.collect(upTo: responseLimit))
                 let status = Int(response.status.code)
                 if (200..<300).contains(status) { return Reply(status: status, headers: response.headers, body: bytes) }

@@ -4,6 +4,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import MSAICore
+import MSAIImageIO
 import MSAIRoles
 import NIOCore
 import ServiceLifecycle
@@ -171,7 +172,7 @@ public enum DataCenterService {
             }
             guard let frame = try dataCenter.store.frame(id) else { throw HTTPError(.notFound, message: "no frame \(id)") }
             try dataCenter.store.appendAudit(actor: actor, action: "read \(kind)", frameID: id)
-            let png = kind == "masked" ? frame.maskedFrame : try PNGBytes.encode(frame.recovered)
+            let png = kind == "masked" ? frame.maskedFrame : try PNGCodec.encode(frame.recovered)
             var headers = HTTPFields()
             headers[.contentType] = "image/png"
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: png)))
@@ -235,6 +236,4 @@ public final class RunningServer: Sendable {
         _ = try? await task.value
     }
 
-    /// Waits until the server stops (by `stop()` or a failure).
-    public func wait() async throws { try await task.value }
 }

@@ -45,7 +45,7 @@ public final class DataCenter: MembraneKeyEscrow, ScrambleService, FrameSink, @u
         }
         let (id, seed) = lock.withLock { (Hex.encode(randomBytes(16, using: &random)), randomBytes(32, using: &random)) }
         let grant = try TauGrant(id: id, seed: seed, layout: layout)
-        try store.purgeUnusedTaus(issuedBefore: Date().addingTimeInterval(-seconds(tauLifetime)))
+        try store.purgeUnusedTaus(issuedBefore: Date().addingTimeInterval(-milliseconds(tauLifetime) / 1000))
         try store.insertTau(grant)
         return grant
     }
@@ -84,8 +84,8 @@ public final class DataCenter: MembraneKeyEscrow, ScrambleService, FrameSink, @u
             throw MSAIError.unknownKey("masked frame names tau \(header.tauID), which this data center did not issue")
         }
         guard !used else { throw MSAIError.replay("tau \(header.tauID) was already used by another frame") }
-        guard Date().timeIntervalSince(issuedAt) <= seconds(tauLifetime) else {
-            throw MSAIError.unknownKey("tau \(header.tauID) expired: it was issued more than \(Int(seconds(tauLifetime))) s ago; ask for a new one")
+        guard Date().timeIntervalSince(issuedAt) <= milliseconds(tauLifetime) / 1000 else {
+            throw MSAIError.unknownKey("tau \(header.tauID) expired: it was issued more than \(Int(milliseconds(tauLifetime) / 1000)) s ago; ask for a new one")
         }
         guard issued.layout.width == header.width, issued.layout.height == header.height else {
             throw MSAIError.shapeMismatch(
@@ -164,4 +164,3 @@ public final class DataCenter: MembraneKeyEscrow, ScrambleService, FrameSink, @u
     }
 }
 
-func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }

@@ -65,7 +65,7 @@ public final class EdgeCamera {
         var records: [MaskedArea] = []
         var ciphertexts: [UInt8] = []
         // Samples of the original left in place by construction, counted once under overlapping areas.
-        let leaked = mode == .gf251 ? try frame.sampleSet(coveredBy: areas).values.filter { $0 == 0 || $0 >= 251 }.count : 0
+        let leaked = mode == .gf251 ? try AreaMasker.leakedSampleCount(in: frame, areas: areas) : 0
         try timed("mask", into: &timings) {
             for (area, grant) in zip(areas, grants) {
                 switch grant.mode {

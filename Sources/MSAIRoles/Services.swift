@@ -74,7 +74,7 @@ func timed<T>(_ name: String, into timings: inout StepTimings, _ body: () throws
     let start = ContinuousClock.now
     let result = try body()
     let elapsed = ContinuousClock.now - start
-    timings.record(name, Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15)
+    timings.record(name, milliseconds(elapsed))
     return result
 }
 
@@ -84,6 +84,6 @@ func timedAsync<T>(_ name: String, into timings: inout StepTimings, _ body: () a
     let start = ContinuousClock.now
     let result = try await body()
     let elapsed = ContinuousClock.now - start
-    timings.record(name, Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15)
+    timings.record(name, milliseconds(elapsed))
     return result
 }

@@ -48,7 +48,7 @@ public final class DetectionPipeline {
             let start = ContinuousClock.now
             all += try detector.detect(input)
             let elapsed = ContinuousClock.now - start
-            times[detector.name] = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+            times[detector.name] = milliseconds(elapsed)
         }
         if scale < 1 {
             let sx = Double(image.width) / Double(input.width), sy = Double(image.height) / Double(input.height)

@@ -23,7 +23,7 @@ func measure(runs: Int = 15, warmup: Int = 2, _ body: () throws -> Void) rethrow
         let start = ContinuousClock.now
         try body()
         let d = ContinuousClock.now - start
-        times.append(Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15)
+        times.append(milliseconds(d))
     }
     return median(times)
 }
@@ -151,10 +151,10 @@ if arguments.isEmpty || arguments.contains("roles") {
                                : [Rect(x: 160, y: 120, width: 320, height: 240)]
             _ = try await edge.send(try await edge.prepare(frame, areas: areas))
             let d = ContinuousClock.now - start
-            if i >= 3 { latencies.append(Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15) }
+            if i >= 3 { latencies.append(milliseconds(d)) }
         }
         let total = ContinuousClock.now - runStart
-        let seconds = Double(total.components.seconds) + Double(total.components.attoseconds) / 1e18
+        let seconds = milliseconds(total) / 1000
         let sorted = latencies.sorted()
         let p99 = sorted[min(sorted.count - 1, Int((Double(sorted.count) * 0.99).rounded(.up)) - 1)]
         row(detect ? "edge + default detection" : "edge, one area of 320x240",

@@ -101,7 +101,7 @@ struct Edge: AsyncParsableCommand {
             }
         }
         let elapsed = ContinuousClock.now - start
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let seconds = milliseconds(elapsed) / 1000
         print("\(sent) of \(files.count) frame(s) sent, \(areas) area(s) masked, \(failures.count) failed, in \(String(format: "%.1f", seconds)) s"
               + (verify ? "; \(verified) verified bit-exact" : ""))
         for (file, reason) in failures { print("  failed: \(file): \(reason)") }

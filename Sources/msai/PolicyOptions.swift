@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import MSAICore
+import MSAIImageIO
 import MSAIVision
 
 /// The privacy policy as command-line options: a policy file, then flags that override it.
@@ -115,11 +116,7 @@ func writeAll(_ outputs: [(String, [UInt8])], into folder: URL) throws {
     do {
         for (name, bytes) in outputs {
             let url = folder.appendingPathComponent(name)
-            do {
-                try Data(bytes).write(to: url, options: .atomic)
-            } catch {
-                throw MSAIError.io("\(url.path): cannot be written (\(error.localizedDescription))")
-            }
+            try ImageFile.writeAtomically(bytes, to: url)
             written.append(url)
         }
     } catch {

@@ -61,15 +61,10 @@ public enum AreaMasker {
         image = unpadded
     }
 
-    /// How many samples of `area` the GF(251) map leaves as they are (0 and 251...255).
-    public static func leakedSampleCount(in image: PixelBuffer, area: Rect) throws -> Int {
-        try image.checkContains(area)
-        var copy = image
-        var count = 0
-        copy.withRows(of: area) { _, samples in
-            for s in samples where s == 0 || s >= 251 { count += 1 }
-        }
-        return count
+    /// How many samples under `areas` (each counted once where areas overlap) the GF(251) map
+    /// leaves as they are: those equal to 0 or 251...255.
+    public static func leakedSampleCount(in image: PixelBuffer, areas: [Rect]) throws -> Int {
+        try image.sampleSet(coveredBy: areas).values.reduce(0) { $0 + ($1 == 0 || $1 >= 251 ? 1 : 0) }
     }
 }
 

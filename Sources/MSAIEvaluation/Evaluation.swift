@@ -7,17 +7,31 @@ import MSAIRoles
 /// what the masking does: `msai evaluate`'s engine. The roles are separate objects that talk
 /// only through their service protocols.
 public final class Evaluator {
-    public let cloud: CloudPlatform
-    public let dataCenter: DataCenter
     public let edge: EdgeCamera
+    /// Fetches a frame the data center accepted, as it recovered it: in-process, its store; over
+    /// the network, the reader endpoint.
+    public typealias RecoveredFrames = @Sendable (_ frameID: String) async throws -> (pixels: PixelBuffer, timings: StepTimings)
+    private let recovered: RecoveredFrames
     /// Significance level of every Wu test in the report.
     public let alpha = 0.05
 
-    public init(mode: MaskingMode, blockSize: Int, random: some RandomNumberGenerator = SystemRandomNumberGenerator(),
-                dataCenterRandom: some RandomNumberGenerator = SystemRandomNumberGenerator()) {
-        dataCenter = DataCenter(random: dataCenterRandom)
-        cloud = CloudPlatform(escrow: dataCenter, random: random)
-        edge = EdgeCamera(membranes: cloud, scrambling: dataCenter, egress: dataCenter, mode: mode, blockSize: blockSize)
+    /// Roles already running somewhere (`msai batch --cloud URL --datacenter URL`).
+    public init(edge: EdgeCamera, recovered: @escaping RecoveredFrames) {
+        self.edge = edge
+        self.recovered = recovered
+    }
+
+    /// The three roles in this process, each its own object.
+    public convenience init(mode: MaskingMode, blockSize: Int, random: some RandomNumberGenerator = SystemRandomNumberGenerator(),
+                            dataCenterRandom: some RandomNumberGenerator = SystemRandomNumberGenerator()) {
+        let dataCenter = DataCenter(random: dataCenterRandom)
+        let cloud = CloudPlatform(escrow: dataCenter, random: random)
+        self.init(edge: EdgeCamera(membranes: cloud, scrambling: dataCenter, egress: dataCenter, mode: mode, blockSize: blockSize)) { id in
+            guard let stored = try dataCenter.storedFrame(id) else {
+                throw MSAIError.io("the data center acknowledged frame \(id) but does not hold it")
+            }
+            return (stored.recovered, stored.timings)
+        }
     }
 
     public struct Result {
@@ -32,10 +46,8 @@ public final class Evaluator {
         let areas = regions.map(\.rect)
         let masked = try await edge.prepare(image, areas: areas)
         let receipt = try await edge.send(masked)
-        guard let stored = try dataCenter.storedFrame(receipt.frameID) else {
-            throw MSAIError.io("the data center acknowledged frame \(receipt.frameID) but does not hold it")
-        }
-        let recovered = stored.recovered
+        let stored = try await recovered(receipt.frameID)
+        let recovered = stored.pixels
 
         var report = EvaluationReport(
             image: name, width: image.width, height: image.height, channels: image.channels, mode: edge.mode.rawValue,

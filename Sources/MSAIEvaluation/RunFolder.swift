@@ -12,10 +12,13 @@ public final class RunFolder: @unchecked Sendable {
         public let mode: String
         public let block: Int
         public let policy: PrivacyPolicy
-        public init(mode: String, block: Int, policy: PrivacyPolicy) {
+        /// The extra size every image is also evaluated at ("256x256", the paper's), or nil.
+        public let paperSize: String?
+        public init(mode: String, block: Int, policy: PrivacyPolicy, paperSize: String? = nil) {
             self.mode = mode
             self.block = block
             self.policy = policy
+            self.paperSize = paperSize
         }
     }
 
@@ -25,10 +28,39 @@ public final class RunFolder: @unchecked Sendable {
         let settings: Settings
     }
 
-    /// One image of the run: its id (unique, file-name safe) and path.
+    /// One image of the run: its id (unique, file-name safe), path, and the size it is resized to
+    /// before evaluation (nil: its own size).
     public struct Item: Sendable {
         public let id: String
         public let path: String
+        public let resize: Size?
+
+        public init(id: String, path: String, resize: Size? = nil) {
+            self.id = id
+            self.path = path
+            self.resize = resize
+        }
+
+        /// The same image resized: id NAME@WxH.
+        public func resized(to size: Size) -> Item { Item(id: "\(id)@\(size)", path: path, resize: size) }
+    }
+
+    /// A frame size, written WxH.
+    public struct Size: Sendable, Equatable, CustomStringConvertible {
+        public let width: Int
+        public let height: Int
+
+        /// Parses "256x256"; names the option in the error.
+        public init(parsing text: String, option: String) throws {
+            let parts = text.lowercased().split(separator: "x")
+            guard parts.count == 2, let w = Int(parts[0]), let h = Int(parts[1]), (8...16384).contains(w), (8...16384).contains(h) else {
+                throw MSAIError.invalidArgument("\(option) must be WxH with each side in 8...16384 (e.g. 256x256), got '\(text)'")
+            }
+            width = w
+            height = h
+        }
+
+        public var description: String { "\(width)x\(height)" }
     }
 
     public let url: URL

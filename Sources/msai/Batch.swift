@@ -3,19 +3,28 @@ import Foundation
 import MSAICore
 import MSAIEvaluation
 import MSAIImageIO
+import MSAINetwork
+import MSAIRoles
 import MSAIVision
 
 struct Batch: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Evaluate every image under folders, in parallel and resumably, into a run folder.",
         discussion: """
-            Every JPEG and PNG under the folders (recursively) goes through the three roles in-process, as \\
-            in `msai evaluate`; RUN/images/NAME.metrics.json holds each image's figures. Both cores are kept \\
-            busy (--jobs). A second run into the same folder skips what is done and retries what failed; one \\
-            image's failure is recorded in RUN/failures.jsonl and the batch goes on.
+            Every JPEG and PNG under the folders (recursively) goes through the three roles, as in \\
+            `msai evaluate`; RUN/images/NAME.metrics.json holds each image's figures. Each image is also \\
+            evaluated resized to the paper's 256x256 (NAME@256x256; --paper-size none skips it), for the \\
+            report's reproduction of the paper's Tables 2 and 3. Both cores are kept busy (--jobs). A second \\
+            run into the same folder skips what is done and retries what failed; one image's failure is \\
+            recorded in RUN/failures.jsonl and the batch goes on.
 
-            Example:
-              msai batch Datasets --out runs/x
+            The roles run in this process unless --cloud and --datacenter name running ones (`msai up`); \\
+            then the tokens come from --config (the edge token for masking, a reader token to fetch each \\
+            recovered image back for the metrics).
+
+            Examples:
+              msai batch Datasets --out runs/x && msai report runs/x
+              msai up &  msai batch Datasets --out runs/y --cloud http://127.0.0.1:8701 --datacenter http://127.0.0.1:8702
             """)
 
     @Argument(help: "Folders (searched recursively) or image files.") var inputs: [String]
@@ -23,6 +32,11 @@ struct Batch: AsyncParsableCommand {
     @Option(help: "Membrane mode: gf251, hardened or vhe.") var mode = "gf251"
     @Option(help: "Block size of the scrambling.") var block = 8
     @Option(help: "Images evaluated at once (default: one per core).") var jobs = ProcessInfo.processInfo.activeProcessorCount
+    @Option(help: "Also evaluate every image resized to WxH (the paper used 256x256); 'none' to skip.") var paperSize = "256x256"
+    @Option(help: "A running cloud's URL (with --datacenter): use the roles over the network.") var cloud: String?
+    @Option(help: "A running data center's URL (with --cloud).") var datacenter: String?
+    @OptionGroup var config: ConfigOptions
+    @Option(help: "Seconds each call to a running role may take.") var deadline = 10
     @OptionGroup(title: "Privacy policy (what is detected and masked)") var policy: PolicyOptions
 
     func run() async throws {
@@ -31,17 +45,24 @@ struct Batch: AsyncParsableCommand {
         let total: Int
         let privacyPolicy: PrivacyPolicy
         let maskingMode: MaskingMode
+        let makeEvaluator: @Sendable () -> Evaluator
         do {
             guard let m = MaskingMode(rawValue: mode) else { throw MSAIError.invalidArgument("--mode must be gf251, hardened or vhe, got '\(mode)'") }
             maskingMode = m
             guard jobs >= 1 else { throw MSAIError.invalidArgument("--jobs must be at least 1") }
             privacyPolicy = try policy.resolve()
-            let items = try RunFolder.collect(inputs)
-            run = try RunFolder.open(out, settings: RunFolder.Settings(mode: mode, block: block, policy: privacyPolicy))
+            let paper = paperSize.lowercased() == "none" ? nil : try RunFolder.Size(parsing: paperSize, option: "--paper-size")
+            makeEvaluator = try evaluatorFactory(mode: m)
+            let found = try RunFolder.collect(inputs)
+            let items = found + (paper.map { size in found.map { $0.resized(to: size) } } ?? [])
+            run = try RunFolder.open(out, settings: RunFolder.Settings(mode: mode, block: block, policy: privacyPolicy,
+                                                                        paperSize: paper?.description))
             pending = items.filter { !run.isDone($0) }
             total = items.count
             let skipped = total - pending.count
-            print("\(total) image(s) under \(inputs.joined(separator: ", ")); \(skipped) already done in \(out), \(pending.count) to go, \(min(jobs, max(1, pending.count))) at a time")
+            print("\(found.count) image(s) under \(inputs.joined(separator: ", "))"
+                  + (paper.map { ", each also at \($0) (\(total) evaluations)" } ?? "") + (cloud.map { ", through the roles at \($0) and \(datacenter ?? "")" } ?? "")
+                  + "; \(skipped) already done in \(out), \(pending.count) to go, \(min(jobs, max(1, pending.count))) at a time")
         } catch let error as MSAIError {
             printError(error.description)
             throw ExitCode(1)
@@ -50,17 +71,17 @@ struct Batch: AsyncParsableCommand {
         let progress = Progress(total: pending.count, interactive: isatty(STDOUT_FILENO) != 0)
         let queue = WorkQueue(pending)
         let models = policy.models
-        let blockSize = block
         let results = try await withThrowingTaskGroup(of: (Int, Int).self) { group in
             for _ in 0..<min(jobs, max(1, pending.count)) {
                 group.addTask {
                     // Each worker has its own roles and its own detectors (OpenCV nets are not thread-safe).
                     let selector = try AreaSelector.load(policy: privacyPolicy) { try ModelStore.locate(explicit: models) }
-                    let evaluator = Evaluator(mode: maskingMode, blockSize: blockSize)
+                    let evaluator = makeEvaluator()
                     var done = 0, failed = 0
                     while let item = await queue.next() {
                         do {
-                            let image = try ImageFile.read(item.path)
+                            var image = try ImageFile.read(item.path)
+                            if let size = item.resize { image = try image.resized(width: size.width, height: size.height) }
                             let start = ContinuousClock.now
                             let decision = try selector.select(image)
                             let detectMs = milliseconds(ContinuousClock.now - start)
@@ -87,6 +108,37 @@ struct Batch: AsyncParsableCommand {
         print("\(results.0) evaluated, \(results.1) failed, \(total - pending.count) skipped as done; results in \(out)/images/"
               + (results.1 > 0 ? ", failures in \(out)/failures.jsonl" : ""))
         if results.1 > 0 { throw ExitCode(1) }
+    }
+}
+
+extension Batch {
+    /// In-process roles by default; with --cloud and --datacenter, clients of running ones, the
+    /// recovered images fetched back with a reader token.
+    func evaluatorFactory(mode: MaskingMode) throws -> @Sendable () -> Evaluator {
+        let blockSize = block
+        guard cloud != nil || datacenter != nil else {
+            return { Evaluator(mode: mode, blockSize: blockSize) }
+        }
+        guard let cloudURL = cloud, let dataCenterURL = datacenter else {
+            throw MSAIError.invalidArgument("--cloud and --datacenter go together: give both URLs, or neither for in-process roles")
+        }
+        let c = try config.load()
+        guard let edgeToken = c.edgeTokens.first, !edgeToken.isEmpty else {
+            throw MSAIError.invalidArgument("\(config.path): no edge token (edge_tokens or MSAI_EDGE_TOKEN)")
+        }
+        guard let readerToken = c.readerTokens.first, !readerToken.isEmpty else {
+            throw MSAIError.invalidArgument("\(config.path): no reader token (reader_tokens or MSAI_READER_TOKEN): the batch fetches each recovered image back")
+        }
+        try RoleConfiguration.checkTransport(cloudURL, role: "cloud")
+        try RoleConfiguration.checkTransport(dataCenterURL, role: "data center")
+        let retry = RetryPolicy(deadline: .seconds(deadline), attempts: 3)
+        return {
+            let dataCenter = HTTPDataCenterClient(url: dataCenterURL, token: edgeToken, retry: retry)
+            let reader = HTTPReaderClient(url: dataCenterURL, readerToken: readerToken, retry: retry)
+            let edge = EdgeCamera(membranes: HTTPCloudClient(url: cloudURL, edgeToken: edgeToken, retry: retry),
+                                  scrambling: dataCenter, egress: dataCenter, mode: mode, blockSize: blockSize)
+            return Evaluator(edge: edge) { id in (try PNGCodec.decode(try await reader.image(frameID: id)).pixels, StepTimings()) }
+        }
     }
 }
 

@@ -118,7 +118,7 @@ import Testing
         try FileManager.default.copyItem(atPath: dataset("person.jpg"), toPath: inputs.appendingPathComponent("sub/person.jpg").path)
         try Data("not an image".utf8).write(to: inputs.appendingPathComponent("sub/broken.jpg"))
         let run = runs.appendingPathComponent("r1").path
-        let first = try msai(["batch", inputs.path, "--out", run, "--jobs", "2"])
+        let first = try msai(["batch", inputs.path, "--out", run, "--jobs", "2", "--paper-size", "none"])
         #expect(first.status != 0)  // one image failed
         #expect(first.stdout.contains("2 evaluated, 1 failed"), "\(first.stdout)")
         let images = try FileManager.default.contentsOfDirectory(atPath: run + "/images").sorted()
@@ -129,13 +129,15 @@ import Testing
         #expect(person["psnr_recovered"] as? String == "inf")
         // Resume: the two done images are skipped, the broken one is tried again.
         try FileManager.default.removeItem(at: inputs.appendingPathComponent("sub/broken.jpg"))
-        let second = try msai(["batch", inputs.path, "--out", run])
+        let second = try msai(["batch", inputs.path, "--out", run, "--paper-size", "none"])
         #expect(second.status == 0, "\(second.stderr)")
         #expect(second.stdout.contains("2 already done") && second.stdout.contains("0 evaluated, 0 failed, 2 skipped"), "\(second.stdout)")
         // Other settings, another version, a folder that is not a run, an empty input folder.
-        #expect(try msai(["batch", inputs.path, "--out", run, "--block", "16"]).stderr.contains("made with other settings"))
+        #expect(try msai(["batch", inputs.path, "--out", run, "--paper-size", "none", "--block", "16"]).stderr.contains("made with other settings"))
         try Data(#"{"format":"msai-run","version":0,"settings":{}}"#.utf8).write(to: URL(fileURLWithPath: run + "/run.json"))
-        #expect(try msai(["batch", inputs.path, "--out", run]).stderr.contains("was made by run format 0; this msai writes 1"))
+        #expect(try msai(["batch", inputs.path, "--out", run, "--paper-size", "none"]).stderr.contains("was made by run format 0; this msai writes 1"))
+        #expect(try msai(["batch", inputs.path, "--out", run + "-x", "--paper-size", "256"]).stderr.contains("--paper-size must be WxH"))
+        #expect(try msai(["batch", inputs.path, "--out", run + "-x", "--cloud", "http://127.0.0.1:9"]).stderr.contains("--cloud and --datacenter go together"))
         let notARun = runs.appendingPathComponent("other").path
         try FileManager.default.createDirectory(atPath: notARun, withIntermediateDirectories: true)
         try Data("x".utf8).write(to: URL(fileURLWithPath: notARun + "/notes.txt"))
@@ -167,11 +169,18 @@ import Testing
         #expect(html.contains("lena.png") && html.contains("coffee.png"))
         #expect(html.contains("<svg") && html.components(separatedBy: "<figure>").count - 1 >= 3)  // lena's three histograms
         #expect(!html.contains("<script") && !html.contains("http://") && !html.contains("https://"))  // self-contained
-        #expect(html.contains("2 of 2 recovered bit-exactly"))
+        #expect(html.contains("4 of 4 recovered bit-exactly"))  // each image at its own size and at the paper's 256x256
         let csv = try String(contentsOfFile: run + "/metrics.csv", encoding: .utf8).split(separator: "\n")
-        #expect(csv.count == 3 && csv[0].hasPrefix("image,width,height"))
+        #expect(csv.count == 5 && csv[0].hasPrefix("image,width,height"))
         let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: run + "/summary.json"))) as! [String: Any]
-        #expect(summary["images"] as? Int == 2 && summary["all_recovered_identical"] as? Bool == true)
+        #expect(summary["images"] as? Int == 4 && summary["all_recovered_identical"] as? Bool == true)
+        // Lena at the paper's size is in the Table 3 reproduction, with its face found at that size.
+        let small = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: run + "/images/lena.png@256x256.metrics.json"))) as! [String: Any]
+        #expect(small["width"] as? Int == 256 && small["height"] as? Int == 256)
+        #expect((small["regions"] as! [[String: Any]]).contains { $0["class"] as? String == "face" })
+        let table3 = html.components(separatedBy: "<table id=\"paper-tables\">")[1].components(separatedBy: "</table>")[0]
+        let lenaRow = table3.components(separatedBy: "<tr>").first { $0.hasPrefix("<td>Lena</td>") } ?? ""
+        #expect(lenaRow.contains("0.7871") && lenaRow.contains("face ") && lenaRow.contains("512×512"), "\(lenaRow)")
         let notARun = try msai(["report", runs.path])
         #expect(notARun.status != 0 && notARun.stderr.contains("no images/ folder"))
 

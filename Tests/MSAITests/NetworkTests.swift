@@ -152,6 +152,39 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["msai.json"])
     }
 
+    /// `msai batch --cloud URL --datacenter URL`: the images go through the running roles, and the
+    /// metrics come from the recovered images fetched back with the reader token.
+    @Test func batchThroughRunningRolesMeasuresWhatTheDataCenterStored() async throws {
+        let d = try await Deployment.start()
+        defer { Task { await d.stop() } }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("msai-batch-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let configPath = folder.appendingPathComponent("msai.json").path
+        try NetworkTests.config.write(to: configPath)
+        let run = folder.appendingPathComponent("run").path
+        let process = Process()
+        process.executableURL = CommandLineTests.executable
+        process.arguments = ["batch", "Datasets/lena.png", "Datasets/coffee.png", "--out", run, "--config", configPath,
+                             "--cloud", d.cloud.url, "--datacenter", d.dataCenter.url, "--paper-size", "none"]
+        process.currentDirectoryURL = repositoryRoot
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let errors = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "\(text)\(errors)")
+        #expect(text.contains("through the roles at \(d.cloud.url)") && text.contains("2 evaluated, 0 failed"), "\(text)")
+        // Both frames are in the data center's database, and each recovered one matched the original.
+        #expect(try await d.reader.frameIDs().count == 2)
+        for name in ["lena.png", "coffee.png"] {
+            let metrics = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: run + "/images/\(name).metrics.json"))) as! [String: Any]
+            #expect(metrics["recovered_identical"] as? Bool == true && metrics["psnr_recovered"] as? String == "inf", "\(name)")
+        }
+    }
+
     @Test func plainHTTPToAnotherHostIsRefusedUnlessDeclaredTrusted() throws {
         #expect(throws: Never.self) { try RoleConfiguration.checkTransport("http://127.0.0.1:8702", role: "data center", environment: [:]) }
         #expect(throws: Never.self) { try RoleConfiguration.checkTransport("http://localhost:1", role: "cloud", environment: [:]) }

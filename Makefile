@@ -40,7 +40,7 @@ demo: release
 # Median timings of detection (1 and 2 OpenCV threads), masking, scrambling and codecs.
 bench: deps
 	$(SWIFT) build -c release --product msai-bench
-	.build/release/msai-bench
+	GLIBC_TUNABLES=glibc.malloc.mmap_threshold=268435456:glibc.malloc.trim_threshold=536870912 .build/release/msai-bench
 
 # Precision and recall per class of each detector and of the default policy, against Datasets/labels/.
 eval-detect: release

@@ -29,7 +29,7 @@ func measure(runs: Int = 15, warmup: Int = 2, _ body: () throws -> Void) rethrow
 }
 
 func row(_ name: String, _ columns: [String]) {
-    print(name.padding(toLength: 34, withPad: " ", startingAt: 0) + columns.map { $0.padding(toLength: 14, withPad: " ", startingAt: 0) }.joined())
+    print(name.padding(toLength: 38, withPad: " ", startingAt: 0) + columns.map { $0.padding(toLength: 14, withPad: " ", startingAt: 0) }.joined())
 }
 
 func fmt(_ ms: Double) -> String { String(format: "%.2f ms", ms) }
@@ -44,6 +44,10 @@ let frames = try ["zidane.jpg", "bus.jpg", "alpr_test.jpg"].map {
 }
 
 print("msai-bench: medians on this machine (\(ProcessInfo.processInfo.activeProcessorCount) cores), release build")
+// glibc returns each freed buffer over its mmap threshold to the kernel, so every fresh 6 MB
+// frame buffer costs page faults: AES-GCM of a 1080p frame takes 10 ms that way and 1 ms with
+// the buffers reused. `make bench` sets the thresholds high, as a long-running camera would.
+print("GLIBC_TUNABLES=\(ProcessInfo.processInfo.environment["GLIBC_TUNABLES"] ?? "(unset: large buffers go back to the kernel on every free)")")
 print()
 if arguments.isEmpty || arguments.contains("detect") {
     print("Detection, per 640x480 frame (median of 15 runs over 3 frames, after warm-up)")
@@ -79,11 +83,13 @@ if arguments.isEmpty || arguments.contains("detect") {
     print()
 }
 if arguments.isEmpty || arguments.contains("core") {
-    print("Masking and scrambling, per frame (one area covering a quarter of the frame)")
+    print("Masking and scrambling, per frame (random samples; one area covering a quarter of the frame)")
     row("step", ["640x480", "1920x1080"])
     var results: [String: [String]] = [:]
-    let steps = ["membrane (cloud, GF(251))", "mask area", "derive tau + scramble", "unscramble", "memcpy of the frame",
-                 "PNG encode (level 1)", "PNG decode", "JPEG decode (TurboJPEG)"]
+    let steps = ["membrane (cloud, GF(251))", "mask area", "derive tau (ChaCha20)", "scramble (tau given)", "unscramble", "memcpy of the frame",
+                 "AES-256-GCM of the frame", "ChaCha20-Poly1305 of the frame", "PNG encode (level 1)", "PNG decode",
+                 "JPEG decode (TurboJPEG)", "end to end, in-process", "  ratio mask+tau+scramble / AES-GCM",
+                 "  ratio with membrane / AES-GCM", "  ratio scramble / memcpy"]
     for (w, h) in [(640, 480), (1920, 1080)] {
         var random = SplitMix64(seed: 1)
         let image = try PixelBuffer(width: w, height: h, channels: 3,
@@ -101,24 +107,59 @@ if arguments.isEmpty || arguments.contains("core") {
         let mask = try measure { masked = image; try AreaMasker.apply(values, to: &masked, area: area) }
         let layout = try BlockLayout(width: w, height: h, blockSize: 8)
         let seed = [UInt8](repeating: 7, count: 32)
+        var key = try ScrambleKey.derive(seed: seed, layout: layout, using: ChaCha20Keystream.self)
+        let tau = try measure { key = try ScrambleKey.derive(seed: seed, layout: layout, using: ChaCha20Keystream.self) }
         var scrambled = image
-        let scramble = try measure {
-            scrambled = try BlockScrambler.scramble(masked, layout: layout, key: try ScrambleKey.derive(seed: seed, layout: layout, using: ChaCha20Keystream.self))
-        }
-        let key = try ScrambleKey.derive(seed: seed, layout: layout, using: ChaCha20Keystream.self)
+        let scramble = try measure { scrambled = try BlockScrambler.scramble(masked, layout: layout, key: key) }
         let unscramble = try measure { _ = try BlockScrambler.unscramble(scrambled, layout: layout, key: key) }
         var copy = [UInt8](repeating: 0, count: image.samples.count)
         let memcpyTime = measure { copy.withUnsafeMutableBytes { d in image.samples.withUnsafeBytes { s in d.copyMemory(from: s) } } }
+        let aes = try measure { _ = try BaselineCipher.aes256GCM.seal(image.samples) }
+        let chacha = try measure { _ = try BaselineCipher.chaCha20Poly1305.seal(image.samples) }
         var png: [UInt8] = []
         let encode = try measure(runs: 7) { png = try PNGCodec.encode(scrambled) }
         let decode = try measure(runs: 7) { _ = try PNGCodec.decode(png) }
         let jpeg = try JPEGCodec.encode(image, quality: 90)
         let jpegDecode = try measure { _ = try JPEGCodec.decode(jpeg) }
-        for (name, value) in zip(steps, [membrane, mask, scramble, unscramble, memcpyTime, encode, decode, jpegDecode]) {
-            results[name, default: []].append(fmt(value))
+        // The three roles in this process: membrane, tau, mask, scramble, PNG, then the data
+        // center's check, decode, unscramble and unmask, and its store (in memory).
+        let dataCenter = DataCenter()
+        let cloud = CloudPlatform(escrow: dataCenter)
+        let edge = EdgeCamera(membranes: cloud, scrambling: dataCenter, egress: dataCenter)
+        var endToEnd: [Double] = []
+        for i in 0..<9 {
+            let start = ContinuousClock.now
+            _ = try await edge.send(try await edge.prepare(image, areas: [area]))
+            if i >= 2 { endToEnd.append(milliseconds(ContinuousClock.now - start)) }
         }
+        let cells: [String] = [fmt(membrane), fmt(mask), fmt(tau), fmt(scramble), fmt(unscramble), fmt(memcpyTime), fmt(aes), fmt(chacha),
+                                fmt(encode), fmt(decode), fmt(jpegDecode), fmt(median(endToEnd)),
+                                String(format: "%.2fx", (mask + tau + scramble) / aes),
+                                String(format: "%.2fx", (membrane + mask + tau + scramble) / aes),
+                                String(format: "%.0fx", scramble / memcpyTime)]
+        for (name, value) in zip(steps, cells) { results[name, default: []].append(value) }
     }
     for name in steps { row(name, results[name]!) }
+
+    print()
+    print("Membrane + masking per area size (3 channels)")
+    row("area", ["membrane", "mask", "ns/sample"])
+    var random = SplitMix64(seed: 2)
+    let canvas = try PixelBuffer(width: 1920, height: 1080, channels: 3,
+                                 samples: (0..<(1920 * 1080 * 3)).map { _ in UInt8.random(in: 0...255, using: &random) })
+    for side in [32, 64, 128, 256, 512, 1024] {
+        let area = Rect(x: 0, y: 0, width: side, height: side)
+        let shape = try MembraneShape(covering: area, channels: 3)
+        var system = SystemRandomNumberGenerator()
+        var values: [UInt8] = []
+        let membrane = try measure {
+            values = try GF251MembraneKey.draw(id: MembraneID(rawValue: "bench"), shape: shape, using: &system)
+                .membrane(using: ChaCha20Keystream.self)
+        }
+        var frame = canvas
+        let mask = try measure { try AreaMasker.apply(values, to: &frame, area: area) }
+        row("\(side)x\(side)", [fmt(membrane), fmt(mask), String(format: "%.2f", (membrane + mask) * 1e6 / Double(side * side * 3))])
+    }
 }
 
 if arguments.isEmpty || arguments.contains("roles") {

@@ -15,7 +15,7 @@ public struct Permutation: Equatable, Sendable {
         self.indices = indices
     }
 
-    private init(unchecked indices: [Int]) { self.indices = indices }
+    @usableFromInline init(unchecked indices: [Int]) { self.indices = indices }
 
     public static func identity(_ count: Int) -> Permutation { Permutation(unchecked: Array(0..<count)) }
 
@@ -35,6 +35,9 @@ public struct Permutation: Equatable, Sendable {
     ///
     /// where uniform is `UniformSampler.integer(below: i + 1)` (32-bit big-endian words with
     /// rejection). Both ends of a link derive the same permutation from the same seed.
+    /// Inlinable so that it is specialised for the keystream: unspecialised, every byte drawn
+    /// went through a witness table and deriving tau cost 10x more.
+    @inlinable
     public static func fisherYates<S: Keystream>(count: Int, sampler: inout UniformSampler<S>) -> Permutation {
         var a = Array(0..<count)
         var i = count - 1
@@ -47,6 +50,7 @@ public struct Permutation: Equatable, Sendable {
     }
 
     /// The same, from a seed and a domain of the keystream `S`.
+    @inlinable
     public static func derive<S: Keystream>(
         count: Int, seed: [UInt8], domain: KeystreamDomain, using _: S.Type
     ) throws -> Permutation {

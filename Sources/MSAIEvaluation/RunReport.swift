@@ -110,7 +110,7 @@ public enum RunReport {
             Percentages are in percent; Wu tests at α = 0.05 (count of the NPCR and UACI tests passed).</p>
             <h2>Per image</h2>
             <table id="per-image"><tr><th>image</th><th>size</th><th>areas</th><th>decision</th><th>NPCR whole</th><th>UACI whole</th>
-            <th>NPCR areas</th><th>UACI areas</th><th>Wu passed</th><th>PSNR</th><th>leak</th><th>entropy areas</th>
+            <th>NPCR areas</th><th>UACI areas</th><th>Wu passed</th><th>PSNR</th><th>leak</th><th>entropy whole</th><th>local entropy whole</th><th>entropy areas</th>
             <th>corr. h areas</th><th>detect ms</th><th>mask+scramble ms</th></tr>
             """
         for r in reports {
@@ -121,6 +121,8 @@ public enum RunReport {
                 + "<td>\(f(number(r, "npcr_whole")))</td><td>\(f(number(r, "uaci_whole")))</td><td>\(f(number(r, "npcr_areas")))</td>"
                 + "<td>\(f(number(r, "uaci_areas")))</td><td>\(wu(r))</td><td class=\"\(psnr == "inf" ? "ok" : "fail")\">\(psnr)</td>"
                 + "<td>\(f((number(r, "leak_share") ?? 0) * 100, 3)) %</td>"
+                + "<td>\(f(nested(r, "entropy", "original_whole"), 3)) → \(f(nested(r, "entropy", "masked_whole"), 3))</td>"
+                + "<td>\(f(nested(r, "local_entropy", "original_whole"), 3)) → \(f(nested(r, "local_entropy", "masked_whole"), 3))</td>"
                 + "<td>\(f(nested(r, "entropy", "original_areas"), 3)) → \(f(nested(r, "entropy", "masked_areas"), 3))</td>"
                 + "<td>\(f(((r["correlation"] as? [String: Any])?["original_areas"] as? [String: Any])?["horizontal"] as? Double, 3)) → \(f(((r["correlation"] as? [String: Any])?["masked_areas"] as? [String: Any])?["horizontal"] as? Double, 3))</td>"
                 + "<td>\(f(nested(r, "timings_ms", "detect"), 1))</td><td>\(f(maskMs, 2))</td></tr>\n"

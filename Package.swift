@@ -12,6 +12,8 @@ import PackageDescription
 //   MSAIStorage   SQLite (GRDB) adapter: the data center's durable store.
 //   MSAINetwork   the roles as HTTP services (Hummingbird) and their clients (AsyncHTTPClient).
 //   MSAIEvaluation  runs the roles in-process and measures (msai evaluate).
+//   MSAIStreaming the edge's frame pipeline for video and live streams, and its sources
+//                 (video files, watched folders, UDP through SwiftNIO).
 //   msai          the command line, which wires the rest.
 let package = Package(
     name: "msai",
@@ -28,6 +30,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
     ],
     targets: [
         .target(name: "MSAICore"),
@@ -70,20 +73,28 @@ let package = Package(
             ]
         ),
         .target(name: "MSAIEvaluation", dependencies: ["MSAICore", "MSAICrypto", "MSAIRoles", "MSAIVision"]),
+        .target(
+            name: "MSAIStreaming",
+            dependencies: [
+                "MSAICore", "MSAIRoles", "MSAIImageIO", "MSAIVision",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         .executableTarget(
             name: "msai",
             dependencies: [
-                "MSAICore", "MSAICrypto", "MSAIBigInt", "MSAIImageIO", "MSAIVision", "MSAIRoles", "MSAIEvaluation", "MSAIStorage", "MSAINetwork",
+                "MSAICore", "MSAICrypto", "MSAIBigInt", "MSAIImageIO", "MSAIVision", "MSAIRoles", "MSAIEvaluation", "MSAIStorage", "MSAINetwork", "MSAIStreaming",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(
             name: "msai-bench",
-            dependencies: ["MSAICore", "MSAICrypto", "MSAIImageIO", "MSAIVision", "MSAIRoles", "MSAINetwork", "MSAIStorage"]
+            dependencies: ["MSAICore", "MSAICrypto", "MSAIImageIO", "MSAIVision", "MSAIRoles", "MSAINetwork", "MSAIStorage", "MSAIStreaming"]
         ),
         .testTarget(
             name: "MSAITests",
-            dependencies: ["MSAICore", "MSAICrypto", "MSAIBigInt", "MSAIImageIO", "MSAIVision", "MSAIRoles", "MSAIEvaluation", "MSAIStorage", "MSAINetwork",
+            dependencies: ["MSAICore", "MSAICrypto", "MSAIBigInt", "MSAIImageIO", "MSAIVision", "MSAIRoles", "MSAIEvaluation", "MSAIStorage", "MSAINetwork", "MSAIStreaming",
                            .product(name: "AsyncHTTPClient", package: "async-http-client")],
             resources: [.copy("Vectors")]
         ),

@@ -9,7 +9,7 @@ import MSAICrypto
 /// It fails closed: every membrane and the tau are obtained before any pixel is touched, and
 /// any failure throws before a frame exists, so no unmasked or half-masked frame can leave.
 /// `send` is the one path by which frames leave the edge.
-public final class EdgeCamera {
+public final class EdgeCamera: Sendable {
     /// A frame ready to leave the edge, with what evaluation wants to look at.
     public struct MaskedFrame: Sendable {
         /// The PNG that is sent: scrambled pixels plus metadata.
@@ -29,17 +29,19 @@ public final class EdgeCamera {
     private let membranes: MembraneService
     private let scrambling: ScrambleService
     private let egress: FrameSink
-    public var mode: MaskingMode
-    public var blockSize: Int
-    public var compressionLevel = 1
+    public let mode: MaskingMode
+    public let blockSize: Int
+    /// zlib level of the PNG that is sent.
+    public let compressionLevel: Int
 
     public init(membranes: MembraneService, scrambling: ScrambleService, egress: FrameSink,
-                mode: MaskingMode = .gf251, blockSize: Int = 8) {
+                mode: MaskingMode = .gf251, blockSize: Int = 8, compressionLevel: Int = 1) {
         self.membranes = membranes
         self.scrambling = scrambling
         self.egress = egress
         self.mode = mode
         self.blockSize = blockSize
+        self.compressionLevel = compressionLevel
     }
 
     /// Masks `areas` (in this order) with fresh membranes. Also used on its own by evaluation

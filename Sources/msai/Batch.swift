@@ -44,11 +44,9 @@ struct Batch: AsyncParsableCommand {
         let pending: [RunFolder.Item]
         let total: Int
         let privacyPolicy: PrivacyPolicy
-        let maskingMode: MaskingMode
         let makeEvaluator: @Sendable () -> Evaluator
         do {
             guard let m = MaskingMode(rawValue: mode) else { throw MSAIError.invalidArgument("--mode must be gf251, hardened or vhe, got '\(mode)'") }
-            maskingMode = m
             guard jobs >= 1 else { throw MSAIError.invalidArgument("--jobs must be at least 1") }
             privacyPolicy = try policy.resolve()
             let paper = paperSize.lowercased() == "none" ? nil : try RunFolder.Size(parsing: paperSize, option: "--paper-size")

@@ -4,11 +4,12 @@ import MSAICore
 import MSAIImageIO
 import MSAINetwork
 import MSAIRoles
+import MSAIStreaming
 import MSAIVision
 
 struct Edge: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Mask and scramble images and send them to the data center, through the running roles.",
+        abstract: "Mask and scramble images, videos and live streams, and send them to the data center through the running roles.",
         discussion: """
             For each image: detect (per the policy) or take --region areas, get a membrane per area from \\
             the cloud and a tau from the data center, mask, scramble, send. It fails closed: a frame it \\
@@ -18,8 +19,19 @@ struct Edge: AsyncParsableCommand {
             --verify fetches each recovered image back with the reader token and checks it equals the \\
             original bit for bit (a deployed camera holds no reader token; this is for trying things out).
 
-            Example:
+            Streams: a video file, udp://HOST:PORT (a JPEG stream from `msai camera`), or --watch FOLDER \\
+            (new JPEG and PNG files as they appear) go through the frame pipeline: decode, detect on every \\
+            Nth frame (--detect-every), mask with the newest detection's areas grown for the frames since \\
+            (--growth), mask whole any frame whose newest detection is older than --max-age, scramble, send. \\
+            A live stream that outruns the pipeline loses frames before detection, never unmasked. \\
+            --motion sends only frames with motion (plus --pre-roll before and --post-roll after) and a \\
+            keyframe every --keyframe-every frames. A status line shows fps in and out, frames masked, \\
+            masked whole, dropped and sent. Ctrl-C stops it cleanly.
+
+            Examples:
               msai edge Datasets --verify
+              msai edge Datasets/vtest.avi --detect-every 5
+              msai edge udp://127.0.0.1:5555 --motion
             """)
 
     @Argument(help: "Images (JPEG or PNG), or folders of them.") var inputs: [String]
@@ -32,6 +44,7 @@ struct Edge: AsyncParsableCommand {
     @Option(help: "Attempts per call for transient failures.") var attempts = 3
     @Flag(help: "Fetch each recovered image with the reader token and compare it with the original.") var verify = false
     @OptionGroup(title: "Privacy policy (what is detected and masked)") var policy: PolicyOptions
+    @OptionGroup(title: "Streams (a video file, udp://HOST:PORT, or --watch FOLDER)") var stream: StreamOptions
 
     func run() async throws {
         let start = ContinuousClock.now
@@ -50,7 +63,7 @@ struct Edge: AsyncParsableCommand {
             try RoleConfiguration.checkTransport(c.cloudURL, role: "cloud")
             try RoleConfiguration.checkTransport(c.dataCenterURL, role: "data center")
             let manual = try regions.map(Rect.init(parsing:))
-            files = try expandImageInputs(inputs)
+            files = try stream.isStream(inputs) ? [] : try expandImageInputs(inputs)
             selector = manual.isEmpty ? try policy.selector(for: try policy.resolve()) : .manual(manual)
         } catch let error as MSAIError {
             printError(error.description)
@@ -64,6 +77,10 @@ struct Edge: AsyncParsableCommand {
             mode: maskingMode, blockSize: block)
         let reader = verify ? c.readerTokens.first.map { HTTPReaderClient(url: c.dataCenterURL, readerToken: $0, retry: retry) } : nil
         if verify && reader == nil { printError("--verify needs a reader token (reader_tokens or MSAI_READER_TOKEN)"); throw ExitCode(1) }
+        if try stream.isStream(inputs) {
+            try await stream.run(inputs: inputs, edge: edge, selector: selector, reader: reader)
+            return
+        }
 
         var sent = 0, areas = 0, verified = 0
         var failures: [(String, String)] = []

@@ -20,7 +20,7 @@ struct MSAI: AsyncParsableCommand {
               msai detect Datasets/zidane.jpg --out runs/detections
               msai metrics original.png runs/lena/lena.recovered.png
             """,
-        subcommands: [Evaluate.self, Batch.self, Report.self, Detect.self, Inspect.self, Metrics.self, EvalDetect.self, Init.self, Up.self, Cloud.self, DataCenterCommand.self, Edge.self]
+        subcommands: [Evaluate.self, Batch.self, Report.self, Detect.self, Inspect.self, Metrics.self, EvalDetect.self, Init.self, Up.self, Cloud.self, DataCenterCommand.self, Edge.self, Camera.self]
     )
 }
 

@@ -24,7 +24,9 @@ struct Roles {
     }
 
     /// Edge → data center and back: what the data center recovers from the frame it received.
-    func roundTrip(_ image: PixelBuffer, areas: [Rect]) async throws -> (sent: EdgeCamera.MaskedFrame, recovered: PixelBuffer) {
+    /// `blockSize` uses another edge of the same deployment, scrambling with that block size.
+    func roundTrip(_ image: PixelBuffer, areas: [Rect], blockSize: Int? = nil) async throws -> (sent: EdgeCamera.MaskedFrame, recovered: PixelBuffer) {
+        let edge = blockSize.map { EdgeCamera(membranes: cloud, scrambling: dataCenter, egress: dataCenter, mode: self.edge.mode, blockSize: $0) } ?? self.edge
         let frame = try await edge.prepare(image, areas: areas)
         let receipt = try await edge.send(frame)
         return (frame, try dataCenter.storedFrame(receipt.frameID)!.recovered)

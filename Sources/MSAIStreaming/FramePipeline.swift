@@ -1,0 +1,299 @@
+import Foundation
+import MSAICore
+import MSAIRoles
+
+/// One decoded frame of a stream: its number at the source, its time in the stream (from the
+/// container's frame rate for files, from arrival for live sources), and its pixels.
+public struct StreamFrame: Sendable {
+    public let index: Int
+    public let time: Duration
+    public let pixels: PixelBuffer
+
+    public init(index: Int, time: Duration, pixels: PixelBuffer) {
+        self.index = index
+        self.time = time
+        self.pixels = pixels
+    }
+}
+
+/// Where a stream's frames come from. `next()` is called by one task at a time; nil ends the
+/// stream. A live source drops frames itself when the pipeline falls behind (before detection)
+/// and counts them in `dropped`.
+public protocol FrameSource: AnyObject, Sendable {
+    func next() async throws -> StreamFrame?
+    var dropped: Int { get async }
+    /// Ends the stream: `next()` returns nil from now on (callable from any thread).
+    func close()
+}
+
+/// The edge's frame pipeline: decode → (motion gate) → detect every Nth frame → mask and
+/// scramble → send, as concurrent stages joined by bounded queues.
+///
+/// Detection runs in its own stage, ahead of masking, on every `detectEvery`-th admitted frame.
+/// The mask stage gives each frame the areas of the newest detection at or before it, grown
+/// for the frames elapsed (`AreaCarrier`); it waits up to `detectionWait` for the frame's own
+/// scheduled detection, and a frame whose newest detection is too old is masked whole. Every
+/// frame leaves through `EdgeCamera.send` after `EdgeCamera.prepare`: a frame that cannot be
+/// masked is counted as failed and never sent.
+public final class FramePipeline: Sendable {
+    public struct Settings: Sendable {
+        public var detectEvery: Int
+        public var carrier: AreaCarrier.Settings
+        /// How long the mask stage waits for a frame's scheduled detection before it falls back
+        /// to an older one (or to the whole frame).
+        public var detectionWait: Duration
+        /// Frames waiting between stages.
+        public var queueDepth: Int
+        /// Frame-difference motion trigger (seed 003); nil sends every frame.
+        public var motion: MotionSettings?
+
+        public init(detectEvery: Int = 1, carrier: AreaCarrier.Settings = .init(), detectionWait: Duration = .seconds(2),
+                    queueDepth: Int = 3, motion: MotionSettings? = nil) {
+            self.detectEvery = max(1, detectEvery)
+            self.carrier = carrier
+            self.detectionWait = detectionWait
+            self.queueDepth = max(1, queueDepth)
+            self.motion = motion
+        }
+    }
+
+    public struct MotionSettings: Sendable {
+        public var detector: MotionDetector
+        public var preRoll: Int
+        public var postRoll: Int
+        public var keyframeInterval: Int
+
+        public init(detector: MotionDetector = MotionDetector(), preRoll: Int = 3, postRoll: Int = 5, keyframeInterval: Int = 50) {
+            self.detector = detector
+            self.preRoll = preRoll
+            self.postRoll = postRoll
+            self.keyframeInterval = keyframeInterval
+        }
+    }
+
+    /// Finds the areas to mask in a frame (the policy's detectors, or fixed areas). Throwing
+    /// counts as a failed detection: the frames relying on it fall back, then go whole.
+    public typealias Detect = @Sendable (PixelBuffer) throws -> [Rect]
+
+    /// What happened to one frame that reached the mask stage.
+    public struct Outcome: Sendable {
+        public let frame: StreamFrame
+        /// The frame's number among the frames admitted (after drops and the motion gate).
+        public let sequence: Int
+        public let decision: AreaCarrier.Decision
+        public let motionReason: String?
+        public let receipt: FrameReceipt?
+        public let error: String?
+    }
+
+    public let edge: EdgeCamera
+    public let detect: Detect
+    public let settings: Settings
+    public let counters = StreamCounters()
+
+    public init(edge: EdgeCamera, settings: Settings = Settings(), detect: @escaping Detect) {
+        self.edge = edge
+        self.settings = settings
+        self.detect = detect
+    }
+
+    private struct Admitted: Sendable {
+        let sequence: Int
+        let frame: StreamFrame
+        let motionReason: String?
+    }
+
+    private struct Prepared: Sendable {
+        let admitted: Admitted
+        let decision: AreaCarrier.Decision
+        let masked: EdgeCamera.MaskedFrame
+    }
+
+    /// Runs the stream to its end; `onFrame` hears of every frame that reached the mask stage,
+    /// sent or not, in order. Returns the final counts.
+    public func run(_ source: FrameSource, limit: Int? = nil, onFrame: @escaping @Sendable (Outcome) async -> Void = { _ in })
+        async throws -> StreamCounters.Snapshot
+    {
+        let depth = settings.queueDepth
+        let toDetect = StageQueue<Admitted>(capacity: 2, whenFull: .dropOldest)
+        let toMask = StageQueue<Admitted>(capacity: depth, whenFull: .wait)
+        let toSend = StageQueue<Prepared>(capacity: depth, whenFull: .wait)
+        let board = DetectionBoard()
+        let counters = self.counters
+        let settings = self.settings
+
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            // Admit: pull frames (at most `limit`), apply the motion gate, schedule detection, queue for masking.
+            @Sendable func admit() async throws {
+                var gate = settings.motion.map {
+                    MotionGate<StreamFrame>(detector: $0.detector, preRoll: $0.preRoll, postRoll: $0.postRoll, keyframeInterval: $0.keyframeInterval)
+                }
+                var sequence = 0, read = 0
+                while limit.map({ read < $0 }) ?? true, let frame = try await source.next() {
+                    read += 1
+                    await counters.received(dropped: await source.dropped)
+                    let admitted: [(StreamFrame, String?)]
+                    if gate != nil {
+                        admitted = gate!.admit(frame, pixels: frame.pixels).map { ($0.0, $0.1.rawValue) }
+                        if admitted.isEmpty { await counters.skippedStill() }
+                    } else {
+                        admitted = [(frame, nil)]
+                    }
+                    for (frame, reason) in admitted {
+                        let item = Admitted(sequence: sequence, frame: frame, motionReason: reason)
+                        if sequence % settings.detectEvery == 0, let pushedOut = await toDetect.push(item) {
+                            await board.settle(pushedOut.sequence, with: nil)  // dropped before detection
+                        }
+                        await toMask.push(item)
+                        sequence += 1
+                    }
+                }
+                await counters.received(dropped: await source.dropped, final: true)
+            }
+            group.addTask {
+                do {
+                    try await admit()
+                } catch {
+                    await toDetect.finish()
+                    await toMask.finish()
+                    throw error
+                }
+                await toDetect.finish()
+                await toMask.finish()
+            }
+            // Detect: the scheduled frames, one at a time, ahead of the mask stage.
+            group.addTask { [detect] in
+                while let item = await toDetect.pop() {
+                    let start = ContinuousClock.now
+                    let areas = try? detect(item.frame.pixels)
+                    await counters.detected(ok: areas != nil, milliseconds: milliseconds(ContinuousClock.now - start))
+                    await board.settle(item.sequence, with: areas.map {
+                        AreaCarrier.Detected(frame: item.sequence, time: item.frame.time, areas: $0)
+                    })
+                }
+            }
+            // Mask and scramble: the carried areas, or the whole frame.
+            group.addTask { [edge, settings] in
+                let carrier = AreaCarrier(settings: settings.carrier)
+                while let item = await toMask.pop() {
+                    let scheduled = item.sequence - item.sequence % settings.detectEvery
+                    await board.wait(for: scheduled, upTo: settings.detectionWait)
+                    let frame = item.frame
+                    let decision = carrier.decide(frame: item.sequence, time: frame.time, width: frame.pixels.width,
+                                                  height: frame.pixels.height, detection: await board.newest(atOrBefore: item.sequence))
+                    let areas: [Rect]
+                    switch decision {
+                    case .areas(let carried, _, _): areas = carried
+                    case .wholeFrame: areas = [frame.pixels.bounds]
+                    }
+                    do {
+                        let masked = try await edge.prepare(frame.pixels, areas: areas)
+                        await counters.masked(whole: decision.isWholeFrame)
+                        await toSend.push(Prepared(admitted: item, decision: decision, masked: masked))
+                    } catch {
+                        await counters.failed()
+                        await onFrame(Outcome(frame: frame, sequence: item.sequence, decision: decision, motionReason: item.motionReason,
+                                              receipt: nil, error: (error as? MSAIError)?.description ?? "\(error)"))
+                    }
+                    await board.forget(before: scheduled - settings.detectEvery)
+                }
+                await toSend.finish()
+            }
+            // Send: the edge's single egress.
+            group.addTask { [edge] in
+                while let prepared = await toSend.pop() {
+                    let item = prepared.admitted
+                    do {
+                        let receipt = try await edge.send(prepared.masked)
+                        await counters.sent()
+                        await onFrame(Outcome(frame: item.frame, sequence: item.sequence, decision: prepared.decision,
+                                              motionReason: item.motionReason, receipt: receipt, error: nil))
+                    } catch {
+                        await counters.failed()
+                        await onFrame(Outcome(frame: item.frame, sequence: item.sequence, decision: prepared.decision,
+                                              motionReason: item.motionReason, receipt: nil,
+                                              error: (error as? MSAIError)?.description ?? "\(error)"))
+                    }
+                }
+            }
+            do {
+                try await group.waitForAll()
+            } catch {
+                // A source that fails ends the stream; nothing half-masked is sent.
+                await toDetect.finish()
+                await toMask.finish()
+                await toSend.finish()
+                throw error
+            }
+        }
+        return await counters.snapshot()
+    }
+}
+
+/// Completed detections by admitted-frame number, shared by the detect and mask stages.
+actor DetectionBoard {
+    private var detections: [Int: AreaCarrier.Detected] = [:]
+    private var settled: Set<Int> = []
+
+    /// Records the detection of frame `sequence` (nil: it failed or was never run).
+    func settle(_ sequence: Int, with detection: AreaCarrier.Detected?) {
+        settled.insert(sequence)
+        if let detection { detections[sequence] = detection }
+    }
+
+    /// Returns once frame `sequence`'s detection is settled, or after `limit`.
+    func wait(for sequence: Int, upTo limit: Duration) async {
+        let deadline = ContinuousClock.now + limit
+        while !settled.contains(sequence) && ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(2))
+        }
+    }
+
+    func newest(atOrBefore sequence: Int) -> AreaCarrier.Detected? {
+        detections.filter { $0.key <= sequence }.max { $0.key < $1.key }?.value
+    }
+
+    /// Drops detections older than `sequence`, keeping the newest of them as a fallback.
+    func forget(before sequence: Int) {
+        guard let keep = detections.keys.filter({ $0 < sequence }).max() else { return }
+        for key in detections.keys where key < keep { detections[key] = nil }
+        settled = settled.filter { $0 >= keep }
+    }
+}
+
+/// The stream's figures, for the status line and the final summary.
+public actor StreamCounters {
+    public struct Snapshot: Sendable, Equatable {
+        public var received = 0
+        /// Dropped by a live source before detection, the pipeline being behind.
+        public var dropped = 0
+        /// Not sent because the motion gate found nothing moving.
+        public var still = 0
+        public var detections = 0
+        public var detectionsFailed = 0
+        public var detectionMilliseconds = 0.0
+        public var maskedAreas = 0
+        public var maskedWhole = 0
+        public var sent = 0
+        public var failed = 0
+        public init() {}
+    }
+
+    private var now = Snapshot()
+    public init() {}
+
+    func received(dropped: Int, final: Bool = false) {
+        if !final { now.received += 1 }
+        now.dropped = dropped
+    }
+    func skippedStill() { now.still += 1 }
+    func detected(ok: Bool, milliseconds: Double) {
+        if ok { now.detections += 1 } else { now.detectionsFailed += 1 }
+        now.detectionMilliseconds += milliseconds
+    }
+    func masked(whole: Bool) { if whole { now.maskedWhole += 1 } else { now.maskedAreas += 1 } }
+    func sent() { now.sent += 1 }
+    func failed() { now.failed += 1 }
+
+    public func snapshot() -> Snapshot { now }
+}

@@ -1,0 +1,115 @@
+import Foundation
+import MSAICore
+import NIOCore
+import NIOPosix
+
+/// Receives a UDP JPEG stream (seed 001's kind, in `FramePackets` datagrams) with SwiftNIO,
+/// reassembles the frames and offers each complete one to a `LiveJPEGSource`. A lost datagram
+/// costs its frame, never a corrupted one.
+public final class UDPFrameReceiver: Sendable {
+    public let source: LiveJPEGSource
+    public let port: Int
+    private let task: Task<FrameReassembler.Counts, Error>
+    private let channel: Channel
+
+    /// Binds `host:port` (port 0: any free port, see `port`) and starts receiving.
+    public static func start(host: String, port: Int, into source: LiveJPEGSource) async throws -> UDPFrameReceiver {
+        let asyncChannel: NIOAsyncChannel<AddressedEnvelope<ByteBuffer>, AddressedEnvelope<ByteBuffer>>
+        do {
+            asyncChannel = try await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .channelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+                .channelOption(ChannelOptions.socketOption(.so_rcvbuf), value: 8 << 20)
+                .channelOption(ChannelOptions.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: 65_536))
+                .bind(host: host, port: port) { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try NIOAsyncChannel<AddressedEnvelope<ByteBuffer>, AddressedEnvelope<ByteBuffer>>(wrappingChannelSynchronously: channel)
+                    }
+                }
+        } catch {
+            throw MSAIError.io("cannot listen for the UDP stream on \(host):\(port): \(error)")
+        }
+        let boundPort = asyncChannel.channel.localAddress?.port ?? port
+        let task = Task {
+            var reassembler = FrameReassembler()
+            var lostReported = 0
+            try await asyncChannel.executeThenClose { inbound, _ in
+                for try await envelope in inbound {
+                    var buffer = envelope.data
+                    let bytes = buffer.readBytes(length: buffer.readableBytes) ?? []
+                    if let frame = reassembler.accept(bytes) { source.offer(frame.bytes) }
+                    if reassembler.counts.framesLost > lostReported {
+                        source.addLost(reassembler.counts.framesLost - lostReported)
+                        lostReported = reassembler.counts.framesLost
+                    }
+                }
+            }
+            return reassembler.counts
+        }
+        return UDPFrameReceiver(source: source, port: boundPort, task: task, channel: asyncChannel.channel)
+    }
+
+    private init(source: LiveJPEGSource, port: Int, task: Task<FrameReassembler.Counts, Error>, channel: Channel) {
+        self.source = source
+        self.port = port
+        self.task = task
+        self.channel = channel
+    }
+
+    /// Stops listening; returns what the reassembler saw.
+    public func stop() async -> FrameReassembler.Counts? {
+        try? await channel.close()
+        source.close()
+        return try? await task.value
+    }
+}
+
+/// Sends JPEG frames as `FramePackets` datagrams to one address (`msai camera --udp`).
+/// `loss` drops that share of datagrams on purpose, to try the receiver's tolerance.
+public final class UDPFrameSender: @unchecked Sendable {
+    private let channel: NIOAsyncChannel<AddressedEnvelope<ByteBuffer>, AddressedEnvelope<ByteBuffer>>
+    private let target: SocketAddress
+    private var number: UInt32 = 0
+    private var random: SplitMix64
+    public let loss: Double
+    public private(set) var datagramsSent = 0
+    public private(set) var datagramsDropped = 0
+
+    public init(host: String, port: Int, loss: Double = 0, seed: UInt64 = 1) async throws {
+        guard (0...1).contains(loss) else { throw MSAIError.invalidArgument("--loss must lie in 0...1, got \(loss)") }
+        do {
+            target = try SocketAddress.makeAddressResolvingHost(host, port: port)
+        } catch {
+            throw MSAIError.invalidArgument("cannot resolve the UDP target \(host):\(port): \(error)")
+        }
+        channel = try await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .channelOption(ChannelOptions.socketOption(.so_sndbuf), value: 4 << 20)
+            .bind(host: target.protocol == .inet6 ? "::" : "0.0.0.0", port: 0) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try NIOAsyncChannel<AddressedEnvelope<ByteBuffer>, AddressedEnvelope<ByteBuffer>>(wrappingChannelSynchronously: channel)
+                }
+            }
+        self.loss = loss
+        random = SplitMix64(seed: seed)
+    }
+
+    /// Sends one frame; returns its number, and whether every datagram of it went out (none
+    /// dropped on purpose).
+    @discardableResult
+    public func send(_ jpeg: [UInt8]) async throws -> (number: UInt32, whole: Bool) {
+        let packets = try FramePackets.split(jpeg, number: number)
+        defer { number &+= 1 }
+        var whole = true
+        for packet in packets {
+            if loss > 0, Double.random(in: 0..<1, using: &random) < loss {
+                datagramsDropped += 1
+                whole = false
+                continue
+            }
+            try await channel.channel.writeAndFlush(AddressedEnvelope(remoteAddress: target, data: ByteBuffer(bytes: packet)))
+            datagramsSent += 1
+        }
+        return (number, whole)
+    }
+
+    public func close() async { try? await channel.channel.close() }
+}

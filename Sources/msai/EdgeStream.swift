@@ -1,0 +1,179 @@
+import ArgumentParser
+import Foundation
+import MSAICore
+import MSAIImageIO
+import MSAINetwork
+import MSAIRoles
+import MSAIStreaming
+import MSAIVision
+
+/// `msai edge`'s options for video files and live streams, and the stream run itself.
+struct StreamOptions: ParsableArguments {
+    @Option(help: "Watch this folder for new JPEG and PNG files and stream them.") var watch: String?
+    @Option(help: "Run detection on every Nth frame; the frames between reuse its areas, grown.") var detectEvery = 5
+    @Option(help: "Seconds (stream time) a detection is trusted; older means the frame is masked whole.") var maxAge = 1.0
+    @Option(help: "Growth of carried areas per frame, as a share of the area's larger side, on every side.") var growth = 0.04
+    @Option(help: "Stop after this many frames from the source.") var frames: Int?
+    @Option(help: "Stop a live stream after this many seconds without a frame (default: run until Ctrl-C).") var idleTimeout: Double?
+    @Flag(help: "Send only frames with motion (frame difference), a few around them, and periodic keyframes.") var motion = false
+    @Option(help: "With --motion: frames kept and sent before motion.") var preRoll = 3
+    @Option(help: "With --motion: frames sent after motion stops.") var postRoll = 5
+    @Option(help: "With --motion: a keyframe after this many frames without one sent.") var keyframeEvery = 50
+    @Option(help: "Frames a live source keeps waiting for the pipeline before it drops the oldest.") var liveBuffer = 2
+    @Flag(inversion: .prefixedNo, help: "Show the live status line.") var status = true
+
+    static let videoExtensions: Set<String> = ["avi", "mp4", "mkv", "mov", "webm", "mjpeg", "mjpg", "m4v", "mpg", "mpeg"]
+
+    func isStream(_ inputs: [String]) throws -> Bool {
+        let streams = inputs.filter { $0.hasPrefix("udp://") || Self.videoExtensions.contains(URL(fileURLWithPath: $0).pathExtension.lowercased()) }
+        if watch != nil {
+            guard inputs.isEmpty || inputs == [watch!] else { throw MSAIError.invalidArgument("--watch takes the folder; give no other inputs") }
+            return true
+        }
+        guard !streams.isEmpty else { return false }
+        guard inputs.count == 1 else {
+            throw MSAIError.invalidArgument("a video file or udp:// stream is processed on its own; got \(inputs.count) inputs")
+        }
+        guard detectEvery >= 1 else { throw MSAIError.invalidArgument("--detect-every must be 1 or more, got \(detectEvery)") }
+        guard maxAge > 0, growth >= 0 else { throw MSAIError.invalidArgument("--max-age must be positive and --growth 0 or more") }
+        return true
+    }
+
+    func run(inputs: [String], edge: EdgeCamera, selector: AreaSelector, reader: HTTPReaderClient?) async throws {
+        let source: FrameSource
+        var receiver: UDPFrameReceiver?
+        let name: String
+        do {
+            if let watch {
+                source = try ImageFolderSource(folder: watch, watch: true, idleTimeout: idleTimeout.map { .seconds($0) })
+                name = "folder \(watch)"
+            } else if inputs[0].hasPrefix("udp://") {
+                let (host, port) = try parseHostPort(inputs[0], option: "udp://")
+                let buffer = LiveJPEGSource(capacity: liveBuffer, idleTimeout: idleTimeout.map { .seconds($0) })
+                receiver = try await UDPFrameReceiver.start(host: host, port: port, into: buffer)
+                source = buffer
+                name = "udp://\(host):\(receiver!.port)"
+            } else {
+                let video = try VideoFileSource(path: inputs[0])
+                source = video
+                name = "\(inputs[0]) (\(video.width)x\(video.height), \(String(format: "%.1f", video.framesPerSecond)) fps)"
+            }
+        } catch let error as MSAIError {
+            printError(error.description)
+            throw ExitCode(1)
+        }
+        let detector = SelectorBox(selector)
+        let pipeline = FramePipeline(
+            edge: edge,
+            settings: .init(detectEvery: detectEvery, carrier: .init(growth: growth, maximumAge: .seconds(maxAge)),
+                            detectionWait: .seconds(max(2, maxAge * 2)),
+                            motion: motion ? .init(preRoll: preRoll, postRoll: postRoll, keyframeInterval: keyframeEvery) : nil),
+            detect: { try detector.areas($0) })
+
+        // Ctrl-C and SIGTERM end the stream cleanly: the source stops, queued frames finish.
+        let stopper = StreamStopper(source)
+        let signals = [SIGINT, SIGTERM].map { signo -> DispatchSourceSignal in
+            signal(signo, SIG_IGN)
+            let s = DispatchSource.makeSignalSource(signal: signo)
+            s.setEventHandler { stopper.stop() }
+            s.resume()
+            return s
+        }
+        defer { signals.forEach { $0.cancel() } }
+
+        print("masking \(name): detection every \(detectEvery) frame(s), areas trusted for \(maxAge) s"
+              + (motion ? ", motion trigger on (keyframe every \(keyframeEvery))" : "") + "; Ctrl-C stops")
+        fflush(nil)
+        let interactive = isatty(STDOUT_FILENO) != 0
+        let start = ContinuousClock.now
+        let statusTask = status ? Task {
+            var previous = StreamCounters.Snapshot(), previousTime = ContinuousClock.now
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(interactive ? 1 : 5))
+                if Task.isCancelled { break }
+                let now = await pipeline.counters.snapshot(), time = ContinuousClock.now
+                let seconds = max(0.001, milliseconds(time - previousTime) / 1000)
+                let line = statusLine(now, inRate: Double(now.received + now.dropped - previous.received - previous.dropped) / seconds,
+                                      outRate: Double(now.sent - previous.sent) / seconds)
+                (previous, previousTime) = (now, time)
+                if interactive {
+                    FileHandle.standardOutput.write(Data(("\r" + line + "   ").utf8))
+                } else {
+                    print(line)
+                    fflush(nil)
+                }
+            }
+        } : nil
+
+        let verification = VerificationTally()
+        let counts: StreamCounters.Snapshot
+        do {
+            counts = try await pipeline.run(source, limit: frames) { outcome in
+                if let error = outcome.error {
+                    if interactive { print() }
+                    printError("frame \(outcome.frame.index): not sent: \(error)")
+                    return
+                }
+                guard let reader, let receipt = outcome.receipt else { return }
+                do {
+                    let recovered = try PNGCodec.decode(try await reader.image(frameID: receipt.frameID)).pixels
+                    await verification.record(recovered == outcome.frame.pixels, frame: outcome.frame.index)
+                } catch {
+                    await verification.record(false, frame: outcome.frame.index)
+                }
+            }
+        } catch {
+            statusTask?.cancel()
+            _ = await receiver?.stop()
+            printError("the stream failed: \((error as? MSAIError)?.description ?? "\(error)")")
+            throw ExitCode(1)
+        }
+        statusTask?.cancel()
+        let udpCounts = await receiver?.stop()
+        if interactive && status { print() }
+        let seconds = max(0.001, milliseconds(ContinuousClock.now - start) / 1000)
+        print(statusLine(counts, inRate: Double(counts.received + counts.dropped) / seconds, outRate: Double(counts.sent) / seconds)
+              + String(format: " in %.1f s", seconds)
+              + (counts.detections > 0 ? String(format: "; detection %.0f ms on average", counts.detectionMilliseconds / Double(counts.detections)) : ""))
+        if let udpCounts {
+            print("udp: \(udpCounts.datagrams) datagrams, \(udpCounts.framesDelivered) frames reassembled, \(udpCounts.framesLost) lost to missing datagrams, \(udpCounts.datagramsRejected) datagrams rejected")
+        }
+        if reader != nil {
+            let (ok, bad) = await verification.totals()
+            print("\(ok) frame(s) verified bit-exact" + (bad.isEmpty ? "" : ", \(bad.count) NOT: frames \(bad.prefix(10).map(String.init).joined(separator: ", "))"))
+            if !bad.isEmpty { throw ExitCode(1) }
+        }
+        if counts.failed > 0 { throw ExitCode(1) }
+    }
+}
+
+func statusLine(_ c: StreamCounters.Snapshot, inRate: Double, outRate: Double) -> String {
+    String(format: "in %.1f fps, out %.1f fps | ", inRate, outRate)
+        + "received \(c.received), masked \(c.maskedAreas + c.maskedWhole) (whole \(c.maskedWhole)), dropped \(c.dropped)"
+        + (c.still > 0 ? ", still \(c.still)" : "") + ", sent \(c.sent)" + (c.failed > 0 ? ", FAILED \(c.failed)" : "")
+}
+
+/// The policy's detectors, called by the pipeline's detect stage only (one call at a time).
+final class SelectorBox: @unchecked Sendable {
+    private let selector: AreaSelector
+    init(_ selector: AreaSelector) { self.selector = selector }
+
+    func areas(_ frame: PixelBuffer) throws -> [Rect] {
+        let decision = try selector.select(frame)
+        return decision.areas.map(\.rect)
+    }
+}
+
+/// Ends a stream from a signal handler.
+final class StreamStopper: Sendable {
+    let source: FrameSource
+    init(_ source: FrameSource) { self.source = source }
+    func stop() { source.close() }
+}
+
+actor VerificationTally {
+    private var ok = 0
+    private var bad: [Int] = []
+    func record(_ identical: Bool, frame: Int) { if identical { ok += 1 } else { bad.append(frame) } }
+    func totals() -> (Int, [Int]) { (ok, bad) }
+}

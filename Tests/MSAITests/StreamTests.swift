@@ -1,0 +1,234 @@
+import Foundation
+import MSAICore
+import MSAIImageIO
+import MSAIRoles
+import MSAIStreaming
+import MSAIVision
+import Testing
+
+/// Video and live streams: the frame pipeline, its fail-closed rules, the motion trigger, and
+/// the UDP stream over loopback.
+@Suite struct StreamTests {
+    /// The first `count` frames of vtest.avi, decoded.
+    static func vtestFrames(_ count: Int) throws -> [PixelBuffer] {
+        let reader = try VideoReader(path: dataset("vtest.avi"))
+        var frames: [PixelBuffer] = []
+        while frames.count < count, let frame = try reader.next() { frames.append(frame) }
+        #expect(frames.count == count)
+        return frames
+    }
+
+    /// A source that repeats frames given in memory, at `fps` stream time.
+    final class MemorySource: FrameSource, @unchecked Sendable {
+        let frames: [PixelBuffer]
+        let fps: Double
+        private var index = 0
+        init(_ frames: [PixelBuffer], fps: Double = 10) {
+            self.frames = frames
+            self.fps = fps
+        }
+        func next() async throws -> StreamFrame? {
+            guard index < frames.count else { return nil }
+            defer { index += 1 }
+            return StreamFrame(index: index, time: .seconds(Double(index) / fps), pixels: frames[index])
+        }
+        var dropped: Int { 0 }
+        func close() { index = frames.count }
+    }
+
+    /// Every outcome, collected in order.
+    actor Outcomes {
+        var all: [FramePipeline.Outcome] = []
+        func add(_ o: FramePipeline.Outcome) { all.append(o) }
+    }
+
+    /// vtest.avi through the whole pipeline with the default policy's detectors on every 5th
+    /// frame: every frame is sent, and every one the data center recovers is identical to the
+    /// frame decoded from the file.
+    @Test func vtestThroughThePipelineRecoversEveryFrameBitExactly() async throws {
+        let roles = Roles(seed: 61)
+        let selector = try AreaSelector.load(policy: PrivacyPolicy()) { try ModelStore.locate(explicit: modelsFolder.path) }
+        let box = UncheckedBox(selector)
+        let pipeline = FramePipeline(edge: roles.edge, settings: .init(detectEvery: 5)) { frame in
+            try box.value.select(frame).areas.map(\.rect)
+        }
+        let outcomes = Outcomes()
+        let count = 40
+        let counts = try await pipeline.run(try VideoFileSource(path: dataset("vtest.avi")), limit: count) { await outcomes.add($0) }
+        #expect(counts.received == count && counts.sent == count && counts.failed == 0 && counts.dropped == 0)
+        #expect(counts.detections == count / 5)
+        let originals = try Self.vtestFrames(count)
+        let all = await outcomes.all
+        #expect(all.map(\.frame.index) == Array(0..<count))
+        for outcome in all {
+            let receipt = try #require(outcome.receipt)
+            let stored = try #require(try roles.dataCenter.storedFrame(receipt.frameID))
+            #expect(stored.recovered == originals[outcome.frame.index], "frame \(outcome.frame.index)")
+            // Read fast from a file, no detection is stale: people are masked, not the whole frame.
+            guard case .areas(let areas, let detectedAt, let age) = outcome.decision else {
+                Issue.record("frame \(outcome.frame.index) masked whole: \(outcome.decision)")
+                continue
+            }
+            #expect(detectedAt == outcome.sequence - outcome.sequence % 5 && age == outcome.sequence % 5)
+            #expect(!areas.isEmpty, "vtest always has walkers in view (frame \(outcome.frame.index))")
+            #expect(stored.manifest.areas.count == areas.count)
+        }
+    }
+
+    /// A detector that stalls: frames whose newest detection is older than the bound are masked
+    /// whole, none goes out with stale or no areas, and all recover exactly.
+    @Test func aDetectionStallMasksFramesWhole() async throws {
+        let roles = Roles(seed: 62)
+        let frames = try Self.vtestFrames(24)
+        let calls = Counter()
+        let released = DispatchSemaphore(value: 0)
+        let fixed = [Rect(x: 300, y: 200, width: 80, height: 160)]
+        let pipeline = FramePipeline(
+            edge: roles.edge,
+            settings: .init(detectEvery: 4, carrier: .init(maximumAge: .milliseconds(500)), detectionWait: .milliseconds(300))
+        ) { _ in
+            // The second detection (frame 4) hangs until frame 11 has been sent: the mask stage
+            // must not wait for it.
+            if calls.increment() == 2 { _ = released.wait(timeout: .now() + 20) }
+            return fixed
+        }
+        let outcomes = Outcomes()
+        let counts = try await pipeline.run(MemorySource(frames, fps: 10)) { outcome in
+            await outcomes.add(outcome)
+            if outcome.sequence == 11 { released.signal() }
+        }
+        #expect(counts.sent == 24 && counts.failed == 0)
+        #expect(counts.maskedWhole > 0, "\(counts)")
+        let all = await outcomes.all
+        for outcome in all {
+            let receipt = try #require(outcome.receipt)
+            let stored = try #require(try roles.dataCenter.storedFrame(receipt.frameID))
+            #expect(stored.recovered == frames[outcome.frame.index])
+            switch outcome.decision {
+            case .wholeFrame:
+                #expect(stored.manifest.areas.map(\.rect) == [Rect(x: 0, y: 0, width: 768, height: 576)])
+            case .areas(let areas, let detectedAt, _):
+                // Within the 500 ms bound at 10 fps: at most 5 frames after the detection used.
+                #expect(outcome.sequence - detectedAt <= 5, "frame \(outcome.sequence) used detection \(detectedAt)")
+                #expect(areas.count == 1 && areas[0].width >= fixed[0].width)
+            }
+        }
+        // Frames 0-5 are within 500 ms of the first detection; frames 6-11 pass while the
+        // detector hangs, with nothing newer: whole.
+        #expect(all.filter { $0.sequence <= 5 }.allSatisfy { !$0.decision.isWholeFrame })
+        #expect(all.filter { (6...11).contains($0.sequence) }.allSatisfy { $0.decision.isWholeFrame })
+    }
+
+    /// A static clip under the motion trigger sends only keyframes; a moving one sends motion.
+    @Test func theMotionTriggerOnAStaticClipSendsOnlyKeyframes() async throws {
+        let roles = Roles(seed: 63)
+        let still = try Self.vtestFrames(1)[0]
+        let settings = FramePipeline.Settings(detectEvery: 1, motion: .init(preRoll: 2, postRoll: 2, keyframeInterval: 20))
+        let pipeline = FramePipeline(edge: roles.edge, settings: settings) { _ in [Rect(x: 0, y: 0, width: 64, height: 64)] }
+        let outcomes = Outcomes()
+        let counts = try await pipeline.run(MemorySource(Array(repeating: still, count: 60))) { await outcomes.add($0) }
+        #expect(counts.sent == 3 && counts.still == 57, "\(counts)")
+        #expect(await outcomes.all.map(\.frame.index) == [0, 20, 40])
+        #expect(await outcomes.all.allSatisfy { $0.motionReason == "keyframe" })
+
+        let moving = FramePipeline(edge: roles.edge, settings: settings) { _ in [] }
+        let movingOutcomes = Outcomes()
+        let movingCounts = try await moving.run(MemorySource(try Self.vtestFrames(30))) { await movingOutcomes.add($0) }
+        #expect(movingCounts.sent > 20, "walkers move in most frames: \(movingCounts)")
+        #expect(await movingOutcomes.all.contains { $0.motionReason == "motion" })
+    }
+
+    /// The UDP stream over loopback with 3 % of datagrams dropped on purpose: exactly the frames
+    /// whose datagrams all went out arrive, byte for byte, and the rest are counted lost.
+    @Test func aUDPStreamOverLoopbackWithPacketLossDeliversOnlyWholeFrames() async throws {
+        let source = LiveJPEGSource(capacity: 64)
+        let receiver = try await UDPFrameReceiver.start(host: "127.0.0.1", port: 0, into: source)
+        let sender = try await UDPFrameSender(host: "127.0.0.1", port: receiver.port, loss: 0.03, seed: 7)
+        let jpegs = try Self.vtestFrames(30).map { try JPEGCodec.encode(try $0.resized(width: 384, height: 288), quality: 60) }
+        var intact: [Int] = []
+        for (i, jpeg) in jpegs.enumerated() {
+            if try await sender.send(jpeg).whole { intact.append(i) }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        try await sender.send(jpegs[0])  // a last whole frame settles the frames before it
+        try await Task.sleep(for: .milliseconds(300))
+        let counts = try #require(await receiver.stop())
+        #expect(intact.count > 5 && intact.count < 30, "the seeded drops hit some frames: \(intact)")
+        var received: [PixelBuffer] = []
+        while let frame = try await source.next() { received.append(frame.pixels) }
+        let expected = try (intact + [0]).map { try JPEGCodec.decode(jpegs[$0]) }
+        #expect(received.count == expected.count && received == expected)
+        #expect(counts.framesDelivered == intact.count + 1)
+        #expect(counts.framesLost == 30 - intact.count)
+        await sender.close()
+    }
+
+    @Test func reassemblyToleratesReorderingDuplicatesAndGarbage() throws {
+        let frame = (0..<5000).map { UInt8($0 % 251) }
+        let packets = try FramePackets.split(frame, number: 9)
+        #expect(packets.count == 4 && packets.allSatisfy { $0.count <= FramePackets.headerSize + FramePackets.payloadSize })
+        var r = FrameReassembler()
+        var forged = packets[0]
+        forged[11] = 200  // a packet count that disagrees with its frame's other packets
+        for p in [Array("hello".utf8), packets[3], packets[1], packets[1], forged, packets[2]] {
+            let delivered = r.accept(p)
+            #expect(delivered == nil)
+        }
+        let last = r.accept(packets[0])
+        let done = try #require(last)
+        #expect(done.number == 9 && done.bytes == frame)
+        #expect(r.counts.datagramsRejected == 2 && r.counts.framesDelivered == 1)
+        // A late packet of a delivered frame is ignored; an impossible header is refused.
+        let late = r.accept(packets[0])
+        #expect(late == nil)
+        var huge = packets[0]
+        huge.replaceSubrange(12..<16, with: [0xFF, 0xFF, 0xFF, 0xFF])
+        #expect(throws: MSAIError.self) { try FramePackets.Header(parsing: huge) }
+        #expect(throws: MSAIError.self) { try FramePackets.split([], number: 0) }
+    }
+
+    @Test func carriedAreasGrowWithAgeAndGoWholeWhenStale() {
+        let carrier = AreaCarrier(settings: .init(growth: 0.1, minimumGrowth: 2, maximumAge: .milliseconds(400)))
+        let detection = AreaCarrier.Detected(frame: 10, time: .seconds(1), areas: [Rect(x: 100, y: 100, width: 50, height: 20)])
+        #expect(carrier.decide(frame: 10, time: .seconds(1), width: 640, height: 480, detection: detection)
+            == .areas([Rect(x: 100, y: 100, width: 50, height: 20)], detectedAt: 10, age: 0))
+        // 3 frames later: 5 px (10 % of 50) per frame on every side.
+        #expect(carrier.decide(frame: 13, time: .milliseconds(1300), width: 640, height: 480, detection: detection)
+            == .areas([Rect(x: 85, y: 85, width: 80, height: 50)], detectedAt: 10, age: 3))
+        // Grown areas are clamped to the frame.
+        let corner = AreaCarrier.Detected(frame: 0, time: .zero, areas: [Rect(x: 0, y: 0, width: 10, height: 10)])
+        #expect(carrier.decide(frame: 2, time: .milliseconds(100), width: 640, height: 480, detection: corner)
+            == .areas([Rect(x: 0, y: 0, width: 14, height: 14)], detectedAt: 0, age: 2))
+        #expect(carrier.decide(frame: 15, time: .milliseconds(1500), width: 640, height: 480, detection: detection).isWholeFrame)
+        #expect(carrier.decide(frame: 0, time: .zero, width: 640, height: 480, detection: nil).isWholeFrame)
+    }
+
+    @Test func aLiveQueueDropsTheOldestAndAWaitingQueueHoldsTheProducer() async {
+        let live = StageQueue<Int>(capacity: 2, whenFull: .dropOldest)
+        #expect(await live.push(1) == nil)
+        #expect(await live.push(2) == nil)
+        #expect(await live.push(3) == 1)
+        #expect(await live.pop() == 2)
+        let held = StageQueue<Int>(capacity: 1, whenFull: .wait)
+        await held.push(1)
+        let producer = Task { await held.push(2); return ContinuousClock.now }
+        try? await Task.sleep(for: .milliseconds(100))
+        let popped = ContinuousClock.now
+        #expect(await held.pop() == 1)
+        #expect(await producer.value >= popped)
+        #expect(await held.pop() == 2)
+        await held.finish()
+        #expect(await held.pop() == nil)
+    }
+}
+
+final class UncheckedBox<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}
+
+final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = 0
+    func increment() -> Int { lock.withLock { value += 1; return value } }
+}

@@ -47,6 +47,10 @@ let package = Package(
         ),
         .target(name: "MSAIImageIO", dependencies: ["MSAICore", "CTurboJPEG", "CMSAIPNG"]),
         .target(
+            name: "CMSAICodecs",
+            linkerSettings: [.linkedLibrary("zstd"), .linkedLibrary("lz4")]
+        ),
+        .target(
             name: "CMSAIOpenCV",
             cxxSettings: [.unsafeFlags(["-I/usr/include/opencv4", "-std=c++17"])],
             linkerSettings: [
@@ -90,7 +94,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "msai-bench",
-            dependencies: ["MSAICore", "MSAICrypto", "MSAIImageIO", "MSAIVision", "MSAIRoles", "MSAINetwork", "MSAIStorage", "MSAIStreaming"]
+            dependencies: ["MSAICore", "MSAICrypto", "MSAIImageIO", "MSAIVision", "MSAIRoles", "MSAINetwork", "MSAIStorage", "MSAIStreaming", "CMSAICodecs"]
         ),
         .testTarget(
             name: "MSAITests",

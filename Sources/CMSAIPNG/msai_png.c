@@ -117,8 +117,8 @@ static int valid_private_chunk_name(const char *name) {
 }
 
 static int encode_run(encode_context *ctx, const uint8_t *pixels, int width, int height, int channels,
-                      int compression_level, int filters, const msai_png_chunk *chunks, int chunk_count,
-                      int text_count) {
+                      int compression_level, int filters, int strategy, const msai_png_chunk *chunks,
+                      int chunk_count, int text_count) {
     if (setjmp(png_jmpbuf(ctx->png))) return -1;
 
     png_set_benign_errors(ctx->png, 0);  // nothing may be silently dropped or altered on write
@@ -128,6 +128,7 @@ static int encode_run(encode_context *ctx, const uint8_t *pixels, int width, int
                  PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
     png_set_compression_level(ctx->png, compression_level);
     if (filters >= 0) png_set_filter(ctx->png, PNG_FILTER_TYPE_BASE, filters);
+    if (strategy >= 0) png_set_compression_strategy(ctx->png, strategy);
     if (text_count > 0) png_set_text(ctx->png, ctx->info, ctx->texts, text_count);
 
     png_write_info(ctx->png, ctx->info);  // signature, IHDR, iTXt
@@ -141,7 +142,7 @@ static int encode_run(encode_context *ctx, const uint8_t *pixels, int width, int
 }
 
 int msai_png_encode(const uint8_t *pixels, int width, int height, int channels, int compression_level, int filters,
-                    const msai_png_text *texts, int text_count, const msai_png_chunk *chunks, int chunk_count,
+                    int strategy, const msai_png_text *texts, int text_count, const msai_png_chunk *chunks, int chunk_count,
                     uint8_t **out, size_t *out_length, msai_png_error *error) {
     if (out != NULL) *out = NULL;
     if (out_length != NULL) *out_length = 0;
@@ -160,6 +161,10 @@ int msai_png_encode(const uint8_t *pixels, int width, int height, int channels, 
     if (!(filters == -1 || (filters >= 0 && filters <= PNG_FILTER_VALUE_PAETH) ||
           (filters > 0 && (filters & ~PNG_ALL_FILTERS) == 0))) {
         report(error, "encode: filters must be -1, a PNG_FILTER_VALUE_* or a mask of PNG_FILTER_* bits");
+        return -1;
+    }
+    if (strategy < -1 || strategy > 4) {
+        report(error, "encode: strategy must be -1 (libpng's choice) or a zlib Z_* strategy 0...4");
         return -1;
     }
     if (text_count < 0 || chunk_count < 0 || (text_count > 0 && texts == NULL) || (chunk_count > 0 && chunks == NULL)) {
@@ -212,7 +217,7 @@ int msai_png_encode(const uint8_t *pixels, int width, int height, int channels, 
         return -1;
     }
 
-    int result = encode_run(&ctx, pixels, width, height, channels, compression_level, filters, chunks, chunk_count,
+    int result = encode_run(&ctx, pixels, width, height, channels, compression_level, filters, strategy, chunks, chunk_count,
                             text_count);
     png_destroy_write_struct(&ctx.png, &ctx.info);
     free(ctx.texts);

@@ -17,9 +17,23 @@ public enum PNGCodec {
     /// to 1 too: a scrambled frame barely compresses, and level 1 costs a fraction of level 6.
     public static let defaultCompressionLevel = 1
 
+    /// How the pixel rows are filtered before deflate (PNG's filter types).
+    public enum RowFilter: Int32, Sendable, CaseIterable {
+        /// libpng's choice per row (all five tried): best size, slowest.
+        case adaptive = -1
+        case none = 0, sub = 1, up = 2, average = 3, paeth = 4
+    }
+
+    /// zlib's strategy for the deflate stream.
+    public enum Strategy: Int32, Sendable {
+        /// libpng's choice (Z_FILTERED for filtered rows).
+        case automatic = -1
+        case defaultStrategy = 0, filtered = 1, huffmanOnly = 2, runLength = 3
+    }
+
     public static func encode(
         _ image: PixelBuffer, texts: [(String, String)] = [], chunks: [(name: String, data: [UInt8])] = [],
-        compressionLevel: Int = defaultCompressionLevel
+        compressionLevel: Int = defaultCompressionLevel, filter: RowFilter = .adaptive, strategy: Strategy = .automatic
     ) throws -> [UInt8] {
         for chunk in chunks where chunk.name.utf8.count != 4 {
             throw MSAIError.invalidArgument("PNG chunk name '\(chunk.name)' must have 4 letters")
@@ -55,7 +69,7 @@ public enum PNGCodec {
                 cChunks.withUnsafeMutableBufferPointer { chunkPointer in
                     msai_png_encode(
                         pixels.baseAddress, Int32(image.width), Int32(image.height), Int32(image.channels),
-                        Int32(compressionLevel), -1, textPointer.baseAddress, Int32(texts.count),
+                        Int32(compressionLevel), filter.rawValue, strategy.rawValue, textPointer.baseAddress, Int32(texts.count),
                         chunkPointer.baseAddress, Int32(chunks.count), &output, &length, &error)
                 }
             }

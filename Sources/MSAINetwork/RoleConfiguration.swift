@@ -20,6 +20,8 @@ public struct RoleConfiguration: Codable, Equatable, Sendable {
     public var cloudToken: String
     public var edgeTokens: [String]
     public var readerTokens: [String]
+    /// Retention: the data center deletes frames older than this many seconds (nil: keeps them).
+    public var retentionSeconds: Double?
 
     enum CodingKeys: String, CodingKey {
         case database
@@ -30,6 +32,7 @@ public struct RoleConfiguration: Codable, Equatable, Sendable {
         case cloudToken = "cloud_token"
         case edgeTokens = "edge_tokens"
         case readerTokens = "reader_tokens"
+        case retentionSeconds = "retention_seconds"
     }
 
     /// A fresh configuration for one machine: loopback addresses, 256-bit random tokens.
@@ -45,7 +48,7 @@ public struct RoleConfiguration: Codable, Equatable, Sendable {
 
     /// Reads the file (if it exists) and applies the environment: MSAI_CLOUD_URL,
     /// MSAI_DATACENTER_URL, MSAI_CLOUD_LISTEN, MSAI_DATACENTER_LISTEN, MSAI_DATABASE,
-    /// MSAI_CLOUD_TOKEN, MSAI_EDGE_TOKEN, MSAI_READER_TOKEN.
+    /// MSAI_CLOUD_TOKEN, MSAI_EDGE_TOKEN, MSAI_READER_TOKEN, MSAI_RETENTION_SECONDS.
     public static func load(_ path: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws
         -> RoleConfiguration
     {
@@ -71,6 +74,15 @@ public struct RoleConfiguration: Codable, Equatable, Sendable {
         if let v = environment["MSAI_CLOUD_TOKEN"] { configuration.cloudToken = v }
         if let v = environment["MSAI_EDGE_TOKEN"] { configuration.edgeTokens = [v] }
         if let v = environment["MSAI_READER_TOKEN"] { configuration.readerTokens = [v] }
+        if let v = environment["MSAI_RETENTION_SECONDS"] {
+            guard let seconds = Double(v), seconds > 0 else {
+                throw MSAIError.invalidArgument("MSAI_RETENTION_SECONDS must be a positive number of seconds, got '\(v)'")
+            }
+            configuration.retentionSeconds = seconds
+        }
+        if let r = configuration.retentionSeconds, !(r > 0) {
+            throw MSAIError.invalidArgument("\(path): retention_seconds must be positive, got \(r)")
+        }
         try configuration.checkTokens()
         return configuration
     }

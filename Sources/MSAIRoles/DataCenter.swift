@@ -70,6 +70,13 @@ public final class DataCenter: MembraneKeyEscrow, ScrambleService, FrameSink, @u
     /// A stored frame, or nil.
     public func storedFrame(_ id: String) throws -> StoredFrame? { try store.frame(id) }
 
+    /// Retention (seed 003 keeps what matters, not forever): deletes the frames older than
+    /// `age`; returns how many. The audit log keeps a line saying so.
+    @discardableResult
+    public func applyRetention(keeping age: Duration, now: Date = Date()) throws -> Int {
+        try store.deleteFrames(receivedBefore: now.addingTimeInterval(-milliseconds(age) / 1000))
+    }
+
     // MARK: recovery
 
     /// Verifies and recovers a masked frame without storing it or using anything up.

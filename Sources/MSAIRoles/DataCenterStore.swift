@@ -17,6 +17,8 @@ public protocol DataCenterStore: AnyObject {
     func commit(_ frame: StoredFrame, tau: String, membranes: [MembraneID], actor: String) throws
     func frame(_ id: String) throws -> StoredFrame?
     func frameIDs() throws -> [String]
+    /// Retention: deletes the frames received before `date` and audits it; returns how many.
+    func deleteFrames(receivedBefore date: Date) throws -> Int
     func appendAudit(actor: String, action: String, frameID: String?) throws
     func auditLog(limit: Int) throws -> [AuditEntry]
 }
@@ -106,6 +108,16 @@ public final class InMemoryDataCenterStore: DataCenterStore, @unchecked Sendable
 
     public func frame(_ id: String) throws -> StoredFrame? { lock.withLock { frames[id] } }
     public func frameIDs() throws -> [String] { lock.withLock { order } }
+
+    public func deleteFrames(receivedBefore date: Date) throws -> Int {
+        lock.withLock {
+            let old = Set(frames.values.filter { $0.receivedAt < date }.map(\.id))
+            for id in old { frames[id] = nil }
+            order.removeAll { old.contains($0) }
+            if !old.isEmpty { audit.append(AuditEntry(at: Date(), actor: "retention", action: "deleted \(old.count) frame(s)", frameID: nil)) }
+            return old.count
+        }
+    }
 
     public func appendAudit(actor: String, action: String, frameID: String?) throws {
         lock.withLock { audit.append(AuditEntry(at: Date(), actor: actor, action: action, frameID: frameID)) }

@@ -161,6 +161,20 @@ public final class SQLiteDataCenterStore: DataCenterStore, @unchecked Sendable {
                            receivedAt: Date(timeIntervalSince1970: row["received_at"]), timings: StepTimings())
     }
 
+    public func deleteFrames(receivedBefore date: Date) throws -> Int {
+        try run {
+            try pool.write { db in
+                try db.execute(sql: "DELETE FROM frame WHERE received_at < ?", arguments: [date.timeIntervalSince1970])
+                let deleted = db.changesCount
+                if deleted > 0 {
+                    try db.execute(sql: "INSERT INTO audit (at, actor, action, frame_id) VALUES (?, ?, ?, NULL)",
+                                   arguments: [Date().timeIntervalSince1970, "retention", "deleted \(deleted) frame(s)"])
+                }
+                return deleted
+            }
+        }
+    }
+
     public func frameIDs() throws -> [String] {
         try run { try pool.read { db in try String.fetchAll(db, sql: "SELECT id FROM frame ORDER BY received_at, id") } }
     }

@@ -24,6 +24,9 @@ public protocol FrameSource: AnyObject, Sendable {
     var dropped: Int { get async }
     /// Ends the stream: `next()` returns nil from now on (callable from any thread).
     func close()
+    /// A live source cannot wait: when detection falls behind, scheduled detections are skipped
+    /// (the frames reuse older areas, or go whole). A file can wait: every scheduled frame is detected.
+    var isLive: Bool { get }
 }
 
 /// The edge's frame pipeline: decode → (motion gate) → detect every Nth frame → mask and
@@ -115,7 +118,7 @@ public final class FramePipeline: Sendable {
         async throws -> StreamCounters.Snapshot
     {
         let depth = settings.queueDepth
-        let toDetect = StageQueue<Admitted>(capacity: 2, whenFull: .dropOldest)
+        let toDetect = StageQueue<Admitted>(capacity: 2, whenFull: source.isLive ? .dropOldest : .wait)
         let toMask = StageQueue<Admitted>(capacity: depth, whenFull: .wait)
         let toSend = StageQueue<Prepared>(capacity: depth, whenFull: .wait)
         let board = DetectionBoard()

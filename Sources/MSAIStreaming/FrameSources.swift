@@ -32,6 +32,7 @@ public final class VideoFileSource: FrameSource, @unchecked Sendable {
     }
 
     public var dropped: Int { 0 }
+    public var isLive: Bool { false }
 }
 
 /// The JPEG and PNG files of a folder in name order; with `watch`, it then waits for new files
@@ -114,6 +115,8 @@ public final class ImageFolderSource: FrameSource, @unchecked Sendable {
 
     /// Files that could not be decoded (skipped).
     public var dropped: Int { lock.withLock { undecodable } }
+    /// Files wait on disk, so even a watched folder is not dropped from.
+    public var isLive: Bool { false }
 }
 
 /// Encoded frames (JPEG) arriving from the network, for a live source: a producer on any thread
@@ -178,4 +181,5 @@ public final class LiveJPEGSource: FrameSource, @unchecked Sendable {
     }
 
     public var dropped: Int { lock.withLock { droppedCount } }
+    public var isLive: Bool { true }
 }

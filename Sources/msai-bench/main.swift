@@ -8,7 +8,9 @@ import MSAIImageIO
 import MSAINetwork
 import MSAIRoles
 import MSAIStorage
+import MSAIStreaming
 import MSAIVision
+import CMSAICodecs
 
 func median(_ values: [Double]) -> Double {
     let s = values.sorted()
@@ -201,6 +203,110 @@ if arguments.isEmpty || arguments.contains("roles") {
         row(detect ? "edge + default detection" : "edge, one area of 320x240",
             [String(format: "%.1f", Double(count + 3) / seconds), fmt(median(latencies)), fmt(p99)])
     }
+
+    print()
+    print("A video stream through the frame pipeline and the roles over loopback: the first 100 frames of vtest.avi (768x576)")
+    row("detection", ["frames/s", "masked whole", "detect ms"])
+    let selector = UncheckedSelector(try DetectionPipeline(policy: PrivacyPolicy(), store: store))
+    for every in [1, 5] {
+        let streamPipeline = FramePipeline(edge: edge, settings: .init(detectEvery: every)) { frame in
+            try selector.areas(frame)
+        }
+        let start = ContinuousClock.now
+        let counts = try await streamPipeline.run(try VideoFileSource(path: root.appendingPathComponent("Datasets/vtest.avi").path), limit: 100)
+        let seconds = milliseconds(ContinuousClock.now - start) / 1000
+        row(every == 1 ? "every frame" : "every 5th frame, areas carried",
+            [String(format: "%.1f", Double(counts.sent) / seconds), "\(counts.maskedWhole) of \(counts.sent)",
+             String(format: "%.0f", counts.detectionMilliseconds / Double(max(1, counts.detections)))])
+    }
     await cloud.stop()
     await dc.stop()
+}
+
+/// The policy's detectors for the pipeline's detect stage (called one frame at a time).
+final class UncheckedSelector: @unchecked Sendable {
+    let pipeline: DetectionPipeline
+    init(_ pipeline: DetectionPipeline) { self.pipeline = pipeline }
+    func areas(_ frame: PixelBuffer) throws -> [Rect] {
+        PolicyApplication.areas(from: try pipeline.detect(frame).detections, policy: pipeline.policy,
+                                width: frame.width, height: frame.height).map(\.rect)
+    }
+}
+
+if arguments.isEmpty || arguments.contains("codecs") {
+    print()
+    print("Lossless codecs for video, on real masked and scrambled frames (vtest.avi, 768x576, default policy's areas)")
+    let dataCenter = DataCenter()
+    let inProcessEdge = EdgeCamera(membranes: CloudPlatform(escrow: dataCenter), scrambling: dataCenter, egress: dataCenter)
+    let detection = try DetectionPipeline(policy: PrivacyPolicy(), store: store)
+    let video = try VideoReader(path: root.appendingPathComponent("Datasets/vtest.avi").path)
+    var scrambledFrames: [PixelBuffer] = []
+    for i in 0..<50 {
+        guard let frame = try video.next() else { break }
+        if i % 10 != 0 { continue }
+        let areas = PolicyApplication.areas(from: try detection.detect(frame).detections, policy: detection.policy,
+                                            width: frame.width, height: frame.height).map(\.rect)
+        scrambledFrames.append(try await inProcessEdge.prepare(frame, areas: areas).scrambled)
+    }
+    let raw = Double(scrambledFrames[0].samples.count)
+    struct Candidate {
+        let name: String
+        let encode: (PixelBuffer) throws -> [UInt8]
+        let decode: ([UInt8], PixelBuffer) throws -> Void
+    }
+    func png(_ level: Int, _ filter: PNGCodec.RowFilter, _ strategy: PNGCodec.Strategy = .automatic) -> Candidate {
+        Candidate(name: "PNG level \(level), filter \(filter)" + (strategy == .automatic ? "" : ", \(strategy)"),
+                  encode: { try PNGCodec.encode($0, compressionLevel: level, filter: filter, strategy: strategy) },
+                  decode: { bytes, _ in _ = try PNGCodec.decode(bytes) })
+    }
+    func zstd(_ level: Int32) -> Candidate {
+        Candidate(name: "zstd level \(level), raw samples", encode: { frame in
+            var out = [UInt8](repeating: 0, count: msai_zstd_bound(frame.samples.count))
+            let n = frame.samples.withUnsafeBufferPointer { s in out.withUnsafeMutableBufferPointer { msai_zstd_compress(s.baseAddress, s.count, $0.baseAddress, $0.count, level) } }
+            precondition(n > 0)
+            return Array(out[..<n])
+        }, decode: { bytes, frame in
+            var out = [UInt8](repeating: 0, count: frame.samples.count)
+            let n = bytes.withUnsafeBufferPointer { b in out.withUnsafeMutableBufferPointer { msai_zstd_decompress(b.baseAddress, b.count, $0.baseAddress, $0.count) } }
+            precondition(n == frame.samples.count && out == frame.samples)
+        })
+    }
+    let lz4 = Candidate(name: "LZ4 (fast), raw samples", encode: { frame in
+        var out = [UInt8](repeating: 0, count: msai_lz4_bound(frame.samples.count))
+        let n = frame.samples.withUnsafeBufferPointer { s in out.withUnsafeMutableBufferPointer { msai_lz4_compress(s.baseAddress, s.count, $0.baseAddress, $0.count, 1) } }
+        precondition(n > 0)
+        return Array(out[..<n])
+    }, decode: { bytes, frame in
+        var out = [UInt8](repeating: 0, count: frame.samples.count)
+        let n = bytes.withUnsafeBufferPointer { b in out.withUnsafeMutableBufferPointer { msai_lz4_decompress(b.baseAddress, b.count, $0.baseAddress, $0.count) } }
+        precondition(n == frame.samples.count && out == frame.samples)
+    })
+    let qoi = Candidate(name: "QOI", encode: { frame in
+        var pointer: UnsafeMutablePointer<UInt8>?
+        let n = frame.samples.withUnsafeBufferPointer { msai_qoi_encode($0.baseAddress, Int32(frame.width), Int32(frame.height), &pointer) }
+        defer { msai_codec_free(pointer) }
+        precondition(n > 0)
+        return Array(UnsafeBufferPointer(start: pointer, count: n))
+    }, decode: { bytes, frame in
+        var out = [UInt8](repeating: 0, count: frame.samples.count)
+        let ok = bytes.withUnsafeBufferPointer { b in out.withUnsafeMutableBufferPointer { msai_qoi_decode(b.baseAddress, b.count, Int32(frame.width), Int32(frame.height), $0.baseAddress) } }
+        precondition(ok == 1 && out == frame.samples)
+    })
+    let candidates = [png(1, .adaptive), png(1, .none), png(1, .sub), png(1, .up), png(1, .sub, .runLength), png(1, .up, .runLength),
+                      png(0, .none), png(6, .adaptive), zstd(1), zstd(3), zstd(-3), lz4, qoi]
+    row("codec", ["encode", "decode", "size", "enc+dec fps"])
+    for candidate in candidates {
+        var sizes: [Double] = []
+        var i = 0
+        let encode = try measure(runs: 10) {
+            let bytes = try candidate.encode(scrambledFrames[i % scrambledFrames.count])
+            sizes.append(Double(bytes.count))
+            i += 1
+        }
+        let encoded = try scrambledFrames.map(candidate.encode)
+        var j = 0
+        let decode = try measure(runs: 10) { try candidate.decode(encoded[j % encoded.count], scrambledFrames[j % encoded.count]); j += 1 }
+        row(candidate.name, [fmt(encode), fmt(decode), String(format: "%.1f %%", sizes.reduce(0, +) / Double(sizes.count) / raw * 100),
+                             String(format: "%.0f", 1000 / (encode + decode))])
+    }
 }

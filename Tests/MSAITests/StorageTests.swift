@@ -11,6 +11,25 @@ import Testing
         FileManager.default.temporaryDirectory.appendingPathComponent("msai-db-\(UUID().uuidString)/datacenter.sqlite").path
     }
 
+    /// Retention: frames older than the configured age are deleted from the database, newer
+    /// ones stay, and the audit log says what was deleted.
+    @Test func retentionDeletesOnlyFramesOlderThanTheAge() async throws {
+        let path = databasePath()
+        defer { try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: path).deletingLastPathComponent().path) }
+        var random = SplitMix64(seed: 22)
+        let dataCenter = DataCenter(store: try SQLiteDataCenterStore(path: path), random: SplitMix64(seed: 1))
+        let edge = EdgeCamera(membranes: CloudPlatform(escrow: dataCenter, random: SplitMix64(seed: 2)), scrambling: dataCenter, egress: dataCenter)
+        let image = randomImage(width: 32, height: 32, channels: 3, using: &random)
+        let old = try await edge.send(try await edge.prepare(image, areas: [Rect(x: 0, y: 0, width: 8, height: 8)]))
+        try await Task.sleep(for: .milliseconds(1200))
+        let recent = try await edge.send(try await edge.prepare(image, areas: [Rect(x: 0, y: 0, width: 8, height: 8)]))
+        #expect(try dataCenter.applyRetention(keeping: .seconds(3600)) == 0)
+        #expect(try dataCenter.applyRetention(keeping: .seconds(1)) == 1)
+        #expect(try DataCenter(store: try SQLiteDataCenterStore(path: path)).store.frameIDs() == [recent.frameID])
+        #expect(try dataCenter.storedFrame(old.frameID) == nil)
+        #expect(try dataCenter.store.auditLog(limit: 10).map(\.action).last == "deleted 1 frame(s)")
+    }
+
     @Test func acknowledgedFramesSurviveARestartAndCannotBeReplayed() async throws {
         let path = databasePath()
         defer { try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: path).deletingLastPathComponent().path) }

@@ -23,10 +23,6 @@ import Testing
         let frames: [PixelBuffer]
         let fps: Double
         private var index = 0
-        init(_ frames: [PixelBuffer], fps: Double = 10) {
-            self.frames = frames
-            self.fps = fps
-        }
         func next() async throws -> StreamFrame? {
             guard index < frames.count else { return nil }
             defer { index += 1 }
@@ -34,6 +30,12 @@ import Testing
         }
         var dropped: Int { 0 }
         func close() { index = frames.count }
+        let isLive: Bool
+        init(_ frames: [PixelBuffer], fps: Double = 10, live: Bool) {
+            self.frames = frames
+            self.fps = fps
+            self.isLive = live
+        }
     }
 
     /// Every outcome, collected in order.
@@ -93,7 +95,7 @@ import Testing
             return fixed
         }
         let outcomes = Outcomes()
-        let counts = try await pipeline.run(MemorySource(frames, fps: 10)) { outcome in
+        let counts = try await pipeline.run(MemorySource(frames, fps: 10, live: true)) { outcome in
             await outcomes.add(outcome)
             if outcome.sequence == 11 { released.signal() }
         }
@@ -126,14 +128,14 @@ import Testing
         let settings = FramePipeline.Settings(detectEvery: 1, motion: .init(preRoll: 2, postRoll: 2, keyframeInterval: 20))
         let pipeline = FramePipeline(edge: roles.edge, settings: settings) { _ in [Rect(x: 0, y: 0, width: 64, height: 64)] }
         let outcomes = Outcomes()
-        let counts = try await pipeline.run(MemorySource(Array(repeating: still, count: 60))) { await outcomes.add($0) }
+        let counts = try await pipeline.run(MemorySource(Array(repeating: still, count: 60), live: false)) { await outcomes.add($0) }
         #expect(counts.sent == 3 && counts.still == 57, "\(counts)")
         #expect(await outcomes.all.map(\.frame.index) == [0, 20, 40])
         #expect(await outcomes.all.allSatisfy { $0.motionReason == "keyframe" })
 
         let moving = FramePipeline(edge: roles.edge, settings: settings) { _ in [] }
         let movingOutcomes = Outcomes()
-        let movingCounts = try await moving.run(MemorySource(try Self.vtestFrames(30))) { await movingOutcomes.add($0) }
+        let movingCounts = try await moving.run(MemorySource(try Self.vtestFrames(30), live: false)) { await movingOutcomes.add($0) }
         #expect(movingCounts.sent > 20, "walkers move in most frames: \(movingCounts)")
         #expect(await movingOutcomes.all.contains { $0.motionReason == "motion" })
     }

@@ -33,7 +33,7 @@ typedef struct msai_png_chunk {
 /// On success returns 0 and sets *out / *out_length to a malloc'd buffer the caller frees
 /// with msai_png_free. On failure returns -1 and fills `error`.
 int msai_png_encode(const uint8_t *pixels, int width, int height, int channels, int compression_level, int filters,
-                    const msai_png_text *texts, int text_count, const msai_png_chunk *chunks, int chunk_count,
+                    int strategy, const msai_png_text *texts, int text_count, const msai_png_chunk *chunks, int chunk_count,
                     uint8_t **out, size_t *out_length, msai_png_error *error);
 
 /// A decoded PNG. Every pointer is malloc'd and released by msai_png_decoded_free.

@@ -76,7 +76,7 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
-        .target(name: "MSAIEvaluation", dependencies: ["MSAICore", "MSAICrypto", "MSAIRoles", "MSAIVision"]),
+        .target(name: "MSAIEvaluation", dependencies: ["MSAICore", "MSAICrypto", "MSAIImageIO", "MSAIRoles", "MSAIVision"]),
         .target(
             name: "MSAIStreaming",
             dependencies: [

@@ -1,5 +1,6 @@
 import Foundation
 import MSAICore
+import MSAIImageIO
 
 /// A batch run's folder: RUN/run.json (format, version and the settings it was made with),
 /// RUN/images/NAME.metrics.json per image, RUN/failures.jsonl. A run can be resumed with the same
@@ -125,7 +126,7 @@ public final class RunFolder: @unchecked Sendable {
             guard let walker = FileManager.default.enumerator(atPath: input) else { throw MSAIError.io("\(input): cannot be read") }
             var found: [Item] = []
             for case let relative as String in walker
-            where ["jpg", "jpeg", "png"].contains(URL(fileURLWithPath: relative).pathExtension.lowercased()) {
+            where ImageFile.hasImageExtension(relative) {
                 let id = (inputs.count > 1 ? root.lastPathComponent + "/" : "") + relative
                 found.append(Item(id: id.replacingOccurrences(of: "/", with: "__"), path: root.appendingPathComponent(relative).path))
             }

@@ -15,6 +15,12 @@ public enum ImageFile {
         }
     }
 
+    /// Whether a file name looks like an image msai reads (.jpg, .jpeg, .png), for folder listings;
+    /// the content still decides the format when the file is read.
+    public static func hasImageExtension(_ name: String) -> Bool {
+        ["jpg", "jpeg", "png"].contains(URL(fileURLWithPath: name).pathExtension.lowercased())
+    }
+
     /// The format of `data` by its magic bytes, or nil.
     public static func sniff(_ data: [UInt8]) -> Format? {
         if data.count >= 3, data[0] == 0xFF, data[1] == 0xD8, data[2] == 0xFF { return .jpeg }

@@ -1,6 +1,7 @@
 import Foundation
 import MSAICore
 import MSAIRoles
+import MSAIVision
 
 /// One decoded frame of a stream: its number at the source, its time in the stream (from the
 /// container's frame rate for files, from arrival for live sources), and its pixels.
@@ -89,6 +90,14 @@ public final class FramePipeline: Sendable {
         public let error: String?
     }
 
+    /// The policy's detectors as the detect stage: the areas `AreaSelector.select` decides
+    /// (the whole frame when it fails closed). OpenCV nets are not thread-safe; the detect stage
+    /// calls this one frame at a time, which is what makes sharing the selector sound.
+    public static func detecting(with selector: AreaSelector) -> Detect {
+        let shared = SerialSelector(selector)
+        return { try shared.selector.select($0).areas.map(\.rect) }
+    }
+
     public let edge: EdgeCamera
     public let detect: Detect
     public let settings: Settings
@@ -104,6 +113,11 @@ public final class FramePipeline: Sendable {
         let sequence: Int
         let frame: StreamFrame
         let motionReason: String?
+
+        func outcome(_ decision: AreaCarrier.Decision, receipt: FrameReceipt?, error: Error?) -> Outcome {
+            Outcome(frame: frame, sequence: sequence, decision: decision, motionReason: motionReason, receipt: receipt,
+                    error: error.map { ($0 as? MSAIError)?.description ?? "\($0)" })
+        }
     }
 
     private struct Prepared: Sendable {
@@ -195,8 +209,7 @@ public final class FramePipeline: Sendable {
                         await toSend.push(Prepared(admitted: item, decision: decision, masked: masked))
                     } catch {
                         await counters.failed()
-                        await onFrame(Outcome(frame: frame, sequence: item.sequence, decision: decision, motionReason: item.motionReason,
-                                              receipt: nil, error: (error as? MSAIError)?.description ?? "\(error)"))
+                        await onFrame(item.outcome(decision, receipt: nil, error: error))
                     }
                     await board.forget(before: scheduled - settings.detectEvery)
                 }
@@ -209,13 +222,10 @@ public final class FramePipeline: Sendable {
                     do {
                         let receipt = try await edge.send(prepared.masked)
                         await counters.sent()
-                        await onFrame(Outcome(frame: item.frame, sequence: item.sequence, decision: prepared.decision,
-                                              motionReason: item.motionReason, receipt: receipt, error: nil))
+                        await onFrame(item.outcome(prepared.decision, receipt: receipt, error: nil))
                     } catch {
                         await counters.failed()
-                        await onFrame(Outcome(frame: item.frame, sequence: item.sequence, decision: prepared.decision,
-                                              motionReason: item.motionReason, receipt: nil,
-                                              error: (error as? MSAIError)?.description ?? "\(error)"))
+                        await onFrame(item.outcome(prepared.decision, receipt: nil, error: error))
                     }
                 }
             }
@@ -231,6 +241,12 @@ public final class FramePipeline: Sendable {
         }
         return await counters.snapshot()
     }
+}
+
+/// An `AreaSelector` used by the detect stage only, one call at a time.
+private final class SerialSelector: @unchecked Sendable {
+    let selector: AreaSelector
+    init(_ selector: AreaSelector) { self.selector = selector }
 }
 
 /// Completed detections by admitted-frame number, shared by the detect and mask stages.

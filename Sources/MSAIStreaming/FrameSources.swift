@@ -66,9 +66,9 @@ public final class ImageFolderSource: FrameSource, @unchecked Sendable {
         }
     }
 
-    static func images(in folder: String) throws -> [String] {
-        try FileManager.default.contentsOfDirectory(atPath: folder).sorted()
-            .filter { ["jpg", "jpeg", "png"].contains(URL(fileURLWithPath: $0).pathExtension.lowercased()) }
+    /// The JPEG and PNG file names of a folder, in name order.
+    public static func images(in folder: String) throws -> [String] {
+        try FileManager.default.contentsOfDirectory(atPath: folder).sorted().filter(ImageFile.hasImageExtension)
     }
 
     /// Files whose size did not change since the last poll and that were not taken yet.

@@ -36,6 +36,20 @@ func row(_ name: String, _ columns: [String]) {
 
 func fmt(_ ms: Double) -> String { String(format: "%.2f ms", ms) }
 
+/// A frame of uniformly random samples (a stand-in for a masked and scrambled one).
+func randomFrame(width: Int, height: Int, seed: UInt64) throws -> PixelBuffer {
+    var random = SplitMix64(seed: seed)
+    return try PixelBuffer(width: width, height: height, channels: 3,
+                           samples: (0..<(width * height * 3)).map { _ in UInt8.random(in: 0...255, using: &random) })
+}
+
+/// What the cloud does per membrane request: draw a key, derive the membrane from it.
+func drawMembrane(covering area: Rect) throws -> [UInt8] {
+    var system = SystemRandomNumberGenerator()
+    return try GF251MembraneKey.draw(id: MembraneID(rawValue: "bench"), shape: try MembraneShape(covering: area, channels: 3), using: &system)
+        .membrane(using: ChaCha20Keystream.self)
+}
+
 let root = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
 let store = try ModelStore.locate()
 let arguments = Set(CommandLine.arguments.dropFirst())
@@ -93,18 +107,10 @@ if arguments.isEmpty || arguments.contains("core") {
                  "JPEG decode (TurboJPEG)", "end to end, in-process", "  ratio mask+tau+scramble / AES-GCM",
                  "  ratio with membrane / AES-GCM", "  ratio scramble / memcpy"]
     for (w, h) in [(640, 480), (1920, 1080)] {
-        var random = SplitMix64(seed: 1)
-        let image = try PixelBuffer(width: w, height: h, channels: 3,
-                                    samples: (0..<(w * h * 3)).map { _ in UInt8.random(in: 0...255, using: &random) })
+        let image = try randomFrame(width: w, height: h, seed: 1)
         let area = Rect(x: w / 4, y: h / 4, width: w / 2, height: h / 2)
-        let shape = try MembraneShape(covering: area, channels: 3)
-        var system = SystemRandomNumberGenerator()
         var values: [UInt8] = []
-        // What the cloud does per request: draw a key, derive the membrane from it.
-        let membrane = try measure {
-            values = try GF251MembraneKey.draw(id: MembraneID(rawValue: "bench"), shape: shape, using: &system)
-                .membrane(using: ChaCha20Keystream.self)
-        }
+        let membrane = try measure { values = try drawMembrane(covering: area) }
         var masked = image
         let mask = try measure { masked = image; try AreaMasker.apply(values, to: &masked, area: area) }
         let layout = try BlockLayout(width: w, height: h, blockSize: 8)
@@ -146,18 +152,11 @@ if arguments.isEmpty || arguments.contains("core") {
     print()
     print("Membrane + masking per area size (3 channels)")
     row("area", ["membrane", "mask", "ns/sample"])
-    var random = SplitMix64(seed: 2)
-    let canvas = try PixelBuffer(width: 1920, height: 1080, channels: 3,
-                                 samples: (0..<(1920 * 1080 * 3)).map { _ in UInt8.random(in: 0...255, using: &random) })
+    let canvas = try randomFrame(width: 1920, height: 1080, seed: 2)
     for side in [32, 64, 128, 256, 512, 1024] {
         let area = Rect(x: 0, y: 0, width: side, height: side)
-        let shape = try MembraneShape(covering: area, channels: 3)
-        var system = SystemRandomNumberGenerator()
         var values: [UInt8] = []
-        let membrane = try measure {
-            values = try GF251MembraneKey.draw(id: MembraneID(rawValue: "bench"), shape: shape, using: &system)
-                .membrane(using: ChaCha20Keystream.self)
-        }
+        let membrane = try measure { values = try drawMembrane(covering: area) }
         var frame = canvas
         let mask = try measure { try AreaMasker.apply(values, to: &frame, area: area) }
         row("\(side)x\(side)", [fmt(membrane), fmt(mask), String(format: "%.2f", (membrane + mask) * 1e6 / Double(side * side * 3))])
@@ -207,11 +206,9 @@ if arguments.isEmpty || arguments.contains("roles") {
     print()
     print("A video stream through the frame pipeline and the roles over loopback: the first 100 frames of vtest.avi (768x576)")
     row("detection", ["frames/s", "masked whole", "detect ms"])
-    let selector = UncheckedSelector(try DetectionPipeline(policy: PrivacyPolicy(), store: store))
+    let selector = AreaSelector.detecting(try DetectionPipeline(policy: PrivacyPolicy(), store: store))
     for every in [1, 5] {
-        let streamPipeline = FramePipeline(edge: edge, settings: .init(detectEvery: every)) { frame in
-            try selector.areas(frame)
-        }
+        let streamPipeline = FramePipeline(edge: edge, settings: .init(detectEvery: every), detect: FramePipeline.detecting(with: selector))
         let start = ContinuousClock.now
         let counts = try await streamPipeline.run(try VideoFileSource(path: root.appendingPathComponent("Datasets/vtest.avi").path), limit: 100)
         let seconds = milliseconds(ContinuousClock.now - start) / 1000
@@ -221,16 +218,6 @@ if arguments.isEmpty || arguments.contains("roles") {
     }
     await cloud.stop()
     await dc.stop()
-}
-
-/// The policy's detectors for the pipeline's detect stage (called one frame at a time).
-final class UncheckedSelector: @unchecked Sendable {
-    let pipeline: DetectionPipeline
-    init(_ pipeline: DetectionPipeline) { self.pipeline = pipeline }
-    func areas(_ frame: PixelBuffer) throws -> [Rect] {
-        PolicyApplication.areas(from: try pipeline.detect(frame).detections, policy: pipeline.policy,
-                                width: frame.width, height: frame.height).map(\.rect)
-    }
 }
 
 if arguments.isEmpty || arguments.contains("codecs") {
@@ -259,28 +246,26 @@ if arguments.isEmpty || arguments.contains("codecs") {
                   encode: { try PNGCodec.encode($0, compressionLevel: level, filter: filter, strategy: strategy) },
                   decode: { bytes, _ in _ = try PNGCodec.decode(bytes) })
     }
-    func zstd(_ level: Int32) -> Candidate {
-        Candidate(name: "zstd level \(level), raw samples", encode: { frame in
-            var out = [UInt8](repeating: 0, count: msai_zstd_bound(frame.samples.count))
-            let n = frame.samples.withUnsafeBufferPointer { s in out.withUnsafeMutableBufferPointer { msai_zstd_compress(s.baseAddress, s.count, $0.baseAddress, $0.count, level) } }
+    /// A general-purpose compressor over the raw samples, given as the C shim's three calls.
+    typealias Transform = (UnsafePointer<UInt8>?, Int, UnsafeMutablePointer<UInt8>?, Int) -> Int
+    func rawSamples(_ name: String, bound: @escaping (Int) -> Int, compress: @escaping Transform, decompress: @escaping Transform) -> Candidate {
+        Candidate(name: name, encode: { frame in
+            var out = [UInt8](repeating: 0, count: bound(frame.samples.count))
+            let n = frame.samples.withUnsafeBufferPointer { s in out.withUnsafeMutableBufferPointer { compress(s.baseAddress, s.count, $0.baseAddress, $0.count) } }
             precondition(n > 0)
             return Array(out[..<n])
         }, decode: { bytes, frame in
             var out = [UInt8](repeating: 0, count: frame.samples.count)
-            let n = bytes.withUnsafeBufferPointer { b in out.withUnsafeMutableBufferPointer { msai_zstd_decompress(b.baseAddress, b.count, $0.baseAddress, $0.count) } }
+            let n = bytes.withUnsafeBufferPointer { b in out.withUnsafeMutableBufferPointer { decompress(b.baseAddress, b.count, $0.baseAddress, $0.count) } }
             precondition(n == frame.samples.count && out == frame.samples)
         })
     }
-    let lz4 = Candidate(name: "LZ4 (fast), raw samples", encode: { frame in
-        var out = [UInt8](repeating: 0, count: msai_lz4_bound(frame.samples.count))
-        let n = frame.samples.withUnsafeBufferPointer { s in out.withUnsafeMutableBufferPointer { msai_lz4_compress(s.baseAddress, s.count, $0.baseAddress, $0.count, 1) } }
-        precondition(n > 0)
-        return Array(out[..<n])
-    }, decode: { bytes, frame in
-        var out = [UInt8](repeating: 0, count: frame.samples.count)
-        let n = bytes.withUnsafeBufferPointer { b in out.withUnsafeMutableBufferPointer { msai_lz4_decompress(b.baseAddress, b.count, $0.baseAddress, $0.count) } }
-        precondition(n == frame.samples.count && out == frame.samples)
-    })
+    func zstd(_ level: Int32) -> Candidate {
+        rawSamples("zstd level \(level), raw samples", bound: msai_zstd_bound,
+                   compress: { msai_zstd_compress($0, $1, $2, $3, level) }, decompress: msai_zstd_decompress)
+    }
+    let lz4 = rawSamples("LZ4 (fast), raw samples", bound: msai_lz4_bound,
+                         compress: { msai_lz4_compress($0, $1, $2, $3, 1) }, decompress: msai_lz4_decompress)
     let qoi = Candidate(name: "QOI", encode: { frame in
         var pointer: UnsafeMutablePointer<UInt8>?
         let n = frame.samples.withUnsafeBufferPointer { msai_qoi_encode($0.baseAddress, Int32(frame.width), Int32(frame.height), &pointer) }

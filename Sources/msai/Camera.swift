@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import MSAICore
 import MSAIImageIO
+import MSAINetwork
 import MSAIStreaming
 import MSAIVision
 
@@ -80,8 +81,7 @@ struct Camera: AsyncParsableCommand {
             throw MSAIError.io("\(source): no such file or folder")
         }
         if isDirectory.boolValue {
-            let names = try FileManager.default.contentsOfDirectory(atPath: source).sorted()
-                .filter { ["jpg", "jpeg", "png"].contains(URL(fileURLWithPath: $0).pathExtension.lowercased()) }
+            let names = try ImageFolderSource.images(in: source)
             guard !names.isEmpty else { throw MSAIError.io("\(source): folder holds no JPEG or PNG files") }
             var index = 0
             let folder = URL(fileURLWithPath: source)
@@ -103,10 +103,8 @@ struct Camera: AsyncParsableCommand {
 /// "host:port", with the option's name in the error.
 func parseHostPort(_ text: String, option: String) throws -> (String, Int) {
     let trimmed = text.hasPrefix("udp://") ? String(text.dropFirst(6)) : text
-    guard let colon = trimmed.lastIndex(of: ":"), let port = Int(trimmed[trimmed.index(after: colon)...]), (0...65535).contains(port) else {
-        throw MSAIError.invalidArgument("\(option) must be host:port (e.g. 127.0.0.1:5555), got '\(text)'")
-    }
-    var host = String(trimmed[..<colon])
+    let (named, port) = try RoleConfiguration.hostAndPort(trimmed, field: option)
+    var host = named
     if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
     guard !host.isEmpty else { throw MSAIError.invalidArgument("\(option) must name a host, got '\(text)'") }
     return (host, port)

@@ -62,13 +62,12 @@ struct StreamOptions: ParsableArguments {
             printError(error.description)
             throw ExitCode(1)
         }
-        let detector = SelectorBox(selector)
         let pipeline = FramePipeline(
             edge: edge,
             settings: .init(detectEvery: detectEvery, carrier: .init(growth: growth, maximumAge: .seconds(maxAge)),
                             detectionWait: .seconds(max(2, maxAge * 2)),
                             motion: motion ? .init(preRoll: preRoll, postRoll: postRoll, keyframeInterval: keyframeEvery) : nil),
-            detect: { try detector.areas($0) })
+            detect: FramePipeline.detecting(with: selector))
 
         // Ctrl-C and SIGTERM end the stream cleanly: the source stops, queued frames finish.
         let stopper = StreamStopper(source)
@@ -151,17 +150,6 @@ func statusLine(_ c: StreamCounters.Snapshot, inRate: Double, outRate: Double) -
     String(format: "in %.1f fps, out %.1f fps | ", inRate, outRate)
         + "received \(c.received), masked \(c.maskedAreas + c.maskedWhole) (whole \(c.maskedWhole)), dropped \(c.dropped)"
         + (c.still > 0 ? ", still \(c.still)" : "") + ", sent \(c.sent)" + (c.failed > 0 ? ", FAILED \(c.failed)" : "")
-}
-
-/// The policy's detectors, called by the pipeline's detect stage only (one call at a time).
-final class SelectorBox: @unchecked Sendable {
-    private let selector: AreaSelector
-    init(_ selector: AreaSelector) { self.selector = selector }
-
-    func areas(_ frame: PixelBuffer) throws -> [Rect] {
-        let decision = try selector.select(frame)
-        return decision.areas.map(\.rect)
-    }
 }
 
 /// Ends a stream from a signal handler.

@@ -92,7 +92,7 @@ func expandImageInputs(_ inputs: [String]) throws -> [String] {
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: input, isDirectory: &isDirectory), isDirectory.boolValue {
             let names = try FileManager.default.contentsOfDirectory(atPath: input).sorted()
-            let images = names.filter { ["jpg", "jpeg", "png"].contains(URL(fileURLWithPath: $0).pathExtension.lowercased()) }
+            let images = names.filter(ImageFile.hasImageExtension)
             guard !images.isEmpty else { throw MSAIError.io("\(input): folder holds no JPEG or PNG files") }
             files += images.map { URL(fileURLWithPath: input).appendingPathComponent($0).path }
         } else {

@@ -46,12 +46,6 @@ struct Init: ParsableCommand {
     }
 }
 
-/// The data center for the retention task (DataCenter serialises its own store access).
-final class UncheckedDataCenter: @unchecked Sendable {
-    let dataCenter: DataCenter
-    init(_ dataCenter: DataCenter) { self.dataCenter = dataCenter }
-}
-
 /// Starts the data center service from a configuration.
 func startDataCenter(_ c: RoleConfiguration) async throws -> RunningServer {
     let (host, port) = try RoleConfiguration.hostAndPort(c.dataCenterListen, field: "datacenter_listen")
@@ -59,11 +53,10 @@ func startDataCenter(_ c: RoleConfiguration) async throws -> RunningServer {
     if let seconds = c.retentionSeconds {
         // Retention runs at start and then every tenth of the retention period (at most a minute).
         let interval = Duration.seconds(min(60, max(1, seconds / 10)))
-        let store = UncheckedDataCenter(dataCenter)
         Task.detached {
             while !Task.isCancelled {
                 do {
-                    let deleted = try store.dataCenter.applyRetention(keeping: .seconds(seconds))
+                    let deleted = try dataCenter.applyRetention(keeping: .seconds(seconds))
                     if deleted > 0 { print("retention: deleted \(deleted) frame(s) older than \(seconds) s"); fflush(nil) }
                 } catch {
                     printError("retention: \((error as? MSAIError)?.description ?? "\(error)")")

@@ -50,10 +50,7 @@ import Testing
     @Test func vtestThroughThePipelineRecoversEveryFrameBitExactly() async throws {
         let roles = Roles(seed: 61)
         let selector = try AreaSelector.load(policy: PrivacyPolicy()) { try ModelStore.locate(explicit: modelsFolder.path) }
-        let box = UncheckedBox(selector)
-        let pipeline = FramePipeline(edge: roles.edge, settings: .init(detectEvery: 5)) { frame in
-            try box.value.select(frame).areas.map(\.rect)
-        }
+        let pipeline = FramePipeline(edge: roles.edge, settings: .init(detectEvery: 5), detect: FramePipeline.detecting(with: selector))
         let outcomes = Outcomes()
         let count = 40
         let counts = try await pipeline.run(try VideoFileSource(path: dataset("vtest.avi")), limit: count) { await outcomes.add($0) }
@@ -222,11 +219,6 @@ import Testing
         await held.finish()
         #expect(await held.pop() == nil)
     }
-}
-
-final class UncheckedBox<T>: @unchecked Sendable {
-    let value: T
-    init(_ value: T) { self.value = value }
 }
 
 final class Counter: @unchecked Sendable {

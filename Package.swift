@@ -45,7 +45,7 @@ let package = Package(
             name: "CMSAIPNG",
             linkerSettings: [.linkedLibrary("png")]
         ),
-        .target(name: "MSAIImageIO", dependencies: ["MSAICore", "CTurboJPEG", "CMSAIPNG"]),
+        .target(name: "MSAIImageIO", dependencies: ["MSAICore", "CTurboJPEG", "CMSAIPNG", "CMSAICodecs"]),
         .target(
             name: "CMSAICodecs",
             linkerSettings: [.linkedLibrary("zstd"), .linkedLibrary("lz4")]

@@ -33,20 +33,20 @@ size_t msai_lz4_decompress(const uint8_t *in, size_t length, uint8_t *out, size_
     return n >= 0 ? (size_t)n : 0;
 }
 
-size_t msai_qoi_encode(const uint8_t *rgb, int width, int height, uint8_t **out) {
-    qoi_desc desc = {(unsigned)width, (unsigned)height, 3, QOI_SRGB};
+size_t msai_qoi_encode(const uint8_t *pixels, int width, int height, int channels, uint8_t **out) {
+    qoi_desc desc = {(unsigned)width, (unsigned)height, (unsigned char)channels, QOI_SRGB};
     int length = 0;
-    *out = qoi_encode(rgb, &desc, &length);
+    *out = qoi_encode(pixels, &desc, &length);
     return *out ? (size_t)length : 0;
 }
 
-int msai_qoi_decode(const uint8_t *in, size_t length, int width, int height, uint8_t *out) {
+int msai_qoi_decode(const uint8_t *in, size_t length, int width, int height, int channels, uint8_t *out) {
     if (length > 0x7fffffff) return 0;
     qoi_desc desc;
-    uint8_t *pixels = qoi_decode(in, (int)length, &desc, 3);
+    uint8_t *pixels = qoi_decode(in, (int)length, &desc, channels);
     if (!pixels) return 0;
-    int ok = desc.width == (unsigned)width && desc.height == (unsigned)height;
-    if (ok) memcpy(out, pixels, (size_t)width * (size_t)height * 3);
+    int ok = desc.width == (unsigned)width && desc.height == (unsigned)height && desc.channels == channels;
+    if (ok) memcpy(out, pixels, (size_t)width * (size_t)height * (size_t)channels);
     free(pixels);
     return ok;
 }

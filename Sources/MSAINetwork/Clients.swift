@@ -172,7 +172,8 @@ public final class HTTPDataCenterClient: MembraneKeyEscrow, ScrambleService, Fra
     public func submit(maskedFrame: [UInt8]) async throws -> FrameReceipt {
         var ambiguous = false
         do {
-            let reply = try await client.send(.POST, "/v1/frames", contentType: "image/png", body: maskedFrame,
+            let format = MaskedFrameCodec.format(of: maskedFrame) ?? .png
+            let reply = try await client.send(.POST, "/v1/frames", contentType: format.mediaType, body: maskedFrame,
                                               responseLimit: 64 * 1024, ambiguous: &ambiguous)
             return try Wire.decoder().decode(FrameReceipt.self, from: Data(reply.body))
         } catch MSAIError.replay(let message) where ambiguous {

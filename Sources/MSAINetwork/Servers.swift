@@ -112,10 +112,10 @@ public enum CloudService {
 ///
 ///     POST /v1/keys                     cloud token    membrane key (JSON) → 204
 ///     POST /v1/taus                     edge token     {"width","height","block_size"} → tau grant (JSON)
-///     POST /v1/frames                   edge token     masked frame (PNG) → receipt (JSON), 201
+///     POST /v1/frames                   edge token     masked frame (PNG or QOI container) → receipt (JSON), 201
 ///     GET  /v1/frames                   reader token   the stored frames (JSON)
 ///     GET  /v1/frames/{id}/recovered    reader token   the recovered image (PNG); audited
-///     GET  /v1/frames/{id}/masked       reader token   the masked frame as received (PNG); audited
+///     GET  /v1/frames/{id}/masked       reader token   the masked frame as received; audited
 ///     GET  /v1/audit                    reader token   the audit log (JSON)
 ///     GET  /v1/health
 public enum DataCenterService {
@@ -172,10 +172,10 @@ public enum DataCenterService {
             }
             guard let frame = try dataCenter.store.frame(id) else { throw HTTPError(.notFound, message: "no frame \(id)") }
             try dataCenter.store.appendAudit(actor: actor, action: "read \(kind)", frameID: id)
-            let png = kind == "masked" ? frame.maskedFrame : try PNGCodec.encode(frame.recovered)
+            let bytes = kind == "masked" ? frame.maskedFrame : try PNGCodec.encode(frame.recovered)
             var headers = HTTPFields()
-            headers[.contentType] = "image/png"
-            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: png)))
+            headers[.contentType] = kind == "masked" ? (MaskedFrameCodec.format(of: bytes) ?? .png).mediaType : "image/png"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
         }
         router.get("/v1/audit") { request, _ -> Response in
             try readers.check(request)

@@ -83,7 +83,7 @@ public final class DataCenter: MembraneKeyEscrow, ScrambleService, FrameSink, @u
     public func recover(_ maskedFrame: [UInt8]) throws -> Recovery { try recoverChecked(maskedFrame).recovery }
 
     private func recoverChecked(_ maskedFrame: [UInt8]) throws -> (recovery: Recovery, membranes: [MembraneID]) {
-        // Before decoding any pixels (a small PNG can claim gigabytes), the frame's header must name
+        // Before decoding any pixels (a small PNG or QOI can claim gigabytes), the frame's header must name
         // a tau this data center issued, unused, for exactly this size.
         // (Tau ids are 128 random bits, so saying which check failed tells a caller nothing useful.)
         let header = try MaskedFrameCodec.peek(maskedFrame)
@@ -96,7 +96,7 @@ public final class DataCenter: MembraneKeyEscrow, ScrambleService, FrameSink, @u
         }
         guard issued.layout.width == header.width, issued.layout.height == header.height else {
             throw MSAIError.shapeMismatch(
-                "tau \(issued.id) was issued for a \(issued.layout.width)x\(issued.layout.height) frame, but the PNG is \(header.width)x\(header.height)")
+                "tau \(issued.id) was issued for a \(issued.layout.width)x\(issued.layout.height) frame, but the frame is \(header.width)x\(header.height)")
         }
         var timings = StepTimings()
         let contents = try timed("decode", into: &timings) { try MaskedFrameCodec.decode(maskedFrame) }

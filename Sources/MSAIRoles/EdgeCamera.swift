@@ -12,9 +12,10 @@ import MSAICrypto
 public final class EdgeCamera: Sendable {
     /// A frame ready to leave the edge, with what evaluation wants to look at.
     public struct MaskedFrame: Sendable {
-        /// The PNG that is sent: scrambled pixels plus metadata.
+        /// What is sent: scrambled pixels plus metadata, as a PNG or a QOI container.
         public let encoded: [UInt8]
-        /// The masked, scrambled pixels (what the PNG holds).
+        public let format: MaskedFrameCodec.Format
+        /// The masked, scrambled pixels (what `encoded` holds).
         public let scrambled: PixelBuffer
         /// The frame with its areas masked, before scrambling (for people to look at).
         public let maskedAreas: PixelBuffer
@@ -31,16 +32,20 @@ public final class EdgeCamera: Sendable {
     private let egress: FrameSink
     public let mode: MaskingMode
     public let blockSize: Int
-    /// zlib level of the PNG that is sent.
+    /// How frames are encoded: PNG for single images, QOI for streams (gray frames are always PNG).
+    public let frameFormat: MaskedFrameCodec.Format
+    /// zlib level of a PNG that is sent.
     public let compressionLevel: Int
 
     public init(membranes: MembraneService, scrambling: ScrambleService, egress: FrameSink,
-                mode: MaskingMode = .gf251, blockSize: Int = 8, compressionLevel: Int = 1) {
+                mode: MaskingMode = .gf251, blockSize: Int = 8, frameFormat: MaskedFrameCodec.Format = .png,
+                compressionLevel: Int = 1) {
         self.membranes = membranes
         self.scrambling = scrambling
         self.egress = egress
         self.mode = mode
         self.blockSize = blockSize
+        self.frameFormat = frameFormat
         self.compressionLevel = compressionLevel
     }
 
@@ -112,15 +117,16 @@ public final class EdgeCamera: Sendable {
         var manifest = FrameManifest(
             width: frame.width, height: frame.height, channels: frame.channels, blockSize: blockSize, tauID: tau.id,
             areas: records)
+        let format = frameFormat.effective(channels: frame.channels)
         let encoded = try timed("encode", into: &timings) { () -> [UInt8] in
             manifest.tag = FrameTag.compute(
                 seed: tau.seed, parts: [manifest.bytesToTag(), Data(scrambled.samples), Data(ciphertexts)])
             return try MaskedFrameCodec.encode(
-                pixels: scrambled, manifest: manifest, ciphertexts: ciphertexts, compressionLevel: compressionLevel)
+                pixels: scrambled, manifest: manifest, ciphertexts: ciphertexts, format: format, compressionLevel: compressionLevel)
         }
         let areaSamples = try frame.sampleSet(coveredBy: areas).count
         return MaskedFrame(
-            encoded: encoded, scrambled: scrambled, maskedAreas: masked, manifest: manifest, leakedSamples: leaked,
+            encoded: encoded, format: format, scrambled: scrambled, maskedAreas: masked, manifest: manifest, leakedSamples: leaked,
             areaSamples: areaSamples, timings: timings)
     }
 

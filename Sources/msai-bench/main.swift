@@ -205,14 +205,17 @@ if arguments.isEmpty || arguments.contains("roles") {
 
     print()
     print("A video stream through the frame pipeline and the roles over loopback: the first 100 frames of vtest.avi (768x576)")
-    row("detection", ["frames/s", "masked whole", "detect ms"])
+    row("detection, frame format", ["frames/s", "masked whole", "detect ms"])
     let selector = AreaSelector.detecting(try DetectionPipeline(policy: PrivacyPolicy(), store: store))
-    for every in [1, 5] {
-        let streamPipeline = FramePipeline(edge: edge, settings: .init(detectEvery: every), detect: FramePipeline.detecting(with: selector))
+    for (every, format) in [(1, MaskedFrameCodec.Format.png), (1, .qoi), (5, .png), (5, .qoi)] {
+        let streamEdge = EdgeCamera(membranes: HTTPCloudClient(url: cloud.url, edgeToken: config.edgeTokens[0]),
+                                    scrambling: HTTPDataCenterClient(url: dc.url, token: config.edgeTokens[0]),
+                                    egress: HTTPDataCenterClient(url: dc.url, token: config.edgeTokens[0]), frameFormat: format)
+        let streamPipeline = FramePipeline(edge: streamEdge, settings: .init(detectEvery: every), detect: FramePipeline.detecting(with: selector))
         let start = ContinuousClock.now
         let counts = try await streamPipeline.run(try VideoFileSource(path: root.appendingPathComponent("Datasets/vtest.avi").path), limit: 100)
         let seconds = milliseconds(ContinuousClock.now - start) / 1000
-        row(every == 1 ? "every frame" : "every 5th frame, areas carried",
+        row((every == 1 ? "every frame, " : "every 5th frame, areas carried, ") + format.rawValue.uppercased(),
             [String(format: "%.1f", Double(counts.sent) / seconds), "\(counts.maskedWhole) of \(counts.sent)",
              String(format: "%.0f", counts.detectionMilliseconds / Double(max(1, counts.detections)))])
     }
@@ -266,16 +269,9 @@ if arguments.isEmpty || arguments.contains("codecs") {
     }
     let lz4 = rawSamples("LZ4 (fast), raw samples", bound: msai_lz4_bound,
                          compress: { msai_lz4_compress($0, $1, $2, $3, 1) }, decompress: msai_lz4_decompress)
-    let qoi = Candidate(name: "QOI", encode: { frame in
-        var pointer: UnsafeMutablePointer<UInt8>?
-        let n = frame.samples.withUnsafeBufferPointer { msai_qoi_encode($0.baseAddress, Int32(frame.width), Int32(frame.height), &pointer) }
-        defer { msai_codec_free(pointer) }
-        precondition(n > 0)
-        return Array(UnsafeBufferPointer(start: pointer, count: n))
-    }, decode: { bytes, frame in
-        var out = [UInt8](repeating: 0, count: frame.samples.count)
-        let ok = bytes.withUnsafeBufferPointer { b in out.withUnsafeMutableBufferPointer { msai_qoi_decode(b.baseAddress, b.count, Int32(frame.width), Int32(frame.height), $0.baseAddress) } }
-        precondition(ok == 1 && out == frame.samples)
+    let qoi = Candidate(name: "QOI", encode: { try QOICodec.encode($0) }, decode: { bytes, frame in
+        let decoded = try QOICodec.decode(bytes[...])
+        precondition(decoded == frame)
     })
     let candidates = [png(1, .adaptive), png(1, .none), png(1, .sub), png(1, .up), png(1, .sub, .runLength), png(1, .up, .runLength),
                       png(0, .none), png(6, .adaptive), zstd(1), zstd(3), zstd(-3), lz4, qoi]

@@ -43,6 +43,9 @@ struct Edge: AsyncParsableCommand {
     @Option(help: "Seconds each call to another role may take.") var deadline = 10
     @Option(help: "Attempts per call for transient failures.") var attempts = 3
     @Flag(help: "Fetch each recovered image with the reader token and compare it with the original.") var verify = false
+    @Option(help: ArgumentHelp("How masked frames travel: png or qoi (default: qoi for streams, png for images; gray frames are always png).",
+                               valueName: "format"))
+    var frameFormat: String?
     @OptionGroup(title: "Privacy policy (what is detected and masked)") var policy: PolicyOptions
     @OptionGroup(title: "Streams (a video file, udp://HOST:PORT, or --watch FOLDER)") var stream: StreamOptions
 
@@ -52,6 +55,8 @@ struct Edge: AsyncParsableCommand {
         let selector: AreaSelector
         let files: [String]
         let maskingMode: MaskingMode
+        let streaming: Bool
+        let format: MaskedFrameCodec.Format
         do {
             guard let m = MaskingMode(rawValue: mode) else { throw MSAIError.invalidArgument("--mode must be gf251, hardened or vhe, got '\(mode)'") }
             maskingMode = m
@@ -63,7 +68,16 @@ struct Edge: AsyncParsableCommand {
             try RoleConfiguration.checkTransport(c.cloudURL, role: "cloud")
             try RoleConfiguration.checkTransport(c.dataCenterURL, role: "data center")
             let manual = try regions.map(Rect.init(parsing:))
-            files = try stream.isStream(inputs) ? [] : try expandImageInputs(inputs)
+            streaming = try stream.isStream(inputs)
+            files = streaming ? [] : try expandImageInputs(inputs)
+            if let frameFormat {
+                guard let f = MaskedFrameCodec.Format(rawValue: frameFormat) else {
+                    throw MSAIError.invalidArgument("--frame-format must be png or qoi, got '\(frameFormat)'")
+                }
+                format = f
+            } else {
+                format = streaming ? .qoi : .png
+            }
             selector = manual.isEmpty ? try policy.selector(for: try policy.resolve()) : .manual(manual)
         } catch let error as MSAIError {
             printError(error.description)
@@ -74,10 +88,10 @@ struct Edge: AsyncParsableCommand {
             membranes: HTTPCloudClient(url: c.cloudURL, edgeToken: c.edgeTokens[0], retry: retry),
             scrambling: HTTPDataCenterClient(url: c.dataCenterURL, token: c.edgeTokens[0], retry: retry),
             egress: HTTPDataCenterClient(url: c.dataCenterURL, token: c.edgeTokens[0], retry: retry),
-            mode: maskingMode, blockSize: block)
+            mode: maskingMode, blockSize: block, frameFormat: format)
         let reader = verify ? c.readerTokens.first.map { HTTPReaderClient(url: c.dataCenterURL, readerToken: $0, retry: retry) } : nil
         if verify && reader == nil { printError("--verify needs a reader token (reader_tokens or MSAI_READER_TOKEN)"); throw ExitCode(1) }
-        if try stream.isStream(inputs) {
+        if streaming {
             try await stream.run(inputs: inputs, edge: edge, selector: selector, reader: reader)
             return
         }

@@ -45,10 +45,10 @@ import Testing
     }
 
     /// vtest.avi through the whole pipeline with the default policy's detectors on every 5th
-    /// frame: every frame is sent, and every one the data center recovers is identical to the
-    /// frame decoded from the file.
+    /// frame: every frame is sent (as QOI, as streams are), and every one the data center
+    /// recovers is identical to the frame decoded from the file.
     @Test func vtestThroughThePipelineRecoversEveryFrameBitExactly() async throws {
-        let roles = Roles(seed: 61)
+        let roles = Roles(seed: 61, format: .qoi)
         let selector = try AreaSelector.load(policy: PrivacyPolicy()) { try ModelStore.locate(explicit: modelsFolder.path) }
         let pipeline = FramePipeline(edge: roles.edge, settings: .init(detectEvery: 5), detect: FramePipeline.detecting(with: selector))
         let outcomes = Outcomes()
@@ -63,6 +63,7 @@ import Testing
             let receipt = try #require(outcome.receipt)
             let stored = try #require(try roles.dataCenter.storedFrame(receipt.frameID))
             #expect(stored.recovered == originals[outcome.frame.index], "frame \(outcome.frame.index)")
+            #expect(MaskedFrameCodec.format(of: stored.maskedFrame) == .qoi)
             // Read fast from a file, no detection is stale: people are masked, not the whole frame.
             guard case .areas(let areas, let detectedAt, let age) = outcome.decision else {
                 Issue.record("frame \(outcome.frame.index) masked whole: \(outcome.decision)")

@@ -17,10 +17,11 @@ struct Roles {
     let cloud: CloudPlatform
     let edge: EdgeCamera
 
-    init(seed: UInt64, mode: MaskingMode = .gf251, blockSize: Int = 8) {
+    init(seed: UInt64, mode: MaskingMode = .gf251, blockSize: Int = 8, format: MaskedFrameCodec.Format = .png) {
         dataCenter = DataCenter(random: SplitMix64(seed: seed ^ 0xDA7A))
         cloud = CloudPlatform(escrow: dataCenter, random: SplitMix64(seed: seed))
-        edge = EdgeCamera(membranes: cloud, scrambling: dataCenter, egress: dataCenter, mode: mode, blockSize: blockSize)
+        edge = EdgeCamera(membranes: cloud, scrambling: dataCenter, egress: dataCenter, mode: mode, blockSize: blockSize,
+                          frameFormat: format)
     }
 
     /// Edge → data center and back: what the data center recovers from the frame it received.

@@ -15,10 +15,11 @@ size_t msai_lz4_bound(size_t length);
 size_t msai_lz4_compress(const uint8_t *in, size_t length, uint8_t *out, size_t capacity, int acceleration);
 size_t msai_lz4_decompress(const uint8_t *in, size_t length, uint8_t *out, size_t capacity);
 
-/// QOI of an RGB (channels 3) image; *out is malloc'd, free it with msai_codec_free.
-size_t msai_qoi_encode(const uint8_t *rgb, int width, int height, uint8_t **out);
-/// Decodes QOI to RGB into `out` (width*height*3 bytes); returns 1 on success, 0 otherwise.
-int msai_qoi_decode(const uint8_t *in, size_t length, int width, int height, uint8_t *out);
+/// QOI of an RGB or RGBA (channels 3 or 4) image; *out is malloc'd, free it with msai_codec_free.
+size_t msai_qoi_encode(const uint8_t *pixels, int width, int height, int channels, uint8_t **out);
+/// Decodes QOI of exactly width x height x channels into `out` (width*height*channels bytes);
+/// returns 1 on success, 0 if the data is not such a QOI image.
+int msai_qoi_decode(const uint8_t *in, size_t length, int width, int height, int channels, uint8_t *out);
 void msai_codec_free(void *p);
 
 #endif

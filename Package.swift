@@ -45,10 +45,11 @@ let package = Package(
             name: "CMSAIPNG",
             linkerSettings: [.linkedLibrary("png")]
         ),
-        .target(name: "MSAIImageIO", dependencies: ["MSAICore", "CTurboJPEG", "CMSAIPNG", "CMSAICodecs"]),
+        .target(name: "MSAIImageIO", dependencies: ["MSAICore", "CTurboJPEG", "CMSAIPNG", "CMSAIQOI"]),
+        .target(name: "CMSAIQOI"),
         .target(
-            name: "CMSAICodecs",
-            linkerSettings: [.linkedLibrary("zstd"), .linkedLibrary("lz4")]
+            name: "CMSAIBenchCodecs",
+            linkerSettings: [.linkedLibrary("zstd"), .linkedLibrary("lz4"), .linkedLibrary("jxl"), .linkedLibrary("jxl_threads")]
         ),
         .target(
             name: "CMSAIOpenCV",
@@ -94,7 +95,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "msai-bench",
-            dependencies: ["MSAICore", "MSAICrypto", "MSAIImageIO", "MSAIVision", "MSAIRoles", "MSAINetwork", "MSAIStorage", "MSAIStreaming", "CMSAICodecs"]
+            dependencies: ["MSAICore", "MSAICrypto", "MSAIImageIO", "MSAIVision", "MSAIRoles", "MSAINetwork", "MSAIStorage", "MSAIStreaming", "CMSAIBenchCodecs"]
         ),
         .testTarget(
             name: "MSAITests",

@@ -1,4 +1,4 @@
-import CMSAICodecs
+import CMSAIQOI
 import MSAICore
 
 /// QOI ("Quite OK Image") through Debian's libqoi: lossless 8-bit RGB (QOI's RGBA has no

@@ -183,7 +183,8 @@ public final class HTTPDataCenterClient: MembraneKeyEscrow, ScrambleService, Fra
             let manifest = try FrameManifest.decode(contents.manifestJSON, imageWidth: contents.pixels.width,
                                                     imageHeight: contents.pixels.height, imageChannels: contents.pixels.channels)
             guard message.contains(manifest.tauID) else { throw MSAIError.replay(message) }
-            return FrameReceipt(frameID: manifest.tauID, width: manifest.width, height: manifest.height, areaCount: manifest.areas.count)
+            return FrameReceipt(frameID: manifest.tauID, width: manifest.recoveredWidth, height: manifest.recoveredHeight,
+                                areaCount: manifest.areas.count)
         }
     }
 }

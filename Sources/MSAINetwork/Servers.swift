@@ -159,8 +159,8 @@ public enum DataCenterService {
             try readers.check(request)
             let summaries = try dataCenter.store.frameIDs().compactMap { id -> FrameSummary? in
                 guard let f = try dataCenter.store.frame(id) else { return nil }
-                return FrameSummary(frameID: id, width: f.manifest.width, height: f.manifest.height, areas: f.manifest.areas.count,
-                                    receivedAt: f.receivedAt)
+                return FrameSummary(frameID: id, width: f.manifest.recoveredWidth, height: f.manifest.recoveredHeight, areas: f.manifest.areas.count,
+                                    receivedAt: f.receivedAt, background: f.manifest.composition?.base)
             }
             return try json(summaries)
         }

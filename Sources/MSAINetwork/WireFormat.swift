@@ -93,8 +93,10 @@ struct FrameSummary: Codable {
     let height: Int
     let areas: Int
     let receivedAt: Date
+    /// For a patch frame (ROI-only transmission): the full frame it was composed onto.
+    let background: String?
     enum CodingKeys: String, CodingKey {
-        case width, height, areas
+        case width, height, areas, background
         case frameID = "frame_id"
         case receivedAt = "received_at"
     }

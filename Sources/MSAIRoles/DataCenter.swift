@@ -167,7 +167,28 @@ public final class DataCenter: MembraneKeyEscrow, ScrambleService, FrameSink, @u
                 }
             }
         }
+        if let composition = manifest.composition {
+            pixels = try timed("compose", into: &timings) { try compose(pixels, composition, channels: manifest.channels) }
+        }
         return (Recovery(pixels: pixels, manifest: manifest, timings: timings), keys.map(\.id))
+    }
+
+    /// A patch frame's recovered mosaic laid onto its background, a full frame stored here.
+    private func compose(_ mosaic: PixelBuffer, _ composition: FrameComposition, channels: Int) throws -> PixelBuffer {
+        guard let background = try store.frame(composition.base) else {
+            throw MSAIError.unknownKey(
+                "patch frame's background \(composition.base) is not held by this data center (never received, or deleted by retention); send a full frame")
+        }
+        guard background.manifest.composition == nil else {
+            throw MSAIError.invalidMetadata("patch frame's background \(composition.base) is itself a patch frame; it must be a full frame")
+        }
+        guard background.recovered.width == composition.width, background.recovered.height == composition.height,
+            background.recovered.channels == channels
+        else {
+            throw MSAIError.shapeMismatch(
+                "patch frame is for a \(composition.width)x\(composition.height)x\(channels) frame, but its background \(composition.base) is \(background.recovered.sizeDescription)")
+        }
+        return try RegionMosaic.compose(mosaic, pieces: composition.pieces, onto: background.recovered)
     }
 }
 

@@ -97,6 +97,21 @@ public final class EdgeCamera: Sendable {
 
     /// Masks and scrambles a frame into the form that may leave the edge. Sends nothing.
     public func prepare(_ frame: PixelBuffer, areas: [Rect]) async throws -> MaskedFrame {
+        try await prepare(frame, areas: areas, composition: nil)
+    }
+
+    /// ROI-only transmission: a patch frame holding only `areas` of `frame`, packed into a
+    /// mosaic, masked and scrambled like any frame, which the data center lays onto the full
+    /// frame `background` (the id of a frame it already holds, of this frame's size).
+    public func preparePatches(_ frame: PixelBuffer, areas: [Rect], background: String) async throws -> MaskedFrame {
+        for area in areas { try frame.checkContains(area) }
+        let mosaic = RegionMosaic(packing: areas, frameWidth: frame.width)
+        return try await prepare(
+            try mosaic.extract(from: frame), areas: mosaic.pieces.map(\.mosaicRect),
+            composition: FrameComposition(base: background, width: frame.width, height: frame.height, pieces: mosaic.pieces))
+    }
+
+    private func prepare(_ frame: PixelBuffer, areas: [Rect], composition: FrameComposition?) async throws -> MaskedFrame {
         var timings = StepTimings()
         let layout = try BlockLayout(width: frame.width, height: frame.height, blockSize: blockSize)
         for area in areas { try frame.checkContains(area) }
@@ -116,7 +131,7 @@ public final class EdgeCamera: Sendable {
         }
         var manifest = FrameManifest(
             width: frame.width, height: frame.height, channels: frame.channels, blockSize: blockSize, tauID: tau.id,
-            areas: records)
+            areas: records, composition: composition)
         let format = frameFormat.effective(channels: frame.channels)
         let encoded = try timed("encode", into: &timings) { () -> [UInt8] in
             manifest.tag = FrameTag.compute(

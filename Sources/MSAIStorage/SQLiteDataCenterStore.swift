@@ -155,8 +155,8 @@ public final class SQLiteDataCenterStore: DataCenterStore, @unchecked Sendable {
         guard let row else { return nil }
         let masked: Data = row["masked"], recovered: Data = row["recovered_png"], manifest: String = row["manifest"]
         let pixels = try PNGCodec.decode([UInt8](recovered), name: "stored frame \(id)").pixels
-        let decoded = try FrameManifest.decode(Data(manifest.utf8), imageWidth: pixels.width, imageHeight: pixels.height,
-                                               imageChannels: pixels.channels)
+        let decoded = try FrameManifest.decode(Data(manifest.utf8), recoveredWidth: pixels.width, recoveredHeight: pixels.height,
+                                               channels: pixels.channels)
         return StoredFrame(id: id, maskedFrame: [UInt8](masked), recovered: pixels, manifest: decoded,
                            receivedAt: Date(timeIntervalSince1970: row["received_at"]), timings: StepTimings())
     }

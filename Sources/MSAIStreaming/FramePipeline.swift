@@ -1,5 +1,6 @@
 import Foundation
 import MSAICore
+import Synchronization
 import MSAIRoles
 import MSAIVision
 
@@ -39,6 +40,11 @@ public protocol FrameSource: AnyObject, Sendable {
 /// scheduled detection, and a frame whose newest detection is too old is masked whole. Every
 /// frame leaves through `EdgeCamera.send` after `EdgeCamera.prepare`: a frame that cannot be
 /// masked is counted as failed and never sent.
+///
+/// With `backgroundEvery` (ROI-only transmission), a full masked frame is sent first and then
+/// every `backgroundEvery` frames; the frames between send only their masked areas as patch
+/// frames (`EdgeCamera.preparePatches`) which the data center lays onto that background. A
+/// frame masked whole, and the frame after any failed send, go as full frames again.
 public final class FramePipeline: Sendable {
     public struct Settings: Sendable {
         public var detectEvery: Int
@@ -50,14 +56,18 @@ public final class FramePipeline: Sendable {
         public var queueDepth: Int
         /// Frame-difference motion trigger (seed 003); nil sends every frame.
         public var motion: MotionSettings?
+        /// ROI-only transmission (seed 002): send a full frame every this many frames and only
+        /// the masked areas of the frames between; nil sends every frame whole.
+        public var backgroundEvery: Int?
 
         public init(detectEvery: Int = 1, carrier: AreaCarrier.Settings = .init(), detectionWait: Duration = .seconds(2),
-                    queueDepth: Int = 3, motion: MotionSettings? = nil) {
+                    queueDepth: Int = 3, motion: MotionSettings? = nil, backgroundEvery: Int? = nil) {
             self.detectEvery = max(1, detectEvery)
             self.carrier = carrier
             self.detectionWait = detectionWait
             self.queueDepth = max(1, queueDepth)
             self.motion = motion
+            self.backgroundEvery = backgroundEvery.map { max(1, $0) }
         }
     }
 
@@ -86,8 +96,22 @@ public final class FramePipeline: Sendable {
         public let sequence: Int
         public let decision: AreaCarrier.Decision
         public let motionReason: String?
+        /// What was sent (nil when the frame could not be masked).
+        public let manifest: FrameManifest?
         public let receipt: FrameReceipt?
         public let error: String?
+
+        /// What the data center recovers from this frame when it is sent: the frame itself, or
+        /// for a patch frame its areas laid onto `background` (the pixels of the frame whose
+        /// id the patch names).
+        public func expectedRecovery(background: PixelBuffer?) throws -> PixelBuffer {
+            guard let composition = manifest?.composition else { return frame.pixels }
+            guard var expected = background else {
+                throw MSAIError.unknownKey("patch frame \(frame.index) names background \(composition.base), which was not seen")
+            }
+            for piece in composition.pieces { try expected.copy(piece.frameRect, of: frame.pixels, to: piece.frameRect) }
+            return expected
+        }
     }
 
     /// The policy's detectors as the detect stage: the areas `AreaSelector.select` decides
@@ -114,8 +138,8 @@ public final class FramePipeline: Sendable {
         let frame: StreamFrame
         let motionReason: String?
 
-        func outcome(_ decision: AreaCarrier.Decision, receipt: FrameReceipt?, error: Error?) -> Outcome {
-            Outcome(frame: frame, sequence: sequence, decision: decision, motionReason: motionReason, receipt: receipt,
+        func outcome(_ decision: AreaCarrier.Decision, manifest: FrameManifest? = nil, receipt: FrameReceipt?, error: Error?) -> Outcome {
+            Outcome(frame: frame, sequence: sequence, decision: decision, motionReason: motionReason, manifest: manifest, receipt: receipt,
                     error: error.map { ($0 as? MSAIError)?.description ?? "\($0)" })
         }
     }
@@ -136,6 +160,7 @@ public final class FramePipeline: Sendable {
         let toMask = StageQueue<Admitted>(capacity: depth, whenFull: .wait)
         let toSend = StageQueue<Prepared>(capacity: depth, whenFull: .wait)
         let board = DetectionBoard()
+        let background = BackgroundFrame()
         let counters = self.counters
         let settings = self.settings
 
@@ -204,7 +229,15 @@ public final class FramePipeline: Sendable {
                     case .wholeFrame: areas = [frame.pixels.bounds]
                     }
                     do {
-                        let masked = try await edge.prepare(frame.pixels, areas: areas)
+                        let masked: EdgeCamera.MaskedFrame
+                        if let every = settings.backgroundEvery, !decision.isWholeFrame,
+                            let base = background.current(for: item.sequence, every: every)
+                        {
+                            masked = try await edge.preparePatches(frame.pixels, areas: areas, background: base)
+                        } else {
+                            masked = try await edge.prepare(frame.pixels, areas: areas)
+                            if settings.backgroundEvery != nil { background.set(masked.manifest.tauID, sequence: item.sequence) }
+                        }
                         await counters.masked(whole: decision.isWholeFrame)
                         await toSend.push(Prepared(admitted: item, decision: decision, masked: masked))
                     } catch {
@@ -221,11 +254,14 @@ public final class FramePipeline: Sendable {
                     let item = prepared.admitted
                     do {
                         let receipt = try await edge.send(prepared.masked)
-                        await counters.sent()
-                        await onFrame(item.outcome(prepared.decision, receipt: receipt, error: nil))
+                        await counters.sent(patch: prepared.masked.manifest.composition != nil, bytes: prepared.masked.encoded.count)
+                        await onFrame(item.outcome(prepared.decision, manifest: prepared.masked.manifest, receipt: receipt, error: nil))
                     } catch {
+                        // Whatever failed, the next frame starts a new background: patches onto a
+                        // background the data center may not hold would only be refused.
+                        background.clear()
                         await counters.failed()
-                        await onFrame(item.outcome(prepared.decision, receipt: nil, error: error))
+                        await onFrame(item.outcome(prepared.decision, manifest: prepared.masked.manifest, receipt: nil, error: error))
                     }
                 }
             }
@@ -247,6 +283,19 @@ public final class FramePipeline: Sendable {
 private final class SerialSelector: @unchecked Sendable {
     let selector: AreaSelector
     init(_ selector: AreaSelector) { self.selector = selector }
+}
+
+/// The background frame patch frames are laid onto: set by the mask stage when it prepares a
+/// full frame, cleared by the send stage when a send fails.
+private final class BackgroundFrame: Sendable {
+    private let state = Mutex<(id: String, sequence: Int)?>(nil)
+
+    /// The background for frame `sequence`, or nil when a new full frame is due.
+    func current(for sequence: Int, every: Int) -> String? {
+        state.withLock { $0.flatMap { sequence - $0.sequence < every ? $0.id : nil } }
+    }
+    func set(_ id: String, sequence: Int) { state.withLock { $0 = (id, sequence) } }
+    func clear() { state.withLock { $0 = nil } }
 }
 
 /// Completed detections by admitted-frame number, shared by the detect and mask stages.
@@ -294,6 +343,9 @@ public actor StreamCounters {
         public var maskedAreas = 0
         public var maskedWhole = 0
         public var sent = 0
+        /// Of those sent, patch frames (ROI-only transmission).
+        public var sentPatches = 0
+        public var bytesSent = 0
         public var failed = 0
         public init() {}
     }
@@ -311,7 +363,11 @@ public actor StreamCounters {
         now.detectionMilliseconds += milliseconds
     }
     func masked(whole: Bool) { if whole { now.maskedWhole += 1 } else { now.maskedAreas += 1 } }
-    func sent() { now.sent += 1 }
+    func sent(patch: Bool, bytes: Int) {
+        now.sent += 1
+        now.bytesSent += bytes
+        if patch { now.sentPatches += 1 }
+    }
     func failed() { now.failed += 1 }
 
     public func snapshot() -> Snapshot { now }

@@ -10,7 +10,7 @@ import MSAIRoles
 import MSAIStorage
 import MSAIStreaming
 import MSAIVision
-import CMSAICodecs
+import CMSAIBenchCodecs
 
 func median(_ values: [Double]) -> Double {
     let s = values.sorted()
@@ -205,19 +205,21 @@ if arguments.isEmpty || arguments.contains("roles") {
 
     print()
     print("A video stream through the frame pipeline and the roles over loopback: the first 100 frames of vtest.avi (768x576)")
-    row("detection, frame format", ["frames/s", "masked whole", "detect ms"])
+    row("detection, frame format", ["frames/s", "masked whole", "detect ms", "KiB/frame"])
     let selector = AreaSelector.detecting(try DetectionPipeline(policy: PrivacyPolicy(), store: store))
-    for (every, format) in [(1, MaskedFrameCodec.Format.png), (1, .qoi), (5, .png), (5, .qoi)] {
+    for (every, format, roiOnly) in [(1, MaskedFrameCodec.Format.png, false), (1, .qoi, false), (5, .png, false), (5, .qoi, false), (5, .qoi, true)] {
         let streamEdge = EdgeCamera(membranes: HTTPCloudClient(url: cloud.url, edgeToken: config.edgeTokens[0]),
                                     scrambling: HTTPDataCenterClient(url: dc.url, token: config.edgeTokens[0]),
                                     egress: HTTPDataCenterClient(url: dc.url, token: config.edgeTokens[0]), frameFormat: format)
-        let streamPipeline = FramePipeline(edge: streamEdge, settings: .init(detectEvery: every), detect: FramePipeline.detecting(with: selector))
+        let streamPipeline = FramePipeline(edge: streamEdge, settings: .init(detectEvery: every, backgroundEvery: roiOnly ? 50 : nil),
+                                           detect: FramePipeline.detecting(with: selector))
         let start = ContinuousClock.now
         let counts = try await streamPipeline.run(try VideoFileSource(path: root.appendingPathComponent("Datasets/vtest.avi").path), limit: 100)
         let seconds = milliseconds(ContinuousClock.now - start) / 1000
-        row((every == 1 ? "every frame, " : "every 5th frame, areas carried, ") + format.rawValue.uppercased(),
+        row((every == 1 ? "every frame, " : "every 5th, carried, ") + format.rawValue.uppercased() + (roiOnly ? ", ROI only" : ""),
             [String(format: "%.1f", Double(counts.sent) / seconds), "\(counts.maskedWhole) of \(counts.sent)",
-             String(format: "%.0f", counts.detectionMilliseconds / Double(max(1, counts.detections)))])
+             String(format: "%.0f", counts.detectionMilliseconds / Double(max(1, counts.detections))),
+             String(format: "%.0f", Double(counts.bytesSent) / Double(max(1, counts.sent)) / 1024)])
     }
     await cloud.stop()
     await dc.stop()
@@ -273,8 +275,26 @@ if arguments.isEmpty || arguments.contains("codecs") {
         let decoded = try QOICodec.decode(bytes[...])
         precondition(decoded == frame)
     })
+    func jxl(effort: Int32, threads: Int32) -> Candidate {
+        Candidate(name: "JPEG XL lossless, effort \(effort), \(threads) thr", encode: { frame in
+            var pointer: UnsafeMutablePointer<UInt8>?
+            let n = frame.samples.withUnsafeBufferPointer {
+                msai_jxl_encode($0.baseAddress, Int32(frame.width), Int32(frame.height), effort, threads, &pointer)
+            }
+            defer { free(pointer) }
+            precondition(n > 0)
+            return Array(UnsafeBufferPointer(start: pointer, count: n))
+        }, decode: { bytes, frame in
+            var out = [UInt8](repeating: 0, count: frame.samples.count)
+            let ok = bytes.withUnsafeBufferPointer { b in
+                out.withUnsafeMutableBufferPointer { msai_jxl_decode(b.baseAddress, b.count, Int32(frame.width), Int32(frame.height), threads, $0.baseAddress) }
+            }
+            precondition(ok == 1 && out == frame.samples)
+        })
+    }
     let candidates = [png(1, .adaptive), png(1, .none), png(1, .sub), png(1, .up), png(1, .sub, .runLength), png(1, .up, .runLength),
-                      png(0, .none), png(6, .adaptive), zstd(1), zstd(3), zstd(-3), lz4, qoi]
+                      png(0, .none), png(6, .adaptive), zstd(1), zstd(3), zstd(-3), lz4, qoi,
+                      jxl(effort: 1, threads: 1), jxl(effort: 1, threads: 2), jxl(effort: 2, threads: 2)]
     row("codec", ["encode", "decode", "size", "enc+dec fps"])
     for candidate in candidates {
         var sizes: [Double] = []

@@ -20,6 +20,8 @@ struct StreamOptions: ParsableArguments {
     @Option(help: "With --motion: frames sent after motion stops.") var postRoll = 5
     @Option(help: "With --motion: a keyframe after this many frames without one sent.") var keyframeEvery = 50
     @Option(help: "Frames a live source keeps waiting for the pipeline before it drops the oldest.") var liveBuffer = 2
+    @Flag(help: "ROI-only transmission: send a full masked frame, then only the masked areas of the frames after it.") var roiOnly = false
+    @Option(help: "With --roi-only: a full frame (the new background) every this many frames.") var backgroundEvery = 50
     @Flag(inversion: .prefixedNo, help: "Show the live status line.") var status = true
 
     static let videoExtensions: Set<String> = ["avi", "mp4", "mkv", "mov", "webm", "mjpeg", "mjpg", "m4v", "mpg", "mpeg"]
@@ -36,6 +38,7 @@ struct StreamOptions: ParsableArguments {
         }
         guard detectEvery >= 1 else { throw MSAIError.invalidArgument("--detect-every must be 1 or more, got \(detectEvery)") }
         guard maxAge > 0, growth >= 0 else { throw MSAIError.invalidArgument("--max-age must be positive and --growth 0 or more") }
+        guard backgroundEvery >= 1 else { throw MSAIError.invalidArgument("--background-every must be 1 or more, got \(backgroundEvery)") }
         return true
     }
 
@@ -66,7 +69,8 @@ struct StreamOptions: ParsableArguments {
             edge: edge,
             settings: .init(detectEvery: detectEvery, carrier: .init(growth: growth, maximumAge: .seconds(maxAge)),
                             detectionWait: .seconds(max(2, maxAge * 2)),
-                            motion: motion ? .init(preRoll: preRoll, postRoll: postRoll, keyframeInterval: keyframeEvery) : nil),
+                            motion: motion ? .init(preRoll: preRoll, postRoll: postRoll, keyframeInterval: keyframeEvery) : nil,
+                            backgroundEvery: roiOnly ? backgroundEvery : nil),
             detect: FramePipeline.detecting(with: selector))
 
         // Ctrl-C and SIGTERM end the stream cleanly: the source stops, queued frames finish.
@@ -81,7 +85,8 @@ struct StreamOptions: ParsableArguments {
         defer { signals.forEach { $0.cancel() } }
 
         print("masking \(name): detection every \(detectEvery) frame(s), areas trusted for \(maxAge) s"
-              + (motion ? ", motion trigger on (keyframe every \(keyframeEvery))" : "") + "; Ctrl-C stops")
+              + (motion ? ", motion trigger on (keyframe every \(keyframeEvery))" : "")
+              + (roiOnly ? ", ROI only (a full frame every \(backgroundEvery))" : "") + "; Ctrl-C stops")
         fflush(nil)
         let interactive = isatty(STDOUT_FILENO) != 0
         let start = ContinuousClock.now
@@ -116,7 +121,10 @@ struct StreamOptions: ParsableArguments {
                 guard let reader, let receipt = outcome.receipt else { return }
                 do {
                     let recovered = try PNGCodec.decode(try await reader.image(frameID: receipt.frameID)).pixels
-                    await verification.record(recovered == outcome.frame.pixels, frame: outcome.frame.index)
+                    let base = outcome.manifest?.composition?.base
+                    let expected = try outcome.expectedRecovery(background: await verification.background(base))
+                    await verification.record(recovered == expected, frame: outcome.frame.index)
+                    if outcome.manifest?.composition == nil { await verification.remember(receipt.frameID, outcome.frame.pixels) }
                 } catch {
                     await verification.record(false, frame: outcome.frame.index)
                 }
@@ -149,7 +157,8 @@ struct StreamOptions: ParsableArguments {
 func statusLine(_ c: StreamCounters.Snapshot, inRate: Double, outRate: Double) -> String {
     String(format: "in %.1f fps, out %.1f fps | ", inRate, outRate)
         + "received \(c.received), masked \(c.maskedAreas + c.maskedWhole) (whole \(c.maskedWhole)), dropped \(c.dropped)"
-        + (c.still > 0 ? ", still \(c.still)" : "") + ", sent \(c.sent)" + (c.failed > 0 ? ", FAILED \(c.failed)" : "")
+        + (c.still > 0 ? ", still \(c.still)" : "") + ", sent \(c.sent)" + (c.sentPatches > 0 ? " (\(c.sentPatches) areas only)" : "")
+        + (c.failed > 0 ? ", FAILED \(c.failed)" : "")
 }
 
 /// Ends a stream from a signal handler.
@@ -162,6 +171,10 @@ final class StreamStopper: Sendable {
 actor VerificationTally {
     private var ok = 0
     private var bad: [Int] = []
+    /// The newest full frame sent, which patch frames are composed onto.
+    private var newestFull: (id: String, pixels: PixelBuffer)?
+    func remember(_ id: String, _ pixels: PixelBuffer) { newestFull = (id, pixels) }
+    func background(_ id: String?) -> PixelBuffer? { newestFull.flatMap { $0.id == id ? $0.pixels : nil } }
     func record(_ identical: Bool, frame: Int) { if identical { ok += 1 } else { bad.append(frame) } }
     func totals() -> (Int, [Int]) { (ok, bad) }
 }

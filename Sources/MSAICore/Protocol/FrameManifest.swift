@@ -4,6 +4,9 @@ import Foundation
 /// center needs nothing but its keys to recover it: format version, block size, tau reference,
 /// and the areas in masking order with their membrane ids and modes; plus an integrity tag
 /// (HMAC-SHA-256 under a key only the edge and data center hold) over all of it and the pixels.
+///
+/// A patch frame (ROI-only transmission) also carries a `composition`: its image is a mosaic
+/// of the masked areas only, and the data center lays them onto a background frame it holds.
 public struct FrameManifest: Codable, Equatable, Sendable {
     public static let formatName = "msai-masked-frame"
     public static let currentVersion = 1
@@ -18,11 +21,14 @@ public struct FrameManifest: Codable, Equatable, Sendable {
     public var blockSize: Int
     public var tauID: String
     public var areas: [MaskedArea]
+    /// For a patch frame: where its pieces go in which background frame. Absent otherwise.
+    public var composition: FrameComposition?
     /// Lowercase hex HMAC-SHA-256; nil while the tag is being computed.
     public var tag: String?
 
     public init(
-        width: Int, height: Int, channels: Int, blockSize: Int, tauID: String, areas: [MaskedArea], tag: String? = nil
+        width: Int, height: Int, channels: Int, blockSize: Int, tauID: String, areas: [MaskedArea],
+        composition: FrameComposition? = nil, tag: String? = nil
     ) {
         self.format = Self.formatName
         self.version = Self.currentVersion
@@ -32,11 +38,16 @@ public struct FrameManifest: Codable, Equatable, Sendable {
         self.blockSize = blockSize
         self.tauID = tauID
         self.areas = areas
+        self.composition = composition
         self.tag = tag
     }
 
+    /// The size of the frame the data center recovers: the background's for a patch frame.
+    public var recoveredWidth: Int { composition?.width ?? width }
+    public var recoveredHeight: Int { composition?.height ?? height }
+
     enum CodingKeys: String, CodingKey {
-        case format, version, width, height, channels, tag, areas
+        case format, version, width, height, channels, tag, areas, composition
         case blockSize = "block_size"
         case tauID = "tau_id"
     }
@@ -61,12 +72,29 @@ public struct FrameManifest: Codable, Equatable, Sendable {
     public static func decode(_ data: Data, imageWidth: Int, imageHeight: Int, imageChannels: Int) throws
         -> FrameManifest
     {
-        let manifest: FrameManifest
+        try check(try parse(data), imageWidth: imageWidth, imageHeight: imageHeight, imageChannels: imageChannels)
+    }
+
+    /// The same for a manifest stored beside the image recovered from it (for a patch frame,
+    /// the composed frame, which is the background's size).
+    public static func decode(_ data: Data, recoveredWidth: Int, recoveredHeight: Int, channels: Int) throws -> FrameManifest {
+        let manifest = try parse(data)
+        guard manifest.recoveredWidth == recoveredWidth, manifest.recoveredHeight == recoveredHeight else {
+            throw MSAIError.invalidMetadata(
+                "stored frame metadata says \(manifest.recoveredWidth)x\(manifest.recoveredHeight) but the recovered image is \(recoveredWidth)x\(recoveredHeight)")
+        }
+        return try check(manifest, imageWidth: manifest.width, imageHeight: manifest.height, imageChannels: channels)
+    }
+
+    private static func parse(_ data: Data) throws -> FrameManifest {
         do {
-            manifest = try JSONDecoder().decode(FrameManifest.self, from: data)
+            return try JSONDecoder().decode(FrameManifest.self, from: data)
         } catch {
             throw MSAIError.invalidMetadata("masked frame metadata is not valid msai JSON: \(describe(error))")
         }
+    }
+
+    private static func check(_ manifest: FrameManifest, imageWidth: Int, imageHeight: Int, imageChannels: Int) throws -> FrameManifest {
         guard manifest.format == formatName else {
             throw MSAIError.invalidMetadata("masked frame metadata has format '\(manifest.format)', expected '\(formatName)'")
         }
@@ -89,7 +117,72 @@ public struct FrameManifest: Codable, Equatable, Sendable {
             throw MSAIError.invalidMetadata(
                 "masked frame metadata lists area \(area.rect) outside the \(imageWidth)x\(imageHeight) frame")
         }
+        if let composition = manifest.composition {
+            try composition.check(areas: manifest.areas.map(\.rect))
+        }
         return manifest
+    }
+}
+
+/// How a patch frame's image (a mosaic of masked areas) becomes a whole frame: each piece
+/// of the mosaic goes to its place in the background frame `base`, a full frame the data
+/// center already holds. Piece i is exactly masked area i, so nothing unmasked travels in a
+/// piece; the mosaic's unused pixels are zero and are never placed.
+public struct FrameComposition: Codable, Equatable, Sendable {
+    /// The frame id (tau id) of the background frame.
+    public var base: String
+    /// The size of the composed frame (the background's).
+    public var width: Int
+    public var height: Int
+    public var pieces: [Piece]
+
+    public struct Piece: Codable, Equatable, Sendable {
+        /// Where the piece goes in the frame.
+        public var x: Int
+        public var y: Int
+        public var w: Int
+        public var h: Int
+        /// Where it lies in the mosaic.
+        public var mosaicX: Int
+        public var mosaicY: Int
+
+        public init(frame: Rect, mosaicX: Int, mosaicY: Int) {
+            x = frame.x
+            y = frame.y
+            w = frame.width
+            h = frame.height
+            self.mosaicX = mosaicX
+            self.mosaicY = mosaicY
+        }
+
+        public var frameRect: Rect { Rect(x: x, y: y, width: w, height: h) }
+        public var mosaicRect: Rect { Rect(x: mosaicX, y: mosaicY, width: w, height: h) }
+
+        enum CodingKeys: String, CodingKey {
+            case x, y, w, h
+            case mosaicX = "mosaic_x"
+            case mosaicY = "mosaic_y"
+        }
+    }
+
+    public init(base: String, width: Int, height: Int, pieces: [Piece]) {
+        self.base = base
+        self.width = width
+        self.height = height
+        self.pieces = pieces
+    }
+
+    /// Each piece must be the masked area of the same number, and land inside the frame.
+    func check(areas: [Rect]) throws {
+        guard !base.isEmpty, (1...BlockLayout.maximumSide).contains(width), (1...BlockLayout.maximumSide).contains(height) else {
+            throw MSAIError.invalidMetadata("patch frame metadata names no background, or a \(width)x\(height) frame")
+        }
+        guard pieces.count == areas.count, zip(pieces, areas).allSatisfy({ $0.mosaicRect == $1 }) else {
+            throw MSAIError.invalidMetadata("patch frame metadata: its \(pieces.count) piece(s) are not its \(areas.count) masked area(s)")
+        }
+        for piece in pieces where !piece.frameRect.fits(width: width, height: height) {
+            throw MSAIError.invalidMetadata("patch frame metadata places a piece at \(piece.frameRect), outside the \(width)x\(height) frame")
+        }
     }
 }
 

@@ -1,0 +1,146 @@
+import Foundation
+import MSAICore
+import MSAIImageIO
+import MSAIRoles
+import MSAIStorage
+import MSAIStreaming
+import MSAIVision
+import Testing
+
+/// ROI-only transmission (seed 002): a full frame once, then only masked areas, composed by
+/// the data center onto that background.
+@Suite struct ROIOnlyTests {
+    @Test func theMosaicHoldsEveryAreaOnceAndComposesBack() throws {
+        var random = SplitMix64(seed: 70)
+        for round in 0..<200 {
+            let width = Int.random(in: 1...90, using: &random), height = Int.random(in: 1...70, using: &random)
+            let frame = randomImage(width: width, height: height, channels: round % 2 == 0 ? 3 : 1, using: &random)
+            let background = randomImage(width: width, height: height, channels: frame.channels, using: &random)
+            let areas = (0..<Int.random(in: 0...6, using: &random)).map { _ in randomRect(width: width, height: height, using: &random) }
+            let mosaic = RegionMosaic(packing: areas, frameWidth: width)
+            #expect(mosaic.pieces.map(\.frameRect) == areas)
+            #expect(mosaic.width <= width)
+            for (i, a) in mosaic.pieces.enumerated() {
+                #expect(a.mosaicRect.fits(width: mosaic.width, height: mosaic.height))
+                for b in mosaic.pieces[(i + 1)...] { #expect(a.mosaicRect.intersection(b.mosaicRect) == nil) }
+            }
+            // Shelves waste at most the space beside shorter areas: never more than the frame.
+            #expect(mosaic.width * mosaic.height <= max(1, width * height * max(1, areas.count)))
+            let composed = try RegionMosaic.compose(try mosaic.extract(from: frame), pieces: mosaic.pieces, onto: background)
+            for y in 0..<height {
+                for x in 0..<width {
+                    let inside = areas.contains { $0.intersection(Rect(x: x, y: y, width: 1, height: 1)) != nil }
+                    let i = (y * width + x) * frame.channels
+                    let expected = inside ? frame.samples[i..<(i + frame.channels)] : background.samples[i..<(i + frame.channels)]
+                    #expect(composed.samples[i..<(i + frame.channels)] == expected, "round \(round) at \(x),\(y)")
+                }
+            }
+        }
+    }
+
+    /// A background, then patches: each recovered frame is the background with that frame's
+    /// areas in place, bit for bit, through the SQLite store; the patch is a fraction of the size.
+    @Test func patchesAreComposedOntoTheBackgroundTheyName() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("msai-roi-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let dataCenter = DataCenter(store: try SQLiteDataCenterStore(path: folder.appendingPathComponent("dc.sqlite").path),
+                                    random: SplitMix64(seed: 71))
+        let edge = EdgeCamera(membranes: CloudPlatform(escrow: dataCenter, random: SplitMix64(seed: 72)), scrambling: dataCenter,
+                              egress: dataCenter, frameFormat: .qoi)
+        let frames = try StreamTests.vtestFrames(3)
+        let areas = [Rect(x: 100, y: 80, width: 60, height: 150), Rect(x: 130, y: 100, width: 90, height: 40), Rect(x: 700, y: 500, width: 68, height: 76)]
+        let full = try await edge.prepare(frames[0], areas: areas)
+        let base = try await edge.send(full).frameID
+        for frame in frames[1...] {
+            let patch = try await edge.preparePatches(frame, areas: areas, background: base)
+            #expect(patch.encoded.count * 5 < full.encoded.count)
+            let receipt = try await edge.send(patch)
+            #expect(receipt.width == frame.width && receipt.height == frame.height && receipt.areaCount == areas.count)
+            var expected = frames[0]
+            for area in areas { try expected.copy(area, of: frame, to: area) }
+            let stored = try #require(try dataCenter.storedFrame(receipt.frameID))
+            #expect(stored.recovered == expected)
+            #expect(stored.manifest.composition?.base == base)
+            // The patch itself shows nothing of the areas: they are masked, then scrambled.
+            #expect(patch.scrambled.width < frame.width)
+        }
+        // A frame with no areas is a one-pixel patch: the background as it was.
+        let empty = try await edge.preparePatches(frames[2], areas: [], background: base)
+        #expect(try dataCenter.storedFrame(try await edge.send(empty).frameID)?.recovered == frames[0])
+    }
+
+    @Test func patchesOntoMissingWrongOrPatchBackgroundsAreRefused() async throws {
+        let roles = Roles(seed: 73, format: .qoi)
+        var random = SplitMix64(seed: 73)
+        let image = randomImage(width: 64, height: 48, channels: 3, using: &random)
+        let area = [Rect(x: 8, y: 8, width: 16, height: 16)]
+        let dc = roles.dataCenter
+
+        let unknown = try await roles.edge.preparePatches(image, areas: area, background: "feedfeed")
+        #expect(throws: MSAIError.unknownKey(
+            "patch frame's background feedfeed is not held by this data center (never received, or deleted by retention); send a full frame")) {
+            try dc.submit(maskedFrame: unknown.encoded)
+        }
+        let small = try await roles.edge.prepare(try image.cropped(to: Rect(x: 0, y: 0, width: 32, height: 32)), areas: [])
+        let smallID = try await roles.edge.send(small).frameID
+        let misfit = try await roles.edge.preparePatches(image, areas: area, background: smallID)
+        #expect(throws: MSAIError.shapeMismatch("patch frame is for a 64x48x3 frame, but its background \(smallID) is 32x32x3")) {
+            try dc.submit(maskedFrame: misfit.encoded)
+        }
+        let fullID = try await roles.edge.send(try await roles.edge.prepare(image, areas: area)).frameID
+        let patchID = try await roles.edge.send(try await roles.edge.preparePatches(image, areas: area, background: fullID)).frameID
+        let chained = try await roles.edge.preparePatches(image, areas: area, background: patchID)
+        #expect(throws: MSAIError.invalidMetadata("patch frame's background \(patchID) is itself a patch frame; it must be a full frame")) {
+            try dc.submit(maskedFrame: chained.encoded)
+        }
+        // The composition is under the tag: pointing a patch at another background breaks it.
+        let patch = try await roles.edge.preparePatches(image, areas: area, background: fullID)
+        var manifest = patch.manifest
+        manifest.composition?.pieces[0].x += 4
+        let moved = try MaskedFrameCodec.encode(pixels: patch.scrambled, manifest: manifest, ciphertexts: [], format: .qoi)
+        #expect(throws: MSAIError.integrityFailure("masked frame fails its integrity check: metadata or pixels were altered")) {
+            try dc.submit(maskedFrame: moved)
+        }
+        // A piece that is not its masked area is refused before anything else.
+        manifest = patch.manifest
+        manifest.composition?.pieces[0].mosaicX += 1
+        let unmasked = try MaskedFrameCodec.encode(pixels: patch.scrambled, manifest: manifest, ciphertexts: [], format: .qoi)
+        #expect(throws: MSAIError.invalidMetadata("patch frame metadata: its 1 piece(s) are not its 1 masked area(s)")) {
+            try dc.submit(maskedFrame: unmasked)
+        }
+        #expect(try dc.submit(maskedFrame: patch.encoded).areaCount == 1)
+    }
+
+    /// vtest.avi with ROI-only transmission: frames 0, 10 and 20 go whole, the others as
+    /// patches onto the newest of them, and each recovers to exactly what was sent.
+    @Test func theStreamSendsABackgroundThenOnlyAreas() async throws {
+        let roles = Roles(seed: 74, format: .qoi)
+        let selector = try AreaSelector.load(policy: PrivacyPolicy()) { try ModelStore.locate(explicit: modelsFolder.path) }
+        let pipeline = FramePipeline(edge: roles.edge, settings: .init(detectEvery: 5, backgroundEvery: 10),
+                                     detect: FramePipeline.detecting(with: selector))
+        let outcomes = StreamTests.Outcomes()
+        let count = 25
+        let counts = try await pipeline.run(try VideoFileSource(path: dataset("vtest.avi")), limit: count) { await outcomes.add($0) }
+        #expect(counts.sent == count && counts.sentPatches == count - 3 && counts.failed == 0)
+        let originals = try StreamTests.vtestFrames(count)
+        var backgrounds: [String: PixelBuffer] = [:]
+        var patchBytes = 0, fullBytes = 0
+        for outcome in await outcomes.all {
+            let receipt = try #require(outcome.receipt)
+            let manifest = try #require(outcome.manifest)
+            let stored = try #require(try roles.dataCenter.storedFrame(receipt.frameID))
+            #expect((manifest.composition == nil) == (outcome.sequence % 10 == 0), "frame \(outcome.sequence)")
+            if manifest.composition == nil {
+                backgrounds[receipt.frameID] = originals[outcome.frame.index]
+                fullBytes += stored.maskedFrame.count
+            } else {
+                patchBytes += stored.maskedFrame.count
+            }
+            let expected = try outcome.expectedRecovery(background: manifest.composition.flatMap { backgrounds[$0.base] })
+            #expect(stored.recovered == expected, "frame \(outcome.frame.index)")
+        }
+        // The walkers are a small part of the frame: patches are far smaller than full frames.
+        #expect(Double(patchBytes) / Double(count - 3) < 0.5 * Double(fullBytes) / 3)
+    }
+}

@@ -8,21 +8,25 @@ import MSAIVision
 
 struct Camera: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Stream a video file or a folder of images as a camera would, as JPEG frames over UDP.",
+        abstract: "Stream a video file or a folder of images as a camera would: JPEG frames over UDP or MJPEG over HTTP.",
         discussion: """
             A small sender, so a stream can be tried on one machine: each frame is JPEG-encoded (JPEG \\
-            files of a folder are sent as they are) and split into datagrams with a 16-byte header \\
-            (seed 001's kind of stream), paced at the video's frame rate unless --fps says otherwise. \\
+            files of a folder are sent as they are), paced at the video's frame rate unless --fps says \\
+            otherwise, and either split into datagrams with a 16-byte header (--udp, seed 001's kind of \\
+            stream) or served as MJPEG over HTTP (--mjpeg, what IP cameras and seed 000's ESP32-CAM \\
+            serve; streaming starts when the first viewer connects, and slow viewers lose frames). \\
             The camera sends unmasked frames to the edge, which masks them: run both on the same \\
             trusted machine or link. --loss drops a share of the datagrams on purpose.
 
             Examples:
               msai camera Datasets/vtest.avi --udp 127.0.0.1:5555
               msai camera Datasets/vtest.avi --udp 127.0.0.1:5555 --fps 0 --frames 100 --loss 0.01
+              msai camera Datasets/vtest.avi --mjpeg 127.0.0.1:8090     (then: msai edge http://127.0.0.1:8090/)
             """)
 
     @Argument(help: "A video file (anything OpenCV's VideoCapture reads) or a folder of JPEG and PNG files.") var source: String
-    @Option(help: ArgumentHelp("Where to send the stream.", valueName: "host:port")) var udp: String
+    @Option(help: ArgumentHelp("Send the stream as UDP datagrams to this address.", valueName: "host:port")) var udp: String?
+    @Option(help: ArgumentHelp("Serve the stream as MJPEG over HTTP on this address.", valueName: "host:port")) var mjpeg: String?
     @Option(help: "Frames per second (default: the video's own rate, 10 for a folder; 0: as fast as possible).") var fps: Double?
     @Option(help: "JPEG quality of the frames sent.") var quality = 85
     @Option(help: "Stop after this many frames.") var frames: Int?
@@ -30,23 +34,44 @@ struct Camera: AsyncParsableCommand {
     @Option(help: "Share of datagrams dropped on purpose (0...1), to try the receiver.") var loss = 0.0
     @Option(help: "Seed of the datagram drops.") var seed: UInt64 = 1
 
+    /// Where the frames go: datagrams, or the viewers of an MJPEG server.
+    enum Outlet {
+        case udp(UDPFrameSender)
+        case mjpeg(MJPEGBroadcaster, RunningServer)
+    }
+
     func run() async throws {
-        let sender: UDPFrameSender
+        let outlet: Outlet
         var reader: (() throws -> [UInt8]?)!
         var rate: Double
         do {
             guard (1...100).contains(quality) else { throw MSAIError.invalidArgument("--quality must lie in 1...100, got \(quality)") }
-            let (host, port) = try parseHostPort(udp, option: "--udp")
+            guard (udp == nil) != (mjpeg == nil) else { throw MSAIError.invalidArgument("give one of --udp host:port and --mjpeg host:port") }
             (reader, rate) = try openSource()
             if let fps { guard fps >= 0 else { throw MSAIError.invalidArgument("--fps must be 0 or more, got \(fps)") }; rate = fps }
-            sender = try await UDPFrameSender(host: host, port: port, loss: loss, seed: seed)
+            if let udp {
+                let (host, port) = try parseHostPort(udp, option: "--udp")
+                outlet = .udp(try await UDPFrameSender(host: host, port: port, loss: loss, seed: seed))
+            } else {
+                let (host, port) = try parseHostPort(mjpeg!, option: "--mjpeg")
+                let broadcaster = MJPEGBroadcaster()
+                outlet = .mjpeg(broadcaster, try await RunningServer.start(MJPEGService.router(broadcaster: broadcaster), host: host, port: port,
+                                                                            name: "msai-camera"))
+            }
         } catch let error as MSAIError {
             printError(error.description)
             throw ExitCode(1)
         }
-        print("streaming \(source) to udp://\(udp) at \(rate > 0 ? String(format: "%.1f", rate) + " frames/s" : "full speed")"
-              + (loss > 0 ? String(format: ", dropping %.1f %% of datagrams", loss * 100) : ""))
-        fflush(nil)
+        let pace = rate > 0 ? String(format: "%.1f", rate) + " frames/s" : "full speed"
+        switch outlet {
+        case .udp:
+            print("streaming \(source) to udp://\(udp!) at \(pace)" + (loss > 0 ? String(format: ", dropping %.1f %% of datagrams", loss * 100) : ""))
+            fflush(nil)
+        case .mjpeg(let broadcaster, let server):
+            print("serving \(source) as MJPEG at \(server.url)/ at \(pace); waiting for a viewer")
+            fflush(nil)
+            await broadcaster.waitForViewer()
+        }
         let start = ContinuousClock.now
         var sent = 0, bytes = 0
         var lastReport = start
@@ -59,7 +84,10 @@ struct Camera: AsyncParsableCommand {
                 let due = start + .seconds(Double(sent) / rate)
                 if due > ContinuousClock.now { try await Task.sleep(until: due, clock: .continuous) }
             }
-            try await sender.send(jpeg)
+            switch outlet {
+            case .udp(let sender): try await sender.send(jpeg)
+            case .mjpeg(let broadcaster, _): await broadcaster.publish(jpeg)
+            }
             sent += 1
             bytes += jpeg.count
             if ContinuousClock.now - lastReport > .seconds(5) {
@@ -68,10 +96,18 @@ struct Camera: AsyncParsableCommand {
                 fflush(nil)
             }
         }
-        await sender.close()
         let seconds = max(0.001, milliseconds(ContinuousClock.now - start) / 1000)
-        print("\(sent) frames sent in \(String(format: "%.1f", seconds)) s (\(String(format: "%.1f", Double(sent) / seconds)) frames/s, "
-              + "\(bytes / max(1, sent) / 1024) KiB per frame), \(sender.datagramsSent) datagrams, \(sender.datagramsDropped) dropped on purpose")
+        let summary = "\(sent) frames sent in \(String(format: "%.1f", seconds)) s (\(String(format: "%.1f", Double(sent) / seconds)) frames/s, "
+            + "\(bytes / max(1, sent) / 1024) KiB per frame)"
+        switch outlet {
+        case .udp(let sender):
+            await sender.close()
+            print(summary + ", \(sender.datagramsSent) datagrams, \(sender.datagramsDropped) dropped on purpose")
+        case .mjpeg(let broadcaster, let server):
+            await broadcaster.finish()
+            await server.stop()
+            print(summary)
+        }
     }
 
     /// A function giving the next JPEG frame (nil at the end), and the source's frame rate.
@@ -102,7 +138,9 @@ struct Camera: AsyncParsableCommand {
 
 /// "host:port", with the option's name in the error.
 func parseHostPort(_ text: String, option: String) throws -> (String, Int) {
-    let trimmed = text.hasPrefix("udp://") ? String(text.dropFirst(6)) : text
+    var trimmed = text.hasPrefix("udp://") ? String(text.dropFirst(6)) : text
+    if trimmed.hasPrefix("http://") { trimmed = String(trimmed.dropFirst(7)) }
+    if trimmed.hasSuffix("/") { trimmed = String(trimmed.dropLast()) }
     let (named, port) = try RoleConfiguration.hostAndPort(trimmed, field: option)
     var host = named
     if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }

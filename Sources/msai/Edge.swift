@@ -19,22 +19,27 @@ struct Edge: AsyncParsableCommand {
             --verify fetches each recovered image back with the reader token and checks it equals the \\
             original bit for bit (a deployed camera holds no reader token; this is for trying things out).
 
-            Streams: a video file, udp://HOST:PORT (a JPEG stream from `msai camera`), or --watch FOLDER \\
+            Streams: a video file, udp://HOST:PORT (a JPEG stream from `msai camera --udp`), an MJPEG \\
+            stream over HTTP (http://HOST:PORT/PATH, from `msai camera --mjpeg` or an IP camera), or --watch FOLDER \\
             (new JPEG and PNG files as they appear) go through the frame pipeline: decode, detect on every \\
             Nth frame (--detect-every), mask with the newest detection's areas grown for the frames since \\
             (--growth), mask whole any frame whose newest detection is older than --max-age, scramble, send. \\
             A live stream that outruns the pipeline loses frames before detection, never unmasked. \\
             --motion sends only frames with motion (plus --pre-roll before and --post-roll after) and a \\
             keyframe every --keyframe-every frames. A status line shows fps in and out, frames masked, \\
-            masked whole, dropped and sent. Ctrl-C stops it cleanly.
+            masked whole, dropped and sent. Ctrl-C stops it cleanly. Stream frames travel as QOI \\
+            (--frame-format). --roi-only sends a full frame every --background-every frames and only the \\
+            masked areas of the frames between (seed 002); the data center composes full frames.
 
             Examples:
               msai edge Datasets --verify
               msai edge Datasets/vtest.avi --detect-every 5
               msai edge udp://127.0.0.1:5555 --motion
+              msai edge http://127.0.0.1:8090/ --roi-only
             """)
 
-    @Argument(help: "Images (JPEG or PNG), or folders of them.") var inputs: [String]
+    @Argument(help: "Images (JPEG or PNG) or folders of them; or one stream: a video file, udp://HOST:PORT or http://HOST:PORT/PATH.")
+    var inputs: [String]
     @OptionGroup var config: ConfigOptions
     @Option(help: "Membrane mode: gf251, hardened or vhe.") var mode: String = "gf251"
     @Option(help: "Block size of the scrambling.") var block = 8
@@ -47,7 +52,7 @@ struct Edge: AsyncParsableCommand {
                                valueName: "format"))
     var frameFormat: String?
     @OptionGroup(title: "Privacy policy (what is detected and masked)") var policy: PolicyOptions
-    @OptionGroup(title: "Streams (a video file, udp://HOST:PORT, or --watch FOLDER)") var stream: StreamOptions
+    @OptionGroup(title: "Streams (a video file, udp://HOST:PORT, http://HOST:PORT/PATH, or --watch FOLDER)") var stream: StreamOptions
 
     func run() async throws {
         let start = ContinuousClock.now

@@ -27,14 +27,16 @@ struct StreamOptions: ParsableArguments {
     static let videoExtensions: Set<String> = ["avi", "mp4", "mkv", "mov", "webm", "mjpeg", "mjpg", "m4v", "mpg", "mpeg"]
 
     func isStream(_ inputs: [String]) throws -> Bool {
-        let streams = inputs.filter { $0.hasPrefix("udp://") || Self.videoExtensions.contains(URL(fileURLWithPath: $0).pathExtension.lowercased()) }
+        let streams = inputs.filter {
+            $0.hasPrefix("udp://") || Self.isMJPEG($0) || Self.videoExtensions.contains(URL(fileURLWithPath: $0).pathExtension.lowercased())
+        }
         if watch != nil {
             guard inputs.isEmpty || inputs == [watch!] else { throw MSAIError.invalidArgument("--watch takes the folder; give no other inputs") }
             return true
         }
         guard !streams.isEmpty else { return false }
         guard inputs.count == 1 else {
-            throw MSAIError.invalidArgument("a video file or udp:// stream is processed on its own; got \(inputs.count) inputs")
+            throw MSAIError.invalidArgument("a video file, udp:// or http:// stream is processed on its own; got \(inputs.count) inputs")
         }
         guard detectEvery >= 1 else { throw MSAIError.invalidArgument("--detect-every must be 1 or more, got \(detectEvery)") }
         guard maxAge > 0, growth >= 0 else { throw MSAIError.invalidArgument("--max-age must be positive and --growth 0 or more") }
@@ -42,14 +44,23 @@ struct StreamOptions: ParsableArguments {
         return true
     }
 
+    static func isMJPEG(_ input: String) -> Bool { input.hasPrefix("http://") || input.hasPrefix("https://") }
+
     func run(inputs: [String], edge: EdgeCamera, selector: AreaSelector, reader: HTTPReaderClient?) async throws {
         let source: FrameSource
         var receiver: UDPFrameReceiver?
+        var mjpegReceiver: MJPEGReceiver?
         let name: String
         do {
             if let watch {
                 source = try ImageFolderSource(folder: watch, watch: true, idleTimeout: idleTimeout.map { .seconds($0) })
                 name = "folder \(watch)"
+            } else if Self.isMJPEG(inputs[0]) {
+                // The stream ends when the camera ends it: the source closes and queued frames finish.
+                let buffer = LiveJPEGSource(capacity: liveBuffer, idleTimeout: idleTimeout.map { .seconds($0) })
+                mjpegReceiver = try await MJPEGReceiver.start(url: inputs[0], onFrame: { buffer.offer($0) }, onEnd: { buffer.close() })
+                source = buffer
+                name = "MJPEG \(inputs[0])"
             } else if inputs[0].hasPrefix("udp://") {
                 let (host, port) = try parseHostPort(inputs[0], option: "udp://")
                 let buffer = LiveJPEGSource(capacity: liveBuffer, idleTimeout: idleTimeout.map { .seconds($0) })
@@ -132,11 +143,13 @@ struct StreamOptions: ParsableArguments {
         } catch {
             statusTask?.cancel()
             _ = await receiver?.stop()
+            _ = await mjpegReceiver?.stop()
             printError("the stream failed: \((error as? MSAIError)?.description ?? "\(error)")")
             throw ExitCode(1)
         }
         statusTask?.cancel()
         let udpCounts = await receiver?.stop()
+        let mjpegCounts = await mjpegReceiver?.stop()
         if interactive && status { print() }
         let seconds = max(0.001, milliseconds(ContinuousClock.now - start) / 1000)
         print(statusLine(counts, inRate: Double(counts.received + counts.dropped) / seconds, outRate: Double(counts.sent) / seconds)
@@ -144,6 +157,10 @@ struct StreamOptions: ParsableArguments {
               + (counts.detections > 0 ? String(format: "; detection %.0f ms on average", counts.detectionMilliseconds / Double(counts.detections)) : ""))
         if let udpCounts {
             print("udp: \(udpCounts.datagrams) datagrams, \(udpCounts.framesDelivered) frames reassembled, \(udpCounts.framesLost) lost to missing datagrams, \(udpCounts.datagramsRejected) datagrams rejected")
+        }
+        if let mjpegCounts {
+            print("mjpeg: \(mjpegCounts.parts) frames read (\(mjpegCounts.bytes / 1024) KiB), \(mjpegCounts.malformed) malformed parts skipped"
+                  + (mjpegCounts.error.map { "; the stream broke off: \($0)" } ?? ""))
         }
         if reader != nil {
             let (ok, bad) = await verification.totals()

@@ -235,6 +235,48 @@ import Testing
         #expect(try await d.reader.frameIDs().count == 20)
     }
 
+    /// `msai camera --mjpeg` serving vtest.avi and `msai edge http://…` reading it with ROI-only
+    /// transmission: a full frame every 8th, areas only between, every frame verified against
+    /// what the data center composes, and the stream ends when the camera's does.
+    @Test func cameraServesMJPEGAndTheEdgeSendsOnlyAreas() async throws {
+        let d = try await Deployment.start()
+        defer { Task { await d.stop() } }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("msai-mjpeg-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let configPath = folder.appendingPathComponent("msai.json").path
+        var config = NetworkTests.config
+        config.cloudURL = d.cloud.url
+        config.dataCenterURL = d.dataCenter.url
+        try config.write(to: configPath)
+        let port = 20_000 + Int.random(in: 0..<20_000)
+        func launch(_ arguments: [String]) throws -> (Process, Pipe) {
+            let process = Process()
+            process.executableURL = CommandLineTests.executable
+            process.arguments = arguments
+            process.currentDirectoryURL = repositoryRoot
+            let out = Pipe()
+            process.standardOutput = out
+            process.standardError = out
+            try process.run()
+            return (process, out)
+        }
+        let (camera, cameraOut) = try launch(["camera", "Datasets/vtest.avi", "--mjpeg", "127.0.0.1:\(port)", "--frames", "20", "--fps", "10"])
+        try await Task.sleep(for: .seconds(1))
+        let (edge, edgeOut) = try launch(["edge", "http://127.0.0.1:\(port)/", "--config", configPath, "--roi-only", "--background-every", "8",
+                                          "--verify", "--no-status", "--live-buffer", "64"])
+        camera.waitUntilExit()
+        let cameraText = String(decoding: cameraOut.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(camera.terminationStatus == 0 && cameraText.contains("20 frames sent"), "\(cameraText)")
+        let text = String(decoding: edgeOut.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        edge.waitUntilExit()
+        #expect(edge.terminationStatus == 0, "\(text)")
+        #expect(text.contains("received 20,") && text.contains("sent 20 (17 areas only)") && text.contains("20 frame(s) verified bit-exact"),
+                "\(text)")
+        #expect(text.contains("mjpeg: 20 frames read"), "\(text)")
+        #expect(try await d.reader.frameIDs().count == 20)
+    }
+
     @Test func plainHTTPToAnotherHostIsRefusedUnlessDeclaredTrusted() throws {
         #expect(throws: Never.self) { try RoleConfiguration.checkTransport("http://127.0.0.1:8702", role: "data center", environment: [:]) }
         #expect(throws: Never.self) { try RoleConfiguration.checkTransport("http://localhost:1", role: "cloud", environment: [:]) }

@@ -100,7 +100,7 @@ let package = Package(
         .testTarget(
             name: "MSAITests",
             dependencies: ["MSAICore", "MSAICrypto", "MSAIBigInt", "MSAIImageIO", "MSAIVision", "MSAIRoles", "MSAIEvaluation", "MSAIStorage", "MSAINetwork", "MSAIStreaming",
-                           .product(name: "AsyncHTTPClient", package: "async-http-client")],
+                           .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "GRDB", package: "GRDB.swift")],
             resources: [.copy("Vectors")]
         ),
     ]

@@ -11,6 +11,9 @@ public enum QOICodec {
     /// Every QOI stream ends with seven zero bytes and a one.
     static let endMarker: [UInt8] = [0, 0, 0, 0, 0, 0, 0, 1]
 
+    /// Whether `bytes` start like a QOI image.
+    public static func isQOI(_ bytes: [UInt8]) -> Bool { bytes.starts(with: magic) }
+
     /// QOI holds colour images only; gray frames need another codec.
     public static func supports(channels: Int) -> Bool { channels == 3 }
 

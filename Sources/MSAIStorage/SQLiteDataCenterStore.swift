@@ -54,6 +54,10 @@ public final class SQLiteDataCenterStore: DataCenterStore, @unchecked Sendable {
                     frame_id TEXT);
                 """)
         }
+        // The recovered image is PNG for single images and QOI for stream frames (told by its first bytes).
+        migrator.registerMigration("v2") { db in
+            try db.execute(sql: "ALTER TABLE frame RENAME COLUMN recovered_png TO recovered_image")
+        }
         return migrator
     }
 
@@ -130,8 +134,10 @@ public final class SQLiteDataCenterStore: DataCenterStore, @unchecked Sendable {
     }
 
     public func commit(_ frame: StoredFrame, tau: String, membranes: [MembraneID], actor: String) throws {
-        // Encode outside the write transaction; the recovered image is stored losslessly as PNG.
-        let recoveredPNG = try PNGCodec.encode(frame.recovered)
+        // Encode outside the write transaction. The recovered image is stored losslessly, in the
+        // format the frame came in: QOI for stream frames (6x faster to encode), PNG otherwise.
+        let streamFrame = MaskedFrameCodec.format(of: frame.maskedFrame) == .qoi && QOICodec.supports(channels: frame.recovered.channels)
+        let recoveredImage = streamFrame ? try QOICodec.encode(frame.recovered) : try PNGCodec.encode(frame.recovered)
         try run {
             try pool.write { db in
                 try db.execute(sql: "UPDATE tau SET used = 1 WHERE id = ? AND used = 0", arguments: [tau])
@@ -141,8 +147,8 @@ public final class SQLiteDataCenterStore: DataCenterStore, @unchecked Sendable {
                     guard db.changesCount == 1 else { throw MSAIError.replay("membrane \(id) was already used") }
                 }
                 try db.execute(
-                    sql: "INSERT INTO frame (id, masked, recovered_png, manifest, received_at) VALUES (?, ?, ?, ?, ?)",
-                    arguments: [frame.id, Data(frame.maskedFrame), Data(recoveredPNG),
+                    sql: "INSERT INTO frame (id, masked, recovered_image, manifest, received_at) VALUES (?, ?, ?, ?, ?)",
+                    arguments: [frame.id, Data(frame.maskedFrame), Data(recoveredImage),
                                 String(decoding: frame.manifest.encoded(), as: UTF8.self), frame.receivedAt.timeIntervalSince1970])
                 try db.execute(sql: "INSERT INTO audit (at, actor, action, frame_id) VALUES (?, ?, ?, ?)",
                                arguments: [Date().timeIntervalSince1970, actor, "accepted", frame.id])
@@ -153,8 +159,10 @@ public final class SQLiteDataCenterStore: DataCenterStore, @unchecked Sendable {
     public func frame(_ id: String) throws -> StoredFrame? {
         let row: Row? = try run { try pool.read { db in try Row.fetchOne(db, sql: "SELECT * FROM frame WHERE id = ?", arguments: [id]) } }
         guard let row else { return nil }
-        let masked: Data = row["masked"], recovered: Data = row["recovered_png"], manifest: String = row["manifest"]
-        let pixels = try PNGCodec.decode([UInt8](recovered), name: "stored frame \(id)").pixels
+        let masked: Data = row["masked"], recovered: Data = row["recovered_image"], manifest: String = row["manifest"]
+        let image = [UInt8](recovered)
+        let pixels = QOICodec.isQOI(image) ? try QOICodec.decode(image[...], name: "stored frame \(id)")
+                                           : try PNGCodec.decode(image, name: "stored frame \(id)").pixels
         let decoded = try FrameManifest.decode(Data(manifest.utf8), recoveredWidth: pixels.width, recoveredHeight: pixels.height,
                                                channels: pixels.channels)
         return StoredFrame(id: id, maskedFrame: [UInt8](masked), recovered: pixels, manifest: decoded,

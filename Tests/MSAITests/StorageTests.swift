@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import MSAICore
 import MSAIRoles
 import MSAIStorage
@@ -28,6 +29,30 @@ import Testing
         #expect(try DataCenter(store: try SQLiteDataCenterStore(path: path)).store.frameIDs() == [recent.frameID])
         #expect(try dataCenter.storedFrame(old.frameID) == nil)
         #expect(try dataCenter.store.auditLog(limit: 10).map(\.action).last == "deleted 1 frame(s)")
+    }
+
+    /// A database written before stream frames existed (recovered images in `recovered_png`)
+    /// opens, and its frames read back; stream frames are stored with a QOI recovered image.
+    @Test func anOlderDatabaseIsMigratedAndBothImageFormatsReadBack() async throws {
+        let path = databasePath()
+        defer { try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: path).deletingLastPathComponent().path) }
+        var random = SplitMix64(seed: 23)
+        let image = randomImage(width: 40, height: 24, channels: 3, using: &random)
+        let pngID: String
+        do {
+            let dataCenter = DataCenter(store: try SQLiteDataCenterStore(path: path), random: SplitMix64(seed: 3))
+            let edge = EdgeCamera(membranes: CloudPlatform(escrow: dataCenter, random: SplitMix64(seed: 4)), scrambling: dataCenter, egress: dataCenter)
+            pngID = try await edge.send(try await edge.prepare(image, areas: [Rect(x: 0, y: 0, width: 8, height: 8)])).frameID
+        }
+        // Put the database back to the first schema, as an older msai left it.
+        try runSQLite(path, "ALTER TABLE frame RENAME COLUMN recovered_image TO recovered_png; DELETE FROM grdb_migrations WHERE identifier = 'v2';")
+        let dataCenter = DataCenter(store: try SQLiteDataCenterStore(path: path), random: SplitMix64(seed: 5))
+        #expect(try dataCenter.storedFrame(pngID)?.recovered == image)
+        let edge = EdgeCamera(membranes: CloudPlatform(escrow: dataCenter, random: SplitMix64(seed: 6)), scrambling: dataCenter, egress: dataCenter,
+                              frameFormat: .qoi)
+        let qoiID = try await edge.send(try await edge.prepare(image, areas: [Rect(x: 0, y: 0, width: 8, height: 8)])).frameID
+        #expect(try DataCenter(store: try SQLiteDataCenterStore(path: path)).storedFrame(qoiID)?.recovered == image)
+        #expect(try runSQLite(path, "SELECT hex(substr(recovered_image, 1, 4)) FROM frame WHERE id = '\(qoiID)';") == "716F6966")  // "qoif"
     }
 
     @Test func acknowledgedFramesSurviveARestartAndCannotBeReplayed() async throws {
@@ -105,5 +130,16 @@ import Testing
 
     @Test func anUnwritableDatabaseIsAClearError() {
         #expect(throws: MSAIError.self) { try SQLiteDataCenterStore(path: "/proc/msai/datacenter.sqlite") }
+    }
+}
+
+/// Runs SQL on a database directly (GRDB); returns the first column of the first row, if any.
+@discardableResult
+func runSQLite(_ path: String, _ sql: String) throws -> String {
+    let queue = try DatabaseQueue(path: path)
+    return try queue.write { db in
+        if sql.hasPrefix("SELECT") { return try String.fetchOne(db, sql: sql) ?? "" }
+        try db.execute(sql: sql)
+        return ""
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import MSAICore
 import MSAIEvaluation
 import MSAIImageIO
+import MSAIRoles
 import Testing
 
 /// The `msai` executable end to end, as a user runs it.
@@ -277,6 +278,17 @@ import Testing
         #expect(ok.status == 0 && ok.stdout.contains("area 1: 10,10,40,40") && ok.stdout.contains("512x512x3"))
         let plain = try msai(["inspect", "Datasets/lena.png"])
         #expect(plain.status != 0 && plain.stderr.contains("no msai metadata"))
+        // A stream's patch frame, in its QOI container.
+        let roles = Roles(seed: 95, format: .qoi)
+        let image = try ImageFile.read(dataset("zidane.jpg"))
+        let background = try await roles.edge.send(try await roles.edge.prepare(image, areas: [])).frameID
+        let patch = try await roles.edge.preparePatches(image, areas: [Rect(x: 10, y: 20, width: 30, height: 40)], background: background)
+        let path = out.appendingPathComponent("patch.masked.qoi.msai")
+        try Data(patch.encoded).write(to: path)
+        let shown = try msai(["inspect", path.path])
+        #expect(shown.status == 0 && shown.stdout.contains("(qoi), 30x40x3"), "\(shown.stdout)")
+        #expect(shown.stdout.contains("patch frame (ROI only): 1 piece(s) for background \(background), 1280x720"), "\(shown.stdout)")
+        #expect(shown.stdout.contains("piece 1: mosaic 0,0,30,40 -> frame 10,20,30,40"), "\(shown.stdout)")
     }
 
     /// eval-detect on a two-image label set written here: a face it finds and a person it cannot

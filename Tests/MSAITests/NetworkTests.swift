@@ -46,11 +46,34 @@ import Testing
 
         var reader: HTTPReaderClient { HTTPReaderClient(url: dataCenter.url, readerToken: config.readerTokens[0], retry: quick) }
 
+        /// An msai.json naming this deployment, for msai processes; returns its path.
+        func configFile() throws -> String {
+            let path = FileManager.default.temporaryDirectory.appendingPathComponent("msai-\(UUID().uuidString).json").path
+            var config = NetworkTests.config
+            config.cloudURL = cloud.url
+            config.dataCenterURL = dataCenter.url
+            try config.write(to: path)
+            return path
+        }
+
         func stop() async {
             await cloud.stop()
             await dataCenter.stop()
             try? FileManager.default.removeItem(at: folder)
         }
+    }
+
+    /// Starts `msai ARGUMENTS` in the repository, its output (stdout and stderr) captured.
+    func launch(_ arguments: [String]) throws -> (Process, Pipe) {
+        let process = Process()
+        process.executableURL = CommandLineTests.executable
+        process.arguments = arguments
+        process.currentDirectoryURL = repositoryRoot
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = out
+        try process.run()
+        return (process, out)
     }
 
     /// A raw request, for what no client of ours would send.
@@ -200,26 +223,9 @@ import Testing
     @Test func cameraStreamsOverUDPAndTheEdgeMasksItLive() async throws {
         let d = try await Deployment.start()
         defer { Task { await d.stop() } }
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("msai-udp-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let configPath = folder.appendingPathComponent("msai.json").path
-        var config = NetworkTests.config
-        config.cloudURL = d.cloud.url
-        config.dataCenterURL = d.dataCenter.url
-        try config.write(to: configPath)
+        let configPath = try d.configFile()
+        defer { try? FileManager.default.removeItem(atPath: configPath) }
         let port = 20_000 + Int.random(in: 0..<20_000)
-        func launch(_ arguments: [String]) throws -> (Process, Pipe) {
-            let process = Process()
-            process.executableURL = CommandLineTests.executable
-            process.arguments = arguments
-            process.currentDirectoryURL = repositoryRoot
-            let out = Pipe()
-            process.standardOutput = out
-            process.standardError = out
-            try process.run()
-            return (process, out)
-        }
         let (edge, edgeOut) = try launch(["edge", "udp://127.0.0.1:\(port)", "--config", configPath, "--idle-timeout", "4",
                                           "--detect-every", "5", "--verify", "--no-status", "--live-buffer", "64"])
         try await Task.sleep(for: .seconds(1))
@@ -241,26 +247,9 @@ import Testing
     @Test func cameraServesMJPEGAndTheEdgeSendsOnlyAreas() async throws {
         let d = try await Deployment.start()
         defer { Task { await d.stop() } }
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("msai-mjpeg-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let configPath = folder.appendingPathComponent("msai.json").path
-        var config = NetworkTests.config
-        config.cloudURL = d.cloud.url
-        config.dataCenterURL = d.dataCenter.url
-        try config.write(to: configPath)
+        let configPath = try d.configFile()
+        defer { try? FileManager.default.removeItem(atPath: configPath) }
         let port = 20_000 + Int.random(in: 0..<20_000)
-        func launch(_ arguments: [String]) throws -> (Process, Pipe) {
-            let process = Process()
-            process.executableURL = CommandLineTests.executable
-            process.arguments = arguments
-            process.currentDirectoryURL = repositoryRoot
-            let out = Pipe()
-            process.standardOutput = out
-            process.standardError = out
-            try process.run()
-            return (process, out)
-        }
         let (camera, cameraOut) = try launch(["camera", "Datasets/vtest.avi", "--mjpeg", "127.0.0.1:\(port)", "--frames", "20", "--fps", "10"])
         try await Task.sleep(for: .seconds(1))
         let (edge, edgeOut) = try launch(["edge", "http://127.0.0.1:\(port)/", "--config", configPath, "--roi-only", "--background-every", "8",

@@ -253,7 +253,10 @@ import Testing
         let (camera, cameraOut) = try launch(["camera", "Datasets/vtest.avi", "--mjpeg", "127.0.0.1:\(port)", "--frames", "20", "--fps", "10"])
         try await Task.sleep(for: .seconds(1))
         let (edge, edgeOut) = try launch(["edge", "http://127.0.0.1:\(port)/", "--config", configPath, "--roi-only", "--background-every", "8",
-                                          "--verify", "--no-status", "--live-buffer", "64"])
+                                          "--verify", "--no-status", "--live-buffer", "64",
+                                          // Detections stay trusted however slow a loaded machine makes them:
+                                          // a frame masked whole would go as a full frame, not a patch.
+                                          "--max-age", "30"])
         camera.waitUntilExit()
         let cameraText = String(decoding: cameraOut.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(camera.terminationStatus == 0 && cameraText.contains("20 frames sent"), "\(cameraText)")

@@ -50,7 +50,10 @@ import Testing
     @Test func vtestThroughThePipelineRecoversEveryFrameBitExactly() async throws {
         let roles = Roles(seed: 61, format: .qoi)
         let selector = try AreaSelector.load(policy: PrivacyPolicy()) { try ModelStore.locate(explicit: modelsFolder.path) }
-        let pipeline = FramePipeline(edge: roles.edge, settings: .init(detectEvery: 5), detect: FramePipeline.detecting(with: selector))
+        // A file waits for its detections; the long wait keeps a loaded test machine from turning a
+        // slow detection into frames masked whole.
+        let pipeline = FramePipeline(edge: roles.edge, settings: .init(detectEvery: 5, detectionWait: .seconds(60)),
+                                     detect: FramePipeline.detecting(with: selector))
         let outcomes = Outcomes()
         let count = 40
         let counts = try await pipeline.run(try VideoFileSource(path: dataset("vtest.avi")), limit: count) { await outcomes.add($0) }
@@ -82,14 +85,16 @@ import Testing
         let frames = try Self.vtestFrames(24)
         let calls = Counter()
         let released = DispatchSemaphore(value: 0)
+        let hangTimedOut = Flag()
         let fixed = [Rect(x: 300, y: 200, width: 80, height: 160)]
         let pipeline = FramePipeline(
             edge: roles.edge,
             settings: .init(detectEvery: 4, carrier: .init(maximumAge: .milliseconds(500)), detectionWait: .milliseconds(300))
         ) { _ in
             // The second detection (frame 4) hangs until frame 11 has been sent: the mask stage
-            // must not wait for it.
-            if calls.increment() == 2 { _ = released.wait(timeout: .now() + 20) }
+            // must not wait for it. (The bound only keeps a broken pipeline from hanging the run;
+            // under a loaded machine frames 5-11 can take many seconds.)
+            if calls.increment() == 2, released.wait(timeout: .now() + 180) == .timedOut { hangTimedOut.set() }
             return fixed
         }
         let outcomes = Outcomes()
@@ -97,6 +102,7 @@ import Testing
             await outcomes.add(outcome)
             if outcome.sequence == 11 { released.signal() }
         }
+        #expect(!hangTimedOut.isSet, "frame 11 was never sent while detection hung")
         #expect(counts.sent == 24 && counts.failed == 0)
         #expect(counts.maskedWhole > 0, "\(counts)")
         let all = await outcomes.all

@@ -203,11 +203,17 @@ public final class FramePipeline: Sendable {
                 await toDetect.finish()
                 await toMask.finish()
             }
-            // Detect: the scheduled frames, one at a time, ahead of the mask stage.
+            // Detect: the scheduled frames, one at a time, ahead of the mask stage. OpenCV blocks
+            // for hundreds of milliseconds, so it runs on a thread of its own, not on one of the
+            // few threads Swift's cooperative pool has for the other stages.
             group.addTask { [detect] in
+                let detectionQueue = DispatchQueue(label: "msai.detection", qos: .userInitiated)
                 while let item = await toDetect.pop() {
                     let start = ContinuousClock.now
-                    let areas = try? detect(item.frame.pixels)
+                    let pixels = item.frame.pixels
+                    let areas = await withCheckedContinuation { continuation in
+                        detectionQueue.async { continuation.resume(returning: try? detect(pixels)) }
+                    }
                     await counters.detected(ok: areas != nil, milliseconds: milliseconds(ContinuousClock.now - start))
                     await board.settle(item.sequence, with: areas.map {
                         AreaCarrier.Detected(frame: item.sequence, time: item.frame.time, areas: $0)

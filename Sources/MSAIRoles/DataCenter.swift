@@ -139,6 +139,9 @@ public final class DataCenter: MembraneKeyEscrow, ScrambleService, FrameSink, @u
             keys.append(key)
         }
 
+        // A patch frame's background is found and checked before any pixel work, so a patch that
+        // will be refused costs little.
+        let background = try manifest.composition.map { try self.background($0, channels: manifest.channels) }
         let scrambleKey = try ScrambleKey.derive(seed: tau.seed, layout: tau.layout, using: ChaCha20Keystream.self)
         var pixels = try timed("unscramble", into: &timings) {
             try BlockScrambler.unscramble(contents.pixels, layout: tau.layout, key: scrambleKey)
@@ -167,14 +170,17 @@ public final class DataCenter: MembraneKeyEscrow, ScrambleService, FrameSink, @u
                 }
             }
         }
-        if let composition = manifest.composition {
-            pixels = try timed("compose", into: &timings) { try compose(pixels, composition, channels: manifest.channels) }
+        if let composition = manifest.composition, let background {
+            pixels = try timed("compose", into: &timings) {
+                try RegionMosaic.compose(pixels, pieces: composition.pieces, onto: background)
+            }
         }
         return (Recovery(pixels: pixels, manifest: manifest, timings: timings), keys.map(\.id))
     }
 
-    /// A patch frame's recovered mosaic laid onto its background, a full frame stored here.
-    private func compose(_ mosaic: PixelBuffer, _ composition: FrameComposition, channels: Int) throws -> PixelBuffer {
+    /// The recovered pixels of a patch frame's background: a full frame stored here, of the size
+    /// and channels the patch is for.
+    private func background(_ composition: FrameComposition, channels: Int) throws -> PixelBuffer {
         guard let background = try store.frame(composition.base) else {
             throw MSAIError.unknownKey(
                 "patch frame's background \(composition.base) is not held by this data center (never received, or deleted by retention); send a full frame")
@@ -188,7 +194,7 @@ public final class DataCenter: MembraneKeyEscrow, ScrambleService, FrameSink, @u
             throw MSAIError.shapeMismatch(
                 "patch frame is for a \(composition.width)x\(composition.height)x\(channels) frame, but its background \(composition.base) is \(background.recovered.sizeDescription)")
         }
-        return try RegionMosaic.compose(mosaic, pieces: composition.pieces, onto: background.recovered)
+        return background.recovered
     }
 }
 

@@ -66,8 +66,9 @@ public enum MaskedFrameCodec {
                 pixels, texts: [(FrameManifest.pngKeyword, String(decoding: json, as: UTF8.self))],
                 chunks: chunks, compressionLevel: compressionLevel)
         case .qoi:
-            guard ciphertexts.count <= Int(UInt32.max) else {
-                throw MSAIError.invalidArgument("masked frame: \(ciphertexts.count) bytes of ciphertexts do not fit a container")
+            guard ciphertexts.count <= Int(UInt32.max), json.count <= manifestLimit else {
+                throw MSAIError.invalidArgument(
+                    "masked frame: \(json.count) bytes of manifest (at most \(manifestLimit)) and \(ciphertexts.count) of ciphertexts do not fit a container")
             }
             let image = try QOICodec.encode(pixels)
             var out: [UInt8] = []
@@ -103,7 +104,10 @@ public enum MaskedFrameCodec {
             guard offset + 4 <= bytes.count else { throw MSAIError.invalidImage("\(name): msai container is truncated in its \(what)") }
             let length = bytes[offset..<(offset + 4)].reduce(0) { $0 << 8 | Int($1) }
             offset += 4
-            guard length <= limit, length <= bytes.count - offset else {
+            guard length <= limit else {
+                throw MSAIError.invalidMetadata("\(name): msai container's \(what) of \(length) bytes is more than the \(limit) it may have")
+            }
+            guard length <= bytes.count - offset else {
                 throw MSAIError.invalidImage("\(name): msai container's \(what) claims \(length) bytes; \(bytes.count - offset) remain")
             }
             defer { offset += length }
@@ -127,10 +131,11 @@ public enum MaskedFrameCodec {
         if format(of: bytes) == .qoi {
             let parts = try containerParts(bytes, name: "masked frame")
             let (width, height, _) = try QOICodec.header(parts.image, name: "masked frame")
-            guard let probe = try? JSONDecoder().decode(TauProbe.self, from: Data(parts.manifestJSON)) else {
-                throw MSAIError.invalidMetadata("masked frame: the container's manifest names no tau")
+            do {
+                return (width, height, try JSONDecoder().decode(TauProbe.self, from: Data(parts.manifestJSON)).tau_id)
+            } catch {
+                throw MSAIError.invalidMetadata("masked frame metadata is not valid msai JSON: \(describe(error))")
             }
-            return (width, height, probe.tau_id)
         }
         guard ImageFile.sniff(bytes) == .png, bytes.count >= 33 else {
             throw MSAIError.invalidImage("masked frame: a masked frame must be a PNG or an msai QOI container; this is neither")

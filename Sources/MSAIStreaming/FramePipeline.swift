@@ -263,9 +263,11 @@ public final class FramePipeline: Sendable {
                         await counters.sent(patch: prepared.masked.manifest.composition != nil, bytes: prepared.masked.encoded.count)
                         await onFrame(item.outcome(prepared.decision, manifest: prepared.masked.manifest, receipt: receipt, error: nil))
                     } catch {
-                        // Whatever failed, the next frame starts a new background: patches onto a
-                        // background the data center may not hold would only be refused.
-                        background.clear()
+                        // When a background, or a patch onto it, fails, the next frame starts a new
+                        // background: patches onto one the data center may not hold would be refused.
+                        // A newer background set meanwhile stays.
+                        let manifest = prepared.masked.manifest
+                        background.clear(ifItIs: manifest.composition?.base ?? manifest.tauID)
                         await counters.failed()
                         await onFrame(item.outcome(prepared.decision, manifest: prepared.masked.manifest, receipt: nil, error: error))
                     }
@@ -301,7 +303,7 @@ private final class BackgroundFrame: Sendable {
         state.withLock { $0.flatMap { sequence - $0.sequence < every ? $0.id : nil } }
     }
     func set(_ id: String, sequence: Int) { state.withLock { $0 = (id, sequence) } }
-    func clear() { state.withLock { $0 = nil } }
+    func clear(ifItIs id: String) { state.withLock { if $0?.id == id { $0 = nil } } }
 }
 
 /// Completed detections by admitted-frame number, shared by the detect and mask stages.

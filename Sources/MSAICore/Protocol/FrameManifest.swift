@@ -174,8 +174,9 @@ public struct FrameComposition: Codable, Equatable, Sendable {
 
     /// Each piece must be the masked area of the same number, and land inside the frame.
     func check(areas: [Rect]) throws {
-        guard !base.isEmpty, (1...BlockLayout.maximumSide).contains(width), (1...BlockLayout.maximumSide).contains(height) else {
-            throw MSAIError.invalidMetadata("patch frame metadata names no background, or a \(width)x\(height) frame")
+        guard !base.isEmpty else { throw MSAIError.invalidMetadata("patch frame metadata names no background frame") }
+        guard (1...BlockLayout.maximumSide).contains(width), (1...BlockLayout.maximumSide).contains(height) else {
+            throw MSAIError.invalidMetadata("patch frame metadata gives its frame a size of \(width)x\(height)")
         }
         guard pieces.count == areas.count, zip(pieces, areas).allSatisfy({ $0.mosaicRect == $1 }) else {
             throw MSAIError.invalidMetadata("patch frame metadata: its \(pieces.count) piece(s) are not its \(areas.count) masked area(s)")

@@ -98,13 +98,21 @@ public struct MJPEGParser: Sendable {
             state = .headers
             return .some(nil)
         case .headers:
-            guard let end = find([13, 10, 13, 10], from: 0) else {
-                guard buffer.count > Self.maximumHeaderBytes else { return nil }
-                skipMalformed()
-                return .some(nil)
+            guard buffer.count >= 2 else { return nil }
+            let text: String
+            if buffer[0] == 13 && buffer[1] == 10 {
+                // A part without headers (RFC 2046 allows it): the body follows at once.
+                buffer.removeFirst(2)
+                text = ""
+            } else {
+                guard let end = find([13, 10, 13, 10], from: 0, below: Self.maximumHeaderBytes + 4) else {
+                    guard buffer.count > Self.maximumHeaderBytes else { return nil }
+                    skipMalformed()
+                    return .some(nil)
+                }
+                text = String(decoding: buffer[..<end], as: UTF8.self)
+                buffer.removeFirst(end + 4)
             }
-            let text = String(decoding: buffer[..<end], as: UTF8.self)
-            buffer.removeFirst(end + 4)
             var length: Int?
             for line in text.split(separator: "\r\n") {
                 let pair = line.split(separator: ":", maxSplits: 1)
@@ -150,12 +158,14 @@ public struct MJPEGParser: Sendable {
         searched = 0
     }
 
-    private func find(_ needle: [UInt8], from start: Int) -> Int? {
-        guard needle.count <= buffer.count, start <= buffer.count - needle.count else { return nil }
+    /// Where `needle` first starts at or after `start`, ending before `below` bytes, or nil.
+    private func find(_ needle: [UInt8], from start: Int, below limit: Int = .max) -> Int? {
+        let end = min(buffer.count, limit)
+        guard needle.count <= end, start <= end - needle.count else { return nil }
         let first = needle[0]
         return buffer.withUnsafeBufferPointer { b -> Int? in
             var i = start
-            let last = b.count - needle.count
+            let last = end - needle.count
             while i <= last {
                 if b[i] == first {
                     var j = 1

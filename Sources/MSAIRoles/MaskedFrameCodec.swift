@@ -27,8 +27,6 @@ public enum MaskedFrameCodec {
 
         /// The media type on the wire.
         public var mediaType: String { self == .png ? "image/png" : "application/vnd.msai.frame+qoi" }
-        /// The file extension after "masked.".
-        public var fileExtension: String { self == .png ? "png" : "qoi.msai" }
 
         /// The format a frame of `channels` goes in when `self` is asked for.
         public func effective(channels: Int) -> Format {

@@ -34,13 +34,14 @@ import Testing
             return Deployment(folder: folder, dataCenter: dc, cloud: cloud)
         }
 
-        func edge(mode: MaskingMode = .gf251, format: MaskedFrameCodec.Format = .png, cloudURL: String? = nil, dataCenterURL: String? = nil)
-            -> EdgeCamera
+        /// An edge of this deployment; `retry` is quick by default, for the tests of roles that are down.
+        func edge(mode: MaskingMode = .gf251, format: MaskedFrameCodec.Format = .png, cloudURL: String? = nil, dataCenterURL: String? = nil,
+                  retry: RetryPolicy = quick) -> EdgeCamera
         {
             let dcURL = dataCenterURL ?? dataCenter.url
-            return EdgeCamera(membranes: HTTPCloudClient(url: cloudURL ?? cloud.url, edgeToken: config.edgeTokens[0], retry: quick),
-                              scrambling: HTTPDataCenterClient(url: dcURL, token: config.edgeTokens[0], retry: quick),
-                              egress: HTTPDataCenterClient(url: dcURL, token: config.edgeTokens[0], retry: quick), mode: mode,
+            return EdgeCamera(membranes: HTTPCloudClient(url: cloudURL ?? cloud.url, edgeToken: config.edgeTokens[0], retry: retry),
+                              scrambling: HTTPDataCenterClient(url: dcURL, token: config.edgeTokens[0], retry: retry),
+                              egress: HTTPDataCenterClient(url: dcURL, token: config.edgeTokens[0], retry: retry), mode: mode,
                               frameFormat: format)
         }
 
@@ -63,8 +64,21 @@ import Testing
         }
     }
 
-    /// Starts `msai ARGUMENTS` in the repository, its output (stdout and stderr) captured.
-    func launch(_ arguments: [String]) throws -> (Process, Pipe) {
+    /// An msai process started by a test, its output (stdout and stderr) captured.
+    struct Launched {
+        let process: Process
+        let output: Pipe
+
+        /// Waits for the process to end; returns its exit status and everything it printed.
+        func finish() -> (status: Int32, text: String) {
+            let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            return (process.terminationStatus, text)
+        }
+    }
+
+    /// Starts `msai ARGUMENTS` in the repository.
+    func launch(_ arguments: [String]) throws -> Launched {
         let process = Process()
         process.executableURL = CommandLineTests.executable
         process.arguments = arguments
@@ -73,7 +87,7 @@ import Testing
         process.standardOutput = out
         process.standardError = out
         try process.run()
-        return (process, out)
+        return Launched(process: process, output: out)
     }
 
     /// A raw request, for what no client of ours would send.
@@ -98,7 +112,8 @@ import Testing
         for (file, mode) in cases {
             let image = try ImageFile.read(dataset(file))
             let areas = [Rect(x: 10, y: 20, width: 100, height: 80), Rect(x: 50, y: 60, width: 120, height: 40)]
-            let edge = deployment.edge(mode: mode, format: format)
+            // A VHE membrane can take seconds on a loaded machine: this test is about the round trip, not deadlines.
+            let edge = deployment.edge(mode: mode, format: format, retry: RetryPolicy(deadline: .seconds(60)))
             let frame = try await edge.prepare(image, areas: areas)
             // camera.png is gray, which QOI cannot hold: it goes as PNG whatever was asked.
             #expect(frame.format == format.effective(channels: image.channels))
@@ -226,16 +241,13 @@ import Testing
         let configPath = try d.configFile()
         defer { try? FileManager.default.removeItem(atPath: configPath) }
         let port = 20_000 + Int.random(in: 0..<20_000)
-        let (edge, edgeOut) = try launch(["edge", "udp://127.0.0.1:\(port)", "--config", configPath, "--idle-timeout", "4",
-                                          "--detect-every", "5", "--verify", "--no-status", "--live-buffer", "64"])
+        let edge = try launch(["edge", "udp://127.0.0.1:\(port)", "--config", configPath, "--idle-timeout", "4",
+                               "--detect-every", "5", "--verify", "--no-status", "--live-buffer", "64"])
         try await Task.sleep(for: .seconds(1))
-        let (camera, cameraOut) = try launch(["camera", "Datasets/vtest.avi", "--udp", "127.0.0.1:\(port)", "--frames", "20", "--fps", "10"])
-        camera.waitUntilExit()
-        let cameraText = String(decoding: cameraOut.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        #expect(camera.terminationStatus == 0 && cameraText.contains("20 frames sent"), "\(cameraText)")
-        let text = String(decoding: edgeOut.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        edge.waitUntilExit()
-        #expect(edge.terminationStatus == 0, "\(text)")
+        let camera = try launch(["camera", "Datasets/vtest.avi", "--udp", "127.0.0.1:\(port)", "--frames", "20", "--fps", "10"]).finish()
+        #expect(camera.status == 0 && camera.text.contains("20 frames sent"), "\(camera.text)")
+        let (status, text) = edge.finish()
+        #expect(status == 0, "\(text)")
         #expect(text.contains("received 20,") && text.contains("sent 20") && text.contains("20 frame(s) verified bit-exact"), "\(text)")
         #expect(text.contains("20 frames reassembled, 0 lost"), "\(text)")
         #expect(try await d.reader.frameIDs().count == 20)
@@ -250,19 +262,17 @@ import Testing
         let configPath = try d.configFile()
         defer { try? FileManager.default.removeItem(atPath: configPath) }
         let port = 20_000 + Int.random(in: 0..<20_000)
-        let (camera, cameraOut) = try launch(["camera", "Datasets/vtest.avi", "--mjpeg", "127.0.0.1:\(port)", "--frames", "20", "--fps", "10"])
+        let camera = try launch(["camera", "Datasets/vtest.avi", "--mjpeg", "127.0.0.1:\(port)", "--frames", "20", "--fps", "10"])
         try await Task.sleep(for: .seconds(1))
-        let (edge, edgeOut) = try launch(["edge", "http://127.0.0.1:\(port)/", "--config", configPath, "--roi-only", "--background-every", "8",
-                                          "--verify", "--no-status", "--live-buffer", "64",
-                                          // Detections stay trusted however slow a loaded machine makes them:
-                                          // a frame masked whole would go as a full frame, not a patch.
-                                          "--max-age", "30"])
-        camera.waitUntilExit()
-        let cameraText = String(decoding: cameraOut.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        #expect(camera.terminationStatus == 0 && cameraText.contains("20 frames sent"), "\(cameraText)")
-        let text = String(decoding: edgeOut.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        edge.waitUntilExit()
-        #expect(edge.terminationStatus == 0, "\(text)")
+        let edge = try launch(["edge", "http://127.0.0.1:\(port)/", "--config", configPath, "--roi-only", "--background-every", "8",
+                               "--verify", "--no-status", "--live-buffer", "64",
+                               // Detections stay trusted however slow a loaded machine makes them:
+                               // a frame masked whole would go as a full frame, not a patch.
+                               "--max-age", "30"])
+        let cameraResult = camera.finish()
+        #expect(cameraResult.status == 0 && cameraResult.text.contains("20 frames sent"), "\(cameraResult.text)")
+        let (status, text) = edge.finish()
+        #expect(status == 0, "\(text)")
         #expect(text.contains("received 20,") && text.contains("sent 20 (17 areas only)") && text.contains("20 frame(s) verified bit-exact"),
                 "\(text)")
         #expect(text.contains("mjpeg: 20 frames read"), "\(text)")

@@ -4,7 +4,8 @@ import PackageDescription
 // Layers, from the inside out:
 //   MSAICore      the scheme itself: GF(251), membranes, masking, tau and block scrambling,
 //                 metrics, role messages. Foundation only: no C library, no I/O.
-//   MSAICrypto    swift-crypto adapter: the keyed PRF (ChaCha20 keystream) and frame tags.
+//   MSAICrypto    swift-crypto adapter: the keyed PRF (ChaCha20 keystream), the frame keys (HKDF),
+//                 the frame seal (AES-GCM) and the master key that wraps secrets at rest.
 //   MSAIBigInt    GMP adapter and the integer VHE mode built on it.
 //   MSAIImageIO   TurboJPEG (JPEG) and libpng (PNG with metadata chunks) adapters.
 //   MSAIVision    OpenCV DNN adapter: darknet YOLO and the res10 face SSD.
@@ -64,7 +65,7 @@ let package = Package(
         .target(name: "MSAIRoles", dependencies: ["MSAICore", "MSAICrypto", "MSAIBigInt", "MSAIImageIO"]),
         .target(
             name: "MSAIStorage",
-            dependencies: ["MSAICore", "MSAIImageIO", "MSAIRoles", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["MSAICore", "MSAICrypto", "MSAIImageIO", "MSAIRoles", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .target(
             name: "MSAINetwork",
@@ -101,7 +102,7 @@ let package = Package(
             name: "MSAITests",
             dependencies: ["MSAICore", "MSAICrypto", "MSAIBigInt", "MSAIImageIO", "MSAIVision", "MSAIRoles", "MSAIEvaluation", "MSAIStorage", "MSAINetwork", "MSAIStreaming",
                            .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "GRDB", package: "GRDB.swift")],
-            resources: [.copy("Vectors")]
+            resources: [.copy("Vectors"), .copy("Legacy")]
         ),
     ]
 )

@@ -27,10 +27,8 @@ public final class Evaluator {
         let dataCenter = DataCenter(random: dataCenterRandom)
         let cloud = CloudPlatform(escrow: dataCenter, random: random)
         self.init(edge: EdgeCamera(membranes: cloud, scrambling: dataCenter, egress: dataCenter, mode: mode, blockSize: blockSize)) { id in
-            guard let stored = try dataCenter.storedFrame(id) else {
-                throw MSAIError.io("the data center acknowledged frame \(id) but does not hold it")
-            }
-            return (stored.recovered, stored.timings)
+            let recovery = try dataCenter.recoverOriginal(id, actor: "evaluation", reason: "msai evaluate: measuring recovery")
+            return (recovery.pixels, recovery.timings)
         }
     }
 
@@ -64,7 +62,7 @@ public final class Evaluator {
         report.psnrRecovered = ImageStatistics.psnr(mse: mse)
         report.recoveredIdentical = recovered == image
         report.leakShare = masked.areaSamples == 0 ? 0 : Double(masked.leakedSamples) / Double(masked.areaSamples)
-        report.maskedBytes = masked.encoded.count
+        report.maskedBytes = masked.sealed.count
         report.entropy["original_whole"] = ImageStatistics.entropy(whole).mean
         report.entropy["masked_whole"] = ImageStatistics.entropy(scrambled).mean
         report.localEntropy["original_whole"] = ImageStatistics.localEntropy(image)?.mean
@@ -95,8 +93,8 @@ public final class Evaluator {
         report.timingsMs = [
             "detect": detectMilliseconds,
             "membrane": masked.timings["membrane"], "mask": masked.timings["mask"], "tau": masked.timings["tau"],
-            "scramble": masked.timings["scramble"], "encode": masked.timings["encode"],
-            "decode": stored.timings["decode"], "verify": stored.timings["verify"],
+            "scramble": masked.timings["scramble"], "encode": masked.timings["encode"], "seal": masked.timings["seal"],
+            "open": stored.timings["open"], "decode": stored.timings["decode"],
             "unscramble": stored.timings["unscramble"], "unmask": stored.timings["unmask"],
         ]
         return Result(report: report, masked: masked, recovered: recovered)
@@ -108,11 +106,15 @@ public final class Evaluator {
     /// samples take 250 equiprobable values; see `WuCriticalValues`).
     private func wuTests(_ image: PixelBuffer, areas: [Rect], firstMasking: SampleSet) async throws -> [EvaluationReport.WuTest] {
         var timings = StepTimings()
-        let again = try await edge.maskAreas(of: image, areas: areas, timings: &timings).masked.sampleSet(coveredBy: areas)
+        // Each masking gets its own pad, as each frame does.
+        func keys() async throws -> FrameKeys { try await edge.frameKeysForMaskingOnly(width: image.width, height: image.height) }
+        let again = try await edge.maskAreas(of: image, areas: areas, keys: try await keys(), timings: &timings).masked
+            .sampleSet(coveredBy: areas)
         var changed = image
         let pixel = ((areas[0].y + areas[0].height / 2) * image.width + areas[0].x + areas[0].width / 2) * image.channels
         changed.samples[pixel] &+= 1
-        let differential = try await edge.maskAreas(of: changed, areas: areas, timings: &timings).masked.sampleSet(coveredBy: areas)
+        let differential = try await edge.maskAreas(of: changed, areas: areas, keys: try await keys(), timings: &timings).masked
+            .sampleSet(coveredBy: areas)
         return try [("same frame, second request", again), ("one pixel changed, second request", differential)].map { name, other in
             let npcr = try Differential.npcr(firstMasking, other).mean, uaci = try Differential.uaci(firstMasking, other).mean
             let critical = WuCriticalValues.maskedAreas(sampleCount: firstMasking.count, mode: edge.mode, alpha: alpha)

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import MSAICore
+import MSAICrypto
 import MSAIRoles
 import NIOCore
 import NIOHTTP1
@@ -169,46 +170,68 @@ public final class HTTPDataCenterClient: MembraneKeyEscrow, ScrambleService, Fra
         }
     }
 
-    public func submit(maskedFrame: [UInt8]) async throws -> FrameReceipt {
+    public func submit(maskedFrame: [UInt8], expected: FrameReceipt) async throws -> FrameReceipt {
         var ambiguous = false
         do {
-            let format = MaskedFrameCodec.format(of: maskedFrame) ?? .png
-            let reply = try await client.send(.POST, "/v1/frames", contentType: format.mediaType, body: maskedFrame,
+            let reply = try await client.send(.POST, "/v1/frames", contentType: SealedFrame.mediaType, body: maskedFrame,
                                               responseLimit: 64 * 1024, ambiguous: &ambiguous)
             return try Wire.decoder().decode(FrameReceipt.self, from: Data(reply.body))
         } catch MSAIError.replay(let message) where ambiguous {
             // An earlier attempt reached the data center but its acknowledgement was lost; the
             // replay check proves the frame is stored. Report it as accepted.
-            let contents = try MaskedFrameCodec.decode(maskedFrame)
-            let manifest = try FrameManifest.decode(contents.manifestJSON, imageWidth: contents.pixels.width,
-                                                    imageHeight: contents.pixels.height, imageChannels: contents.pixels.channels)
-            guard message.contains(manifest.tauID) else { throw MSAIError.replay(message) }
-            return FrameReceipt(frameID: manifest.tauID, width: manifest.recoveredWidth, height: manifest.recoveredHeight,
-                                areaCount: manifest.areas.count)
+            guard message.contains(expected.frameID) else { throw MSAIError.replay(message) }
+            return expected
         }
     }
 }
 
-/// An authorised reader of the data center: lists frames and fetches what it recovered.
+/// A reader of the data center. With a viewer token it lists frames and fetches their masked
+/// view; with a recoverer token it also recovers originals (each read audited with the reason
+/// given), deletes frames and reads the audit log.
 public final class HTTPReaderClient: Sendable {
     private let client: RoleClient
 
-    public init(url: String, readerToken: String, retry: RetryPolicy = RetryPolicy()) {
-        client = RoleClient(role: "data center", baseURL: url, token: readerToken, retry: retry)
+    public init(url: String, token: String, retry: RetryPolicy = RetryPolicy()) {
+        client = RoleClient(role: "data center", baseURL: url, token: token, retry: retry)
     }
 
-    /// The PNG bytes of a stored frame's recovered image (`masked: false`) or masked frame.
-    public func image(frameID: String, masked: Bool = false) async throws -> [UInt8] {
-        var ambiguous = false
-        return try await client.send(.GET, "/v1/frames/\(frameID)/\(masked ? "masked" : "recovered")",
-                                     responseLimit: BodyLimits.maximumFrameBytes, ambiguous: &ambiguous).body
+    /// The original of a stored frame (PNG bytes). `reason` goes into the audit log.
+    public func recovered(frameID: String, reason: String) async throws -> [UInt8] {
+        try await get("/v1/frames/\(frameID)/recovered?reason=\(Self.escape(reason))")
+    }
+
+    /// The masked view of a stored frame (PNG bytes): unscrambled, its areas still masked.
+    public func masked(frameID: String) async throws -> [UInt8] { try await get("/v1/frames/\(frameID)/masked") }
+
+    /// The sealed frame as the data center received it.
+    public func sealed(frameID: String) async throws -> [UInt8] { try await get("/v1/frames/\(frameID)/sealed") }
+
+    /// The stored frames, oldest first.
+    public func frames() async throws -> [FrameSummary] {
+        try Wire.decoder().decode([FrameSummary].self, from: Data(try await get("/v1/frames", limit: 64 * 1024 * 1024)))
     }
 
     /// The stored frames' ids, oldest first.
-    public func frameIDs() async throws -> [String] {
+    public func frameIDs() async throws -> [String] { try await frames().map(\.frameID) }
+
+    /// Deletes a frame with its keys; `reason` goes into the audit log.
+    public func delete(frameID: String, reason: String) async throws {
         var ambiguous = false
-        let reply = try await client.send(.GET, "/v1/frames", responseLimit: 64 * 1024 * 1024, ambiguous: &ambiguous)
-        struct Item: Decodable { let frame_id: String }
-        return try JSONDecoder().decode([Item].self, from: Data(reply.body)).map(\.frame_id)
+        _ = try await client.send(.DELETE, "/v1/frames/\(frameID)?reason=\(Self.escape(reason))", responseLimit: 64 * 1024,
+                                  ambiguous: &ambiguous)
+    }
+
+    /// The newest entries of the audit log.
+    public func audit() async throws -> [AuditEntry] {
+        try Wire.decoder().decode([AuditEntry].self, from: Data(try await get("/v1/audit", limit: 64 * 1024 * 1024)))
+    }
+
+    private func get(_ path: String, limit: Int = BodyLimits.maximumFrameBytes) async throws -> [UInt8] {
+        var ambiguous = false
+        return try await client.send(.GET, path, responseLimit: limit, ambiguous: &ambiguous).body
+    }
+
+    static func escape(_ text: String) -> String {
+        text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? ""
     }
 }

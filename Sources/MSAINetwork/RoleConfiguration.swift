@@ -4,13 +4,16 @@ import Foundation
 import Glibc
 #endif
 import MSAICore
+import MSAICrypto
 
 /// Where the roles listen and the credentials each holds: written by `msai init` with fresh
 /// random tokens; every field can be overridden by an environment variable.
 ///
 /// Tokens: the cloud's (accepted by the data center for membrane keys), the enrolled edges'
-/// (accepted by the cloud for membranes and by the data center for taus and frames), and the
-/// readers' (accepted by the data center for recovered frames and the audit log).
+/// (accepted by the cloud for membranes and by the data center for taus and frames), the
+/// viewers' (the masked view of stored frames) and the recoverers' (originals, each read audited
+/// with a reason; deletion; the audit log). The master key file holds the data center's master
+/// key, under which its database's secrets are wrapped: only the data center's machine needs it.
 public struct RoleConfiguration: Codable, Equatable, Sendable {
     public var cloudListen: String
     public var cloudURL: String
@@ -19,7 +22,11 @@ public struct RoleConfiguration: Codable, Equatable, Sendable {
     public var database: String
     public var cloudToken: String
     public var edgeTokens: [String]
-    public var readerTokens: [String]
+    public var viewerTokens: [String]
+    public var recovererTokens: [String]
+    /// The data center's master key, 64 hex digits in a file of mode 0600 (MSAI_MASTER_KEY
+    /// gives the key itself instead).
+    public var masterKeyFile: String?
     /// Retention: the data center deletes frames older than this many seconds (nil: keeps them).
     public var retentionSeconds: Double?
 
@@ -31,24 +38,95 @@ public struct RoleConfiguration: Codable, Equatable, Sendable {
         case dataCenterURL = "datacenter_url"
         case cloudToken = "cloud_token"
         case edgeTokens = "edge_tokens"
-        case readerTokens = "reader_tokens"
+        case viewerTokens = "viewer_tokens"
+        case recovererTokens = "recoverer_tokens"
+        case masterKeyFile = "master_key_file"
         case retentionSeconds = "retention_seconds"
     }
 
-    /// A fresh configuration for one machine: loopback addresses, 256-bit random tokens.
-    public static func fresh(cloudPort: Int = 8701, dataCenterPort: Int = 8702, database: String = "msai-data/datacenter.sqlite")
-        -> RoleConfiguration
+    public init(cloudListen: String, cloudURL: String, dataCenterListen: String, dataCenterURL: String, database: String,
+                cloudToken: String, edgeTokens: [String], viewerTokens: [String], recovererTokens: [String],
+                masterKeyFile: String?, retentionSeconds: Double? = nil) {
+        self.cloudListen = cloudListen
+        self.cloudURL = cloudURL
+        self.dataCenterListen = dataCenterListen
+        self.dataCenterURL = dataCenterURL
+        self.database = database
+        self.cloudToken = cloudToken
+        self.edgeTokens = edgeTokens
+        self.viewerTokens = viewerTokens
+        self.recovererTokens = recovererTokens
+        self.masterKeyFile = masterKeyFile
+        self.retentionSeconds = retentionSeconds
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let legacy = try decoder.container(keyedBy: LegacyKeys.self)
+        guard !legacy.contains(.readerTokens) else {
+            throw MSAIError.invalidArgument(
+                "it has reader_tokens, from msai 1. msai 2 has two kinds of reader: rename reader_tokens to recoverer_tokens (they recover originals, each read audited with a reason) or viewer_tokens (the masked view only), and add master_key_file; or make a fresh one with `msai init --force`")
+        }
+        self.init(
+            cloudListen: try c.decode(String.self, forKey: .cloudListen), cloudURL: try c.decode(String.self, forKey: .cloudURL),
+            dataCenterListen: try c.decode(String.self, forKey: .dataCenterListen),
+            dataCenterURL: try c.decode(String.self, forKey: .dataCenterURL), database: try c.decode(String.self, forKey: .database),
+            cloudToken: try c.decode(String.self, forKey: .cloudToken), edgeTokens: try c.decode([String].self, forKey: .edgeTokens),
+            viewerTokens: try c.decodeIfPresent([String].self, forKey: .viewerTokens) ?? [],
+            recovererTokens: try c.decodeIfPresent([String].self, forKey: .recovererTokens) ?? [],
+            masterKeyFile: try c.decodeIfPresent(String.self, forKey: .masterKeyFile),
+            retentionSeconds: try c.decodeIfPresent(Double.self, forKey: .retentionSeconds))
+    }
+
+    private enum LegacyKeys: String, CodingKey { case readerTokens = "reader_tokens" }
+
+    /// A fresh configuration for one machine: loopback addresses, 256-bit random tokens, and the
+    /// master key's file beside the configuration (not beside the database: a copy of the data
+    /// folder must not carry its key).
+    public static func fresh(cloudPort: Int = 8701, dataCenterPort: Int = 8702, database: String = "msai-data/datacenter.sqlite",
+                             masterKeyFile: String = "msai.master.key") -> RoleConfiguration
     {
         func token() -> String { Hex.encode(Array(SymmetricKey(size: .bits256).withUnsafeBytes { Array($0) })) }
         return RoleConfiguration(
             cloudListen: "127.0.0.1:\(cloudPort)", cloudURL: "http://127.0.0.1:\(cloudPort)",
             dataCenterListen: "127.0.0.1:\(dataCenterPort)", dataCenterURL: "http://127.0.0.1:\(dataCenterPort)",
-            database: database, cloudToken: token(), edgeTokens: [token()], readerTokens: [token()])
+            database: database, cloudToken: token(), edgeTokens: [token()], viewerTokens: [token()], recovererTokens: [token()],
+            masterKeyFile: masterKeyFile)
+    }
+
+    /// The master key's file for a configuration at `configPath`: beside it, named after it.
+    public static func masterKeyPath(besides configPath: String) -> String {
+        let url = URL(fileURLWithPath: configPath)
+        let name = url.deletingPathExtension().lastPathComponent + ".master.key"
+        let folder = (configPath as NSString).deletingLastPathComponent
+        return folder.isEmpty ? name : (folder as NSString).appendingPathComponent(name)
+    }
+
+    /// Writes a fresh master key to `path` (mode 0600); refuses to overwrite one, since every
+    /// database made with it would become unreadable.
+    public static func writeMasterKey(to path: String, overwrite: Bool = false) throws {
+        guard overwrite || !FileManager.default.fileExists(atPath: path) else {
+            throw MSAIError.io("\(path) already exists; a database made with it is unreadable without it, so it is kept (pass --force to replace it anyway)")
+        }
+        try FileManager.default.createDirectory(at: URL(fileURLWithPath: path).deletingLastPathComponent(), withIntermediateDirectories: true)
+        try writePrivately(Data((MasterKey.generateHex() + "\n").utf8), to: path)
+    }
+
+    /// The data center's master key: MSAI_MASTER_KEY (64 hex digits), else the file
+    /// `master_key_file` names. Without either the data center does not start.
+    public func masterKey(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> MasterKey {
+        if let hex = environment["MSAI_MASTER_KEY"] { return try MasterKey(hex: hex, source: "MSAI_MASTER_KEY") }
+        guard let file = masterKeyFile, !file.isEmpty else {
+            throw MSAIError.invalidArgument(
+                "the data center needs its master key: set master_key_file in the configuration (msai init makes one) or MSAI_MASTER_KEY")
+        }
+        return try MasterKey.load(file: file)
     }
 
     /// Reads the file (if it exists) and applies the environment: MSAI_CLOUD_URL,
     /// MSAI_DATACENTER_URL, MSAI_CLOUD_LISTEN, MSAI_DATACENTER_LISTEN, MSAI_DATABASE,
-    /// MSAI_CLOUD_TOKEN, MSAI_EDGE_TOKEN, MSAI_READER_TOKEN, MSAI_RETENTION_SECONDS.
+    /// MSAI_CLOUD_TOKEN, MSAI_EDGE_TOKEN, MSAI_VIEWER_TOKEN, MSAI_RECOVERER_TOKEN,
+    /// MSAI_MASTER_KEY_FILE, MSAI_RETENTION_SECONDS (and MSAI_MASTER_KEY, read by `masterKey`).
     public static func load(_ path: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws
         -> RoleConfiguration
     {
@@ -59,10 +137,11 @@ public struct RoleConfiguration: Codable, Equatable, Sendable {
             } catch {
                 throw MSAIError.invalidArgument("\(path): not an msai configuration: \(describe(error))")
             }
-        } else if environment["MSAI_EDGE_TOKEN"] != nil || environment["MSAI_CLOUD_TOKEN"] != nil || environment["MSAI_READER_TOKEN"] != nil {
+        } else if ["MSAI_EDGE_TOKEN", "MSAI_CLOUD_TOKEN", "MSAI_VIEWER_TOKEN", "MSAI_RECOVERER_TOKEN"].contains(where: { environment[$0] != nil }) {
             configuration = RoleConfiguration(cloudListen: "127.0.0.1:8701", cloudURL: "http://127.0.0.1:8701",
                                               dataCenterListen: "127.0.0.1:8702", dataCenterURL: "http://127.0.0.1:8702",
-                                              database: "msai-data/datacenter.sqlite", cloudToken: "", edgeTokens: [], readerTokens: [])
+                                              database: "msai-data/datacenter.sqlite", cloudToken: "", edgeTokens: [], viewerTokens: [],
+                                              recovererTokens: [], masterKeyFile: nil)
         } else {
             throw MSAIError.io("\(path): no configuration (run `msai init` first, or set MSAI_* variables)")
         }
@@ -73,7 +152,9 @@ public struct RoleConfiguration: Codable, Equatable, Sendable {
         if let v = environment["MSAI_DATABASE"] { configuration.database = v }
         if let v = environment["MSAI_CLOUD_TOKEN"] { configuration.cloudToken = v }
         if let v = environment["MSAI_EDGE_TOKEN"] { configuration.edgeTokens = [v] }
-        if let v = environment["MSAI_READER_TOKEN"] { configuration.readerTokens = [v] }
+        if let v = environment["MSAI_VIEWER_TOKEN"] { configuration.viewerTokens = [v] }
+        if let v = environment["MSAI_RECOVERER_TOKEN"] { configuration.recovererTokens = [v] }
+        if let v = environment["MSAI_MASTER_KEY_FILE"] { configuration.masterKeyFile = v }
         if let v = environment["MSAI_RETENTION_SECONDS"] {
             guard let seconds = Double(v), seconds > 0 else {
                 throw MSAIError.invalidArgument("MSAI_RETENTION_SECONDS must be a positive number of seconds, got '\(v)'")
@@ -134,8 +215,13 @@ public struct RoleConfiguration: Codable, Equatable, Sendable {
 
     /// Throws when a token a role relies on is too short to be a secret.
     public func checkTokens() throws {
-        for (name, token) in [("cloud_token", cloudToken)] + edgeTokens.map { ("an edge token", $0) } + readerTokens.map { ("a reader token", $0) }
-        where !token.isEmpty && token.count < 32 {
+        let named = [("cloud_token", cloudToken)] + edgeTokens.map { ("an edge token", $0) } + viewerTokens.map { ("a viewer token", $0) }
+            + recovererTokens.map { ("a recoverer token", $0) }
+        let shared = Set(viewerTokens).intersection(recovererTokens).filter { !$0.isEmpty }
+        guard shared.isEmpty else {
+            throw MSAIError.invalidArgument("a token is both a viewer's and a recoverer's; give each reader one kind")
+        }
+        for (name, token) in named where !token.isEmpty && token.count < 32 {
             throw MSAIError.invalidArgument("\(name) is only \(token.count) characters; use at least 32 (msai init makes 64)")
         }
     }

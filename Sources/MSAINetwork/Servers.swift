@@ -4,6 +4,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import MSAICore
+import MSAICrypto
 import MSAIImageIO
 import MSAIRoles
 import NIOCore
@@ -25,6 +26,7 @@ struct Authorizer: Sendable {
     /// the token's SHA-256 (enough to tell enrolled devices apart in the audit log; not the token).
     @discardableResult
     func check(_ request: Request) throws -> String {
+        // An empty list admits nobody (a role left without tokens is closed, not open).
         guard let header = request.headers[.authorization], header.count > 7, header.prefix(7).lowercased() == "bearer " else {
             throw HTTPError(.unauthorized, message: "missing bearer token: this endpoint needs the token of \(role)")
         }
@@ -68,11 +70,13 @@ func json<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) throws ->
     return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(data: try Wire.encoder().encode(value))))
 }
 
-/// Library errors as HTTP: a replay is 409, anything the client sent wrong 400, the rest 500.
+/// Library errors as HTTP: a replay is 409, no such frame 404, anything the client sent wrong 400,
+/// the rest 500.
 func httpError(_ error: Error) -> Error {
     guard let error = error as? MSAIError else { return error }
     switch error {
     case .replay: return HTTPError(.conflict, message: error.description)
+    case .unknownKey(let message) where message.hasPrefix("no frame "): return HTTPError(.notFound, message: message)
     case .io: return HTTPError(.internalServerError, message: error.description)
     default: return HTTPError(.badRequest, message: error.description)
     }
@@ -110,22 +114,48 @@ public enum CloudService {
 
 /// The data center as an HTTP service.
 ///
-///     POST /v1/keys                     cloud token    membrane key (JSON) → 204
-///     POST /v1/taus                     edge token     {"width","height","block_size"} → tau grant (JSON)
-///     POST /v1/frames                   edge token     masked frame (PNG or QOI container) → receipt (JSON), 201
-///     GET  /v1/frames                   reader token   the stored frames (JSON)
-///     GET  /v1/frames/{id}/recovered    reader token   the recovered image (PNG); audited
-///     GET  /v1/frames/{id}/masked       reader token   the masked frame as received; audited
-///     GET  /v1/audit                    reader token   the audit log (JSON)
-///     GET  /v1/health
+///     POST   /v1/keys                    cloud token       membrane key (JSON) → 204
+///     POST   /v1/taus                    edge token        {"width","height","block_size"} → tau grant (JSON)
+///     POST   /v1/frames                  edge token        sealed frame → receipt (JSON), 201
+///     GET    /v1/frames                  viewer/recoverer  the stored frames (JSON)
+///     GET    /v1/frames/{id}/masked      viewer/recoverer  the masked view (PNG: unscrambled, areas masked); audited
+///     GET    /v1/frames/{id}/sealed      viewer/recoverer  the sealed frame as received; audited
+///     GET    /v1/frames/{id}/recovered   recoverer         the original (PNG), with ?reason=… or msai-reason; audited with it
+///     DELETE /v1/frames/{id}             recoverer         deletes the frame with its keys, with a reason; audited
+///     GET    /v1/audit                   recoverer         the audit log (JSON)
+///     GET    /v1/health
 public enum DataCenterService {
-    public static func router(dataCenter: DataCenter, cloudToken: String, edgeTokens: [String], readerTokens: [String])
-        -> Router<BasicRequestContext>
+    public static func router(dataCenter: DataCenter, cloudToken: String, edgeTokens: [String], viewerTokens: [String],
+                              recovererTokens: [String]) -> Router<BasicRequestContext>
     {
         let router = Router(context: BasicRequestContext.self)
         let cloud = Authorizer(tokens: [cloudToken], role: "the cloud")
         let edges = Authorizer(tokens: edgeTokens, role: "an enrolled edge")
-        let readers = Authorizer(tokens: readerTokens, role: "a reader")
+        let recoverers = Authorizer(tokens: recovererTokens, role: "a recoverer")
+        let viewers = Authorizer(tokens: viewerTokens, role: "a viewer")
+        // Either kind of reader (a recoverer may do all a viewer may), named in the audit log as the kind it is.
+        let readers = Authorizer(tokens: viewerTokens + recovererTokens, role: "a viewer or a recoverer")
+        @Sendable func checkReader(_ request: Request) throws -> String {
+            if let viewer = try? viewers.check(request) { return viewer }
+            if let recoverer = try? recoverers.check(request) { return recoverer }
+            return try readers.check(request)  // throws, naming both kinds
+        }
+        /// A viewer's token where a recoverer's is needed is a 403 that says so, not a 401.
+        @Sendable func checkRecoverer(_ request: Request) throws -> String {
+            if (try? viewers.check(request)) != nil {
+                throw HTTPError(.forbidden, message: "a viewer token gets the masked view only; this needs a recoverer token")
+            }
+            return try recoverers.check(request)
+        }
+        @Sendable func reason(_ request: Request) -> String {
+            request.headers[HTTPField.Name(Wire.reason)!] ?? request.uri.queryParameters.get("reason") ?? ""
+        }
+        @Sendable func png(_ pixels: PixelBuffer) throws -> Response {
+            var headers = HTTPFields()
+            headers[.contentType] = "image/png"
+            headers[.cacheControl] = "no-store"
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: try PNGCodec.encode(pixels))))
+        }
         router.get("/v1/health") { _, _ in "ok" }
         router.post("/v1/keys") { request, _ -> Response in
             try cloud.check(request)
@@ -156,29 +186,47 @@ public enum DataCenterService {
             }
         }
         router.get("/v1/frames") { request, _ -> Response in
-            try readers.check(request)
-            let summaries = try dataCenter.store.frameIDs().compactMap { id -> FrameSummary? in
-                guard let f = try dataCenter.store.frame(id) else { return nil }
-                return FrameSummary(frameID: id, width: f.manifest.recoveredWidth, height: f.manifest.recoveredHeight, areas: f.manifest.areas.count,
-                                    receivedAt: f.receivedAt, background: f.manifest.composition?.base)
-            }
-            return try json(summaries)
+            try checkReader(request)
+            return try json(try dataCenter.store.summaries())
         }
-        router.get("/v1/frames/:id/:kind") { request, context -> Response in
-            let actor = try readers.check(request)
-            let id = try context.parameters.require("id"), kind = try context.parameters.require("kind")
-            guard kind == "recovered" || kind == "masked" else {
-                throw HTTPError(.notFound, message: "no such resource: use /v1/frames/{id}/recovered or /masked")
+        router.get("/v1/frames/:id/masked") { request, context -> Response in
+            let actor = try checkReader(request)
+            do {
+                return try png(try dataCenter.maskedView(try context.parameters.require("id"), actor: actor).pixels)
+            } catch {
+                throw httpError(error)
             }
-            guard let frame = try dataCenter.store.frame(id) else { throw HTTPError(.notFound, message: "no frame \(id)") }
-            try dataCenter.store.appendAudit(actor: actor, action: "read \(kind)", frameID: id)
-            let bytes = kind == "masked" ? frame.maskedFrame : try PNGCodec.encode(frame.recovered)
-            var headers = HTTPFields()
-            headers[.contentType] = kind == "masked" ? (MaskedFrameCodec.format(of: bytes) ?? .png).mediaType : "image/png"
-            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+        }
+        router.get("/v1/frames/:id/sealed") { request, context -> Response in
+            let actor = try checkReader(request)
+            do {
+                let bytes = try dataCenter.sealedFrame(try context.parameters.require("id"), actor: actor)
+                var headers = HTTPFields()
+                headers[.contentType] = SealedFrame.mediaType
+                return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+            } catch {
+                throw httpError(error)
+            }
+        }
+        router.get("/v1/frames/:id/recovered") { request, context -> Response in
+            let actor = try checkRecoverer(request)
+            do {
+                return try png(try dataCenter.recoverOriginal(try context.parameters.require("id"), actor: actor, reason: reason(request)).pixels)
+            } catch {
+                throw httpError(error)
+            }
+        }
+        router.delete("/v1/frames/:id") { request, context -> Response in
+            let actor = try checkRecoverer(request)
+            do {
+                try dataCenter.deleteFrame(try context.parameters.require("id"), actor: actor, reason: reason(request))
+                return Response(status: .noContent)
+            } catch {
+                throw httpError(error)
+            }
         }
         router.get("/v1/audit") { request, _ -> Response in
-            try readers.check(request)
+            try checkRecoverer(request)
             return try json(try dataCenter.store.auditLog(limit: 1000))
         }
         return router

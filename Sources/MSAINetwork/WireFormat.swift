@@ -86,26 +86,12 @@ struct ErrorBody: Codable {
     let error: String
 }
 
-/// GET /v1/frames (readers).
-struct FrameSummary: Codable {
-    let frameID: String
-    let width: Int
-    let height: Int
-    let areas: Int
-    let receivedAt: Date
-    /// For a patch frame (ROI-only transmission): the full frame it was composed onto.
-    let background: String?
-    enum CodingKeys: String, CodingKey {
-        case width, height, areas, background
-        case frameID = "frame_id"
-        case receivedAt = "received_at"
-    }
-}
-
 enum Wire {
     static let membraneID = "msai-membrane-id"
     static let membraneShape = "msai-membrane-shape"
     static let membraneMode = "msai-membrane-mode"
+    /// Why a recoverer reads an original or deletes a frame (or the `reason` query parameter).
+    static let reason = "msai-reason"
 
     static func encoder() -> JSONEncoder {
         let e = JSONEncoder()

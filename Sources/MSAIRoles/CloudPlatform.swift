@@ -6,7 +6,8 @@ import MSAICrypto
 /// The cloud platform: makes a fresh membrane per request and hands its key to the data center.
 ///
 /// It is told only the shape of an area (rows × cols × channels) and the mode; it never sees
-/// pixels, frames or tau. It keeps no key after handing it over.
+/// pixels, frames or tau. It keeps no key after handing it over. What it knows (λ for every
+/// membrane it made) unmasks nothing in the default mode, whose pad it never sees.
 public final class CloudPlatform: MembraneService, @unchecked Sendable {
     private let escrow: MembraneKeyEscrow
     private let lock = NSLock()
@@ -52,11 +53,9 @@ public final class CloudPlatform: MembraneService, @unchecked Sendable {
             }
         }
         switch request.mode {
-        case .gf251:
+        case .gf251, .hardened:
+            // The hardened mode's pad is not the cloud's to make: it comes from the data center's τ seed.
             return (record, try record.gf251Key().membrane(using: ChaCha20Keystream.self))
-        case .hardened:
-            let key = try record.gf251Key()
-            return (record, try key.membrane(using: ChaCha20Keystream.self) + key.pad(using: ChaCha20Keystream.self))
         case .vhe:
             return (record, try IntegerVHE.membrane(for: record))
         }

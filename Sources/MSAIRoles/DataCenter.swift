@@ -4,11 +4,15 @@ import MSAICore
 import MSAICrypto
 
 /// The data center: issues a single-use tau per frame, holds the membrane keys the cloud
-/// deposits, and is the one party that can recover a frame. Recovery is exact: a frame
-/// whose recovery or integrity check fails is rejected and not stored.
+/// deposits, accepts sealed frames, and is the one party that can recover them.
+///
+/// It keeps each frame sealed as it arrived and never stores a recovered image. Two kinds of
+/// read, each audited: the **masked view** (unscrambled, areas still masked: what an operator
+/// watches) and the **original** (areas unmasked too), for which the reader must give a reason.
+/// A frame whose seal, metadata or keys do not check out is refused before anything is used up.
 public final class DataCenter: MembraneKeyEscrow, ScrambleService, FrameSink, @unchecked Sendable {
-    /// The result of recovering one masked frame.
-    public struct Recovery {
+    /// A frame as read back: its pixels, its manifest and what reading it cost.
+    public struct Recovery: Sendable {
         public let pixels: PixelBuffer
         public let manifest: FrameManifest
         public let timings: StepTimings
@@ -20,9 +24,11 @@ public final class DataCenter: MembraneKeyEscrow, ScrambleService, FrameSink, @u
     private var random: AnyRandomNumberGenerator
     /// Largest tau the data center will issue, in pixels: the largest image msai decodes.
     public var maximumFramePixels = 100_000_000
-    /// How long an issued tau may wait for its frame. Older unused taus are refused and purged,
-    /// so a flood of tau requests cannot grow the store without bound.
+    /// How long an issued tau may wait for its frame. Older unused taus (and membrane keys) are
+    /// refused and purged, so a flood of requests cannot grow the store without bound.
     public var tauLifetime: Duration = .seconds(600)
+    /// The longest reason a recoverer may give.
+    public static let maximumReasonLength = 500
 
     public init(store: DataCenterStore = InMemoryDataCenterStore(),
                 random: some RandomNumberGenerator = SystemRandomNumberGenerator()) {
@@ -45,156 +51,225 @@ public final class DataCenter: MembraneKeyEscrow, ScrambleService, FrameSink, @u
         }
         let (id, seed) = lock.withLock { (Hex.encode(randomBytes(16, using: &random)), randomBytes(32, using: &random)) }
         let grant = try TauGrant(id: id, seed: seed, layout: layout)
-        try store.purgeUnusedTaus(issuedBefore: Date().addingTimeInterval(-milliseconds(tauLifetime) / 1000))
+        try store.purgeUnused(issuedBefore: Date().addingTimeInterval(-milliseconds(tauLifetime) / 1000))
         try store.insertTau(grant)
         return grant
     }
 
-    /// Verifies, recovers and stores a masked frame; its tau and membranes are then used up.
+    /// Checks and stores a sealed frame; its tau and membranes are then used up.
     public func submit(maskedFrame: [UInt8]) throws -> FrameReceipt {
         try submit(maskedFrame: maskedFrame, actor: "edge")
     }
 
-    /// The same, recording who sent it in the audit log.
-    public func submit(maskedFrame: [UInt8], actor: String) throws -> FrameReceipt {
-        let (recovery, membranes) = try recoverChecked(maskedFrame)
-        let id = recovery.manifest.tauID
-        try store.commit(
-            StoredFrame(id: id, maskedFrame: maskedFrame, recovered: recovery.pixels, manifest: recovery.manifest,
-                        receivedAt: Date(), timings: recovery.timings),
-            tau: id, membranes: membranes, actor: actor)
-        return FrameReceipt(frameID: id, width: recovery.pixels.width, height: recovery.pixels.height,
-                            areaCount: recovery.manifest.areas.count)
+    public func submit(maskedFrame: [UInt8], expected: FrameReceipt) throws -> FrameReceipt {
+        try submit(maskedFrame: maskedFrame, actor: "edge")
     }
 
-    /// A stored frame, or nil.
-    public func storedFrame(_ id: String) throws -> StoredFrame? { try store.frame(id) }
+    /// The same, recording who sent it in the audit log.
+    public func submit(maskedFrame sealed: [UInt8], actor: String) throws -> FrameReceipt {
+        let (manifest, membranes) = try accept(sealed)
+        let id = manifest.tauID
+        try store.commit(StoredFrame(id: id, sealed: sealed, manifest: manifest, receivedAt: Date()), tau: id, membranes: membranes, actor: actor)
+        return FrameReceipt(frameID: id, width: manifest.recoveredWidth, height: manifest.recoveredHeight, areaCount: manifest.areas.count)
+    }
 
-    /// Retention (seed 003 keeps what matters, not forever): deletes the frames older than
-    /// `age`; returns how many. The audit log keeps a line saying so.
+    // MARK: for readers
+
+    /// The masked view of a stored frame: unscrambled, its areas still masked. Audited.
+    public func maskedView(_ id: String, actor: String) throws -> Recovery {
+        let recovery = try read(id, unmask: false)
+        try store.appendAudit(AuditEntry(actor: actor, action: "viewed masked", frameID: id))
+        return recovery
+    }
+
+    /// The original of a stored frame, bit for bit. Audited with `reason`, which must be given.
+    public func recoverOriginal(_ id: String, actor: String, reason: String) throws -> Recovery {
+        let reason = try Self.checkReason(reason)
+        let recovery = try read(id, unmask: true)
+        try store.appendAudit(AuditEntry(actor: actor, action: "recovered", frameID: id, reason: reason))
+        return recovery
+    }
+
+    /// The sealed frame as it arrived (readable by nobody without the data center's keys). Audited.
+    public func sealedFrame(_ id: String, actor: String) throws -> [UInt8] {
+        guard let frame = try store.frame(id) else { throw MSAIError.unknownKey("no frame \(id)") }
+        try store.appendAudit(AuditEntry(actor: actor, action: "read sealed", frameID: id))
+        return frame.sealed
+    }
+
+    /// Deletes a frame with its τ seed and membrane keys, so nothing can recover it. Audited.
+    public func deleteFrame(_ id: String, actor: String, reason: String) throws {
+        guard try store.deleteFrame(id, actor: actor, reason: try Self.checkReason(reason)) else {
+            throw MSAIError.unknownKey("no frame \(id)")
+        }
+    }
+
+    /// Retention (keep what matters, not forever): deletes the frames older than `age`, each
+    /// with its keys; returns how many. The audit log keeps a line saying so.
     @discardableResult
     public func applyRetention(keeping age: Duration, now: Date = Date()) throws -> Int {
         try store.deleteFrames(receivedBefore: now.addingTimeInterval(-milliseconds(age) / 1000))
     }
 
-    // MARK: recovery
+    static func checkReason(_ reason: String) throws -> String {
+        let trimmed = reason.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !trimmed.isEmpty else {
+            throw MSAIError.invalidArgument("recovering an original needs a reason (it goes into the audit log)")
+        }
+        guard trimmed.count <= maximumReasonLength, !trimmed.unicodeScalars.contains(where: { CharacterSet.controlCharacters.contains($0) }) else {
+            throw MSAIError.invalidArgument("a reason is one line of at most \(maximumReasonLength) characters")
+        }
+        return trimmed
+    }
 
-    /// Verifies and recovers a masked frame without storing it or using anything up.
-    public func recover(_ maskedFrame: [UInt8]) throws -> Recovery { try recoverChecked(maskedFrame).recovery }
+    // MARK: acceptance
 
-    private func recoverChecked(_ maskedFrame: [UInt8]) throws -> (recovery: Recovery, membranes: [MembraneID]) {
-        // Before decoding any pixels (a small PNG or QOI can claim gigabytes), the frame's header must name
-        // a tau this data center issued, unused, for exactly this size.
+    /// Everything a frame must satisfy before it is stored, checked in order of cost: its τ (from
+    /// the clear header) was issued here, unused, unexpired; its seal opens; its image is the size
+    /// the τ was issued for; its metadata is sound; every membrane key is here, unused and fits.
+    private func accept(_ sealed: [UInt8]) throws -> (manifest: FrameManifest, membranes: [MembraneID]) {
+        let header = try SealedFrame.header(sealed)
         // (Tau ids are 128 random bits, so saying which check failed tells a caller nothing useful.)
-        let header = try MaskedFrameCodec.peek(maskedFrame)
-        guard let (issued, used, issuedAt) = try store.tau(header.tauID) else {
+        guard let tau = try store.tau(header.tauID) else {
             throw MSAIError.unknownKey("masked frame names tau \(header.tauID), which this data center did not issue")
         }
-        guard !used else { throw MSAIError.replay("tau \(header.tauID) was already used by another frame") }
-        guard Date().timeIntervalSince(issuedAt) <= milliseconds(tauLifetime) / 1000 else {
+        guard !tau.used, let seed = tau.seed else { throw MSAIError.replay("tau \(header.tauID) was already used by another frame") }
+        guard Date().timeIntervalSince(tau.issuedAt) <= milliseconds(tauLifetime) / 1000 else {
             throw MSAIError.unknownKey("tau \(header.tauID) expired: it was issued more than \(Int(milliseconds(tauLifetime) / 1000)) s ago; ask for a new one")
         }
-        guard issued.layout.width == header.width, issued.layout.height == header.height else {
+        let inner = try SealedFrame.open(sealed, key: try FrameKeys(tauSeed: seed).sealing)
+        // Before decoding any pixels (a small PNG or QOI can claim gigabytes), the image must be
+        // the size the tau was issued for.
+        let peeked = try MaskedFrameCodec.peek(inner)
+        guard tau.layout.width == peeked.width, tau.layout.height == peeked.height else {
             throw MSAIError.shapeMismatch(
-                "tau \(issued.id) was issued for a \(issued.layout.width)x\(issued.layout.height) frame, but the frame is \(header.width)x\(header.height)")
+                "tau \(tau.id) was issued for a \(tau.layout.width)x\(tau.layout.height) frame, but the frame is \(peeked.width)x\(peeked.height)")
         }
-        var timings = StepTimings()
-        let contents = try timed("decode", into: &timings) { try MaskedFrameCodec.decode(maskedFrame) }
+        let contents = try MaskedFrameCodec.decode(inner)
         let manifest = try FrameManifest.decode(
             contents.manifestJSON, imageWidth: contents.pixels.width, imageHeight: contents.pixels.height,
             imageChannels: contents.pixels.channels)
-        guard let (tau, tauUsed, _) = try store.tau(manifest.tauID) else {
-            throw MSAIError.unknownKey("masked frame names tau \(manifest.tauID), which this data center did not issue")
+        guard manifest.version == FrameManifest.currentVersion else {
+            throw MSAIError.invalidMetadata("masked frame is format \(manifest.version); edges must send format \(FrameManifest.currentVersion)")
         }
-        guard !tauUsed else {
-            throw MSAIError.replay("tau \(manifest.tauID) was already used by another frame")
-        }
-        guard tau.layout.width == manifest.width, tau.layout.height == manifest.height,
-            tau.layout.blockSize == manifest.blockSize
-        else {
+        guard manifest.tauID == tau.id, manifest.blockSize == tau.layout.blockSize else {
             throw MSAIError.shapeMismatch(
-                "tau \(tau.id) was issued for \(tau.layout.width)x\(tau.layout.height) blocks of \(tau.layout.blockSize), but the frame is \(manifest.width)x\(manifest.height) with blocks of \(manifest.blockSize)"
-            )
+                "tau \(tau.id) was issued for blocks of \(tau.layout.blockSize), but the sealed frame names tau \(manifest.tauID) with blocks of \(manifest.blockSize)")
         }
-        let verified = timed("verify", into: &timings) {
-            FrameTag.verify(
-                manifest.tag ?? "", seed: tau.seed,
-                parts: [manifest.bytesToTag(), Data(contents.pixels.samples), Data(contents.ciphertexts)])
-        }
-        guard verified else {
-            throw MSAIError.integrityFailure("masked frame fails its integrity check: metadata or pixels were altered")
-        }
-        var keys: [MembraneKeyRecord] = []
+        var keys: [MembraneID] = []
         for area in manifest.areas {
             guard let (key, used) = try store.key(area.membraneID) else {
                 throw MSAIError.unknownKey("area \(area.rect) names membrane \(area.membraneID), whose key this data center does not hold")
             }
-            guard !used, !keys.contains(where: { $0.id == area.membraneID }) else {
-                throw MSAIError.replay("membrane \(area.membraneID) was already used")
-            }
+            guard !used, !keys.contains(area.membraneID) else { throw MSAIError.replay("membrane \(area.membraneID) was already used") }
             guard key.mode == area.mode else {
                 throw MSAIError.invalidMetadata("area \(area.rect) says mode \(area.mode.rawValue) but its membrane is \(key.mode.rawValue)")
             }
             try key.shape.check(covers: area.rect, channels: manifest.channels)
-            keys.append(key)
+            if area.mode == .vhe { _ = try ciphertextRange(area, total: contents.ciphertexts.count) }
+            keys.append(area.membraneID)
         }
-
-        // A patch frame's background is found and checked before any pixel work, so a patch that
-        // will be refused costs little.
-        let background = try manifest.composition.map { try self.background($0, channels: manifest.channels) }
-        let scrambleKey = try ScrambleKey.derive(seed: tau.seed, layout: tau.layout, using: ChaCha20Keystream.self)
-        var pixels = try timed("unscramble", into: &timings) {
-            try BlockScrambler.unscramble(contents.pixels, layout: tau.layout, key: scrambleKey)
-        }
-        try timed("unmask", into: &timings) {
-            // Reverse order of masking, so overlapping areas come back exactly.
-            for (area, key) in zip(manifest.areas, keys).reversed() {
-                switch area.mode {
-                case .gf251:
-                    let inverse = try key.gf251Key().inverseMembrane(using: ChaCha20Keystream.self)
-                    try AreaMasker.apply(inverse, to: &pixels, area: area.rect)
-                case .hardened:
-                    let key = try key.gf251Key()
-                    try AreaMasker.removePadded(
-                        try key.inverseMembrane(using: ChaCha20Keystream.self), pad: try key.pad(using: ChaCha20Keystream.self),
-                        from: &pixels, area: area.rect)
-                case .vhe:
-                    guard let offset = area.ciphertextOffset, let length = area.ciphertextLength, offset >= 0,
-                        length >= 0, offset <= contents.ciphertexts.count, length <= contents.ciphertexts.count - offset
-                    else {
-                        throw MSAIError.invalidMetadata("VHE area \(area.rect) points outside the frame's ciphertexts")
-                    }
-                    try IntegerVHE.unmask(
-                        &pixels, area: area.rect, ciphertexts: Array(contents.ciphertexts[offset..<(offset + length)]),
-                        key: key)
-                }
-            }
-        }
-        if let composition = manifest.composition, let background {
-            pixels = try timed("compose", into: &timings) {
-                try RegionMosaic.compose(pixels, pieces: composition.pieces, onto: background)
-            }
-        }
-        return (Recovery(pixels: pixels, manifest: manifest, timings: timings), keys.map(\.id))
+        if let composition = manifest.composition { try checkBackground(composition, channels: manifest.channels) }
+        return (manifest, keys)
     }
 
-    /// The recovered pixels of a patch frame's background: a full frame stored here, of the size
-    /// and channels the patch is for.
-    private func background(_ composition: FrameComposition, channels: Int) throws -> PixelBuffer {
-        guard let background = try store.frame(composition.base) else {
+    /// A patch frame's background must be a full frame stored here, of the size and channels the
+    /// patch is for.
+    private func checkBackground(_ composition: FrameComposition, channels: Int) throws {
+        guard let background = try store.summary(composition.base) else {
             throw MSAIError.unknownKey(
                 "patch frame's background \(composition.base) is not held by this data center (never received, or deleted by retention); send a full frame")
         }
-        guard background.manifest.composition == nil else {
+        guard background.background == nil else {
             throw MSAIError.invalidMetadata("patch frame's background \(composition.base) is itself a patch frame; it must be a full frame")
         }
-        guard background.recovered.width == composition.width, background.recovered.height == composition.height,
-            background.recovered.channels == channels
-        else {
+        guard background.width == composition.width, background.height == composition.height, background.channels == channels else {
             throw MSAIError.shapeMismatch(
-                "patch frame is for a \(composition.width)x\(composition.height)x\(channels) frame, but its background \(composition.base) is \(background.recovered.sizeDescription)")
+                "patch frame is for a \(composition.width)x\(composition.height)x\(channels) frame, but its background \(composition.base) is \(background.width)x\(background.height)x\(background.channels)")
         }
-        return background.recovered
     }
-}
 
+    // MARK: recovery on read
+
+    /// Opens a stored frame and unscrambles it; with `unmask`, unmasks its areas too. A patch
+    /// frame's pieces are laid onto its background, read the same way.
+    private func read(_ id: String, unmask: Bool, asBackground: Bool = false) throws -> Recovery {
+        guard let frame = try store.frame(id) else { throw MSAIError.unknownKey("no frame \(id)") }
+        guard let tau = try store.tau(id), let seed = tau.seed else {
+            throw MSAIError.unknownKey("frame \(id)'s keys were destroyed; it cannot be read")
+        }
+        var timings = StepTimings()
+        let keys = try FrameKeys(tauSeed: seed)
+        let inner = try timed("open", into: &timings) { try SealedFrame.open(frame.sealed, key: keys.sealing, name: "stored frame \(id)") }
+        let contents = try timed("decode", into: &timings) { try MaskedFrameCodec.decode(inner, name: "stored frame \(id)") }
+        let manifest = try FrameManifest.decode(
+            contents.manifestJSON, imageWidth: contents.pixels.width, imageHeight: contents.pixels.height,
+            imageChannels: contents.pixels.channels)
+        guard manifest.tauID == id, manifest.blockSize == tau.layout.blockSize else {
+            throw MSAIError.integrityFailure("stored frame \(id) holds the manifest of another frame (\(manifest.tauID))")
+        }
+        // Format 1 (frames an msai 1 data center stored, sealed by the migration) keyed the
+        // scrambling PRF with the τ seed itself and carried an HMAC tag.
+        let legacy = manifest.version == 1
+        if legacy {
+            let verified = FrameTag.verify(
+                manifest.tag ?? "", seed: seed, parts: [manifest.bytesToTag(), Data(contents.pixels.samples), Data(contents.ciphertexts)])
+            guard verified else { throw MSAIError.integrityFailure("stored frame \(id) fails its format-1 integrity tag") }
+        }
+        let scrambleKey = legacy
+            ? try ScrambleKey.derive(seed: seed, layout: tau.layout, using: ChaCha20Keystream.self) : try keys.scrambleKey(for: tau.layout)
+        var pixels = try timed("unscramble", into: &timings) {
+            try BlockScrambler.unscramble(contents.pixels, layout: tau.layout, key: scrambleKey)
+        }
+        if unmask {
+            try timed("unmask", into: &timings) {
+                // Reverse order of masking, so overlapping areas come back exactly.
+                for (index, area) in manifest.areas.enumerated().reversed() {
+                    guard let (key, _) = try store.key(area.membraneID) else {
+                        throw MSAIError.unknownKey("frame \(id)'s membrane \(area.membraneID) is not held here any more")
+                    }
+                    try Self.unmask(&pixels, area: area, index: index, key: key, frameKeys: keys, legacy: legacy,
+                                    ciphertexts: contents.ciphertexts)
+                }
+            }
+        }
+        if let composition = manifest.composition {
+            guard !asBackground else { throw MSAIError.invalidMetadata("frame \(id) is a patch frame used as a background") }
+            let background = try read(composition.base, unmask: unmask, asBackground: true)
+            for step in background.timings.steps { timings.record(step.name, step.milliseconds) }
+            pixels = try timed("compose", into: &timings) {
+                try RegionMosaic.compose(pixels, pieces: composition.pieces, onto: background.pixels)
+            }
+        }
+        return Recovery(pixels: pixels, manifest: manifest, timings: timings)
+    }
+
+    private static func unmask(_ pixels: inout PixelBuffer, area: MaskedArea, index: Int, key: MembraneKeyRecord, frameKeys: FrameKeys,
+                               legacy: Bool, ciphertexts: [UInt8]) throws {
+        guard key.mode == area.mode else {
+            throw MSAIError.invalidMetadata("area \(area.rect) says mode \(area.mode.rawValue) but its membrane is \(key.mode.rawValue)")
+        }
+        switch area.mode {
+        case .gf251:
+            try AreaMasker.apply(try key.gf251Key().inverseMembrane(using: ChaCha20Keystream.self), to: &pixels, area: area.rect)
+        case .hardened:
+            let key = try key.gf251Key()
+            let pad = legacy ? try key.legacyPad(using: ChaCha20Keystream.self) : try frameKeys.pad(area: index, count: key.shape.sampleCount)
+            try AreaMasker.removePadded(try key.inverseMembrane(using: ChaCha20Keystream.self), pad: pad, from: &pixels, area: area.rect)
+        case .vhe:
+            let range = try ciphertextRange(area, total: ciphertexts.count)
+            try IntegerVHE.unmask(&pixels, area: area.rect, ciphertexts: Array(ciphertexts[range]), key: key)
+        }
+    }
+
+    private static func ciphertextRange(_ area: MaskedArea, total: Int) throws -> Range<Int> {
+        guard let offset = area.ciphertextOffset, let length = area.ciphertextLength, offset >= 0, length >= 0, offset <= total,
+            length <= total - offset
+        else {
+            throw MSAIError.invalidMetadata("VHE area \(area.rect) points outside the frame's ciphertexts")
+        }
+        return offset..<(offset + length)
+    }
+
+    private func ciphertextRange(_ area: MaskedArea, total: Int) throws -> Range<Int> { try Self.ciphertextRange(area, total: total) }
+}

@@ -3,73 +3,139 @@ import MSAICore
 
 /// Where the data center keeps membrane keys, taus, accepted frames and its audit log.
 /// `InMemoryDataCenterStore` serves in-process evaluation; `SQLiteDataCenterStore` (MSAIStorage,
-/// GRDB) the network service, where nothing acknowledged may be lost.
+/// GRDB) the network service, where nothing acknowledged may be lost and every secret at rest is
+/// wrapped under the master key.
+///
+/// What a store keeps of a frame is the sealed frame as received and its manifest: never a
+/// recovered image. Recovery happens on read (`DataCenter.recoverOriginal`).
 public protocol DataCenterStore: AnyObject {
     /// Stores a key; throws `.replay` if a key with this id was ever stored.
     func insertKey(_ record: MembraneKeyRecord) throws
     func key(_ id: MembraneID) throws -> (record: MembraneKeyRecord, used: Bool)?
     func insertTau(_ grant: TauGrant) throws
-    func tau(_ id: String) throws -> (grant: TauGrant, used: Bool, issuedAt: Date)?
-    /// Forgets taus issued before `date` that no frame used (used ones stay, to refuse replays).
-    func purgeUnusedTaus(issuedBefore date: Date) throws
+    func tau(_ id: String) throws -> TauRecord?
+    /// Forgets the taus and membrane keys issued before `date` that no frame used (used taus stay,
+    /// without their seed once their frame is deleted, so that replays are still refused).
+    func purgeUnused(issuedBefore date: Date) throws
     /// In one transaction: marks the frame's tau and membranes used, stores the frame and audits
     /// its acceptance by `actor`. Throws `.replay` (and changes nothing) if any was used meanwhile.
     func commit(_ frame: StoredFrame, tau: String, membranes: [MembraneID], actor: String) throws
     func frame(_ id: String) throws -> StoredFrame?
+    func summary(_ id: String) throws -> FrameSummary?
+    /// Every stored frame, oldest first.
+    func summaries() throws -> [FrameSummary]
     func frameIDs() throws -> [String]
-    /// Retention: deletes the frames received before `date` and audits it; returns how many.
+    /// Retention: deletes the frames received before `date` (except a background that a newer
+    /// patch frame still needs), each with its τ seed and membrane keys, in one transaction, and
+    /// audits it; returns how many.
     func deleteFrames(receivedBefore date: Date) throws -> Int
-    func appendAudit(actor: String, action: String, frameID: String?) throws
+    /// Deletes one frame with its τ seed and membrane keys, audited; false if there is none.
+    /// Refuses a frame that stored patch frames are composed onto.
+    func deleteFrame(_ id: String, actor: String, reason: String) throws -> Bool
+    func appendAudit(_ entry: AuditEntry) throws
     func auditLog(limit: Int) throws -> [AuditEntry]
 }
 
-/// A frame the data center accepted: the masked frame as received and its recovery.
-public struct StoredFrame: Sendable {
+/// A τ as the data center keeps it. `seed` is nil once the frame that used it was deleted: its
+/// keys go with it, so nothing can recover it any more.
+public struct TauRecord: Sendable, Equatable {
     public let id: String
-    public let maskedFrame: [UInt8]
-    public let recovered: PixelBuffer
-    public let manifest: FrameManifest
-    public let receivedAt: Date
-    /// What recovering it cost, step by step (not persisted).
-    public let timings: StepTimings
+    public let layout: BlockLayout
+    public let seed: [UInt8]?
+    public let used: Bool
+    public let issuedAt: Date
 
-    public init(id: String, maskedFrame: [UInt8], recovered: PixelBuffer, manifest: FrameManifest, receivedAt: Date,
-                timings: StepTimings) {
+    public init(id: String, layout: BlockLayout, seed: [UInt8]?, used: Bool, issuedAt: Date) {
         self.id = id
-        self.maskedFrame = maskedFrame
-        self.recovered = recovered
-        self.manifest = manifest
-        self.receivedAt = receivedAt
-        self.timings = timings
+        self.layout = layout
+        self.seed = seed
+        self.used = used
+        self.issuedAt = issuedAt
     }
 }
 
-/// Who did what to which frame, when.
+/// A frame the data center accepted: sealed as it arrived, and its manifest.
+public struct StoredFrame: Sendable {
+    public let id: String
+    /// The frame as received: sealed under a key derived from its τ seed.
+    public let sealed: [UInt8]
+    public let manifest: FrameManifest
+    public let receivedAt: Date
+
+    public init(id: String, sealed: [UInt8], manifest: FrameManifest, receivedAt: Date) {
+        self.id = id
+        self.sealed = sealed
+        self.manifest = manifest
+        self.receivedAt = receivedAt
+    }
+
+    public var summary: FrameSummary {
+        FrameSummary(frameID: id, width: manifest.recoveredWidth, height: manifest.recoveredHeight, channels: manifest.channels,
+                     areas: manifest.areas.count, receivedAt: receivedAt, background: manifest.composition?.base, bytes: sealed.count)
+    }
+}
+
+/// What a reader may list about a stored frame.
+public struct FrameSummary: Codable, Equatable, Sendable {
+    public let frameID: String
+    /// The size of the recovered frame (the background's, for a patch frame).
+    public let width: Int
+    public let height: Int
+    public let channels: Int
+    public let areas: Int
+    public let receivedAt: Date
+    /// For a patch frame (ROI-only transmission): the full frame it is composed onto.
+    public let background: String?
+    /// Bytes of the sealed frame.
+    public let bytes: Int
+
+    public init(frameID: String, width: Int, height: Int, channels: Int, areas: Int, receivedAt: Date, background: String?, bytes: Int) {
+        self.frameID = frameID
+        self.width = width
+        self.height = height
+        self.channels = channels
+        self.areas = areas
+        self.receivedAt = receivedAt
+        self.background = background
+        self.bytes = bytes
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case width, height, channels, areas, background, bytes
+        case frameID = "frame_id"
+        case receivedAt = "received_at"
+    }
+}
+
+/// Who did what to which frame, when, and why (a recoverer must say why).
 public struct AuditEntry: Codable, Equatable, Sendable {
     public let at: Date
     public let actor: String
     public let action: String
     public let frameID: String?
+    public let reason: String?
 
-    public init(at: Date, actor: String, action: String, frameID: String?) {
+    public init(at: Date = Date(), actor: String, action: String, frameID: String?, reason: String? = nil) {
         self.at = at
         self.actor = actor
         self.action = action
         self.frameID = frameID
+        self.reason = reason
     }
 
     enum CodingKeys: String, CodingKey {
-        case at, actor, action
+        case at, actor, action, reason
         case frameID = "frame_id"
     }
 }
 
-/// Keeps everything in memory: for in-process evaluation and tests.
+/// Keeps everything in memory: for in-process evaluation and tests. Nothing reaches a disk.
 public final class InMemoryDataCenterStore: DataCenterStore, @unchecked Sendable {
     private let lock = NSLock()
-    private var keys: [MembraneID: (record: MembraneKeyRecord, used: Bool)] = [:]
-    private var taus: [String: (grant: TauGrant, used: Bool, issuedAt: Date)] = [:]
+    private var keys: [MembraneID: (record: MembraneKeyRecord, used: Bool, createdAt: Date)] = [:]
+    private var taus: [String: TauRecord] = [:]
     private var frames: [String: StoredFrame] = [:]
+    private var membranesOfFrame: [String: [MembraneID]] = [:]
     private var order: [String] = []
     private var audit: [AuditEntry] = []
 
@@ -78,18 +144,25 @@ public final class InMemoryDataCenterStore: DataCenterStore, @unchecked Sendable
     public func insertKey(_ record: MembraneKeyRecord) throws {
         try lock.withLock {
             guard keys[record.id] == nil else { throw MSAIError.replay("membrane key \(record.id) was already deposited") }
-            keys[record.id] = (record, false)
+            keys[record.id] = (record, false, Date())
         }
     }
 
-    public func key(_ id: MembraneID) throws -> (record: MembraneKeyRecord, used: Bool)? { lock.withLock { keys[id] } }
+    public func key(_ id: MembraneID) throws -> (record: MembraneKeyRecord, used: Bool)? {
+        lock.withLock { keys[id].map { ($0.record, $0.used) } }
+    }
 
-    public func insertTau(_ grant: TauGrant) throws { lock.withLock { taus[grant.id] = (grant, false, Date()) } }
+    public func insertTau(_ grant: TauGrant) throws {
+        lock.withLock { taus[grant.id] = TauRecord(id: grant.id, layout: grant.layout, seed: grant.seed, used: false, issuedAt: Date()) }
+    }
 
-    public func tau(_ id: String) throws -> (grant: TauGrant, used: Bool, issuedAt: Date)? { lock.withLock { taus[id] } }
+    public func tau(_ id: String) throws -> TauRecord? { lock.withLock { taus[id] } }
 
-    public func purgeUnusedTaus(issuedBefore date: Date) throws {
-        lock.withLock { taus = taus.filter { $0.value.used || $0.value.issuedAt >= date } }
+    public func purgeUnused(issuedBefore date: Date) throws {
+        lock.withLock {
+            taus = taus.filter { $0.value.used || $0.value.issuedAt >= date }
+            keys = keys.filter { $0.value.used || $0.value.createdAt >= date }
+        }
     }
 
     public func commit(_ frame: StoredFrame, tau: String, membranes: [MembraneID], actor: String) throws {
@@ -98,30 +171,52 @@ public final class InMemoryDataCenterStore: DataCenterStore, @unchecked Sendable
             for id in membranes where keys[id]?.used != false {
                 throw MSAIError.replay("membrane \(id) was already used")
             }
-            taus[tau]?.used = true
+            taus[tau] = TauRecord(id: t.id, layout: t.layout, seed: t.seed, used: true, issuedAt: t.issuedAt)
             for id in membranes { keys[id]?.used = true }
             frames[frame.id] = frame
+            membranesOfFrame[frame.id] = membranes
             order.append(frame.id)
-            audit.append(AuditEntry(at: Date(), actor: actor, action: "accepted", frameID: frame.id))
+            audit.append(AuditEntry(actor: actor, action: "accepted", frameID: frame.id))
         }
     }
 
     public func frame(_ id: String) throws -> StoredFrame? { lock.withLock { frames[id] } }
+    public func summary(_ id: String) throws -> FrameSummary? { lock.withLock { frames[id]?.summary } }
+    public func summaries() throws -> [FrameSummary] { lock.withLock { order.compactMap { frames[$0]?.summary } } }
     public func frameIDs() throws -> [String] { lock.withLock { order } }
 
     public func deleteFrames(receivedBefore date: Date) throws -> Int {
         lock.withLock {
-            let old = Set(frames.values.filter { $0.receivedAt < date }.map(\.id))
-            for id in old { frames[id] = nil }
-            order.removeAll { old.contains($0) }
-            if !old.isEmpty { audit.append(AuditEntry(at: Date(), actor: "retention", action: "deleted \(old.count) frame(s)", frameID: nil)) }
+            let needed = Set(frames.values.filter { $0.receivedAt >= date }.compactMap { $0.manifest.composition?.base })
+            let old = frames.values.filter { $0.receivedAt < date && !needed.contains($0.id) }.map(\.id)
+            for id in old { destroy(id) }
+            if !old.isEmpty { audit.append(AuditEntry(actor: "retention", action: "deleted \(old.count) frame(s)", frameID: nil)) }
             return old.count
         }
     }
 
-    public func appendAudit(actor: String, action: String, frameID: String?) throws {
-        lock.withLock { audit.append(AuditEntry(at: Date(), actor: actor, action: action, frameID: frameID)) }
+    public func deleteFrame(_ id: String, actor: String, reason: String) throws -> Bool {
+        try lock.withLock {
+            guard frames[id] != nil else { return false }
+            let patches = frames.values.filter { $0.manifest.composition?.base == id }.map(\.id)
+            guard patches.isEmpty else {
+                throw MSAIError.invalidArgument("frame \(id) is the background of \(patches.count) stored patch frame(s); delete those first")
+            }
+            destroy(id)
+            audit.append(AuditEntry(actor: actor, action: "deleted", frameID: id, reason: reason))
+            return true
+        }
     }
+
+    /// Forgets a frame with its τ seed and membrane keys (the τ id stays, used, to refuse replays).
+    private func destroy(_ id: String) {
+        frames[id] = nil
+        order.removeAll { $0 == id }
+        for key in membranesOfFrame.removeValue(forKey: id) ?? [] { keys[key] = nil }
+        if let t = taus[id] { taus[id] = TauRecord(id: t.id, layout: t.layout, seed: nil, used: true, issuedAt: t.issuedAt) }
+    }
+
+    public func appendAudit(_ entry: AuditEntry) throws { lock.withLock { audit.append(entry) } }
 
     public func auditLog(limit: Int) throws -> [AuditEntry] { lock.withLock { Array(audit.suffix(limit)) } }
 }

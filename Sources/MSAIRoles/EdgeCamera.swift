@@ -8,11 +8,15 @@ import MSAICrypto
 ///
 /// It fails closed: every membrane and the tau are obtained before any pixel is touched, and
 /// any failure throws before a frame exists, so no unmasked or half-masked frame can leave.
-/// `send` is the one path by which frames leave the edge.
+/// `send` is the one path by which frames leave the edge, and what it sends is sealed: the
+/// masked, scrambled frame and its manifest inside AES-256-GCM under the frame's sealing key.
 public final class EdgeCamera: Sendable {
     /// A frame ready to leave the edge, with what evaluation wants to look at.
     public struct MaskedFrame: Sendable {
-        /// What is sent: scrambled pixels plus metadata, as a PNG or a QOI container.
+        /// What is sent: `encoded` sealed (`SealedFrame`). Only the τ id is readable without the key.
+        public let sealed: [UInt8]
+        /// The frame inside the seal: scrambled pixels plus metadata, as a PNG or a QOI container.
+        /// Never sent as it is; evaluation writes it out for people to look at.
         public let encoded: [UInt8]
         public let format: MaskedFrameCodec.Format
         /// The masked, scrambled pixels (what `encoded` holds).
@@ -38,7 +42,7 @@ public final class EdgeCamera: Sendable {
     public let compressionLevel: Int
 
     public init(membranes: MembraneService, scrambling: ScrambleService, egress: FrameSink,
-                mode: MaskingMode = .gf251, blockSize: Int = 8, frameFormat: MaskedFrameCodec.Format = .png,
+                mode: MaskingMode = .standard, blockSize: Int = 8, frameFormat: MaskedFrameCodec.Format = .png,
                 compressionLevel: Int = 1) {
         self.membranes = membranes
         self.scrambling = scrambling
@@ -49,9 +53,16 @@ public final class EdgeCamera: Sendable {
         self.compressionLevel = compressionLevel
     }
 
-    /// Masks `areas` (in this order) with fresh membranes. Also used on its own by evaluation
-    /// to measure what masking alone does.
-    public func maskAreas(of frame: PixelBuffer, areas: [Rect], timings: inout StepTimings) async throws
+    /// Asks the data center for a τ only to mask with its pad: for evaluation, which masks a
+    /// frame again on its own to measure what masking alone does. The τ is never used for a
+    /// frame and expires.
+    public func frameKeysForMaskingOnly(width: Int, height: Int) async throws -> FrameKeys {
+        try FrameKeys(tauSeed: try await scrambling.issueTau(TauRequest(width: width, height: height, blockSize: blockSize)).seed)
+    }
+
+    /// Masks `areas` (in this order) with fresh membranes and, in the hardened mode, the pads
+    /// of `keys`. Also used on its own by evaluation to measure what masking alone does.
+    public func maskAreas(of frame: PixelBuffer, areas: [Rect], keys: FrameKeys, timings: inout StepTimings) async throws
         -> (masked: PixelBuffer, areas: [MaskedArea], ciphertexts: [UInt8], leaked: Int)
     {
         for area in areas { try frame.checkContains(area) }
@@ -74,15 +85,14 @@ public final class EdgeCamera: Sendable {
         // Samples of the original left in place by construction, counted once under overlapping areas.
         let leaked = mode == .gf251 ? try AreaMasker.leakedSampleCount(in: frame, areas: areas) : 0
         try timed("mask", into: &timings) {
-            for (area, grant) in zip(areas, grants) {
+            for (index, (area, grant)) in zip(areas, grants).enumerated() {
                 switch grant.mode {
                 case .gf251:
                     try AreaMasker.apply(grant.values, to: &masked, area: area)
                     records.append(MaskedArea(rect: area, membraneID: grant.id, mode: .gf251))
                 case .hardened:
-                    let n = grant.shape.sampleCount
                     try AreaMasker.applyPadded(
-                        Array(grant.values[..<n]), pad: Array(grant.values[n...]), to: &masked, area: area)
+                        grant.values, pad: try keys.pad(area: index, count: grant.shape.sampleCount), to: &masked, area: area)
                     records.append(MaskedArea(rect: area, membraneID: grant.id, mode: .hardened))
                 case .vhe:
                     let c = try IntegerVHE.mask(&masked, area: area, membrane: grant)
@@ -124,29 +134,32 @@ public final class EdgeCamera: Sendable {
             throw MSAIError.shapeMismatch(
                 "asked for a tau for \(frame.width)x\(frame.height) blocks of \(blockSize) and got one for \(tau.layout.width)x\(tau.layout.height) blocks of \(tau.layout.blockSize)")
         }
-        let (masked, records, ciphertexts, leaked) = try await maskAreas(of: frame, areas: areas, timings: &timings)
+        let keys = try FrameKeys(tauSeed: tau.seed)
+        let (masked, records, ciphertexts, leaked) = try await maskAreas(of: frame, areas: areas, keys: keys, timings: &timings)
         let scrambled = try timed("scramble", into: &timings) {
-            try BlockScrambler.scramble(
-                masked, layout: layout, key: try ScrambleKey.derive(seed: tau.seed, layout: layout, using: ChaCha20Keystream.self))
+            try BlockScrambler.scramble(masked, layout: layout, key: try keys.scrambleKey(for: layout))
         }
-        var manifest = FrameManifest(
+        let manifest = FrameManifest(
             width: frame.width, height: frame.height, channels: frame.channels, blockSize: blockSize, tauID: tau.id,
             areas: records, composition: composition)
         let format = frameFormat.effective(channels: frame.channels)
-        let encoded = try timed("encode", into: &timings) { () -> [UInt8] in
-            manifest.tag = FrameTag.compute(
-                seed: tau.seed, parts: [manifest.bytesToTag(), Data(scrambled.samples), Data(ciphertexts)])
-            return try MaskedFrameCodec.encode(
+        let encoded = try timed("encode", into: &timings) {
+            try MaskedFrameCodec.encode(
                 pixels: scrambled, manifest: manifest, ciphertexts: ciphertexts, format: format, compressionLevel: compressionLevel)
         }
+        let sealed = try timed("seal", into: &timings) { try SealedFrame.seal(encoded, tauID: tau.id, key: keys.sealing) }
         let areaSamples = try frame.sampleSet(coveredBy: areas).count
         return MaskedFrame(
-            encoded: encoded, format: format, scrambled: scrambled, maskedAreas: masked, manifest: manifest, leakedSamples: leaked,
+            sealed: sealed, encoded: encoded, format: format, scrambled: scrambled, maskedAreas: masked, manifest: manifest, leakedSamples: leaked,
             areaSamples: areaSamples, timings: timings)
     }
 
-    /// The edge's only egress: sends a prepared (masked and scrambled) frame to the data center.
+    /// The edge's only egress: sends a prepared (masked, scrambled and sealed) frame to the data center.
     public func send(_ frame: MaskedFrame) async throws -> FrameReceipt {
-        try await egress.submit(maskedFrame: frame.encoded)
+        let manifest = frame.manifest
+        return try await egress.submit(
+            maskedFrame: frame.sealed,
+            expected: FrameReceipt(frameID: manifest.tauID, width: manifest.recoveredWidth, height: manifest.recoveredHeight,
+                                   areaCount: manifest.areas.count))
     }
 }

@@ -23,7 +23,9 @@ public protocol ScrambleService: AnyObject, Sendable {
 
 /// Where masked frames go. The edge's only egress for frames.
 public protocol FrameSink: AnyObject, Sendable {
-    func submit(maskedFrame: [UInt8]) async throws -> FrameReceipt
+    /// Sends a sealed frame. `expected` is the receipt the edge expects (it knows the frame): a
+    /// client whose first attempt was stored but whose acknowledgement was lost returns it.
+    func submit(maskedFrame: [UInt8], expected: FrameReceipt) async throws -> FrameReceipt
 }
 
 /// The data center's acknowledgement of a stored frame.

@@ -1,37 +1,83 @@
 import Foundation
 import GRDB
 import MSAICore
+import MSAICrypto
 import MSAIImageIO
 import MSAIRoles
 
 /// The data center's store in one SQLite file, through GRDB: WAL mode with synchronous = FULL,
 /// so every frame the data center acknowledged survives a kill -9 (the acknowledgement is sent
 /// only after the transaction commits). Created with its schema on first use.
+///
+/// At rest it holds nothing that recovers a frame without the master key: frames are kept sealed
+/// as they arrived, and every secret (τ seeds, membrane keys, manifests) is wrapped under the
+/// master key (`MasterKey`), which lives outside the database. No recovered image is stored.
+/// Deleting a frame destroys its seed and keys in the same transaction, with `secure_delete` on
+/// (freed space is zeroed), and then checkpoints and truncates the WAL, so no byte of them
+/// remains in any of the database's files.
 public final class SQLiteDataCenterStore: DataCenterStore, @unchecked Sendable {
     public let path: String
     private let pool: DatabasePool
+    private let masterKey: MasterKey
+    /// Frames an msai 1 database held, sealed and wrapped when this store opened it (0 if none).
+    public private(set) var migratedFrames = 0
 
-    public init(path: String) throws {
+    /// Opens (or creates) the database at `path`. A database another master key made is refused
+    /// before anything in it changes; an msai 1 database is migrated (see `migrateFromVersion1`).
+    public init(path: String, masterKey: MasterKey) throws {
         self.path = path
+        self.masterKey = masterKey
         var configuration = Configuration()
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
+            // Deleted content is overwritten with zeros rather than left in free space.
+            try db.execute(sql: "PRAGMA secure_delete = ON")
         }
         configuration.busyMode = .timeout(10)
         do {
-            // Keys, tau seeds and recovered images: readable by this user only.
             let folder = URL(fileURLWithPath: path).deletingLastPathComponent()
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true,
                                                     attributes: [.posixPermissions: 0o700])
             let previous = umask(0o077)
             defer { umask(previous) }
             pool = try DatabasePool(path: path, configuration: configuration)
-            try Self.migrator.migrate(pool)
+        } catch {
+            throw MSAIError.io("\(path): cannot open the data center's database (\(error))")
+        }
+        try checkMasterKey()
+        let madeVersion3: Bool
+        do {
+            var migrator = Self.migrator
+            migrator.registerMigration("v3") { db in try Self.migrateFromVersion1(db, masterKey: masterKey) }
+            let before = try pool.read { db in try migrator.appliedIdentifiers(db) }
+            try migrator.migrate(pool)
+            madeVersion3 = !before.contains("v3")
+            migratedFrames = before.contains("v2") && madeVersion3 ? try pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM frame") ?? 0 } : 0
             for file in [path, path + "-wal", path + "-shm"] where FileManager.default.fileExists(atPath: file) {
                 try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: file)
             }
+        } catch let error as MSAIError {
+            throw error
         } catch {
-            throw MSAIError.io("\(path): cannot open the data center's database (\(error))")
+            throw MSAIError.io("\(path): cannot prepare the data center's database (\(error))")
+        }
+        // Plaintext the old tables held may linger in free pages and in the WAL: rebuild the file.
+        if madeVersion3 {
+            try run {
+                try pool.writeWithoutTransaction { db in try db.execute(sql: "VACUUM") }
+                try truncateWAL()
+            }
+        }
+    }
+
+    /// Refuses a master key other than the one the database was made with, before any change.
+    private func checkMasterKey() throws {
+        let stored: Data? = try run {
+            try pool.read { db in try db.tableExists("vault") ? Data.fetchOne(db, sql: "SELECT check_value FROM vault") : nil }
+        }
+        if let stored, [UInt8](stored) != masterKey.checkValue {
+            throw MSAIError.invalidArgument(
+                "\(path): this master key does not open the database (it was made with another one); nothing was changed. Use the master key file or MSAI_MASTER_KEY it was made with")
         }
     }
 
@@ -54,11 +100,86 @@ public final class SQLiteDataCenterStore: DataCenterStore, @unchecked Sendable {
                     frame_id TEXT);
                 """)
         }
-        // The recovered image is PNG for single images and QOI for stream frames (told by its first bytes).
+        // msai 1 kept stream frames' recovered images as QOI.
         migrator.registerMigration("v2") { db in
             try db.execute(sql: "ALTER TABLE frame RENAME COLUMN recovered_png TO recovered_image")
         }
         return migrator
+    }
+
+    /// Version 3 (msai 2): secrets wrapped, frames sealed, no recovered images. The tables of
+    /// msai 1 are rewritten: each τ seed and membrane key wrapped; each frame's masked frame
+    /// (format 1) sealed under its τ's sealing key, so it stays recoverable on read; the stored
+    /// recovered images dropped.
+    static func migrateFromVersion1(_ db: Database, masterKey: MasterKey) throws {
+        try db.execute(sql: """
+            CREATE TABLE vault (id INTEGER PRIMARY KEY CHECK (id = 1), check_value BLOB NOT NULL, created_at REAL NOT NULL);
+            CREATE TABLE membrane_key_v3 (
+                id TEXT PRIMARY KEY, mode TEXT NOT NULL, rows INTEGER NOT NULL, cols INTEGER NOT NULL, channels INTEGER NOT NULL,
+                wrapped BLOB, used INTEGER NOT NULL DEFAULT 0, frame_id TEXT, created_at REAL NOT NULL);
+            CREATE TABLE tau_v3 (
+                id TEXT PRIMARY KEY, wrapped_seed BLOB, width INTEGER NOT NULL, height INTEGER NOT NULL,
+                block_size INTEGER NOT NULL, used INTEGER NOT NULL DEFAULT 0, created_at REAL NOT NULL);
+            CREATE TABLE frame_v3 (
+                id TEXT PRIMARY KEY, sealed BLOB NOT NULL, wrapped_manifest BLOB NOT NULL, width INTEGER NOT NULL,
+                height INTEGER NOT NULL, channels INTEGER NOT NULL, background TEXT, received_at REAL NOT NULL);
+            ALTER TABLE audit ADD COLUMN reason TEXT;
+            """)
+        try db.execute(sql: "INSERT INTO vault (id, check_value, created_at) VALUES (1, ?, ?)",
+                       arguments: [Data(masterKey.checkValue), Date().timeIntervalSince1970])
+        var seeds: [String: [UInt8]] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT * FROM tau") {
+            let id: String = row["id"], seed: Data = row["seed"]
+            seeds[id] = [UInt8](seed)
+            try db.execute(
+                sql: "INSERT INTO tau_v3 (id, wrapped_seed, width, height, block_size, used, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                arguments: [id, Data(try masterKey.wrap([UInt8](seed), context: tauContext(id))), row["width"], row["height"],
+                            row["block_size"], row["used"], row["created_at"]])
+        }
+        for row in try Row.fetchAll(db, sql: "SELECT * FROM membrane_key") {
+            let id: String = row["id"], k: Int = row["k"], w: Data = row["w"], seed: Data = row["seed"]
+            let secret = [UInt8(clamping: k), UInt8(w.count)] + [UInt8](w) + [UInt8](seed)
+            try db.execute(
+                sql: "INSERT INTO membrane_key_v3 (id, mode, rows, cols, channels, wrapped, used, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                arguments: [id, row["mode"], row["rows"], row["cols"], row["channels"],
+                            Data(try masterKey.wrap(secret, context: keyContext(id))), row["used"], row["created_at"]])
+        }
+        for row in try Row.fetchAll(db, sql: "SELECT id, masked, manifest, received_at FROM frame") {
+            let id: String = row["id"], masked: Data = row["masked"], json: String = row["manifest"]
+            guard let seed = seeds[id] else {
+                throw MSAIError.io("frame \(id) of the msai 1 database has no τ; the database is damaged and was left as it was")
+            }
+            let manifest: FrameManifest
+            do {
+                manifest = try JSONDecoder().decode(FrameManifest.self, from: Data(json.utf8))
+            } catch {
+                throw MSAIError.io("frame \(id) of the msai 1 database has unreadable metadata; the database was left as it was")
+            }
+            let sealed = try SealedFrame.seal([UInt8](masked), tauID: id, key: try FrameKeys(tauSeed: seed).sealing)
+            try insertFrame(db, id: id, sealed: sealed, manifest: manifest, receivedAt: row["received_at"], masterKey: masterKey)
+            for area in manifest.areas {
+                try db.execute(sql: "UPDATE membrane_key_v3 SET frame_id = ? WHERE id = ?", arguments: [id, area.membraneID.rawValue])
+            }
+        }
+        try db.execute(sql: """
+            DROP TABLE frame; DROP TABLE tau; DROP TABLE membrane_key;
+            ALTER TABLE frame_v3 RENAME TO frame; ALTER TABLE tau_v3 RENAME TO tau; ALTER TABLE membrane_key_v3 RENAME TO membrane_key;
+            CREATE INDEX frame_received_at ON frame(received_at);
+            CREATE INDEX frame_background ON frame(background);
+            CREATE INDEX membrane_key_frame ON membrane_key(frame_id);
+            """)
+    }
+
+    static func tauContext(_ id: String) -> String { "tau-seed:\(id)" }
+    static func keyContext(_ id: String) -> String { "membrane-key:\(id)" }
+    static func manifestContext(_ id: String) -> String { "frame-manifest:\(id)" }
+
+    private static func insertFrame(_ db: Database, id: String, sealed: [UInt8], manifest: FrameManifest, receivedAt: Double,
+                                    masterKey: MasterKey) throws {
+        try db.execute(
+            sql: "INSERT INTO frame_v3 (id, sealed, wrapped_manifest, width, height, channels, background, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            arguments: [id, Data(sealed), Data(try masterKey.wrap(Array(manifest.encoded()), context: manifestContext(id))),
+                        manifest.recoveredWidth, manifest.recoveredHeight, manifest.channels, manifest.composition?.base, receivedAt])
     }
 
     private func run<T>(_ body: () throws -> T) throws -> T {
@@ -71,136 +192,207 @@ public final class SQLiteDataCenterStore: DataCenterStore, @unchecked Sendable {
         }
     }
 
+    /// Copies the WAL into the database and truncates it to nothing, so that old page images
+    /// (which may hold what was just deleted) leave the WAL file.
+    private func truncateWAL() throws {
+        try pool.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
+    }
+
+    // MARK: membrane keys
+
     public func insertKey(_ record: MembraneKeyRecord) throws {
+        guard record.w.count <= 255 else { throw MSAIError.invalidArgument("membrane key \(record.id): w is too long") }
+        let secret = [record.k, UInt8(record.w.count)] + record.w + record.seed
+        let wrapped = try masterKey.wrap(secret, context: Self.keyContext(record.id.rawValue))
         try run {
             try pool.write { db in
                 guard try Row.fetchOne(db, sql: "SELECT 1 FROM membrane_key WHERE id = ?", arguments: [record.id.rawValue]) == nil else {
                     throw MSAIError.replay("membrane key \(record.id) was already deposited")
                 }
                 try db.execute(
-                    sql: "INSERT INTO membrane_key (id, mode, rows, cols, channels, k, w, seed, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    sql: "INSERT INTO membrane_key (id, mode, rows, cols, channels, wrapped, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
                     arguments: [record.id.rawValue, record.mode.rawValue, record.shape.rows, record.shape.cols, record.shape.channels,
-                                Int(record.k), Data(record.w), Data(record.seed), Date().timeIntervalSince1970])
+                                Data(wrapped), Date().timeIntervalSince1970])
             }
         }
     }
 
     public func key(_ id: MembraneID) throws -> (record: MembraneKeyRecord, used: Bool)? {
-        try run {
-            try pool.read { db in
-                guard let row = try Row.fetchOne(db, sql: "SELECT * FROM membrane_key WHERE id = ?", arguments: [id.rawValue]) else { return nil }
-                guard let mode = MaskingMode(rawValue: row["mode"]) else {
-                    throw MSAIError.io("\(path): membrane key \(id) has an unknown mode")
-                }
-                let shape = try MembraneShape(rows: row["rows"], cols: row["cols"], channels: row["channels"])
-                let k: Int = row["k"]
-                let w: Data = row["w"], seed: Data = row["seed"]
-                let used: Int = row["used"]
-                return (MembraneKeyRecord(id: id, shape: shape, mode: mode, k: UInt8(clamping: k), w: [UInt8](w), seed: [UInt8](seed)), used != 0)
-            }
+        let row = try run { try pool.read { db in try Row.fetchOne(db, sql: "SELECT * FROM membrane_key WHERE id = ?", arguments: [id.rawValue]) } }
+        guard let row, let wrapped = row["wrapped"] as Data? else { return nil }
+        guard let mode = MaskingMode(rawValue: row["mode"]) else { throw MSAIError.io("\(path): membrane key \(id) has an unknown mode") }
+        let shape = try MembraneShape(rows: row["rows"], cols: row["cols"], channels: row["channels"])
+        let secret = try masterKey.unwrap([UInt8](wrapped), context: Self.keyContext(id.rawValue))
+        guard secret.count >= 2, secret.count == 2 + Int(secret[1]) + 32 else {
+            throw MSAIError.integrityFailure("\(path): membrane key \(id) is malformed")
         }
+        let wLength = Int(secret[1])
+        let used: Int = row["used"]
+        return (MembraneKeyRecord(id: id, shape: shape, mode: mode, k: secret[0], w: Array(secret[2..<(2 + wLength)]),
+                                  seed: Array(secret[(2 + wLength)...])), used != 0)
     }
 
+    // MARK: taus
+
     public func insertTau(_ grant: TauGrant) throws {
+        let wrapped = try masterKey.wrap(grant.seed, context: Self.tauContext(grant.id))
         try run {
             try pool.write { db in
                 try db.execute(
-                    sql: "INSERT INTO tau (id, seed, width, height, block_size, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-                    arguments: [grant.id, Data(grant.seed), grant.layout.width, grant.layout.height, grant.layout.blockSize,
+                    sql: "INSERT INTO tau (id, wrapped_seed, width, height, block_size, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                    arguments: [grant.id, Data(wrapped), grant.layout.width, grant.layout.height, grant.layout.blockSize,
                                 Date().timeIntervalSince1970])
             }
         }
     }
 
-    public func purgeUnusedTaus(issuedBefore date: Date) throws {
+    public func purgeUnused(issuedBefore date: Date) throws {
         try run {
             try pool.write { db in
                 try db.execute(sql: "DELETE FROM tau WHERE used = 0 AND created_at < ?", arguments: [date.timeIntervalSince1970])
+                try db.execute(sql: "DELETE FROM membrane_key WHERE used = 0 AND created_at < ?", arguments: [date.timeIntervalSince1970])
             }
         }
     }
 
-    public func tau(_ id: String) throws -> (grant: TauGrant, used: Bool, issuedAt: Date)? {
-        try run {
-            try pool.read { db in
-                guard let row = try Row.fetchOne(db, sql: "SELECT * FROM tau WHERE id = ?", arguments: [id]) else { return nil }
-                let seed: Data = row["seed"]
-                let used: Int = row["used"]
-                let layout = try BlockLayout(width: row["width"], height: row["height"], blockSize: row["block_size"])
-                return (try TauGrant(id: id, seed: [UInt8](seed), layout: layout), used != 0,
-                        Date(timeIntervalSince1970: row["created_at"]))
-            }
-        }
+    public func tau(_ id: String) throws -> TauRecord? {
+        let row = try run { try pool.read { db in try Row.fetchOne(db, sql: "SELECT * FROM tau WHERE id = ?", arguments: [id]) } }
+        guard let row else { return nil }
+        let used: Int = row["used"]
+        let layout = try BlockLayout(width: row["width"], height: row["height"], blockSize: row["block_size"])
+        let seed = try (row["wrapped_seed"] as Data?).map { try masterKey.unwrap([UInt8]($0), context: Self.tauContext(id)) }
+        return TauRecord(id: id, layout: layout, seed: seed, used: used != 0, issuedAt: Date(timeIntervalSince1970: row["created_at"]))
     }
+
+    // MARK: frames
 
     public func commit(_ frame: StoredFrame, tau: String, membranes: [MembraneID], actor: String) throws {
-        // Encode outside the write transaction. The recovered image is stored losslessly, in the
-        // format the frame came in: QOI for stream frames (6x faster to encode), PNG otherwise.
-        let streamFrame = MaskedFrameCodec.format(of: frame.maskedFrame) == .qoi && QOICodec.supports(channels: frame.recovered.channels)
-        let recoveredImage = streamFrame ? try QOICodec.encode(frame.recovered) : try PNGCodec.encode(frame.recovered)
+        let wrappedManifest = try masterKey.wrap(Array(frame.manifest.encoded()), context: Self.manifestContext(frame.id))
         try run {
             try pool.write { db in
                 try db.execute(sql: "UPDATE tau SET used = 1 WHERE id = ? AND used = 0", arguments: [tau])
                 guard db.changesCount == 1 else { throw MSAIError.replay("tau \(tau) was already used by another frame") }
                 for id in membranes {
-                    try db.execute(sql: "UPDATE membrane_key SET used = 1 WHERE id = ? AND used = 0", arguments: [id.rawValue])
+                    try db.execute(sql: "UPDATE membrane_key SET used = 1, frame_id = ? WHERE id = ? AND used = 0",
+                                   arguments: [frame.id, id.rawValue])
                     guard db.changesCount == 1 else { throw MSAIError.replay("membrane \(id) was already used") }
                 }
                 try db.execute(
-                    sql: "INSERT INTO frame (id, masked, recovered_image, manifest, received_at) VALUES (?, ?, ?, ?, ?)",
-                    arguments: [frame.id, Data(frame.maskedFrame), Data(recoveredImage),
-                                String(decoding: frame.manifest.encoded(), as: UTF8.self), frame.receivedAt.timeIntervalSince1970])
-                try db.execute(sql: "INSERT INTO audit (at, actor, action, frame_id) VALUES (?, ?, ?, ?)",
-                               arguments: [Date().timeIntervalSince1970, actor, "accepted", frame.id])
+                    sql: "INSERT INTO frame (id, sealed, wrapped_manifest, width, height, channels, background, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    arguments: [frame.id, Data(frame.sealed), Data(wrappedManifest), frame.manifest.recoveredWidth,
+                                frame.manifest.recoveredHeight, frame.manifest.channels, frame.manifest.composition?.base,
+                                frame.receivedAt.timeIntervalSince1970])
+                try Self.audit(db, AuditEntry(actor: actor, action: "accepted", frameID: frame.id))
             }
+        }
+    }
+
+    private func manifest(_ row: Row) throws -> FrameManifest {
+        let id: String = row["id"], wrapped: Data = row["wrapped_manifest"]
+        let json = try masterKey.unwrap([UInt8](wrapped), context: Self.manifestContext(id))
+        do {
+            return try JSONDecoder().decode(FrameManifest.self, from: Data(json))
+        } catch {
+            throw MSAIError.integrityFailure("\(path): frame \(id)'s stored metadata is unreadable")
         }
     }
 
     public func frame(_ id: String) throws -> StoredFrame? {
-        let row: Row? = try run { try pool.read { db in try Row.fetchOne(db, sql: "SELECT * FROM frame WHERE id = ?", arguments: [id]) } }
+        let row = try run { try pool.read { db in try Row.fetchOne(db, sql: "SELECT * FROM frame WHERE id = ?", arguments: [id]) } }
         guard let row else { return nil }
-        let masked: Data = row["masked"], recovered: Data = row["recovered_image"], manifest: String = row["manifest"]
-        let image = [UInt8](recovered)
-        let pixels = QOICodec.isQOI(image) ? try QOICodec.decode(image[...], name: "stored frame \(id)")
-                                           : try PNGCodec.decode(image, name: "stored frame \(id)").pixels
-        let decoded = try FrameManifest.decode(Data(manifest.utf8), recoveredWidth: pixels.width, recoveredHeight: pixels.height,
-                                               channels: pixels.channels)
-        return StoredFrame(id: id, maskedFrame: [UInt8](masked), recovered: pixels, manifest: decoded,
-                           receivedAt: Date(timeIntervalSince1970: row["received_at"]), timings: StepTimings())
+        let sealed: Data = row["sealed"]
+        return StoredFrame(id: id, sealed: [UInt8](sealed), manifest: try manifest(row), receivedAt: Date(timeIntervalSince1970: row["received_at"]))
     }
 
-    public func deleteFrames(receivedBefore date: Date) throws -> Int {
-        try run {
-            try pool.write { db in
-                try db.execute(sql: "DELETE FROM frame WHERE received_at < ?", arguments: [date.timeIntervalSince1970])
-                let deleted = db.changesCount
-                if deleted > 0 {
-                    try db.execute(sql: "INSERT INTO audit (at, actor, action, frame_id) VALUES (?, ?, ?, NULL)",
-                                   arguments: [Date().timeIntervalSince1970, "retention", "deleted \(deleted) frame(s)"])
-                }
-                return deleted
-            }
+    private static let summaryColumns = "id, wrapped_manifest, width, height, channels, background, received_at, length(sealed) AS bytes"
+
+    private func summary(_ row: Row) throws -> FrameSummary {
+        FrameSummary(frameID: row["id"], width: row["width"], height: row["height"], channels: row["channels"],
+                     areas: try manifest(row).areas.count, receivedAt: Date(timeIntervalSince1970: row["received_at"]),
+                     background: row["background"], bytes: row["bytes"])
+    }
+
+    public func summary(_ id: String) throws -> FrameSummary? {
+        let row = try run {
+            try pool.read { db in try Row.fetchOne(db, sql: "SELECT \(Self.summaryColumns) FROM frame WHERE id = ?", arguments: [id]) }
         }
+        return try row.map(summary)
+    }
+
+    public func summaries() throws -> [FrameSummary] {
+        let rows = try run {
+            try pool.read { db in try Row.fetchAll(db, sql: "SELECT \(Self.summaryColumns) FROM frame ORDER BY received_at, id") }
+        }
+        return try rows.map(summary)
     }
 
     public func frameIDs() throws -> [String] {
         try run { try pool.read { db in try String.fetchAll(db, sql: "SELECT id FROM frame ORDER BY received_at, id") } }
     }
 
-    public func appendAudit(actor: String, action: String, frameID: String?) throws {
-        try run {
-            try pool.write { db in
-                try db.execute(sql: "INSERT INTO audit (at, actor, action, frame_id) VALUES (?, ?, ?, ?)",
-                               arguments: [Date().timeIntervalSince1970, actor, action, frameID])
+    // MARK: deletion destroys
+
+    /// Deletes frames with their τ seeds (the τ id stays, used, so replays are still refused) and
+    /// membrane keys. Runs inside the caller's transaction.
+    private static func destroy(_ db: Database, frames ids: [String]) throws {
+        for id in ids {
+            try db.execute(sql: "DELETE FROM frame WHERE id = ?", arguments: [id])
+            try db.execute(sql: "DELETE FROM membrane_key WHERE frame_id = ?", arguments: [id])
+            try db.execute(sql: "UPDATE tau SET wrapped_seed = NULL WHERE id = ?", arguments: [id])
+        }
+    }
+
+    public func deleteFrames(receivedBefore date: Date) throws -> Int {
+        let deleted = try run {
+            try pool.write { db -> Int in
+                // A background stays while a newer patch frame is composed onto it.
+                let ids = try String.fetchAll(db, sql: """
+                    SELECT id FROM frame WHERE received_at < ?
+                    AND id NOT IN (SELECT background FROM frame WHERE background IS NOT NULL AND received_at >= ?)
+                    """, arguments: [date.timeIntervalSince1970, date.timeIntervalSince1970])
+                try Self.destroy(db, frames: ids)
+                if !ids.isEmpty { try Self.audit(db, AuditEntry(actor: "retention", action: "deleted \(ids.count) frame(s)", frameID: nil)) }
+                return ids.count
             }
         }
+        if deleted > 0 { try run { try truncateWAL() } }
+        return deleted
+    }
+
+    public func deleteFrame(_ id: String, actor: String, reason: String) throws -> Bool {
+        let deleted = try run {
+            try pool.write { db -> Bool in
+                guard try Row.fetchOne(db, sql: "SELECT 1 FROM frame WHERE id = ?", arguments: [id]) != nil else { return false }
+                let patches = try Int.fetchOne(db, sql: "SELECT count(*) FROM frame WHERE background = ?", arguments: [id]) ?? 0
+                guard patches == 0 else {
+                    throw MSAIError.invalidArgument("frame \(id) is the background of \(patches) stored patch frame(s); delete those first")
+                }
+                try Self.destroy(db, frames: [id])
+                try Self.audit(db, AuditEntry(actor: actor, action: "deleted", frameID: id, reason: reason))
+                return true
+            }
+        }
+        if deleted { try run { try truncateWAL() } }
+        return deleted
+    }
+
+    // MARK: audit
+
+    private static func audit(_ db: Database, _ entry: AuditEntry) throws {
+        try db.execute(sql: "INSERT INTO audit (at, actor, action, frame_id, reason) VALUES (?, ?, ?, ?, ?)",
+                       arguments: [entry.at.timeIntervalSince1970, entry.actor, entry.action, entry.frameID, entry.reason])
+    }
+
+    public func appendAudit(_ entry: AuditEntry) throws {
+        try run { try pool.write { db in try Self.audit(db, entry) } }
     }
 
     public func auditLog(limit: Int) throws -> [AuditEntry] {
         try run {
             try pool.read { db in
                 try Row.fetchAll(db, sql: "SELECT * FROM (SELECT * FROM audit ORDER BY seq DESC LIMIT ?) ORDER BY seq", arguments: [limit]).map {
-                    AuditEntry(at: Date(timeIntervalSince1970: $0["at"]), actor: $0["actor"], action: $0["action"], frameID: $0["frame_id"])
+                    AuditEntry(at: Date(timeIntervalSince1970: $0["at"]), actor: $0["actor"], action: $0["action"], frameID: $0["frame_id"],
+                               reason: $0["reason"])
                 }
             }
         }

@@ -103,9 +103,10 @@ if arguments.isEmpty || arguments.contains("core") {
     row("step", ["640x480", "1920x1080"])
     var results: [String: [String]] = [:]
     let steps = ["membrane (cloud, GF(251))", "mask area", "derive tau (ChaCha20)", "scramble (tau given)", "unscramble", "memcpy of the frame",
-                 "AES-256-GCM of the frame", "ChaCha20-Poly1305 of the frame", "PNG encode (level 1)", "PNG decode",
+                 "AES-256-GCM of the frame", "ChaCha20-Poly1305 of the frame", "pad for the area (ChaCha20)",
+                 "seal the PNG frame (HKDF + AES-GCM)", "PNG encode (level 1)", "PNG decode",
                  "JPEG decode (TurboJPEG)", "end to end, in-process", "  ratio mask+tau+scramble / AES-GCM",
-                 "  ratio with membrane / AES-GCM", "  ratio scramble / memcpy"]
+                 "  ratio with membrane / AES-GCM", "  ratio scramble / memcpy", "  ratio seal / AES-GCM of the frame"]
     for (w, h) in [(640, 480), (1920, 1080)] {
         let image = try randomFrame(width: w, height: h, seed: 1)
         let area = Rect(x: w / 4, y: h / 4, width: w / 2, height: h / 2)
@@ -124,8 +125,11 @@ if arguments.isEmpty || arguments.contains("core") {
         let memcpyTime = measure { copy.withUnsafeMutableBytes { d in image.samples.withUnsafeBytes { s in d.copyMemory(from: s) } } }
         let aes = try measure { _ = try BaselineCipher.aes256GCM.seal(image.samples) }
         let chacha = try measure { _ = try BaselineCipher.chaCha20Poly1305.seal(image.samples) }
+        let frameKeys = try FrameKeys(tauSeed: seed)
+        let pad = try measure { _ = try frameKeys.pad(area: 0, count: area.width * area.height * 3) }
         var png: [UInt8] = []
         let encode = try measure(runs: 7) { png = try PNGCodec.encode(scrambled) }
+        let seal = try measure { _ = try SealedFrame.seal(png, tauID: "bench", key: try FrameKeys(tauSeed: seed).sealing) }
         let decode = try measure(runs: 7) { _ = try PNGCodec.decode(png) }
         let jpeg = try JPEGCodec.encode(image, quality: 90)
         let jpegDecode = try measure { _ = try JPEGCodec.decode(jpeg) }
@@ -141,10 +145,11 @@ if arguments.isEmpty || arguments.contains("core") {
             if i >= 2 { endToEnd.append(milliseconds(ContinuousClock.now - start)) }
         }
         let cells: [String] = [fmt(membrane), fmt(mask), fmt(tau), fmt(scramble), fmt(unscramble), fmt(memcpyTime), fmt(aes), fmt(chacha),
-                                fmt(encode), fmt(decode), fmt(jpegDecode), fmt(median(endToEnd)),
+                                fmt(pad), fmt(seal), fmt(encode), fmt(decode), fmt(jpegDecode), fmt(median(endToEnd)),
                                 String(format: "%.2fx", (mask + tau + scramble) / aes),
                                 String(format: "%.2fx", (membrane + mask + tau + scramble) / aes),
-                                String(format: "%.0fx", scramble / memcpyTime)]
+                                String(format: "%.0fx", scramble / memcpyTime),
+                                String(format: "%.2fx (of a %.0f KiB PNG)", seal / aes, Double(png.count) / 1024)]
         for (name, value) in zip(steps, cells) { results[name, default: []].append(value) }
     }
     for name in steps { row(name, results[name]!) }
@@ -169,9 +174,12 @@ if arguments.isEmpty || arguments.contains("roles") {
     let folder = FileManager.default.temporaryDirectory.appendingPathComponent("msai-bench-\(UUID().uuidString)")
     defer { try? FileManager.default.removeItem(at: folder) }
     let config = RoleConfiguration.fresh()
+    let masterKey = try MasterKey(hex: MasterKey.generateHex(), source: "bench")
     let dc = try await RunningServer.start(
-        DataCenterService.router(dataCenter: DataCenter(store: try SQLiteDataCenterStore(path: folder.appendingPathComponent("dc.sqlite").path)),
-                                 cloudToken: config.cloudToken, edgeTokens: config.edgeTokens, readerTokens: config.readerTokens),
+        DataCenterService.router(
+            dataCenter: DataCenter(store: try SQLiteDataCenterStore(path: folder.appendingPathComponent("dc.sqlite").path, masterKey: masterKey)),
+            cloudToken: config.cloudToken, edgeTokens: config.edgeTokens, viewerTokens: config.viewerTokens,
+            recovererTokens: config.recovererTokens),
         host: "127.0.0.1", port: 0, name: "bench-dc")
     let cloud = try await RunningServer.start(
         CloudService.router(cloud: CloudPlatform(escrow: HTTPDataCenterClient(url: dc.url, token: config.cloudToken)), edgeTokens: config.edgeTokens),
@@ -226,6 +234,42 @@ if arguments.isEmpty || arguments.contains("roles") {
     }
     await cloud.stop()
     await dc.stop()
+}
+
+if arguments.isEmpty || arguments.contains("storage") {
+    print()
+    print("Bytes the data center stores per frame: 30 frames of vtest.avi (768x576, default policy's areas), SQLite, in-process roles")
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("msai-bench-store-\(UUID().uuidString)")
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let detection = try DetectionPipeline(policy: PrivacyPolicy(), store: store)
+    row("frame format", ["sealed KiB", "recovered KiB", "DB KiB/frame", "msai 1 kept", "ratio"])
+    for format in [MaskedFrameCodec.Format.qoi, .png] {
+        // A database of its own per format, so that one run's freed pages do not hide the other's growth.
+        let path = folder.appendingPathComponent("dc-\(format.rawValue).sqlite").path
+        func databaseBytes() -> Int {
+            [path, path + "-wal"].reduce(0) { $0 + ((try? FileManager.default.attributesOfItem(atPath: $1)[.size] as? Int) ?? 0) }
+        }
+        let dataCenter = DataCenter(store: try SQLiteDataCenterStore(path: path, masterKey: try MasterKey(hex: MasterKey.generateHex(), source: "bench")))
+        let edge = EdgeCamera(membranes: CloudPlatform(escrow: dataCenter), scrambling: dataCenter, egress: dataCenter, frameFormat: format)
+        let video = try VideoReader(path: root.appendingPathComponent("Datasets/vtest.avi").path)
+        let before = databaseBytes()
+        var sealed = 0, recovered = 0, count = 0
+        while count < 30, let frame = try video.next() {
+            let areas = PolicyApplication.areas(from: try detection.detect(frame).detections, policy: detection.policy,
+                                                width: frame.width, height: frame.height).map(\.rect)
+            let prepared = try await edge.prepare(frame, areas: areas)
+            _ = try await edge.send(prepared)
+            sealed += prepared.sealed.count
+            // What msai 1 also kept: the recovered image, in the frame's own format.
+            recovered += format == .qoi ? try QOICodec.encode(frame).count : try PNGCodec.encode(frame).count
+            count += 1
+        }
+        let perFrame = Double(databaseBytes() - before) / Double(count) / 1024
+        let sealedPerFrame = Double(sealed) / Double(count) / 1024, recoveredPerFrame = Double(recovered) / Double(count) / 1024
+        row(format.rawValue.uppercased(), [String(format: "%.0f", sealedPerFrame), String(format: "%.0f", recoveredPerFrame),
+                                           String(format: "%.0f", perFrame), String(format: "%.0f", sealedPerFrame + recoveredPerFrame),
+                                           String(format: "%.2fx", (sealedPerFrame + recoveredPerFrame) / sealedPerFrame)])
+    }
 }
 
 if arguments.isEmpty || arguments.contains("codecs") {

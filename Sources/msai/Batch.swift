@@ -19,8 +19,10 @@ struct Batch: AsyncParsableCommand {
             recorded in RUN/failures.jsonl and the batch goes on.
 
             The roles run in this process unless --cloud and --datacenter name running ones (`msai up`); \\
-            then the tokens come from --config (the edge token for masking, a reader token to fetch each \\
-            recovered image back for the metrics).
+            then the tokens come from --config (the edge token for masking, a recoverer token to recover each \\
+            frame back for the metrics, audited with the reason "msai batch").
+
+            For the paper's own tables use --mode gf251: the default mode, hardened, is not the paper's map.
 
             Examples:
               msai batch Datasets --out runs/x && msai report runs/x
@@ -29,7 +31,7 @@ struct Batch: AsyncParsableCommand {
 
     @Argument(help: "Folders (searched recursively) or image files.") var inputs: [String]
     @Option(name: .shortAndLong, help: "The run folder (created if missing; resumed if it exists).") var out: String
-    @Option(help: "Membrane mode: gf251, hardened or vhe.") var mode = "gf251"
+    @Option(help: MaskingMode.help) var mode: MaskingMode = .standard
     @Option(help: "Block size of the scrambling.") var block = 8
     @Option(help: "Images evaluated at once (default: one per core).") var jobs = ProcessInfo.processInfo.activeProcessorCount
     @Option(help: "Also evaluate every image resized to WxH (the paper used 256x256); 'none' to skip.") var paperSize = "256x256"
@@ -46,14 +48,14 @@ struct Batch: AsyncParsableCommand {
         let privacyPolicy: PrivacyPolicy
         let makeEvaluator: @Sendable () -> Evaluator
         do {
-            guard let m = MaskingMode(rawValue: mode) else { throw MSAIError.invalidArgument("--mode must be gf251, hardened or vhe, got '\(mode)'") }
+            let m = mode
             guard jobs >= 1 else { throw MSAIError.invalidArgument("--jobs must be at least 1") }
             privacyPolicy = try policy.resolve()
             let paper = paperSize.lowercased() == "none" ? nil : try RunFolder.Size(parsing: paperSize, option: "--paper-size")
             makeEvaluator = try evaluatorFactory(mode: m)
             let found = try RunFolder.collect(inputs)
             let items = found + (paper.map { size in found.map { $0.resized(to: size) } } ?? [])
-            run = try RunFolder.open(out, settings: RunFolder.Settings(mode: mode, block: block, policy: privacyPolicy,
+            run = try RunFolder.open(out, settings: RunFolder.Settings(mode: mode.rawValue, block: block, policy: privacyPolicy,
                                                                         paperSize: paper?.description))
             pending = items.filter { !run.isDone($0) }
             total = items.count
@@ -124,18 +126,18 @@ extension Batch {
         guard let edgeToken = c.edgeTokens.first, !edgeToken.isEmpty else {
             throw MSAIError.invalidArgument("\(config.path): no edge token (edge_tokens or MSAI_EDGE_TOKEN)")
         }
-        guard let readerToken = c.readerTokens.first, !readerToken.isEmpty else {
-            throw MSAIError.invalidArgument("\(config.path): no reader token (reader_tokens or MSAI_READER_TOKEN): the batch fetches each recovered image back")
+        guard let readerToken = c.recovererTokens.first, !readerToken.isEmpty else {
+            throw MSAIError.invalidArgument("\(config.path): no recoverer token (recoverer_tokens or MSAI_RECOVERER_TOKEN): the batch recovers each frame back")
         }
         try RoleConfiguration.checkTransport(cloudURL, role: "cloud")
         try RoleConfiguration.checkTransport(dataCenterURL, role: "data center")
         let retry = RetryPolicy(deadline: .seconds(deadline), attempts: 3)
         return {
             let dataCenter = HTTPDataCenterClient(url: dataCenterURL, token: edgeToken, retry: retry)
-            let reader = HTTPReaderClient(url: dataCenterURL, readerToken: readerToken, retry: retry)
+            let reader = HTTPReaderClient(url: dataCenterURL, token: readerToken, retry: retry)
             let edge = EdgeCamera(membranes: HTTPCloudClient(url: cloudURL, edgeToken: edgeToken, retry: retry),
                                   scrambling: dataCenter, egress: dataCenter, mode: mode, blockSize: blockSize)
-            return Evaluator(edge: edge) { id in (try PNGCodec.decode(try await reader.image(frameID: id)).pixels, StepTimings()) }
+            return Evaluator(edge: edge) { id in (try PNGCodec.decode(try await reader.recovered(frameID: id, reason: "msai batch: measuring recovery")).pixels, StepTimings()) }
         }
     }
 }

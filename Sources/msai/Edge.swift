@@ -16,8 +16,11 @@ struct Edge: AsyncParsableCommand {
             cannot get keys for is not sent and nothing unmasked is written; it is listed as failed. Every \\
             call has a deadline; transient failures are retried with backoff.
 
-            --verify fetches each recovered image back with the reader token and checks it equals the \\
-            original bit for bit (a deployed camera holds no reader token; this is for trying things out).
+            What leaves the edge is sealed: the masked, scrambled frame and its list of areas inside \\
+            AES-256-GCM under a key derived from the frame's tau seed; only the tau id is readable on \\
+            the network. --verify recovers each frame back with the recoverer token (the audit log \\
+            records the reason "msai edge --verify") and checks it equals the original bit for bit (a \\
+            deployed camera holds no recoverer token; this is for trying things out).
 
             Streams: a video file, udp://HOST:PORT (a JPEG stream from `msai camera --udp`), an MJPEG \\
             stream over HTTP (http://HOST:PORT/PATH, from `msai camera --mjpeg` or an IP camera), or --watch FOLDER \\
@@ -41,13 +44,13 @@ struct Edge: AsyncParsableCommand {
     @Argument(help: "Images (JPEG or PNG) or folders of them; or one stream: a video file, udp://HOST:PORT or http://HOST:PORT/PATH.")
     var inputs: [String]
     @OptionGroup var config: ConfigOptions
-    @Option(help: "Membrane mode: gf251, hardened or vhe.") var mode: String = "gf251"
+    @Option(help: MaskingMode.help) var mode: MaskingMode = .standard
     @Option(help: "Block size of the scrambling.") var block = 8
     @Option(name: .customLong("region"), help: ArgumentHelp("Mask this area (x,y,w,h) instead of detecting; repeatable.", valueName: "x,y,w,h"))
     var regions: [String] = []
     @Option(help: "Seconds each call to another role may take.") var deadline = 10
     @Option(help: "Attempts per call for transient failures.") var attempts = 3
-    @Flag(help: "Fetch each recovered image with the reader token and compare it with the original.") var verify = false
+    @Flag(help: "Recover each frame with the recoverer token (audited) and compare it with the original.") var verify = false
     @Option(help: ArgumentHelp("How masked frames travel: png or qoi (default: qoi for streams, png for images; gray frames are always png).",
                                valueName: "format"))
     var frameFormat: String?
@@ -63,8 +66,7 @@ struct Edge: AsyncParsableCommand {
         let streaming: Bool
         let format: MaskedFrameCodec.Format
         do {
-            guard let m = MaskingMode(rawValue: mode) else { throw MSAIError.invalidArgument("--mode must be gf251, hardened or vhe, got '\(mode)'") }
-            maskingMode = m
+            maskingMode = mode
             c = try config.load()
             guard let edgeToken = c.edgeTokens.first, !edgeToken.isEmpty else {
                 throw MSAIError.invalidArgument("\(config.path): no edge token (edge_tokens or MSAI_EDGE_TOKEN)")
@@ -94,8 +96,8 @@ struct Edge: AsyncParsableCommand {
             scrambling: HTTPDataCenterClient(url: c.dataCenterURL, token: c.edgeTokens[0], retry: retry),
             egress: HTTPDataCenterClient(url: c.dataCenterURL, token: c.edgeTokens[0], retry: retry),
             mode: maskingMode, blockSize: block, frameFormat: format)
-        let reader = verify ? c.readerTokens.first.map { HTTPReaderClient(url: c.dataCenterURL, readerToken: $0, retry: retry) } : nil
-        if verify && reader == nil { printError("--verify needs a reader token (reader_tokens or MSAI_READER_TOKEN)"); throw ExitCode(1) }
+        let reader = verify ? c.recovererTokens.first.map { HTTPReaderClient(url: c.dataCenterURL, token: $0, retry: retry) } : nil
+        if verify && reader == nil { printError("--verify needs a recoverer token (recoverer_tokens or MSAI_RECOVERER_TOKEN)"); throw ExitCode(1) }
         if streaming {
             try await stream.run(inputs: inputs, edge: edge, selector: selector, reader: reader)
             return
@@ -116,7 +118,8 @@ struct Edge: AsyncParsableCommand {
                 if let reader {
                     // The frame is stored whatever happens here: a failed check is not a failed send.
                     do {
-                        let recovered = try PNGCodec.decode(try await reader.image(frameID: receipt.frameID)).pixels
+                        let recovered = try PNGCodec.decode(
+                            try await reader.recovered(frameID: receipt.frameID, reason: verificationReason)).pixels
                         if recovered == image {
                             verified += 1
                             line += ", recovered bit-exactly"
@@ -145,3 +148,6 @@ struct Edge: AsyncParsableCommand {
         if !failures.isEmpty || !verifyFailures.isEmpty { throw ExitCode(1) }
     }
 }
+
+/// What `--verify` gives as its reason for recovering a frame (it goes into the audit log).
+let verificationReason = "msai edge --verify: checking recovery is bit-exact"

@@ -131,7 +131,7 @@ struct StreamOptions: ParsableArguments {
                 }
                 guard let reader, let receipt = outcome.receipt else { return }
                 do {
-                    let recovered = try PNGCodec.decode(try await reader.image(frameID: receipt.frameID)).pixels
+                    let recovered = try PNGCodec.decode(try await reader.recovered(frameID: receipt.frameID, reason: verificationReason)).pixels
                     let base = outcome.manifest?.composition?.base
                     let expected = try outcome.expectedRecovery(background: await verification.background(base))
                     await verification.record(recovered == expected, frame: outcome.frame.index)

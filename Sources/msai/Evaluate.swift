@@ -15,9 +15,10 @@ struct Evaluate: AsyncParsableCommand {
             are separate objects that exchange only the scheme's messages; nothing goes over a network.
 
             Writes, for each image NAME, into the output folder:
-              NAME.masked.png      the masked, scrambled frame as it leaves the edge (with metadata)
-              NAME.areas.png       the masked areas before scrambling, for people to look at
-              NAME.recovered.png   what the data center recovered
+              NAME.sealed          the frame exactly as it leaves the edge: sealed, only its tau id readable
+              NAME.masked.png      what is inside the seal: the masked, scrambled frame with its metadata
+              NAME.areas.png       the masked view (areas masked, not scrambled): what a viewer sees
+              NAME.recovered.png   what the data center recovered for a recoverer
               NAME.metrics.json    every figure (NPCR, UACI, Wu tests, PSNR, entropy, timings, ...)
             An image whose processing fails leaves none of its files behind.
 
@@ -33,15 +34,8 @@ struct Evaluate: AsyncParsableCommand {
     @Option(name: .shortAndLong, help: "Output folder (created if missing).")
     var out: String = "msai-out"
 
-    @Option(help: ArgumentHelp(
-        "Membrane mode: gf251, hardened or vhe.",
-        discussion: """
-            gf251     the paper's scheme over GF(251) (default); samples that are 0 or 251..255 stay as they are
-            hardened  gf251 with a per-sample pad added mod 256 first: leaks no value, still bit-exact
-            vhe       the paper's integer VHE form through GMP, for study only: k has only 250 values, so its
-                      secrecy rests on w and the noise; 16 bytes of ciphertext per sample ride in the PNG
-            """))
-    var mode: String = "gf251"
+    @Option(help: MaskingMode.help)
+    var mode: MaskingMode = .standard
 
     @Option(help: "Block size of the scrambling, in pixels.")
     var block: Int = 8
@@ -59,9 +53,6 @@ struct Evaluate: AsyncParsableCommand {
         guard (1...BlockLayout.maximumBlockSize).contains(block) else {
             throw ValidationError("--block: block size must lie in 1...\(BlockLayout.maximumBlockSize), got \(block)")
         }
-        guard MaskingMode(rawValue: mode) != nil else {
-            throw ValidationError("--mode must be gf251, hardened or vhe, got '\(mode)'")
-        }
         do {
             _ = try regions.map(Rect.init(parsing:))
             _ = try policy.resolve()
@@ -71,7 +62,7 @@ struct Evaluate: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let maskingMode = MaskingMode(rawValue: mode)!
+        let maskingMode = mode
         let manualRegions = try regions.map(Rect.init(parsing:))
         let privacyPolicy = try policy.resolve()
         let files: [String]
@@ -123,6 +114,7 @@ struct Evaluate: AsyncParsableCommand {
             detectMilliseconds: isManual ? 0 : detectMs, decision: (decision.outcome.rawValue, decision.reason))
         // Encode everything first: a failure here writes nothing.
         try writeAll([
+            ("\(name).sealed", result.masked.sealed),
             ("\(name).masked.png", result.masked.encoded),
             ("\(name).areas.png", try PNGCodec.encode(result.masked.maskedAreas)),
             ("\(name).recovered.png", try PNGCodec.encode(result.recovered)),

@@ -1,21 +1,25 @@
 import ArgumentParser
 import Foundation
 import MSAICore
+import MSAICrypto
 import MSAIRoles
 
 struct Inspect: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Show the metadata a masked frame carries, and check its form.",
+        abstract: "Show what a masked frame carries, and check its form.",
         discussion: """
-            Reads NAME.masked.png (or a stream frame in its QOI container) and prints its format version, size, block size, tau id and the masked \\
-            areas with their membrane ids and modes. It checks that the metadata is present and well-formed; \\
-            the integrity tag can only be verified by the data center, which holds the frame's tau seed.
+            A sealed frame (NAME.sealed, or what GET /v1/frames/ID/sealed returns) shows only its \\
+            version, its tau id and its length: everything else is inside the seal, which only the data \\
+            center opens. The frame inside a seal (NAME.masked.png from msai evaluate, or a stream \\
+            frame's QOI container) shows its format version, size, block size, tau id and the masked \\
+            areas with their membrane ids and modes; its metadata is checked for form.
 
-            Example:
-              msai inspect runs/demo/lena.masked.png
+            Examples:
+              msai inspect runs/demo/evaluate/lena.sealed
+              msai inspect runs/demo/evaluate/lena.masked.png
             """)
 
-    @Argument(help: "Masked frames (PNG, or QOI containers) written by the edge.")
+    @Argument(help: "Sealed frames, or the frames inside them (PNG, or QOI containers).")
     var frames: [String]
 
     @Flag(help: "Print the metadata as JSON.")
@@ -26,6 +30,16 @@ struct Inspect: ParsableCommand {
         for path in frames {
             do {
                 guard let data = FileManager.default.contents(atPath: path) else { throw MSAIError.io("\(path): no such file") }
+                if SealedFrame.isSealed([UInt8](data)) {
+                    let header = try SealedFrame.header([UInt8](data), name: path)
+                    if json {
+                        print(#"{"bytes":\#(data.count),"sealed":true,"tau_id":"\#(header.tauID)","version":\#(SealedFrame.version)}"#)
+                    } else {
+                        print("\(path): sealed msai frame v\(SealedFrame.version), tau \(header.tauID), \(data.count) bytes")
+                        print("  its pixels, areas and metadata are sealed (AES-256-GCM); only the data center can open them")
+                    }
+                    continue
+                }
                 let contents = try MaskedFrameCodec.decode([UInt8](data), name: path)
                 let manifest = try FrameManifest.decode(contents.manifestJSON, imageWidth: contents.pixels.width,
                                                         imageHeight: contents.pixels.height, imageChannels: contents.pixels.channels)
@@ -44,7 +58,7 @@ struct Inspect: ParsableCommand {
                     }
                     if manifest.areas.isEmpty { print("  no masked areas (scrambled only)") }
                     if !contents.ciphertexts.isEmpty { print("  \(contents.ciphertexts.count) bytes of VHE ciphertexts") }
-                    print("  integrity tag \(manifest.tag ?? "-") (verifiable by the data center only)")
+                    if let tag = manifest.tag { print("  integrity tag \(tag) (format 1)") }
                 }
             } catch let error as MSAIError {
                 printError(error.description)

@@ -16,13 +16,22 @@ struct ConfigOptions: ParsableArguments {
 
 struct Init: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Write a configuration with fresh random tokens for the cloud, the data center, an edge and a reader.",
+        abstract: "Write a configuration with fresh random tokens, and the data center's master key.",
         discussion: """
             The file (mode 0600) holds the addresses the roles listen on and the credentials: the cloud's token \\
             (the data center accepts membrane keys only with it), the enrolled edges' tokens (for membranes, \\
-            taus and frames) and the readers' tokens (for recovered images). On several machines, copy to each \\
-            role only what it needs, or set MSAI_CLOUD_TOKEN, MSAI_EDGE_TOKEN, MSAI_READER_TOKEN, \\
-            MSAI_CLOUD_URL, MSAI_DATACENTER_URL, MSAI_CLOUD_LISTEN, MSAI_DATACENTER_LISTEN and MSAI_DATABASE.
+            taus and frames), the viewers' tokens (the masked view of stored frames) and the recoverers' \\
+            tokens (originals, each read audited with the reason given; deleting frames; the audit log).
+
+            Beside it, NAME.master.key (mode 0600) holds the data center's master key: every secret in its \\
+            database is wrapped under it, so a copy of the database without it recovers nothing. Only the \\
+            data center's machine needs it; keep it out of the database's backups, and back it up apart: \\
+            without it the stored frames cannot be read.
+
+            On several machines, copy to each role only what it needs, or set MSAI_CLOUD_TOKEN, \\
+            MSAI_EDGE_TOKEN, MSAI_VIEWER_TOKEN, MSAI_RECOVERER_TOKEN, MSAI_MASTER_KEY (or \\
+            MSAI_MASTER_KEY_FILE), MSAI_CLOUD_URL, MSAI_DATACENTER_URL, MSAI_CLOUD_LISTEN, \\
+            MSAI_DATACENTER_LISTEN and MSAI_DATABASE.
 
             Example:
               msai init && msai up
@@ -36,9 +45,17 @@ struct Init: ParsableCommand {
 
     func run() throws {
         do {
-            try RoleConfiguration.fresh(cloudPort: cloudPort, dataCenterPort: datacenterPort, database: database)
+            let keyFile = RoleConfiguration.masterKeyPath(besides: config.path)
+            guard force || !FileManager.default.fileExists(atPath: config.path) else {
+                throw MSAIError.io("\(config.path) already exists; pass --force to replace it (its tokens stop working)")
+            }
+            // An existing key is kept even with --force: a database made with it needs it.
+            let keptKey = FileManager.default.fileExists(atPath: keyFile)
+            if !keptKey { try RoleConfiguration.writeMasterKey(to: keyFile) }
+            try RoleConfiguration.fresh(cloudPort: cloudPort, dataCenterPort: datacenterPort, database: database, masterKeyFile: keyFile)
                 .write(to: config.path, overwrite: force)
             print("wrote \(config.path) with fresh tokens (cloud on 127.0.0.1:\(cloudPort), data center on 127.0.0.1:\(datacenterPort), database \(database))")
+            print(keptKey ? "kept the data center's master key in \(keyFile)" : "wrote the data center's master key to \(keyFile): back it up apart from the database; without it stored frames cannot be read")
         } catch let error as MSAIError {
             printError(error.description)
             throw ExitCode(1)
@@ -49,7 +66,11 @@ struct Init: ParsableCommand {
 /// Starts the data center service from a configuration.
 func startDataCenter(_ c: RoleConfiguration) async throws -> RunningServer {
     let (host, port) = try RoleConfiguration.hostAndPort(c.dataCenterListen, field: "datacenter_listen")
-    let dataCenter = DataCenter(store: try SQLiteDataCenterStore(path: c.database))
+    let store = try SQLiteDataCenterStore(path: c.database, masterKey: try c.masterKey())
+    if store.migratedFrames > 0 {
+        print("migrated \(store.migratedFrames) frame(s) of an msai 1 database: secrets wrapped under the master key, recovered images dropped")
+    }
+    let dataCenter = DataCenter(store: store)
     if let seconds = c.retentionSeconds {
         // Retention runs at start and then every tenth of the retention period (at most a minute).
         let interval = Duration.seconds(min(60, max(1, seconds / 10)))
@@ -66,7 +87,8 @@ func startDataCenter(_ c: RoleConfiguration) async throws -> RunningServer {
         }
     }
     return try await RunningServer.start(
-        DataCenterService.router(dataCenter: dataCenter, cloudToken: c.cloudToken, edgeTokens: c.edgeTokens, readerTokens: c.readerTokens),
+        DataCenterService.router(dataCenter: dataCenter, cloudToken: c.cloudToken, edgeTokens: c.edgeTokens,
+                                 viewerTokens: c.viewerTokens, recovererTokens: c.recovererTokens),
         host: host, port: port, name: "msai-datacenter")
 }
 
@@ -132,7 +154,7 @@ struct CloudServe: AsyncParsableCommand {
 struct DataCenterCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "datacenter",
-        abstract: "The data center: issues taus, accepts and recovers masked frames, serves them to readers.",
+        abstract: "The data center: issues taus, keeps sealed frames, serves the masked view to viewers and originals to recoverers.",
         subcommands: [DataCenterServe.self])
 }
 

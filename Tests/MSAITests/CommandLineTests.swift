@@ -51,7 +51,7 @@ import Testing
         let run = try msai(["evaluate", "Datasets/zidane.jpg", "--out", out.path])
         #expect(run.status == 0, "\(run.stderr)")
         #expect(run.stdout.contains("identical: yes"))
-        for suffix in ["masked.png", "areas.png", "recovered.png", "metrics.json"] {
+        for suffix in ["sealed", "masked.png", "areas.png", "recovered.png", "metrics.json"] {
             #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent("zidane.\(suffix)").path))
         }
         let json = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("zidane.metrics.json"))) as! [String: Any]
@@ -64,7 +64,9 @@ import Testing
             #expect(json[key] != nil, "missing \(key)")
         }
         let wu = json["wu_tests"] as! [[String: Any]]
-        #expect(wu.count == 2 && wu.allSatisfy { $0["largest_value"] as? Int == 249 && $0["scheme_f250"] != nil })
+        // The default mode's masked samples are uniform over 0...255 (F = 255); F = 250 belongs to the paper's map.
+        #expect(json["mode"] as? String == "hardened")
+        #expect(wu.count == 2 && wu.allSatisfy { $0["largest_value"] as? Int == 255 && $0["scheme_f250"] == nil })
         let timings = json["timings_ms"] as! [String: Double]
         for step in ["detect", "membrane", "mask", "scramble", "unscramble", "unmask"] { #expect(timings[step] != nil) }
         // The recovered PNG equals the decoded original, per `msai metrics`.

@@ -28,6 +28,7 @@ import Testing
         let (sent, recovered) = try await roles.roundTrip(image, areas: areas)
         #expect(sent.format == .qoi)
         #expect(Array(sent.encoded.prefix(8)) == Array("msai.qoi".utf8))
+        #expect(Array(sent.sealed.prefix(8)) == Array("msaiSEAL".utf8))
         #expect(recovered == image)
         // What is sent reads back as the very pixels, manifest and ciphertexts that were scrambled.
         let contents = try MaskedFrameCodec.decode(sent.encoded)
@@ -54,39 +55,27 @@ import Testing
         let frame = try await roles.edge.prepare(image, areas: [Rect(x: 8, y: 8, width: 24, height: 16)])
         let dc = roles.dataCenter
 
-        // An altered manifest (a valid container around it) fails the tag.
-        var manifest = frame.manifest
-        manifest.areas[0].x += 1
-        let moved = try MaskedFrameCodec.encode(pixels: frame.scrambled, manifest: manifest, ciphertexts: [], format: .qoi)
-        #expect(throws: MSAIError.integrityFailure("masked frame fails its integrity check: metadata or pixels were altered")) {
-            try dc.submit(maskedFrame: moved)
-        }
-        // Altered pixels, re-encoded as valid QOI, fail the tag too.
-        var pixels = frame.scrambled
-        pixels.samples[77] &+= 1
-        let repainted = try MaskedFrameCodec.encode(pixels: pixels, manifest: frame.manifest, ciphertexts: [], format: .qoi)
-        #expect(throws: MSAIError.integrityFailure("masked frame fails its integrity check: metadata or pixels were altered")) {
-            try dc.submit(maskedFrame: repainted)
-        }
+        // Damaged containers, sealed by the edge under the frame's own τ: the seal opens, the container does not.
+        func sealed(_ inner: [UInt8]) throws -> [UInt8] { try roles.reseal(inner, like: frame) }
         // Cut short, a wrong version, and a length that claims more than is there.
         #expect(throws: MSAIError.invalidImage("masked frame: QOI stream is truncated (no end marker)")) {
-            try dc.submit(maskedFrame: Array(frame.encoded.dropLast(100)))
+            try dc.submit(maskedFrame: try sealed(Array(frame.encoded.dropLast(100))))
         }
         var version = frame.encoded
         version[8] = 2
         #expect(throws: MSAIError.invalidMetadata("masked frame: msai container version 2; this build reads version 1")) {
-            try dc.submit(maskedFrame: version)
+            try dc.submit(maskedFrame: try sealed(version))
         }
         var overlong = frame.encoded
         overlong[9] = 0x7F
-        #expect(throws: MSAIError.self) { try dc.submit(maskedFrame: overlong) }
+        #expect(throws: MSAIError.self) { try dc.submit(maskedFrame: try sealed(overlong)) }
         #expect(throws: MSAIError.invalidImage("masked frame: a masked frame must be a PNG or an msai QOI container; this is neither")) {
-            try dc.submit(maskedFrame: Array(frame.encoded.dropFirst(8)))
+            try dc.submit(maskedFrame: try sealed(Array(frame.encoded.dropFirst(8))))
         }
         // None of that used anything up: the untouched frame is accepted, once.
-        #expect(try dc.submit(maskedFrame: frame.encoded).areaCount == 1)
+        #expect(try dc.submit(maskedFrame: frame.sealed).areaCount == 1)
         #expect(throws: MSAIError.replay("tau \(frame.manifest.tauID) was already used by another frame")) {
-            try dc.submit(maskedFrame: frame.encoded)
+            try dc.submit(maskedFrame: frame.sealed)
         }
     }
 }

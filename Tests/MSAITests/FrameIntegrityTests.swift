@@ -1,6 +1,7 @@
 import Foundation
 import MSAIBigInt
 import MSAICore
+import MSAICrypto
 import MSAIImageIO
 import MSAIRoles
 import Testing
@@ -13,78 +14,94 @@ import Testing
         return (image, try await roles.edge.prepare(image, areas: [Rect(x: 4, y: 4, width: 20, height: 16)]))
     }
 
-    /// Re-encodes a masked frame with its manifest changed by `edit` (valid PNG, valid CRCs).
-    func tampered(_ frame: EdgeCamera.MaskedFrame, _ edit: (inout FrameManifest) -> Void) throws -> [UInt8] {
+    /// Re-encodes a masked frame with its manifest changed by `edit` and seals it again under its
+    /// own τ, as only the edge that holds the τ could: what the data center still checks inside a seal.
+    func tampered(_ roles: Roles, _ frame: EdgeCamera.MaskedFrame, _ edit: (inout FrameManifest) -> Void) throws -> [UInt8] {
         var manifest = frame.manifest
         edit(&manifest)
-        return try MaskedFrameCodec.encode(pixels: frame.scrambled, manifest: manifest, ciphertexts: [])
+        return try roles.reseal(try MaskedFrameCodec.encode(pixels: frame.scrambled, manifest: manifest, ciphertexts: []), like: frame)
     }
 
-    @Test func alteredMetadataFailsTheIntegrityCheck() async throws {
+    /// Without the frame's key nobody can change a byte of what the edge sent: every flipped byte
+    /// is refused (the header's by name, the rest by the seal), and none uses anything up.
+    @Test func everyFlippedByteOfASealedFrameIsRefused() async throws {
         let roles = Roles(seed: 1)
         let (_, frame) = try await preparedFrame(roles)
-        let moved = try tampered(frame) { $0.areas[0].x += 1 }
-        #expect(throws: MSAIError.integrityFailure("masked frame fails its integrity check: metadata or pixels were altered")) {
-            try roles.dataCenter.submit(maskedFrame: moved)
+        let header = try SealedFrame.header(frame.sealed)
+        var random = SplitMix64(seed: 11)
+        let positions = Array(0..<header.length) + (0..<200).map { _ in Int.random(in: header.length..<frame.sealed.count, using: &random) }
+        for position in positions {
+            var bytes = frame.sealed
+            bytes[position] ^= UInt8.random(in: 1...255, using: &random)
+            #expect(throws: MSAIError.self, "byte \(position) flipped") { try roles.dataCenter.submit(maskedFrame: bytes) }
         }
-        let unknownTau = try tampered(frame) { $0.tauID = "0000" }
-        #expect(throws: MSAIError.self) { try roles.dataCenter.submit(maskedFrame: unknownTau) }
-        let otherVersion = try tampered(frame) { $0.version = 99 }
-        #expect(throws: MSAIError.invalidMetadata("masked frame metadata is version 99; this msai reads version 1")) {
-            try roles.dataCenter.submit(maskedFrame: otherVersion)
+        var body = frame.sealed
+        body[header.length + 10] ^= 1
+        #expect(throws: MSAIError.integrityFailure(
+            "masked frame: its seal does not open (AES-GCM authentication failed): the frame was altered, or sealed under another τ")) {
+            try roles.dataCenter.submit(maskedFrame: body)
         }
         // The untouched frame is still accepted afterwards: failures consume nothing.
-        #expect(try roles.dataCenter.submit(maskedFrame: frame.encoded).areaCount == 1)
+        #expect(try roles.dataCenter.submit(maskedFrame: frame.sealed).areaCount == 1)
     }
 
-    @Test func alteredPixelsFailTheIntegrityCheck() async throws {
-        let roles = Roles(seed: 2)
+    /// A frame sealed under another frame's τ does not open under this one's: a seal binds a frame to its τ.
+    @Test func aFrameSealedForAnotherTauIsRefused() async throws {
+        let roles = Roles(seed: 10)
+        let (_, first) = try await preparedFrame(roles)
+        let (_, second) = try await preparedFrame(roles)
+        // The second frame's body behind the first frame's header: the header is the associated data.
+        let headerLength = try SealedFrame.header(first.sealed).length
+        let spliced = Array(first.sealed[..<headerLength]) + Array(second.sealed[headerLength...])
+        #expect(throws: MSAIError.self) { try roles.dataCenter.submit(maskedFrame: spliced) }
+        #expect(try roles.dataCenter.submit(maskedFrame: first.sealed).areaCount == 1)
+        #expect(try roles.dataCenter.submit(maskedFrame: second.sealed).areaCount == 1)
+    }
+
+    /// What an enrolled edge seals under its own τ is still checked: the format version, the τ the
+    /// manifest names, and that it is format 2.
+    @Test func badMetadataInsideAValidSealIsRefusedByName() async throws {
+        let roles = Roles(seed: 1)
         let (_, frame) = try await preparedFrame(roles)
-        var pixels = frame.scrambled
-        pixels.samples[100] &+= 1
-        let bytes = try MaskedFrameCodec.encode(pixels: pixels, manifest: frame.manifest, ciphertexts: [])
-        #expect(throws: MSAIError.self) { try roles.dataCenter.submit(maskedFrame: bytes) }
+        #expect(throws: MSAIError.invalidMetadata("masked frame metadata is version 99; this msai reads versions 1 to 2")) {
+            try roles.dataCenter.submit(maskedFrame: try tampered(roles, frame) { $0.version = 99 })
+        }
+        #expect(throws: MSAIError.self) { try roles.dataCenter.submit(maskedFrame: try tampered(roles, frame) { $0.tauID = "0000" }) }
+        #expect(throws: MSAIError.invalidMetadata("masked frame is format 1; edges must send format 2")) {
+            try roles.dataCenter.submit(maskedFrame: try tampered(roles, frame) { $0.version = 1; $0.tag = "00" })
+        }
+        #expect(try roles.dataCenter.submit(maskedFrame: frame.sealed).areaCount == 1)
     }
 
-    @Test func missingMetadataIsNamed() async throws {
+    @Test func unsealedAndMetadataFreeFramesAreNamed() async throws {
         let roles = Roles(seed: 3)
-        let (image, _) = try await preparedFrame(roles)
+        let (image, frame) = try await preparedFrame(roles)
         let plain = try PNGCodec.encode(image)
+        #expect(throws: MSAIError.invalidImage(
+            "masked frame: not a sealed msai frame (it does not start with 'msaiSEAL'); this data center accepts only sealed frames, which msai 2 edges send")) {
+            try roles.dataCenter.submit(maskedFrame: frame.encoded)
+        }
         #expect(throws: MSAIError.invalidMetadata(
             "masked frame: no msai metadata (iTXt chunk 'msai'): not a masked frame, or its metadata was stripped")) {
-            try roles.dataCenter.submit(maskedFrame: plain)
-        }
-    }
-
-    @Test func flippedByteInsideTheMetadataChunkIsACRCError() async throws {
-        let roles = Roles(seed: 4)
-        let (_, frame) = try await preparedFrame(roles)
-        var bytes = frame.encoded
-        let marker = Array("tau_id".utf8)
-        let at = try #require((0..<(bytes.count - marker.count)).first { Array(bytes[$0..<($0 + marker.count)]) == marker })
-        bytes[at] ^= 0x20
-        do {
-            _ = try roles.dataCenter.submit(maskedFrame: bytes)
-            Issue.record("a frame with a flipped metadata byte was accepted")
-        } catch {
-            #expect("\(error)".contains("CRC error"))
+            try roles.dataCenter.submit(maskedFrame: try roles.reseal(plain, like: frame))
         }
     }
 
     @Test func truncatedFrameIsRejected() async throws {
         let roles = Roles(seed: 5)
         let (_, frame) = try await preparedFrame(roles)
-        let cut = Array(frame.encoded.prefix(frame.encoded.count / 2))
-        #expect(throws: MSAIError.self) { try roles.dataCenter.submit(maskedFrame: cut) }
+        for length in [0, 8, 20, frame.sealed.count / 2, frame.sealed.count - 1] {
+            #expect(throws: MSAIError.self) { try roles.dataCenter.submit(maskedFrame: Array(frame.sealed.prefix(length))) }
+        }
     }
 
     @Test func aReplayedFrameIsRejected() async throws {
         let roles = Roles(seed: 6)
         let (image, frame) = try await preparedFrame(roles)
         let receipt = try await roles.edge.send(frame)
-        #expect(try roles.dataCenter.storedFrame(receipt.frameID)?.recovered == image)
+        #expect(try roles.dataCenter.original(receipt.frameID) == image)
         #expect(throws: MSAIError.replay("tau \(frame.manifest.tauID) was already used by another frame")) {
-            try roles.dataCenter.submit(maskedFrame: frame.encoded)
+            try roles.dataCenter.submit(maskedFrame: frame.sealed)
         }
     }
 
@@ -97,7 +114,7 @@ import Testing
             }
         }
         let roles = Roles(seed: 7)
-        let edge = EdgeCamera(membranes: LyingCloud(), scrambling: roles.dataCenter, egress: roles.dataCenter)
+        let edge = EdgeCamera(membranes: LyingCloud(), scrambling: roles.dataCenter, egress: roles.dataCenter, mode: .gf251)
         let image = try PixelBuffer(width: 16, height: 16, channels: 1)
         await #expect(throws: MSAIError.shapeMismatch("asked the cloud for a 4x4x1 gf251 membrane and got 4x5x1 gf251")) {
             try await edge.prepare(image, areas: [Rect(x: 0, y: 0, width: 4, height: 4)])
@@ -133,8 +150,8 @@ import Testing
         #expect(throws: MSAIError.self) { try IntegerVHE.mask(&image, area: image.bounds, membrane: grant) }
     }
 
-    /// A manifest with sizes near Int.max must give an error, not an arithmetic-overflow trap,
-    /// even though it fails before the integrity tag is checked.
+    /// A manifest with sizes near Int.max, sealed by an edge under its own τ, must give an error,
+    /// not an arithmetic-overflow trap.
     @Test func hostileManifestSizesAreErrorsNotCrashes() async throws {
         let roles = Roles(seed: 12)
         let (_, frame) = try await preparedFrame(roles)
@@ -145,7 +162,7 @@ import Testing
             { $0.blockSize = Int.max },
             { $0.areas[0].ciphertextOffset = Int.max; $0.areas[0].ciphertextLength = Int.max; $0.areas[0].mode = .vhe },
         ] {
-            #expect(throws: MSAIError.self) { try roles.dataCenter.submit(maskedFrame: try tampered(frame, edit)) }
+            #expect(throws: MSAIError.self) { try roles.dataCenter.submit(maskedFrame: try tampered(roles, frame, edit)) }
         }
         #expect(throws: MSAIError.self) { try roles.dataCenter.issueTau(TauRequest(width: Int.max, height: Int.max, blockSize: 8)) }
         #expect(throws: MSAIError.self) { try roles.dataCenter.issueTau(TauRequest(width: 64, height: 64, blockSize: Int.max)) }

@@ -70,4 +70,22 @@ import Testing
         let inverse = try key.inverseMembrane(using: ChaCha20Keystream.self)
         for (l, i) in zip(lambda, inverse) { #expect(GF251.multiply(l, i) == 1) }
     }
+
+    /// The frame keys (HKDF-SHA-256 from the τ seed, one per job), τ under the scrambling key, a
+    /// pad, and a sealed frame, against the independent implementation.
+    @Test func frameKeysAndSealMatchIndependentImplementation() throws {
+        let keys = try FrameKeys(tauSeed: Hex.decode(v.seed_a)!)
+        #expect(Hex.encode(keys.scrambling) == v.frame_keys_seed_a_scrambling)
+        #expect(Hex.encode(keys.sealing.withUnsafeBytes { Array($0) }) == v.frame_keys_seed_a_sealing)
+        #expect(Hex.encode(keys.padSeed(area: 0)) == v.frame_keys_seed_a_pad_seed_area0)
+        #expect(Hex.encode(keys.padSeed(area: 3)) == v.frame_keys_seed_a_pad_seed_area3)
+        #expect(Hex.encode(try keys.pad(area: 3, count: 32)) == v.frame_keys_seed_a_pad_area3_first32)
+        #expect(try Permutation.derive(count: 100, seed: keys.scrambling, domain: .tau, using: ChaCha20Keystream.self).indices
+                == v.tau_seed_a_scrambling_100)
+        let sealed = Hex.decode(v.sealed_seed_a_hello)!
+        #expect(try SealedFrame.header(sealed).tauID == "00112233445566778899aabbccddeeff")
+        #expect(String(decoding: try SealedFrame.open(sealed, key: keys.sealing), as: UTF8.self) == "hello, sealed msai frame")
+        // Under any other frame's key the seal does not open.
+        #expect(throws: MSAIError.self) { try SealedFrame.open(sealed, key: try FrameKeys(tauSeed: Hex.decode(v.seed_b)!).sealing) }
+    }
 }

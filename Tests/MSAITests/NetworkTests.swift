@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import MSAICore
+import MSAICrypto
 import MSAIImageIO
 import MSAINetwork
 import MSAIRoles
@@ -11,31 +12,41 @@ import Testing
 
 /// The three roles as HTTP services on real loopback sockets (port 0), with the real SQLite store.
 @Suite(.serialized) struct NetworkTests {
-    static let config = RoleConfiguration.fresh()
+    /// The data center's master key, in a 0600 file as `msai init` writes it.
+    static let masterKeyFile: String = {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("msai-test-\(UUID().uuidString).master.key").path
+        try! RoleConfiguration.writeMasterKey(to: path)
+        return path
+    }()
+    static let masterKey = try! MasterKey.load(file: masterKeyFile)
+    static let config = RoleConfiguration.fresh(masterKeyFile: masterKeyFile)
     static let quick = RetryPolicy(deadline: .seconds(2), attempts: 2, firstBackoff: .milliseconds(50))
 
     /// A data center (SQLite in a temporary folder) and a cloud that reaches it.
     struct Deployment {
         let folder: URL
+        /// The data center object behind the service (tests use its store to reseal frames as an edge could).
+        let center: DataCenter
         let dataCenter: RunningServer
         let cloud: RunningServer
 
         static func start(database: String? = nil, dataCenterPort: Int = 0) async throws -> Deployment {
             let folder = FileManager.default.temporaryDirectory.appendingPathComponent("msai-net-\(UUID().uuidString)")
             let path = database ?? folder.appendingPathComponent("dc.sqlite").path
+            let center = DataCenter(store: try SQLiteDataCenterStore(path: path, masterKey: masterKey))
             let dc = try await RunningServer.start(
-                DataCenterService.router(dataCenter: DataCenter(store: try SQLiteDataCenterStore(path: path)), cloudToken: config.cloudToken,
-                                         edgeTokens: config.edgeTokens, readerTokens: config.readerTokens),
+                DataCenterService.router(dataCenter: center, cloudToken: config.cloudToken, edgeTokens: config.edgeTokens,
+                                         viewerTokens: config.viewerTokens, recovererTokens: config.recovererTokens),
                 host: "127.0.0.1", port: dataCenterPort, name: "test-dc")
             let cloud = try await RunningServer.start(
                 CloudService.router(cloud: CloudPlatform(escrow: HTTPDataCenterClient(url: dc.url, token: config.cloudToken, retry: quick)),
                                     edgeTokens: config.edgeTokens),
                 host: "127.0.0.1", port: 0, name: "test-cloud")
-            return Deployment(folder: folder, dataCenter: dc, cloud: cloud)
+            return Deployment(folder: folder, center: center, dataCenter: dc, cloud: cloud)
         }
 
         /// An edge of this deployment; `retry` is quick by default, for the tests of roles that are down.
-        func edge(mode: MaskingMode = .gf251, format: MaskedFrameCodec.Format = .png, cloudURL: String? = nil, dataCenterURL: String? = nil,
+        func edge(mode: MaskingMode = .standard, format: MaskedFrameCodec.Format = .png, cloudURL: String? = nil, dataCenterURL: String? = nil,
                   retry: RetryPolicy = quick) -> EdgeCamera
         {
             let dcURL = dataCenterURL ?? dataCenter.url
@@ -45,7 +56,16 @@ import Testing
                               frameFormat: format)
         }
 
-        var reader: HTTPReaderClient { HTTPReaderClient(url: dataCenter.url, readerToken: config.readerTokens[0], retry: quick) }
+        /// A recoverer of this deployment (originals, audited with a reason).
+        var reader: HTTPReaderClient { HTTPReaderClient(url: dataCenter.url, token: config.recovererTokens[0], retry: quick) }
+        /// A viewer of this deployment (the masked view only).
+        var viewer: HTTPReaderClient { HTTPReaderClient(url: dataCenter.url, token: config.viewerTokens[0], retry: quick) }
+
+        /// Seals `inner` under the τ of `frame`, as the edge that holds it could.
+        func reseal(_ inner: [UInt8], like frame: EdgeCamera.MaskedFrame) throws -> [UInt8] {
+            let seed = try #require(try center.store.tau(frame.manifest.tauID)?.seed)
+            return try SealedFrame.seal(inner, tauID: frame.manifest.tauID, key: try FrameKeys(tauSeed: seed).sealing)
+        }
 
         /// An msai.json naming this deployment, for msai processes; returns its path.
         func configFile() throws -> String {
@@ -120,9 +140,11 @@ import Testing
             #expect(MaskedFrameCodec.format(of: frame.encoded) == frame.format)
             let receipt = try await edge.send(frame)
             #expect(receipt.areaCount == 2)
-            let recovered = try PNGCodec.decode(try await deployment.reader.image(frameID: receipt.frameID)).pixels
+            let recovered = try PNGCodec.decode(try await deployment.reader.recovered(frameID: receipt.frameID, reason: "test")).pixels
             #expect(recovered == image, "\(file) \(mode)")
-            #expect(try await deployment.reader.image(frameID: receipt.frameID, masked: true) == frame.encoded)
+            #expect(try await deployment.viewer.sealed(frameID: receipt.frameID) == frame.sealed)
+            // A viewer sees the frame unscrambled with its areas still masked: exactly what the edge masked.
+            #expect(try PNGCodec.decode(try await deployment.viewer.masked(frameID: receipt.frameID)).pixels == frame.maskedAreas)
         }
         }
         #expect(try await deployment.reader.frameIDs().count == 2 * cases.count)
@@ -161,7 +183,7 @@ import Testing
         _ = cloudURL
         let again = try await second.edge().send(try await second.edge().prepare(image, areas: area))
         #expect(try await second.reader.frameIDs() == [accepted.frameID, again.frameID])
-        let recovered = try PNGCodec.decode(try await second.reader.image(frameID: accepted.frameID)).pixels
+        let recovered = try PNGCodec.decode(try await second.reader.recovered(frameID: accepted.frameID, reason: "test")).pixels
         #expect(recovered == image)
     }
 
@@ -294,15 +316,22 @@ import Testing
         defer { Task { await d.stop() } }
         let membrane = Array(#"{"rows":2,"cols":2,"channels":1,"mode":"gf251"}"#.utf8)
         let tau = Array(#"{"width":64,"height":64,"block_size":8}"#.utf8)
-        for token in [nil, "wrong", NetworkTests.config.readerTokens[0], NetworkTests.config.cloudToken] {
+        let viewerToken = NetworkTests.config.viewerTokens[0], recovererToken = NetworkTests.config.recovererTokens[0]
+        for token in [nil, "wrong", viewerToken, recovererToken, NetworkTests.config.cloudToken] {
             #expect(try await raw(d.cloud.url + "/v1/membranes", token: token, body: membrane).status == 401)
             #expect(try await raw(d.dataCenter.url + "/v1/taus", token: token, body: tau).status == 401)
             #expect(try await raw(d.dataCenter.url + "/v1/frames", token: token, body: [1, 2, 3], contentType: "image/png").status == 401)
         }
-        // Keys only from the cloud; readers only with a reader token.
+        // Keys only from the cloud; frames only for readers; originals, deletion and the audit log only for recoverers.
         #expect(try await raw(d.dataCenter.url + "/v1/keys", token: NetworkTests.config.edgeTokens[0], body: [1]).status == 401)
         #expect(try await raw(d.dataCenter.url + "/v1/frames", method: .GET, token: NetworkTests.config.edgeTokens[0]).status == 401)
         #expect(try await raw(d.dataCenter.url + "/v1/audit", method: .GET, token: nil).status == 401)
+        #expect(try await raw(d.dataCenter.url + "/v1/frames", method: .GET, token: viewerToken).status == 200)
+        let forbidden = try await raw(d.dataCenter.url + "/v1/frames/x/recovered?reason=r", method: .GET, token: viewerToken)
+        #expect(forbidden.status == 403 && forbidden.body.contains("recoverer token"), "\(forbidden)")
+        #expect(try await raw(d.dataCenter.url + "/v1/audit", method: .GET, token: viewerToken).status == 403)
+        #expect(try await raw(d.dataCenter.url + "/v1/frames/x", method: .DELETE, token: viewerToken).status == 403)
+        #expect(try await raw(d.dataCenter.url + "/v1/frames/x/recovered?reason=r", method: .GET, token: recovererToken).status == 404)
         let reply = try await raw(d.cloud.url + "/v1/membranes", token: "wrong", body: membrane)
         #expect(reply.body.contains("wrong token"))
     }
@@ -313,8 +342,8 @@ import Testing
         let image = try ImageFile.read(dataset("lena.png"))
         let frame = try await d.edge().prepare(image, areas: [Rect(x: 0, y: 0, width: 30, height: 30)])
         let edgeToken = NetworkTests.config.edgeTokens[0]
-        #expect(try await raw(d.dataCenter.url + "/v1/frames", token: edgeToken, body: frame.encoded, contentType: "image/png").status == 201)
-        let replay = try await raw(d.dataCenter.url + "/v1/frames", token: edgeToken, body: frame.encoded, contentType: "image/png")
+        #expect(try await raw(d.dataCenter.url + "/v1/frames", token: edgeToken, body: frame.sealed, contentType: SealedFrame.mediaType).status == 201)
+        let replay = try await raw(d.dataCenter.url + "/v1/frames", token: edgeToken, body: frame.sealed, contentType: SealedFrame.mediaType)
         #expect(replay.status == 409 && replay.body.contains("already used"))
         #expect(try await d.reader.frameIDs().count == 1)
 
@@ -336,13 +365,13 @@ import Testing
         _ = try await edge.send(try await edge.prepare(image, areas: area))
         let second = try await edge.prepare(image, areas: area)
         #expect(second.manifest.tauID != frame.manifest.tauID)
-        let reused = try await raw(d.dataCenter.url + "/v1/frames", token: edgeToken, body: second.encoded, contentType: "image/png")
+        let reused = try await raw(d.dataCenter.url + "/v1/frames", token: edgeToken, body: second.sealed, contentType: SealedFrame.mediaType)
         #expect(reused.status == 409 && reused.body.contains("membrane") && reused.body.contains("already used"), "\(reused)")
         #expect(try await d.reader.frameIDs().count == 2)
     }
 
     /// What an enrolled edge could do to exhaust a role: a huge membrane, or a small PNG claiming a
-    /// huge image (refused from its header, before any pixel is decoded).
+    /// huge image, sealed under its own τ (refused from its header, before any pixel is decoded).
     @Test func hugeMembranesAndDecompressionBombsAreRefusedCheaply() async throws {
         let d = try await Deployment.start()
         defer { Task { await d.stop() } }
@@ -356,15 +385,20 @@ import Testing
         let crc = crc32PNG(Array(bomb[12..<29]))
         bomb[29...32] = [UInt8(crc >> 24), UInt8((crc >> 16) & 255), UInt8((crc >> 8) & 255), UInt8(crc & 255)]
         let start = ContinuousClock.now
-        let reply = try await raw(d.dataCenter.url + "/v1/frames", token: edgeToken, body: bomb, contentType: "image/png")
+        let reply = try await raw(d.dataCenter.url + "/v1/frames", token: edgeToken, body: try d.reseal(bomb, like: frame),
+                                  contentType: SealedFrame.mediaType)
         #expect(reply.status == 400 && reply.body.contains("10000x10000"), "\(reply)")
         #expect(ContinuousClock.now - start < .seconds(1))
         // The genuine frame is still accepted, and the audit log names who did what by token fingerprint.
         _ = try await d.edge().send(frame)
-        _ = try await d.reader.image(frameID: frame.manifest.tauID)
-        let audit = try await raw(d.dataCenter.url + "/v1/audit", method: .GET, token: NetworkTests.config.readerTokens[0])
-        #expect(audit.body.contains("\"actor\":\"edge:") && audit.body.contains("\"actor\":\"reader:"), "\(audit.body)")
-        #expect(!audit.body.contains(edgeToken) && !audit.body.contains(NetworkTests.config.readerTokens[0]))
+        _ = try await d.reader.recovered(frameID: frame.manifest.tauID, reason: "incident 42")
+        _ = try await d.viewer.masked(frameID: frame.manifest.tauID)
+        let recovererToken = NetworkTests.config.recovererTokens[0]
+        let audit = try await raw(d.dataCenter.url + "/v1/audit", method: .GET, token: recovererToken)
+        #expect(audit.body.contains("\"actor\":\"edge:") && audit.body.contains("\"actor\":\"recoverer:")
+                && audit.body.contains("\"actor\":\"viewer:"), "\(audit.body)")
+        #expect(audit.body.contains("\"reason\":\"incident 42\""), "\(audit.body)")
+        #expect(!audit.body.contains(edgeToken) && !audit.body.contains(recovererToken))
     }
 
     @Test func malformedTruncatedAndOversizedBodiesGet400AndTheServerLives() async throws {
@@ -385,10 +419,15 @@ import Testing
             #expect(reply.body.contains(message), "\(reply.body)")
         }
         let frame = try await d.edge().prepare(try ImageFile.read(dataset("lena.png")), areas: [Rect(x: 0, y: 0, width: 30, height: 30)])
-        for bad in [Array(frame.encoded.prefix(frame.encoded.count / 2)), [UInt8](repeating: 7, count: 1000), []] {
-            let reply = try await raw(d.dataCenter.url + "/v1/frames", token: edgeToken, body: bad, contentType: "image/png")
+        for bad in [Array(frame.sealed.prefix(frame.sealed.count / 2)), [UInt8](repeating: 7, count: 1000), [], frame.encoded] {
+            let reply = try await raw(d.dataCenter.url + "/v1/frames", token: edgeToken, body: bad, contentType: SealedFrame.mediaType)
             #expect(reply.status == 400, "\(reply)")
         }
+        // A frame whose seal fails is a 400 that names the seal, and uses up nothing: its τ still takes the genuine frame.
+        var altered = frame.sealed
+        altered[altered.count - 40] ^= 0x20
+        let refused = try await raw(d.dataCenter.url + "/v1/frames", token: edgeToken, body: altered, contentType: SealedFrame.mediaType)
+        #expect(refused.status == 400 && refused.body.contains("its seal does not open"), "\(refused)")
         // Still serving, and the good frame still goes through.
         #expect(try await raw(d.dataCenter.url + "/v1/health", method: .GET, token: nil).body == "ok")
         #expect(try await d.edge().send(frame).areaCount == 1)
@@ -454,8 +493,9 @@ import Testing
                 // Kill -9 while this frame is on its way.
                 let frame = try await edge.prepare(image, areas: [Rect(x: 10, y: 10, width: 100, height: 80)])
                 let sink = HTTPDataCenterClient(url: url, token: config.edgeTokens[0], retry: once)
-                let bytes = frame.encoded
-                let send = Task { try await sink.submit(maskedFrame: bytes) }
+                let bytes = frame.sealed
+                let expected = FrameReceipt(frameID: frame.manifest.tauID, width: 320, height: 240, areaCount: 1)
+                let send = Task { try await sink.submit(maskedFrame: bytes, expected: expected) }
                 kill(process.processIdentifier, SIGKILL)
                 process.waitUntilExit()
                 if let receipt = try? await send.value { acknowledged.append((receipt.frameID, image)) } else { failed += 1 }
@@ -475,11 +515,11 @@ import Testing
         (process, url) = try launch(listen: "127.0.0.1:\(port)")
         defer { process.terminate(); process.waitUntilExit() }
         await cloud.stop()
-        let reader = HTTPReaderClient(url: url, readerToken: config.readerTokens[0], retry: NetworkTests.quick)
+        let reader = HTTPReaderClient(url: url, token: config.recovererTokens[0], retry: NetworkTests.quick)
         let stored = Set(try await reader.frameIDs())
         for (id, image) in acknowledged {
             #expect(stored.contains(id), "acknowledged frame \(id) was lost")
-            #expect(try PNGCodec.decode(try await reader.image(frameID: id)).pixels == image)
+            #expect(try PNGCodec.decode(try await reader.recovered(frameID: id, reason: "test")).pixels == image)
         }
     }
 }
@@ -500,9 +540,9 @@ import Testing
         for (path, operations) in paths {
             for (method, value) in operations {
                 let operation = value as! [String: Any]
-                let concrete = path.replacingOccurrences(of: "{id}", with: "x").replacingOccurrences(of: "{kind}", with: "recovered")
+                let concrete = path.replacingOccurrences(of: "{id}", with: "x")
                 var request = HTTPClientRequest(url: base + concrete)
-                request.method = method == "post" ? .POST : .GET
+                request.method = ["post": .POST, "delete": .DELETE][method] ?? .GET
                 let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
                 let secured = operation["security"] != nil
                 #expect(Int(response.status.code) == (secured ? 401 : 200), "\(role) \(method.uppercased()) \(path)")
@@ -511,7 +551,7 @@ import Testing
                 checked += 1
             }
         }
-        #expect(checked >= (role == "cloud" ? 2 : 7))
+        #expect(checked >= (role == "cloud" ? 2 : 10))
         var unknown = HTTPClientRequest(url: base + "/v1/nothing-here")
         unknown.method = .GET
         #expect(try await HTTPClient.shared.execute(unknown, timeout: .seconds(10)).status.code == 404)

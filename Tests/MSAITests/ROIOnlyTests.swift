@@ -44,7 +44,7 @@ import Testing
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("msai-roi-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
-        let dataCenter = DataCenter(store: try SQLiteDataCenterStore(path: folder.appendingPathComponent("dc.sqlite").path),
+        let dataCenter = DataCenter(store: try SQLiteDataCenterStore(path: folder.appendingPathComponent("dc.sqlite").path, masterKey: testMasterKey),
                                     random: SplitMix64(seed: 71))
         let edge = EdgeCamera(membranes: CloudPlatform(escrow: dataCenter, random: SplitMix64(seed: 72)), scrambling: dataCenter,
                               egress: dataCenter, frameFormat: .qoi)
@@ -54,20 +54,23 @@ import Testing
         let base = try await edge.send(full).frameID
         for frame in frames[1...] {
             let patch = try await edge.preparePatches(frame, areas: areas, background: base)
-            #expect(patch.encoded.count * 5 < full.encoded.count)
+            #expect(patch.sealed.count * 5 < full.sealed.count)
             let receipt = try await edge.send(patch)
             #expect(receipt.width == frame.width && receipt.height == frame.height && receipt.areaCount == areas.count)
             var expected = frames[0]
             for area in areas { try expected.copy(area, of: frame, to: area) }
-            let stored = try #require(try dataCenter.storedFrame(receipt.frameID))
-            #expect(stored.recovered == expected)
-            #expect(stored.manifest.composition?.base == base)
+            #expect(try dataCenter.original(receipt.frameID) == expected)
+            #expect(try dataCenter.store.frame(receipt.frameID)?.manifest.composition?.base == base)
+            // The masked view is the background's masked view with this frame's masked areas in place.
+            let maskedExpected = try RegionMosaic.compose(
+                patch.maskedAreas, pieces: try #require(patch.manifest.composition).pieces, onto: try dataCenter.maskedView(base, actor: "test").pixels)
+            #expect(try dataCenter.maskedView(receipt.frameID, actor: "test").pixels == maskedExpected)
             // The patch itself shows nothing of the areas: they are masked, then scrambled.
             #expect(patch.scrambled.width < frame.width)
         }
         // A frame with no areas is a one-pixel patch: the background as it was.
         let empty = try await edge.preparePatches(frames[2], areas: [], background: base)
-        #expect(try dataCenter.storedFrame(try await edge.send(empty).frameID)?.recovered == frames[0])
+        #expect(try dataCenter.original(try await edge.send(empty).frameID) == frames[0])
     }
 
     @Test func patchesOntoMissingWrongOrPatchBackgroundsAreRefused() async throws {
@@ -80,36 +83,34 @@ import Testing
         let unknown = try await roles.edge.preparePatches(image, areas: area, background: "feedfeed")
         #expect(throws: MSAIError.unknownKey(
             "patch frame's background feedfeed is not held by this data center (never received, or deleted by retention); send a full frame")) {
-            try dc.submit(maskedFrame: unknown.encoded)
+            try dc.submit(maskedFrame: unknown.sealed)
         }
         let small = try await roles.edge.prepare(try image.cropped(to: Rect(x: 0, y: 0, width: 32, height: 32)), areas: [])
         let smallID = try await roles.edge.send(small).frameID
         let misfit = try await roles.edge.preparePatches(image, areas: area, background: smallID)
         #expect(throws: MSAIError.shapeMismatch("patch frame is for a 64x48x3 frame, but its background \(smallID) is 32x32x3")) {
-            try dc.submit(maskedFrame: misfit.encoded)
+            try dc.submit(maskedFrame: misfit.sealed)
         }
         let fullID = try await roles.edge.send(try await roles.edge.prepare(image, areas: area)).frameID
         let patchID = try await roles.edge.send(try await roles.edge.preparePatches(image, areas: area, background: fullID)).frameID
         let chained = try await roles.edge.preparePatches(image, areas: area, background: patchID)
         #expect(throws: MSAIError.invalidMetadata("patch frame's background \(patchID) is itself a patch frame; it must be a full frame")) {
-            try dc.submit(maskedFrame: chained.encoded)
+            try dc.submit(maskedFrame: chained.sealed)
         }
-        // The composition is under the tag: pointing a patch at another background breaks it.
+        // The composition is inside the seal: pointing a patch somewhere else breaks the seal.
         let patch = try await roles.edge.preparePatches(image, areas: area, background: fullID)
+        var sealed = patch.sealed
+        sealed[sealed.count - 40] ^= 1
+        #expect(throws: MSAIError.self) { try dc.submit(maskedFrame: sealed) }
         var manifest = patch.manifest
-        manifest.composition?.pieces[0].x += 4
-        let moved = try MaskedFrameCodec.encode(pixels: patch.scrambled, manifest: manifest, ciphertexts: [], format: .qoi)
-        #expect(throws: MSAIError.integrityFailure("masked frame fails its integrity check: metadata or pixels were altered")) {
-            try dc.submit(maskedFrame: moved)
-        }
-        // A piece that is not its masked area is refused before anything else.
-        manifest = patch.manifest
         manifest.composition?.pieces[0].mosaicX += 1
-        let unmasked = try MaskedFrameCodec.encode(pixels: patch.scrambled, manifest: manifest, ciphertexts: [], format: .qoi)
+        // A piece that is not its masked area, sealed by the edge under its own τ, is refused by name.
+        let unmasked = try roles.reseal(
+            try MaskedFrameCodec.encode(pixels: patch.scrambled, manifest: manifest, ciphertexts: [], format: .qoi), like: patch)
         #expect(throws: MSAIError.invalidMetadata("patch frame metadata: its 1 piece(s) are not its 1 masked area(s)")) {
             try dc.submit(maskedFrame: unmasked)
         }
-        #expect(try dc.submit(maskedFrame: patch.encoded).areaCount == 1)
+        #expect(try dc.submit(maskedFrame: patch.sealed).areaCount == 1)
     }
 
     /// vtest.avi with ROI-only transmission: frames 0, 10 and 20 go whole, the others as
@@ -129,16 +130,16 @@ import Testing
         for outcome in await outcomes.all {
             let receipt = try #require(outcome.receipt)
             let manifest = try #require(outcome.manifest)
-            let stored = try #require(try roles.dataCenter.storedFrame(receipt.frameID))
+            let stored = try #require(try roles.dataCenter.store.frame(receipt.frameID))
             #expect((manifest.composition == nil) == (outcome.sequence % 10 == 0), "frame \(outcome.sequence)")
             if manifest.composition == nil {
                 backgrounds[receipt.frameID] = originals[outcome.frame.index]
-                fullBytes += stored.maskedFrame.count
+                fullBytes += stored.sealed.count
             } else {
-                patchBytes += stored.maskedFrame.count
+                patchBytes += stored.sealed.count
             }
             let expected = try outcome.expectedRecovery(background: manifest.composition.flatMap { backgrounds[$0.base] })
-            #expect(stored.recovered == expected, "frame \(outcome.frame.index)")
+            #expect(try roles.dataCenter.original(receipt.frameID) == expected, "frame \(outcome.frame.index)")
         }
         // The walkers are a small part of the frame: patches are far smaller than full frames.
         #expect(Double(patchBytes) / Double(count - 3) < 0.5 * Double(fullBytes) / 3)

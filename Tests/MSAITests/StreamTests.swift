@@ -1,5 +1,6 @@
 import Foundation
 import MSAICore
+import MSAICrypto
 import MSAIImageIO
 import MSAIRoles
 import MSAIStreaming
@@ -64,9 +65,9 @@ import Testing
         #expect(all.map(\.frame.index) == Array(0..<count))
         for outcome in all {
             let receipt = try #require(outcome.receipt)
-            let stored = try #require(try roles.dataCenter.storedFrame(receipt.frameID))
-            #expect(stored.recovered == originals[outcome.frame.index], "frame \(outcome.frame.index)")
-            #expect(MaskedFrameCodec.format(of: stored.maskedFrame) == .qoi)
+            #expect(try roles.dataCenter.original(receipt.frameID) == originals[outcome.frame.index], "frame \(outcome.frame.index)")
+            let stored = try #require(try roles.dataCenter.store.frame(receipt.frameID))
+            #expect(SealedFrame.isSealed(stored.sealed))
             // Read fast from a file, no detection is stale: people are masked, not the whole frame.
             guard case .areas(let areas, let detectedAt, let age) = outcome.decision else {
                 Issue.record("frame \(outcome.frame.index) masked whole: \(outcome.decision)")
@@ -108,11 +109,10 @@ import Testing
         let all = await outcomes.all
         for outcome in all {
             let receipt = try #require(outcome.receipt)
-            let stored = try #require(try roles.dataCenter.storedFrame(receipt.frameID))
-            #expect(stored.recovered == frames[outcome.frame.index])
+            #expect(try roles.dataCenter.original(receipt.frameID) == frames[outcome.frame.index])
             switch outcome.decision {
             case .wholeFrame:
-                #expect(stored.manifest.areas.map(\.rect) == [Rect(x: 0, y: 0, width: 768, height: 576)])
+                #expect(try roles.dataCenter.store.frame(receipt.frameID)?.manifest.areas.map(\.rect) == [Rect(x: 0, y: 0, width: 768, height: 576)])
             case .areas(let areas, let detectedAt, _):
                 // Within the 500 ms bound at 10 fps: at most 5 frames after the detection used.
                 #expect(outcome.sequence - detectedAt <= 5, "frame \(outcome.sequence) used detection \(detectedAt)")

@@ -56,8 +56,10 @@ public struct GF251MembraneKey: Equatable, Sendable {
         return try noise(using: stream).map { GF251.multiply(kInverse, GF251.add(w, $0)) }
     }
 
-    /// The hardened mode's pad δ[i]: raw keystream bytes (domain "PAD0"), uniform in 0...255.
-    public func pad<S: Keystream>(using stream: S.Type) throws -> [UInt8] {
+    /// The pad of frames in format 1 (msai 1), which the cloud made from this key's seed: kept
+    /// only to recover frames an msai 1 data center stored. Format 2 takes the pad from the
+    /// data center's τ seed instead, so that the cloud's key alone unmasks nothing.
+    public func legacyPad<S: Keystream>(using stream: S.Type) throws -> [UInt8] {
         var keystream = try S(seed: seed, domain: .pad)
         return keystream.nextBytes(shape.sampleCount)
     }

@@ -1,24 +1,32 @@
 /// Which membrane construction masks an area.
 public enum MaskingMode: String, Codable, Sendable, CaseIterable {
-    /// Bytes the membrane carries per sample in this mode.
+    /// The mode used when none is named: `hardened`.
+    public static let standard = MaskingMode.hardened
+
+    /// Bytes the cloud's membrane carries per sample in this mode.
     public var bytesPerSample: Int {
         switch self {
-        case .gf251: return 1
-        case .hardened: return 2
+        case .gf251, .hardened: return 1
         case .vhe: return 16
         }
     }
 
-    /// The default: λ over GF(251), one byte per sample, exact in the field. Leaks the samples
-    /// that are 0 or 251...255 (they stay as they are), as the paper's scheme does.
+    /// The paper's literal map, kept to reproduce its tables: o' = o · λ mod 251 with λ from the
+    /// cloud. It leaks: samples that are 0 or 251...255 stay as they are, and λ alone undoes it,
+    /// so the cloud (which made λ) unmasks any area whose masked pixels it gets to see.
     case gf251
-    /// GF(251) with a per-sample pad: o' = (((o + δ) mod 256) · λ) in GF(251), δ uniform in 0...255.
-    /// (o + δ) mod 256 is uniform whatever o is, so no sample value leaks, and the map is still
-    /// a bijection of 0...255, so recovery stays bit-exact. Two bytes (λ, δ) per sample.
+    /// The default. o' = λ-map((o + δ) mod 256): λ from the cloud, the pad δ from the data
+    /// center's τ seed (`FrameKeys.pad`, one stream per area). (o + δ) mod 256 is uniform whatever
+    /// o is, so no value stays in place, and neither λ alone (the cloud) nor δ alone unmasks
+    /// anything. Still a bijection of 0...255 per sample, so recovery stays bit-exact.
     case hardened
     /// For study only: the paper's integer VHE form through big integers (see `MSAIBigInt`).
-    /// k has only 250 values, so its secrecy rests on w and the noise.
+    /// Its security rests on k, which has only 250 values: one frame's ciphertexts reveal k by
+    /// trial, and with it every sample. Its ciphertexts travel only inside the frame's seal.
     case vhe
+
+    /// Whether the data center's τ seed also keys a pad in this mode.
+    public var usesPad: Bool { self == .hardened }
 }
 
 /// The size of a membrane: one multiplier per sample of a rows × cols area with `channels` channels.

@@ -1,15 +1,22 @@
 import Foundation
 
-/// The metadata a masked frame carries (in a PNG iTXt chunk with keyword "msai"), so the data
-/// center needs nothing but its keys to recover it: format version, block size, tau reference,
-/// and the areas in masking order with their membrane ids and modes; plus an integrity tag
-/// (HMAC-SHA-256 under a key only the edge and data center hold) over all of it and the pixels.
+/// The metadata a masked frame carries (in a PNG iTXt chunk with keyword "msai", or in the QOI
+/// container), so the data center needs nothing but its keys to recover it: format version,
+/// block size, tau reference, and the areas in masking order with their membrane ids and modes.
+/// It travels and rests only inside the frame's seal (`SealedFrame`), whose AEAD also makes it
+/// tamper-evident.
+///
+/// Version 1 (msai 1) carried an HMAC tag instead of a seal, took the scrambling PRF's key
+/// straight from the τ seed and the hardened pad from the cloud's key. Such frames are read
+/// only where a migrated database holds them.
 ///
 /// A patch frame (ROI-only transmission) also carries a `composition`: its image is a mosaic
 /// of the masked areas only, and the data center lays them onto a background frame it holds.
 public struct FrameManifest: Codable, Equatable, Sendable {
     public static let formatName = "msai-masked-frame"
-    public static let currentVersion = 1
+    public static let currentVersion = 2
+    /// The versions this build reads.
+    public static let readableVersions = 1...2
     /// The PNG text keyword the manifest is stored under.
     public static let pngKeyword = "msai"
 
@@ -23,7 +30,7 @@ public struct FrameManifest: Codable, Equatable, Sendable {
     public var areas: [MaskedArea]
     /// For a patch frame: where its pieces go in which background frame. Absent otherwise.
     public var composition: FrameComposition?
-    /// Lowercase hex HMAC-SHA-256; nil while the tag is being computed.
+    /// Version 1 only: lowercase hex HMAC-SHA-256 over the manifest without it and the pixels.
     public var tag: String?
 
     public init(
@@ -98,9 +105,9 @@ public struct FrameManifest: Codable, Equatable, Sendable {
         guard manifest.format == formatName else {
             throw MSAIError.invalidMetadata("masked frame metadata has format '\(manifest.format)', expected '\(formatName)'")
         }
-        guard manifest.version == currentVersion else {
+        guard readableVersions.contains(manifest.version) else {
             throw MSAIError.invalidMetadata(
-                "masked frame metadata is version \(manifest.version); this msai reads version \(currentVersion)")
+                "masked frame metadata is version \(manifest.version); this msai reads versions \(readableVersions.lowerBound) to \(readableVersions.upperBound)")
         }
         guard manifest.width == imageWidth, manifest.height == imageHeight, manifest.channels == imageChannels else {
             throw MSAIError.invalidMetadata(
@@ -110,8 +117,9 @@ public struct FrameManifest: Codable, Equatable, Sendable {
         guard manifest.blockSize >= 1 else {
             throw MSAIError.invalidMetadata("masked frame metadata has block size \(manifest.blockSize)")
         }
-        guard manifest.tag != nil else {
-            throw MSAIError.invalidMetadata("masked frame metadata has no integrity tag")
+        guard (manifest.version == 1) == (manifest.tag != nil) else {
+            throw MSAIError.invalidMetadata(
+                manifest.version == 1 ? "masked frame metadata (version 1) has no integrity tag" : "masked frame metadata (version 2) carries a version 1 tag")
         }
         for area in manifest.areas where !area.rect.fits(width: imageWidth, height: imageHeight) {
             throw MSAIError.invalidMetadata(

@@ -6,7 +6,8 @@
 //   cloud -> data center  MembraneKeyRecord        (id and the key; never pixels)
 //   edge  -> data center  TauRequest               (frame size and block size)
 //   data center -> edge   TauGrant                 (tau id and the per-frame seed)
-//   edge  -> data center  masked frame             (a PNG carrying a FrameManifest)
+//   edge  -> data center  sealed frame             (a PNG or QOI frame with its FrameManifest,
+//                                                   sealed under a key derived from the tau seed)
 
 /// Edge → cloud: "I need a membrane of this shape". Carries no pixels.
 public struct MembraneRequest: Codable, Equatable, Sendable {
@@ -20,8 +21,9 @@ public struct MembraneRequest: Codable, Equatable, Sendable {
 }
 
 /// Cloud → edge: the membrane, one value per sample, and its id.
-/// For `.gf251` each value is one byte in 1...250; for `.hardened`, all the λ bytes then all the
-/// pad bytes δ; for `.vhe` each is a 16-byte little-endian integer below the public modulus q.
+/// For `.gf251` and `.hardened` each value is one byte in 1...250 (the hardened mode's pad comes
+/// from the data center, not from the cloud); for `.vhe` each is a 16-byte little-endian integer
+/// below the public modulus q.
 public struct MembraneGrant: Equatable, Sendable {
     public let id: MembraneID
     public let shape: MembraneShape

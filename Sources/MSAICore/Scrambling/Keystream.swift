@@ -15,11 +15,11 @@ public protocol Keystream {
 public enum KeystreamDomain: String, Sendable, CaseIterable {
     /// GF(251) membrane noise e[i, j, ch].
     case membraneNoise = "MEMB"
-    /// The hardened mode's additive pad δ[i, j, ch].
+    /// The hardened mode's additive pad δ[i, j, ch], keyed per area by the frame's pad key.
     case pad = "PAD0"
     /// Integer VHE membrane noise.
     case integerNoise = "VHEN"
-    /// Fisher–Yates draws for tau, the block permutation.
+    /// Fisher–Yates draws for tau, the block permutation (keyed by the frame's scrambling key).
     case tau = "TAU0"
     /// Fisher–Yates draws for the permutation of partial-edge-block pixels.
     case edgePixels = "EDGE"

@@ -7,7 +7,9 @@ Run: python3 Tests/MSAITests/Vectors/make_vectors.py > Tests/MSAITests/Vectors/v
 import json
 import struct
 
+from cryptography.hazmat.primitives import hashes, hmac
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 CHUNK = 16384
 
@@ -64,6 +66,32 @@ def membrane(seed, k, w, count):
     return noise, lam
 
 
+def hkdf_extract(salt: bytes, ikm: bytes) -> bytes:
+    h = hmac.HMAC(salt, hashes.SHA256())
+    h.update(ikm)
+    return h.finalize()
+
+
+def hkdf_expand(prk: bytes, info: bytes) -> bytes:
+    """32 bytes of HKDF-Expand (RFC 5869): one block, T(1) = HMAC(prk, info || 0x01)."""
+    h = hmac.HMAC(prk, hashes.SHA256())
+    h.update(info + b"\x01")
+    return h.finalize()
+
+
+def frame_keys(tau_seed: bytes):
+    """Sources/MSAICrypto/FrameKeys.swift."""
+    prk = hkdf_extract(b"msai frame keys v2", tau_seed)
+    pad = lambda i: hkdf_expand(prk, b"pad" + struct.pack(">I", i))
+    return hkdf_expand(prk, b"scrambling"), hkdf_expand(prk, b"sealing"), pad
+
+
+def seal(frame: bytes, tau_id: str, key: bytes, nonce: bytes) -> bytes:
+    """Sources/MSAICrypto/SealedFrame.swift, with a chosen nonce."""
+    header = b"msaiSEAL" + bytes([2, len(tau_id)]) + tau_id.encode() + nonce
+    return header + AESGCM(key).encrypt(nonce, frame, header)
+
+
 seed_a = bytes(range(32))
 seed_b = bytes([0xA5] * 32)
 out = {"seed_a": seed_a.hex(), "seed_b": seed_b.hex()}
@@ -80,4 +108,13 @@ noise, lam = membrane(seed_b, 7, 200, 300)
 out["membrane_seed_b_k7_w200_noise300"] = noise
 out["membrane_seed_b_k7_w200_lambda300"] = lam
 out["gf251_inverse"] = [0] + [pow(a, -1, 251) for a in range(1, 251)]
+scrambling, sealing, pad = frame_keys(seed_a)
+out["frame_keys_seed_a_scrambling"] = scrambling.hex()
+out["frame_keys_seed_a_sealing"] = sealing.hex()
+out["frame_keys_seed_a_pad_seed_area0"] = pad(0).hex()
+out["frame_keys_seed_a_pad_seed_area3"] = pad(3).hex()
+ks = keystream(pad(3), "PAD0")
+out["frame_keys_seed_a_pad_area3_first32"] = bytes(next(ks) for _ in range(32)).hex()
+out["tau_seed_a_scrambling_100"] = fisher_yates(100, scrambling, "TAU0")
+out["sealed_seed_a_hello"] = seal(b"hello, sealed msai frame", "00112233445566778899aabbccddeeff", sealing, bytes(range(12))).hex()
 print(json.dumps(out, indent=1))

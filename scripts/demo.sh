@@ -2,9 +2,10 @@
 # make demo: the three roles on this machine, on the bundled images.
 #  1. msai evaluate: every image through the roles in-process, with every metric (OUT/evaluate/);
 #  2. msai up: the cloud and the data center as HTTP services on loopback, SQLite in OUT/roles/;
-#  3. msai edge Datasets --verify: detect, mask, scramble, send; fetch each recovered image back
-#     with the reader token and check it equals the original bit for bit;
-#  4. stop the roles (SIGTERM) and say where everything is.
+#  3. msai edge Datasets --verify: detect, mask, scramble, seal, send; recover each frame back
+#     with the recoverer token (audited) and check it equals the original bit for bit;
+#  4. msai frames: what a viewer gets (the masked view) and what the audit log says;
+#  5. stop the roles (SIGTERM) and say where everything is.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MSAI=.build/release/msai
@@ -31,13 +32,20 @@ export MSAI_CLOUD_URL=$(sed -n 's/^cloud listening on \(http[^ ]*\).*/\1/p' "$OU
 echo "== 3. msai edge Datasets --verify"
 "$MSAI" edge Datasets --config "$OUT/roles/msai.json" --verify | tee "$OUT/edge.txt" | tail -n 1 | sed 's/^/   /'
 
-echo "== 4. stopping the roles"
+echo "== 4. msai frames: a viewer's masked view, and the audit log (a recoverer's)"
+FIRST=$("$MSAI" frames list --config "$OUT/roles/msai.json" --json | sed -n 's/.*"frame_id" : "\([0-9a-f]*\)".*/\1/p' | head -n 1)
+"$MSAI" frames masked "$FIRST" --config "$OUT/roles/msai.json" --out "$OUT/roles/first.masked-view.png" | sed 's/^/   /'
+"$MSAI" frames audit --config "$OUT/roles/msai.json" > "$OUT/roles/audit.txt"
+echo "   audit log: $(grep -c ' accepted ' "$OUT/roles/audit.txt") accepted, $(grep -c ' recovered ' "$OUT/roles/audit.txt") recovered (each with its reason), $(grep -c ' viewed masked ' "$OUT/roles/audit.txt") masked view(s)"
+
+echo "== 5. stopping the roles"
 kill -TERM $UP
 wait $UP || true
 trap - EXIT
 tail -n 1 "$OUT/roles/up.log" | sed 's/^/   /'
 echo
 echo "Where things are:"
-echo "  $OUT/evaluate/NAME.{masked,areas,recovered}.png and NAME.metrics.json (msai evaluate)"
-echo "  $OUT/roles/datacenter.sqlite: the data center's keys, taus, frames and audit log (msai up)"
-echo "  $OUT/roles/msai.json: the roles' addresses and tokens; $OUT/edge.txt: what the edge sent"
+echo "  $OUT/evaluate/NAME.sealed: each frame exactly as it leaves the edge (only its tau id readable)"
+echo "  $OUT/evaluate/NAME.{masked,areas,recovered}.png and NAME.metrics.json: inside the seal, the masked view, the original"
+echo "  $OUT/roles/datacenter.sqlite: sealed frames, wrapped keys and the audit log; its master key is $OUT/roles/msai.master.key"
+echo "  $OUT/roles/msai.json: the roles' addresses and tokens; $OUT/edge.txt: what the edge sent; $OUT/roles/audit.txt"

@@ -61,6 +61,7 @@ public final class DataCenter: MembraneKeyEscrow, ScrambleService, FrameSink, @u
         try submit(maskedFrame: maskedFrame, actor: "edge")
     }
 
+    /// In-process there is no lost acknowledgement to make up for, so `expected` is not needed.
     public func submit(maskedFrame: [UInt8], expected: FrameReceipt) throws -> FrameReceipt {
         try submit(maskedFrame: maskedFrame, actor: "edge")
     }
@@ -166,7 +167,7 @@ public final class DataCenter: MembraneKeyEscrow, ScrambleService, FrameSink, @u
                 throw MSAIError.invalidMetadata("area \(area.rect) says mode \(area.mode.rawValue) but its membrane is \(key.mode.rawValue)")
             }
             try key.shape.check(covers: area.rect, channels: manifest.channels)
-            if area.mode == .vhe { _ = try ciphertextRange(area, total: contents.ciphertexts.count) }
+            if area.mode == .vhe { _ = try Self.ciphertextRange(area, total: contents.ciphertexts.count) }
             keys.append(area.membraneID)
         }
         if let composition = manifest.composition { try checkBackground(composition, channels: manifest.channels) }
@@ -270,6 +271,4 @@ public final class DataCenter: MembraneKeyEscrow, ScrambleService, FrameSink, @u
         }
         return offset..<(offset + length)
     }
-
-    private func ciphertextRange(_ area: MaskedArea, total: Int) throws -> Range<Int> { try Self.ciphertextRange(area, total: total) }
 }

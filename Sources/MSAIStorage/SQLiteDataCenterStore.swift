@@ -192,6 +192,10 @@ public final class SQLiteDataCenterStore: DataCenterStore, @unchecked Sendable {
         }
     }
 
+    /// Copies the WAL into the database file and truncates the WAL to nothing: afterwards the
+    /// database file alone holds everything (for measuring what is stored, or before a copy).
+    public func checkpoint() throws { try run { try truncateWAL() } }
+
     /// Copies the WAL into the database and truncates it to nothing, so that old page images
     /// (which may hold what was just deleted) leave the WAL file.
     private func truncateWAL() throws {

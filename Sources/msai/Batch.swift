@@ -113,7 +113,7 @@ struct Batch: AsyncParsableCommand {
 
 extension Batch {
     /// In-process roles by default; with --cloud and --datacenter, clients of running ones, the
-    /// recovered images fetched back with a reader token.
+    /// originals recovered back with a recoverer token (audited with the reason "msai batch").
     func evaluatorFactory(mode: MaskingMode) throws -> @Sendable () -> Evaluator {
         let blockSize = block
         guard cloud != nil || datacenter != nil else {

@@ -36,7 +36,7 @@ struct Inspect: ParsableCommand {
                         print(#"{"bytes":\#(data.count),"sealed":true,"tau_id":"\#(header.tauID)","version":\#(SealedFrame.version)}"#)
                     } else {
                         print("\(path): sealed msai frame v\(SealedFrame.version), tau \(header.tauID), \(data.count) bytes")
-                        print("  its pixels, areas and metadata are sealed (AES-256-GCM); only the data center can open them")
+                        print("  its pixels, areas and metadata are sealed (AES-256-GCM); only the data center, and the edge that sealed it, can open them")
                     }
                     continue
                 }

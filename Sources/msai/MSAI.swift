@@ -9,9 +9,12 @@ struct MSAI: AsyncParsableCommand {
         abstract: "Mask the sensitive areas of camera images so only an authorised data center can recover them.",
         discussion: """
             MSAI (Masking Sensitive Area of Image on IoT Cameras): the edge finds faces, people and \
-            vehicles, multiplies each area's pixels by a membrane over GF(251) from the cloud, and \
-            block-scrambles the whole frame with a per-frame permutation tau from the data center. \
-            Only the data center, which holds both keys, recovers the original, bit for bit.
+            vehicles, masks each area's pixels with a membrane over GF(251) from the cloud and a pad \
+            from the data center, block-scrambles the whole frame with a per-frame permutation tau \
+            from the data center, and seals it (AES-256-GCM) under a key derived from tau's seed. \
+            The cloud never sees a pixel and its membranes alone unmask nothing; the data center keeps \
+            frames sealed, its keys wrapped under a master key, and recovers an original, bit for bit, \
+            only for a recoverer, audited. What each party learns: docs/THREAT-MODEL.md.
 
             Examples:
               msai evaluate Datasets/lena.png --out runs/lena
@@ -19,8 +22,9 @@ struct MSAI: AsyncParsableCommand {
               msai evaluate photo.jpg --region 10,20,100,80 --mode vhe
               msai detect Datasets/zidane.jpg --out runs/detections
               msai metrics original.png runs/lena/lena.recovered.png
+              msai init && msai up        # then, elsewhere: msai edge Datasets --verify; msai frames list
             """,
-        subcommands: [Evaluate.self, Batch.self, Report.self, Detect.self, Inspect.self, Metrics.self, EvalDetect.self, Init.self, Up.self, Cloud.self, DataCenterCommand.self, Edge.self, Camera.self]
+        subcommands: [Evaluate.self, Batch.self, Report.self, Detect.self, Inspect.self, Metrics.self, EvalDetect.self, Init.self, Up.self, Cloud.self, DataCenterCommand.self, Edge.self, Frames.self, Camera.self]
     )
 }
 

@@ -24,10 +24,11 @@ import Testing
         let stderr: String
     }
 
-    func msai(_ arguments: [String]) throws -> Run {
+    func msai(_ arguments: [String], environment: [String: String]? = nil) throws -> Run {
         let process = Process()
         process.executableURL = Self.executable
         process.arguments = arguments
+        if let environment { process.environment = environment }
         process.currentDirectoryURL = repositoryRoot
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
@@ -218,6 +219,48 @@ import Testing
         process.waitUntilExit()
         return Run(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
                    stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    /// `msai init` writes the configuration and the master key, both private; a second run keeps
+    /// both unless --force, which keeps the key (a database made with it needs it). The data
+    /// center does not start without its key, with another key, or from an msai 1 configuration,
+    /// and says which.
+    @Test func initWritesAPrivateMasterKeyAndTheDataCenterRefusesToStartWithoutIt() async throws {
+        let folder = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let config = folder.appendingPathComponent("msai.json").path, key = folder.appendingPathComponent("msai.master.key").path
+        let database = folder.appendingPathComponent("data/dc.sqlite").path
+        let first = try msai(["init", "--config", config, "--database", database, "--datacenter-port", "0", "--cloud-port", "0"])
+        #expect(first.status == 0 && first.stdout.contains("wrote the data center's master key to \(key)"), "\(first.stdout)\(first.stderr)")
+        for path in [config, key] {
+            let mode = try #require(try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int)
+            #expect(mode & 0o077 == 0, "\(path) is \(String(mode, radix: 8))")
+        }
+        let keyBytes = try Data(contentsOf: URL(fileURLWithPath: key)), tokens = try Data(contentsOf: URL(fileURLWithPath: config))
+        let parsed = try JSONSerialization.jsonObject(with: tokens) as! [String: Any]
+        #expect((parsed["viewer_tokens"] as? [String])?.count == 1 && (parsed["recoverer_tokens"] as? [String])?.count == 1)
+        #expect(parsed["master_key_file"] as? String == key)
+        let again = try msai(["init", "--config", config])
+        #expect(again.status != 0 && again.stderr.contains("already exists"), "\(again.stderr)")
+        let forced = try msai(["init", "--config", config, "--database", database, "--datacenter-port", "0", "--cloud-port", "0", "--force"])
+        #expect(forced.status == 0 && forced.stdout.contains("kept the data center's master key"), "\(forced.stdout)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: key)) == keyBytes)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: config)) != tokens)
+
+        // Without its key, with another key, from an msai 1 configuration: a one-line error, no database made.
+        try FileManager.default.removeItem(atPath: key)
+        let missing = try msai(["datacenter", "serve", "--config", config])
+        #expect(missing.status != 0 && missing.stderr.contains("\(key): the data center's master key file does not exist"), "\(missing.stderr)")
+        var environment = ProcessInfo.processInfo.environment
+        environment["MSAI_MASTER_KEY"] = "12345"
+        let malformed = try msai(["datacenter", "serve", "--config", config], environment: environment)
+        #expect(malformed.status != 0 && malformed.stderr.contains("MSAI_MASTER_KEY: a master key is 64 hex digits"), "\(malformed.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: database))
+        var legacy = parsed
+        legacy["reader_tokens"] = legacy.removeValue(forKey: "recoverer_tokens")
+        try JSONSerialization.data(withJSONObject: legacy).write(to: URL(fileURLWithPath: config))
+        let old = try msai(["datacenter", "serve", "--config", config])
+        #expect(old.status != 0 && old.stderr.contains("rename reader_tokens to recoverer_tokens"), "\(old.stderr)")
     }
 
     @Test func helpReadsLikeAManPageWithExamples() async throws {

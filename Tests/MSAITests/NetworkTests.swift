@@ -221,6 +221,51 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["msai.json"])
     }
 
+    /// `msai frames` as a viewer and a recoverer use it, against a running data center: the list,
+    /// the masked view (a viewer-only configuration is enough), an original with its reason in
+    /// the audit log, and deletion; a viewer-only configuration cannot recover.
+    @Test func framesCommandGivesViewersTheMaskedViewAndRecoverersTheOriginal() async throws {
+        let d = try await Deployment.start()
+        defer { Task { await d.stop() } }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("msai-frames-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let image = try ImageFile.read(dataset("coffee.png"))
+        let frame = try await d.edge().prepare(image, areas: [Rect(x: 20, y: 30, width: 64, height: 48)])
+        let id = try await d.edge().send(frame).frameID
+        var viewerOnly = NetworkTests.config
+        viewerOnly.dataCenterURL = d.dataCenter.url
+        viewerOnly.recovererTokens = []
+        let viewerConfig = folder.appendingPathComponent("viewer.json").path, recovererConfig = try d.configFile()
+        defer { try? FileManager.default.removeItem(atPath: recovererConfig) }
+        try viewerOnly.write(to: viewerConfig)
+
+        let list = try launch(["frames", "list", "--config", viewerConfig]).finish()
+        #expect(list.status == 0 && list.text.contains("1 frame(s)") && list.text.contains("\(id)  \(image.width)x\(image.height)x3  1 area(s)"),
+                "\(list.text)")
+        let view = folder.appendingPathComponent("view.png").path
+        let masked = try launch(["frames", "masked", id, "--config", viewerConfig, "--out", view]).finish()
+        #expect(masked.status == 0, "\(masked.text)")
+        #expect(try ImageFile.read(view) == frame.maskedAreas)
+        let refused = try launch(["frames", "recover", id, "--config", viewerConfig, "--reason", "x", "--out", view]).finish()
+        #expect(refused.status != 0 && refused.text.contains("no recoverer token"), "\(refused.text)")
+
+        let original = folder.appendingPathComponent("original.png").path
+        let recovered = try launch(["frames", "recover", id, "--config", recovererConfig, "--reason", "case 2026-114", "--out", original]).finish()
+        #expect(recovered.status == 0, "\(recovered.text)")
+        #expect(try ImageFile.read(original) == image)
+        let noReason = try launch(["frames", "recover", id, "--config", recovererConfig, "--reason", " ", "--out", original]).finish()
+        #expect(noReason.status != 0 && noReason.text.contains("needs a reason"), "\(noReason.text)")
+        let audit = try launch(["frames", "audit", "--config", recovererConfig]).finish()
+        #expect(audit.status == 0 && audit.text.contains("recovered \(id)  (case 2026-114)") && audit.text.contains("viewed masked \(id)"),
+                "\(audit.text)")
+
+        let deleted = try launch(["frames", "delete", id, "--config", recovererConfig, "--reason", "subject's request"]).finish()
+        #expect(deleted.status == 0, "\(deleted.text)")
+        let gone = try launch(["frames", "masked", id, "--config", viewerConfig, "--out", view]).finish()
+        #expect(gone.status != 0 && gone.text.contains("no frame \(id)"), "\(gone.text)")
+    }
+
     /// `msai batch --cloud URL --datacenter URL`: the images go through the running roles, and the
     /// metrics come from the recovered images fetched back with the reader token.
     @Test func batchThroughRunningRolesMeasuresWhatTheDataCenterStored() async throws {

@@ -244,7 +244,7 @@ if arguments.isEmpty || arguments.contains("storage") {
     let detection = try DetectionPipeline(policy: PrivacyPolicy(), store: store)
     // Now: the sealed frame and its wrapped keys, measured as database growth. msai 1 also kept
     // each recovered original (QOI for stream frames, PNG for single images): that is added back.
-    row("frame format", ["sealed KiB", "DB KiB/frame", "+ original KiB", "msai 1 KiB", "msai 1 / now"])
+    row("frame format", ["sealed KiB", "DB KiB/frame", "+ original", "msai 1 KiB", "msai 1 / now"])
     for format in [MaskedFrameCodec.Format.qoi, .png] {
         // A database of its own per format, so that one run's freed pages do not hide the other's growth.
         let path = folder.appendingPathComponent("dc-\(format.rawValue).sqlite").path

@@ -32,9 +32,9 @@ enum ReportTable {
         }
         lines.append("  " + pad("leak share", 22) + String(format: "%.4f %% of area samples the mode leaves in place (gf251: values 0 and 251..255)", r.leakShare * 100))
         lines.append("  " + pad("recovery", 22) + "PSNR \(r.psnrRecovered.isInfinite ? "inf" : num(r.psnrRecovered)) dB, identical: \(r.recoveredIdentical ? "yes" : "NO")")
-        let steps = ["detect", "membrane", "mask", "scramble", "encode", "decode", "unscramble", "unmask"]
+        let steps = ["detect", "membrane", "mask", "scramble", "encode", "seal", "open", "decode", "unscramble", "unmask"]
         lines.append("  " + pad("timings ms", 22) + steps.map { "\($0) \(String(format: "%.2f", r.timingsMs[$0] ?? 0))" }.joined(separator: "  "))
-        lines.append("  wrote \(outFolder)/\(name).{masked,areas,recovered}.png and \(name).metrics.json")
+        lines.append("  wrote \(outFolder)/\(name).sealed, \(name).{masked,areas,recovered}.png and \(name).metrics.json")
         return lines.joined(separator: "\n")
     }
 }

@@ -260,7 +260,7 @@ public final class FramePipeline: Sendable {
                     let item = prepared.admitted
                     do {
                         let receipt = try await edge.send(prepared.masked)
-                        await counters.sent(patch: prepared.masked.manifest.composition != nil, bytes: prepared.masked.encoded.count)
+                        await counters.sent(patch: prepared.masked.manifest.composition != nil, bytes: prepared.masked.sealed.count)
                         await onFrame(item.outcome(prepared.decision, manifest: prepared.masked.manifest, receipt: receipt, error: nil))
                     } catch {
                         // When a background, or a patch onto it, fails, the next frame starts a new

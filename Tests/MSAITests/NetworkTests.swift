@@ -150,6 +150,31 @@ import Testing
         #expect(try await deployment.reader.frameIDs().count == 2 * cases.count)
     }
 
+    /// What the edge gets from the cloud is λ and nothing else: one byte per sample in 1...250,
+    /// and only the id, shape and mode headers; the key (k, w, seed) goes to the data center,
+    /// which has no endpoint that gives it to an edge.
+    @Test func theEdgeGetsOnlyLambdaFromTheCloud() async throws {
+        let d = try await Deployment.start()
+        defer { Task { await d.stop() } }
+        var request = HTTPClientRequest(url: d.cloud.url + "/v1/membranes")
+        request.method = .POST
+        request.headers.add(name: "Authorization", value: "Bearer \(NetworkTests.config.edgeTokens[0])")
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.body = .bytes(ByteBuffer(bytes: Array(#"{"rows":6,"cols":5,"channels":3,"mode":"hardened"}"#.utf8)))
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+        let body = Array(try await response.body.collect(upTo: 1 << 20).readableBytesView)
+        #expect(response.status.code == 200 && body.count == 6 * 5 * 3 && body.allSatisfy { (1...250).contains($0) })
+        let msaiHeaders = Set(response.headers.map { $0.name.lowercased() }.filter { $0.hasPrefix("msai-") })
+        #expect(msaiHeaders == ["msai-membrane-id", "msai-membrane-shape", "msai-membrane-mode"])
+        let id = try #require(response.headers.first(name: "msai-membrane-id"))
+        // The data center holds the key; an edge's token reads nothing back from it.
+        #expect(try d.center.store.key(MembraneID(rawValue: id)) != nil)
+        for path in ["/v1/keys", "/v1/keys/\(id)", "/v1/frames", "/v1/audit"] {
+            let reply = try await raw(d.dataCenter.url + path, method: .GET, token: NetworkTests.config.edgeTokens[0])
+            #expect([401, 404, 405].contains(reply.status), "\(path): \(reply.status)")
+        }
+    }
+
     @Test func cloudDownMeansNothingIsSent() async throws {
         let deployment = try await Deployment.start()
         defer { Task { await deployment.stop() } }

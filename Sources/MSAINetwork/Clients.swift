@@ -49,8 +49,8 @@ struct RoleClient: Sendable {
 
     /// Sends a request, retrying transient failures; returns the reply of a 2xx, throws otherwise.
     /// `onAmbiguousRetry` is told when an attempt may have reached the server before failing.
-    func send(_ method: HTTPMethod, _ path: String, contentType: String? = nil, body: [UInt8]? = nil, responseLimit: Int,
-              ambiguous: inout Bool) async throws -> Reply {
+    func send(_ method: HTTPMethod, _ path: String, contentType: String? = nil, headers extra: [(String, String)] = [], body: [UInt8]? = nil,
+              responseLimit: Int, ambiguous: inout Bool) async throws -> Reply {
         var backoff = retry.firstBackoff
         var lastError = ""
         for attempt in 1...retry.attempts {
@@ -58,6 +58,7 @@ struct RoleClient: Sendable {
             request.method = method
             request.headers.add(name: "Authorization", value: "Bearer \(token)")
             if let contentType { request.headers.add(name: "Content-Type", value: contentType) }
+            for (name, value) in extra { request.headers.add(name: name, value: value) }
             if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
             do {
                 let response = try await SharedHTTPClient.client.execute(
@@ -195,9 +196,10 @@ public final class HTTPReaderClient: Sendable {
         client = RoleClient(role: "data center", baseURL: url, token: token, retry: retry)
     }
 
-    /// The original of a stored frame (PNG bytes). `reason` goes into the audit log.
+    /// The original of a stored frame (PNG bytes). `reason` goes into the audit log; it travels in
+    /// a header, not the URL, so that proxies' access logs do not keep it.
     public func recovered(frameID: String, reason: String) async throws -> [UInt8] {
-        try await get("/v1/frames/\(frameID)/recovered?reason=\(Self.escape(reason))")
+        try await get("/v1/frames/\(frameID)/recovered", reason: reason)
     }
 
     /// The masked view of a stored frame (PNG bytes): unscrambled, its areas still masked.
@@ -217,7 +219,7 @@ public final class HTTPReaderClient: Sendable {
     /// Deletes a frame with its keys; `reason` goes into the audit log.
     public func delete(frameID: String, reason: String) async throws {
         var ambiguous = false
-        _ = try await client.send(.DELETE, "/v1/frames/\(frameID)?reason=\(Self.escape(reason))", responseLimit: 64 * 1024,
+        _ = try await client.send(.DELETE, "/v1/frames/\(frameID)", headers: [(Wire.reason, Self.escape(reason))], responseLimit: 64 * 1024,
                                   ambiguous: &ambiguous)
     }
 
@@ -226,11 +228,13 @@ public final class HTTPReaderClient: Sendable {
         try Wire.decoder().decode([AuditEntry].self, from: Data(try await get("/v1/audit", limit: 64 * 1024 * 1024)))
     }
 
-    private func get(_ path: String, limit: Int = BodyLimits.maximumFrameBytes) async throws -> [UInt8] {
+    private func get(_ path: String, reason: String? = nil, limit: Int = BodyLimits.maximumFrameBytes) async throws -> [UInt8] {
         var ambiguous = false
-        return try await client.send(.GET, path, responseLimit: limit, ambiguous: &ambiguous).body
+        return try await client.send(.GET, path, headers: reason.map { [(Wire.reason, Self.escape($0))] } ?? [], responseLimit: limit,
+                                     ambiguous: &ambiguous).body
     }
 
+    /// A reason percent-encoded (UTF-8), as the msai-reason header carries it.
     static func escape(_ text: String) -> String {
         text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? ""
     }

@@ -195,6 +195,20 @@ public struct RoleConfiguration: Codable, Equatable, Sendable {
         }
     }
 
+    /// Whether `host` is loopback: an IPv4 literal in 127.0.0.0/8, the IPv6 literal ::1, or the name
+    /// "localhost". A name is not trusted for what it looks like ("127.example.com" resolves anywhere).
+    static func isLoopback(_ host: String) -> Bool {
+        let bare = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
+        if bare.lowercased() == "localhost" { return true }
+        var v4 = in_addr()
+        if inet_pton(AF_INET, bare, &v4) == 1 { return UInt32(bigEndian: v4.s_addr) >> 24 == 127 }
+        var v6 = in6_addr()
+        if inet_pton(AF_INET6, bare, &v6) == 1 {
+            return withUnsafeBytes(of: &v6) { Array($0) } == [UInt8](repeating: 0, count: 15) + [1]
+        }
+        return false
+    }
+
     /// msai speaks plain HTTP: membranes, tau seeds and tokens cross the wire in the clear. So a
     /// role may only be reached over loopback, unless MSAI_ALLOW_PLAINTEXT=1 says the network
     /// between the machines is trusted (or a TLS-terminating proxy sits on loopback in front).
@@ -203,11 +217,10 @@ public struct RoleConfiguration: Codable, Equatable, Sendable {
         guard let components = URLComponents(string: url), let scheme = components.scheme, let host = components.host else {
             throw MSAIError.invalidArgument("\(role) URL '\(url)' is not a URL like http://127.0.0.1:8702")
         }
-        let loopback = host == "localhost" || host == "::1" || host.hasPrefix("127.")
         guard scheme == "http" else {
             throw MSAIError.invalidArgument("\(role) URL '\(url)': msai speaks http only; put TLS in a proxy on loopback")
         }
-        guard loopback || environment["MSAI_ALLOW_PLAINTEXT"] == "1" else {
+        guard isLoopback(host) || environment["MSAI_ALLOW_PLAINTEXT"] == "1" else {
             throw MSAIError.invalidArgument(
                 "\(role) URL '\(url)' is not on loopback: keys and tokens would travel in the clear. Use a TLS proxy on loopback, or set MSAI_ALLOW_PLAINTEXT=1 on a trusted network")
         }

@@ -147,8 +147,11 @@ public enum DataCenterService {
             }
             return try recoverers.check(request)
         }
+        /// The msai-reason header (percent-encoded UTF-8, which keeps it out of access logs), or
+        /// the reason query parameter.
         @Sendable func reason(_ request: Request) -> String {
-            request.headers[HTTPField.Name(Wire.reason)!] ?? request.uri.queryParameters.get("reason") ?? ""
+            if let header = request.headers[HTTPField.Name(Wire.reason)!] { return header.removingPercentEncoding ?? header }
+            return request.uri.queryParameters.get("reason") ?? ""
         }
         @Sendable func png(_ pixels: PixelBuffer) throws -> Response {
             var headers = HTTPFields()

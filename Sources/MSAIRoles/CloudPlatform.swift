@@ -52,12 +52,18 @@ public final class CloudPlatform: MembraneService, @unchecked Sendable {
                 return IntegerVHE.drawKey(id: id, shape: request.shape, using: &random)
             }
         }
-        switch request.mode {
-        case .gf251, .hardened:
-            // The hardened mode's pad is not the cloud's to make: it comes from the data center's τ seed.
-            return (record, try record.gf251Key().membrane(using: ChaCha20Keystream.self))
-        case .vhe:
-            return (record, try IntegerVHE.membrane(for: record))
+        return (record, try record.membrane())
+    }
+}
+
+extension MembraneKeyRecord {
+    /// The membrane this key makes: λ per sample (one byte in 1...250 for gf251 and hardened, 16
+    /// bytes below q for vhe). The hardened mode's pad is not part of it: it comes from the data
+    /// center's τ seed.
+    public func membrane() throws -> [UInt8] {
+        switch mode {
+        case .gf251, .hardened: return try gf251Key().membrane(using: ChaCha20Keystream.self)
+        case .vhe: return try IntegerVHE.membrane(for: self)
         }
     }
 }

@@ -79,7 +79,7 @@ public final class DataCenter: MembraneKeyEscrow, ScrambleService, FrameSink, @u
     /// The masked view of a stored frame: unscrambled, its areas still masked. Audited.
     public func maskedView(_ id: String, actor: String) throws -> Recovery {
         let recovery = try read(id, unmask: false)
-        try store.appendAudit(AuditEntry(actor: actor, action: "viewed masked", frameID: id))
+        try audit(recovery, actor: actor, action: "viewed masked", reason: nil)
         return recovery
     }
 
@@ -87,8 +87,17 @@ public final class DataCenter: MembraneKeyEscrow, ScrambleService, FrameSink, @u
     public func recoverOriginal(_ id: String, actor: String, reason: String) throws -> Recovery {
         let reason = try Self.checkReason(reason)
         let recovery = try read(id, unmask: true)
-        try store.appendAudit(AuditEntry(actor: actor, action: "recovered", frameID: id, reason: reason))
+        try audit(recovery, actor: actor, action: "recovered", reason: reason)
         return recovery
+    }
+
+    /// A read names the frame, and for a patch frame also its background, whose pixels it shows.
+    private func audit(_ recovery: Recovery, actor: String, action: String, reason: String?) throws {
+        let id = recovery.manifest.tauID
+        try store.appendAudit(AuditEntry(actor: actor, action: action, frameID: id, reason: reason))
+        if let base = recovery.manifest.composition?.base {
+            try store.appendAudit(AuditEntry(actor: actor, action: "\(action) as the background of \(id)", frameID: base, reason: reason))
+        }
     }
 
     /// The sealed frame as it arrived (readable by nobody without the data center's keys). Audited.
@@ -209,18 +218,12 @@ public final class DataCenter: MembraneKeyEscrow, ScrambleService, FrameSink, @u
         guard manifest.tauID == id, manifest.blockSize == tau.layout.blockSize else {
             throw MSAIError.integrityFailure("stored frame \(id) holds the manifest of another frame (\(manifest.tauID))")
         }
-        // Format 1 (frames an msai 1 data center stored, sealed by the migration) keyed the
-        // scrambling PRF with the τ seed itself and carried an HMAC tag.
-        let legacy = manifest.version == 1
-        if legacy {
-            let verified = FrameTag.verify(
-                manifest.tag ?? "", seed: seed, parts: [manifest.bytesToTag(), Data(contents.pixels.samples), Data(contents.ciphertexts)])
-            guard verified else { throw MSAIError.integrityFailure("stored frame \(id) fails its format-1 integrity tag") }
+        // (msai 1's format-1 frames are re-protected as format 2 when their database is migrated.)
+        guard manifest.version == FrameManifest.currentVersion else {
+            throw MSAIError.integrityFailure("stored frame \(id) is format \(manifest.version); this data center keeps format \(FrameManifest.currentVersion) only")
         }
-        let scrambleKey = legacy
-            ? try ScrambleKey.derive(seed: seed, layout: tau.layout, using: ChaCha20Keystream.self) : try keys.scrambleKey(for: tau.layout)
         var pixels = try timed("unscramble", into: &timings) {
-            try BlockScrambler.unscramble(contents.pixels, layout: tau.layout, key: scrambleKey)
+            try BlockScrambler.unscramble(contents.pixels, layout: tau.layout, key: try keys.scrambleKey(for: tau.layout))
         }
         if unmask {
             try timed("unmask", into: &timings) {
@@ -229,8 +232,9 @@ public final class DataCenter: MembraneKeyEscrow, ScrambleService, FrameSink, @u
                     guard let (key, _) = try store.key(area.membraneID) else {
                         throw MSAIError.unknownKey("frame \(id)'s membrane \(area.membraneID) is not held here any more")
                     }
-                    try Self.unmask(&pixels, area: area, index: index, key: key, frameKeys: keys, legacy: legacy,
-                                    ciphertexts: contents.ciphertexts)
+                    try Self.unmask(&pixels, area: area, key: key, ciphertexts: contents.ciphertexts) {
+                        try keys.pad(area: index, count: key.shape.sampleCount)
+                    }
                 }
             }
         }
@@ -245,8 +249,10 @@ public final class DataCenter: MembraneKeyEscrow, ScrambleService, FrameSink, @u
         return Recovery(pixels: pixels, manifest: manifest, timings: timings)
     }
 
-    private static func unmask(_ pixels: inout PixelBuffer, area: MaskedArea, index: Int, key: MembraneKeyRecord, frameKeys: FrameKeys,
-                               legacy: Bool, ciphertexts: [UInt8]) throws {
+    /// Unmasks one area with its key; `pad` gives the hardened mode's pad (the frame's, or for an
+    /// msai 1 frame the cloud's).
+    static func unmask(_ pixels: inout PixelBuffer, area: MaskedArea, key: MembraneKeyRecord, ciphertexts: [UInt8],
+                       pad: () throws -> [UInt8]) throws {
         guard key.mode == area.mode else {
             throw MSAIError.invalidMetadata("area \(area.rect) says mode \(area.mode.rawValue) but its membrane is \(key.mode.rawValue)")
         }
@@ -254,9 +260,8 @@ public final class DataCenter: MembraneKeyEscrow, ScrambleService, FrameSink, @u
         case .gf251:
             try AreaMasker.apply(try key.gf251Key().inverseMembrane(using: ChaCha20Keystream.self), to: &pixels, area: area.rect)
         case .hardened:
-            let key = try key.gf251Key()
-            let pad = legacy ? try key.legacyPad(using: ChaCha20Keystream.self) : try frameKeys.pad(area: index, count: key.shape.sampleCount)
-            try AreaMasker.removePadded(try key.inverseMembrane(using: ChaCha20Keystream.self), pad: pad, from: &pixels, area: area.rect)
+            try AreaMasker.removePadded(try key.gf251Key().inverseMembrane(using: ChaCha20Keystream.self), pad: try pad(), from: &pixels,
+                                        area: area.rect)
         case .vhe:
             let range = try ciphertextRange(area, total: ciphertexts.count)
             try IntegerVHE.unmask(&pixels, area: area.rect, ciphertexts: Array(ciphertexts[range]), key: key)

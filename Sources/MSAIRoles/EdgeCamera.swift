@@ -79,30 +79,38 @@ public final class EdgeCamera: Sendable {
             }
             return grants
         }
+        // Samples of the original left in place by construction, counted once under overlapping areas.
+        let leaked = mode == .gf251 ? try AreaMasker.leakedSampleCount(in: frame, areas: areas) : 0
+        let (masked, records, ciphertexts) = try timed("mask", into: &timings) { try Self.mask(frame, areas: areas, grants: grants, keys: keys) }
+        return (masked, records, ciphertexts, leaked)
+    }
+
+    /// The masking step itself, membranes in hand: area i (in this order) with grant i and, in
+    /// the hardened mode, pad i of `keys`. Returns the masked pixels, the manifest's areas and
+    /// the VHE ciphertexts.
+    public static func mask(_ frame: PixelBuffer, areas: [Rect], grants: [MembraneGrant], keys: FrameKeys) throws
+        -> (masked: PixelBuffer, areas: [MaskedArea], ciphertexts: [UInt8])
+    {
         var masked = frame
         var records: [MaskedArea] = []
         var ciphertexts: [UInt8] = []
-        // Samples of the original left in place by construction, counted once under overlapping areas.
-        let leaked = mode == .gf251 ? try AreaMasker.leakedSampleCount(in: frame, areas: areas) : 0
-        try timed("mask", into: &timings) {
-            for (index, (area, grant)) in zip(areas, grants).enumerated() {
-                switch grant.mode {
-                case .gf251:
-                    try AreaMasker.apply(grant.values, to: &masked, area: area)
-                    records.append(MaskedArea(rect: area, membraneID: grant.id, mode: .gf251))
-                case .hardened:
-                    try AreaMasker.applyPadded(
-                        grant.values, pad: try keys.pad(area: index, count: grant.shape.sampleCount), to: &masked, area: area)
-                    records.append(MaskedArea(rect: area, membraneID: grant.id, mode: .hardened))
-                case .vhe:
-                    let c = try IntegerVHE.mask(&masked, area: area, membrane: grant)
-                    records.append(MaskedArea(rect: area, membraneID: grant.id, mode: .vhe,
-                                              ciphertextOffset: ciphertexts.count, ciphertextLength: c.count))
-                    ciphertexts += c
-                }
+        for (index, (area, grant)) in zip(areas, grants).enumerated() {
+            switch grant.mode {
+            case .gf251:
+                try AreaMasker.apply(grant.values, to: &masked, area: area)
+                records.append(MaskedArea(rect: area, membraneID: grant.id, mode: .gf251))
+            case .hardened:
+                try AreaMasker.applyPadded(
+                    grant.values, pad: try keys.pad(area: index, count: grant.shape.sampleCount), to: &masked, area: area)
+                records.append(MaskedArea(rect: area, membraneID: grant.id, mode: .hardened))
+            case .vhe:
+                let c = try IntegerVHE.mask(&masked, area: area, membrane: grant)
+                records.append(MaskedArea(rect: area, membraneID: grant.id, mode: .vhe,
+                                          ciphertextOffset: ciphertexts.count, ciphertextLength: c.count))
+                ciphertexts += c
             }
         }
-        return (masked, records, ciphertexts, leaked)
+        return (masked, records, ciphertexts)
     }
 
     /// Masks and scrambles a frame into the form that may leave the edge. Sends nothing.

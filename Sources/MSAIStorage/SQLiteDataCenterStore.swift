@@ -45,14 +45,13 @@ public final class SQLiteDataCenterStore: DataCenterStore, @unchecked Sendable {
             throw MSAIError.io("\(path): cannot open the data center's database (\(error))")
         }
         try checkMasterKey()
-        let madeVersion3: Bool
         do {
             var migrator = Self.migrator
             migrator.registerMigration("v3") { db in try Self.migrateFromVersion1(db, masterKey: masterKey) }
             let before = try pool.read { db in try migrator.appliedIdentifiers(db) }
             try migrator.migrate(pool)
-            madeVersion3 = !before.contains("v3")
-            migratedFrames = before.contains("v2") && madeVersion3 ? try pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM frame") ?? 0 } : 0
+            migratedFrames = before.contains("v2") && !before.contains("v3")
+                ? try pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM frame") ?? 0 } : 0
             for file in [path, path + "-wal", path + "-shm"] where FileManager.default.fileExists(atPath: file) {
                 try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: file)
             }
@@ -61,11 +60,20 @@ public final class SQLiteDataCenterStore: DataCenterStore, @unchecked Sendable {
         } catch {
             throw MSAIError.io("\(path): cannot prepare the data center's database (\(error))")
         }
-        // Plaintext the old tables held may linger in free pages and in the WAL: rebuild the file.
-        if madeVersion3 {
-            try run {
-                try pool.writeWithoutTransaction { db in try db.execute(sql: "VACUUM") }
+        // Plaintext the old tables held may linger in free pages (msai 1 did not zero them) and in
+        // the WAL: rebuild the file. Until that has succeeded once, every start tries again and
+        // the data center does not serve.
+        let pending = try run { try pool.read { db in try Bool.fetchOne(db, sql: "SELECT vacuum_pending FROM vault") ?? false } }
+        if pending {
+            do {
+                try pool.writeWithoutTransaction { db in
+                    try db.execute(sql: "VACUUM")
+                    try db.execute(sql: "UPDATE vault SET vacuum_pending = 0")
+                }
                 try truncateWAL()
+            } catch {
+                throw MSAIError.io(
+                    "\(path): cannot rebuild the database after migrating it (\(error)); until that succeeds it may hold msai 1's plaintext in free pages. Free disk space (a rebuild needs the database's size again) and start again")
             }
         }
     }
@@ -108,12 +116,15 @@ public final class SQLiteDataCenterStore: DataCenterStore, @unchecked Sendable {
     }
 
     /// Version 3 (msai 2): secrets wrapped, frames sealed, no recovered images. The tables of
-    /// msai 1 are rewritten: each τ seed and membrane key wrapped; each frame's masked frame
-    /// (format 1) sealed under its τ's sealing key, so it stays recoverable on read; the stored
-    /// recovered images dropped.
+    /// msai 1 are rewritten: each τ seed and membrane key wrapped; each stored frame (format 1,
+    /// whose masking the cloud's membranes undo) recovered with its old keys and masked again as
+    /// format 2 under a fresh τ seed (`LegacyFrame.reprotect`), then sealed; the stored recovered
+    /// images dropped. The file is then rebuilt (`vacuum_pending`), so none of it lingers.
     static func migrateFromVersion1(_ db: Database, masterKey: MasterKey) throws {
         try db.execute(sql: """
-            CREATE TABLE vault (id INTEGER PRIMARY KEY CHECK (id = 1), check_value BLOB NOT NULL, created_at REAL NOT NULL);
+            CREATE TABLE vault (
+                id INTEGER PRIMARY KEY CHECK (id = 1), check_value BLOB NOT NULL, created_at REAL NOT NULL,
+                vacuum_pending INTEGER NOT NULL DEFAULT 1);
             CREATE TABLE membrane_key_v3 (
                 id TEXT PRIMARY KEY, mode TEXT NOT NULL, rows INTEGER NOT NULL, cols INTEGER NOT NULL, channels INTEGER NOT NULL,
                 wrapped BLOB, used INTEGER NOT NULL DEFAULT 0, frame_id TEXT, created_at REAL NOT NULL);
@@ -128,6 +139,7 @@ public final class SQLiteDataCenterStore: DataCenterStore, @unchecked Sendable {
         try db.execute(sql: "INSERT INTO vault (id, check_value, created_at) VALUES (1, ?, ?)",
                        arguments: [Data(masterKey.checkValue), Date().timeIntervalSince1970])
         var seeds: [String: [UInt8]] = [:]
+        var keys: [MembraneID: MembraneKeyRecord] = [:]
         for row in try Row.fetchAll(db, sql: "SELECT * FROM tau") {
             let id: String = row["id"], seed: Data = row["seed"]
             seeds[id] = [UInt8](seed)
@@ -138,6 +150,10 @@ public final class SQLiteDataCenterStore: DataCenterStore, @unchecked Sendable {
         }
         for row in try Row.fetchAll(db, sql: "SELECT * FROM membrane_key") {
             let id: String = row["id"], k: Int = row["k"], w: Data = row["w"], seed: Data = row["seed"]
+            guard let mode = MaskingMode(rawValue: row["mode"]) else { throw MSAIError.io("membrane key \(id) of the msai 1 database has an unknown mode") }
+            keys[MembraneID(rawValue: id)] = MembraneKeyRecord(
+                id: MembraneID(rawValue: id), shape: try MembraneShape(rows: row["rows"], cols: row["cols"], channels: row["channels"]),
+                mode: mode, k: UInt8(clamping: k), w: [UInt8](w), seed: [UInt8](seed))
             let secret = [UInt8(clamping: k), UInt8(w.count)] + [UInt8](w) + [UInt8](seed)
             try db.execute(
                 sql: "INSERT INTO membrane_key_v3 (id, mode, rows, cols, channels, wrapped, used, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -149,16 +165,22 @@ public final class SQLiteDataCenterStore: DataCenterStore, @unchecked Sendable {
             guard let seed = seeds[id] else {
                 throw MSAIError.io("frame \(id) of the msai 1 database has no τ; the database is damaged and was left as it was")
             }
-            let manifest: FrameManifest
-            do {
-                manifest = try JSONDecoder().decode(FrameManifest.self, from: Data(json.utf8))
-            } catch {
+            guard (try? JSONDecoder().decode(FrameManifest.self, from: Data(json.utf8))) != nil else {
                 throw MSAIError.io("frame \(id) of the msai 1 database has unreadable metadata; the database was left as it was")
             }
-            let sealed = try SealedFrame.seal([UInt8](masked), tauID: id, key: try FrameKeys(tauSeed: seed).sealing)
-            try insertFrame(db, id: id, sealed: sealed, manifest: manifest, receivedAt: row["received_at"], masterKey: masterKey)
-            for area in manifest.areas {
-                try db.execute(sql: "UPDATE membrane_key_v3 SET frame_id = ? WHERE id = ?", arguments: [id, area.membraneID.rawValue])
+            var random = SystemRandomNumberGenerator()  // getrandom(2): a cryptographic source
+            let fresh = (0..<32).map { _ in UInt8.random(in: 0...255, using: &random) }
+            let frame: LegacyFrame.Reprotected
+            do {
+                frame = try LegacyFrame.reprotect([UInt8](masked), id: id, seed: seed, freshSeed: fresh, keys: keys)
+            } catch let error as MSAIError {
+                throw MSAIError.io("\(error.description); the msai 1 database was left as it was")
+            }
+            try insertFrame(db, id: id, sealed: frame.sealed, manifest: frame.manifest, receivedAt: row["received_at"], masterKey: masterKey)
+            try db.execute(sql: "UPDATE tau_v3 SET wrapped_seed = ? WHERE id = ?",
+                           arguments: [Data(try masterKey.wrap(fresh, context: tauContext(id))), id])
+            for (key, mode) in frame.modes {
+                try db.execute(sql: "UPDATE membrane_key_v3 SET frame_id = ?, mode = ? WHERE id = ?", arguments: [id, mode.rawValue, key.rawValue])
             }
         }
         try db.execute(sql: """

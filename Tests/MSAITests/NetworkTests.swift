@@ -379,6 +379,13 @@ import Testing
             try RoleConfiguration.checkTransport("http://10.0.0.5:8702", role: "data center", environment: ["MSAI_ALLOW_PLAINTEXT": "1"])
         }
         #expect(throws: MSAIError.self) { try RoleConfiguration.checkTransport("not a url", role: "cloud", environment: [:]) }
+        // Loopback is an address, not a name that looks like one.
+        for url in ["http://127.attacker.example:8702", "http://127.0.0.1.nip.io:8702", "http://localhost.example:1", "http://[::2]:8702"] {
+            #expect(throws: MSAIError.self, "\(url)") { try RoleConfiguration.checkTransport(url, role: "data center", environment: [:]) }
+        }
+        for url in ["http://127.8.9.10:8702", "http://[::1]:8702", "http://LOCALHOST:1"] {
+            #expect(throws: Never.self, "\(url)") { try RoleConfiguration.checkTransport(url, role: "data center", environment: [:]) }
+        }
     }
 
     @Test func wrongOrMissingTokensGet401() async throws {
@@ -462,12 +469,14 @@ import Testing
         // The genuine frame is still accepted, and the audit log names who did what by token fingerprint.
         _ = try await d.edge().send(frame)
         _ = try await d.reader.recovered(frameID: frame.manifest.tauID, reason: "incident 42")
+        _ = try await d.reader.recovered(frameID: frame.manifest.tauID, reason: "Fall 42 — Prüfung, 50% sicher")
         _ = try await d.viewer.masked(frameID: frame.manifest.tauID)
         let recovererToken = NetworkTests.config.recovererTokens[0]
         let audit = try await raw(d.dataCenter.url + "/v1/audit", method: .GET, token: recovererToken)
         #expect(audit.body.contains("\"actor\":\"edge:") && audit.body.contains("\"actor\":\"recoverer:")
                 && audit.body.contains("\"actor\":\"viewer:"), "\(audit.body)")
-        #expect(audit.body.contains("\"reason\":\"incident 42\""), "\(audit.body)")
+        #expect(audit.body.contains("\"reason\":\"incident 42\"") && audit.body.contains("\"reason\":\"Fall 42 — Prüfung, 50% sicher\""),
+                "\(audit.body)")
         #expect(!audit.body.contains(edgeToken) && !audit.body.contains(recovererToken))
     }
 

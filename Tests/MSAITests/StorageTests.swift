@@ -313,13 +313,70 @@ import Testing
         }
         #expect(ids.count == 4 && plaintext.count == 4 + 5 + 8)
         #expect(try Self.found(plaintext, in: path).count == plaintext.count)  // the control
+        // What the msai 1 cloud holds of each frame: the membrane keys it made (pad seed included).
+        let cloudKeys = try DatabaseQueue(path: path).read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM membrane_key").map { row -> MembraneKeyRecord in
+                let w: Data = row["w"], seed: Data = row["seed"], k: Int = row["k"]
+                return MembraneKeyRecord(id: MembraneID(rawValue: row["id"]), shape: try MembraneShape(rows: row["rows"], cols: row["cols"], channels: row["channels"]),
+                                         mode: MaskingMode(rawValue: row["mode"])!, k: UInt8(k), w: [UInt8](w), seed: [UInt8](seed))
+            }
+        }
+        /// The cloud's attack on a masked view: undo each GF(251) area with what the cloud made, in
+        /// reverse order of masking (overlapping areas), then count the samples that came out right.
+        func cloudUnmasks(_ view: PixelBuffer, _ manifest: FrameManifest) throws -> (right: Int, of: Int) {
+            var attempt = view
+            let areas = manifest.areas.filter { area in cloudKeys.contains { $0.id == area.membraneID && $0.mode != .vhe } }
+            for area in areas.reversed() {
+                let key = try #require(cloudKeys.first { $0.id == area.membraneID })
+                let gf = try key.gf251Key()
+                if key.mode == .hardened {
+                    try AreaMasker.removePadded(try gf.inverseMembrane(using: ChaCha20Keystream.self), pad: try gf.legacyPad(using: ChaCha20Keystream.self),
+                                                from: &attempt, area: area.rect)
+                } else {
+                    try AreaMasker.apply(try gf.inverseMembrane(using: ChaCha20Keystream.self), to: &attempt, area: area.rect)
+                }
+            }
+            var right = 0, total = 0
+            for area in areas {
+                let truth = try original.cropped(to: area.rect).samples, guess = try attempt.cropped(to: area.rect).samples
+                right += zip(truth, guess).filter { $0 == $1 }.count
+                total += truth.count
+            }
+            return (right, total)
+        }
+        // The control: the masked view msai 1 served (its frame unscrambled) falls to the cloud's keys.
+        let legacyViews = try DatabaseQueue(path: path).read { db in
+            try Row.fetchAll(db, sql: "SELECT f.masked, t.seed, t.width, t.height, t.block_size FROM frame f JOIN tau t ON t.id = f.id").map { row in
+                let masked: Data = row["masked"], seed: Data = row["seed"]
+                let contents = try MaskedFrameCodec.decode([UInt8](masked))
+                let layout = try BlockLayout(width: row["width"], height: row["height"], blockSize: row["block_size"])
+                let view = try BlockScrambler.unscramble(contents.pixels, layout: layout,
+                                                         key: try ScrambleKey.derive(seed: [UInt8](seed), layout: layout, using: ChaCha20Keystream.self))
+                return (view, try JSONDecoder().decode(FrameManifest.self, from: contents.manifestJSON))
+            }
+        }
+        for (view, manifest) in legacyViews where manifest.areas.first?.mode != .vhe {
+            let score = try cloudUnmasks(view, manifest)
+            #expect(score.right == score.of, "msai 1's masked view of \(manifest.tauID): \(score)")
+        }
         let store = try SQLiteDataCenterStore(path: path, masterKey: testMasterKey)
         #expect(store.migratedFrames == 4)
         let dataCenter = DataCenter(store: store)
         for id in ids { #expect(try dataCenter.original(id) == original, "frame \(id)") }
         #expect(try Self.found(plaintext, in: path) == [])
-        // Opened again, nothing more happens; another key is refused.
+        // Re-protected: the same attack on the masked view now gets about 1 sample in 256 right.
+        for id in ids {
+            let view = try dataCenter.maskedView(id, actor: "viewer:test")
+            #expect(view.manifest.version == 2 && view.manifest.areas.allSatisfy { $0.mode != .gf251 })
+            let score = try cloudUnmasks(view.pixels, view.manifest)
+            #expect(Double(score.right) <= 0.02 * Double(score.of), "migrated \(id): \(score)")
+        }
+        // The rebuild happened; one still owed (a failed VACUUM, say) is done at the next start.
+        #expect(try runSQLite(path, "SELECT CAST(vacuum_pending AS TEXT) FROM vault") == "0")
+        try runSQLite(path, "UPDATE vault SET vacuum_pending = 1")
+        // Opened again, nothing more happens but the owed rebuild; another key is refused.
         #expect(try SQLiteDataCenterStore(path: path, masterKey: testMasterKey).migratedFrames == 0)
+        #expect(try runSQLite(path, "SELECT CAST(vacuum_pending AS TEXT) FROM vault") == "0")
         #expect(throws: MSAIError.self) { try SQLiteDataCenterStore(path: path, masterKey: try MasterKey(hex: MasterKey.generateHex(), source: "x")) }
         // The migrated frames' τs still refuse replays.
         #expect(try store.tau(ids[0])?.used == true)

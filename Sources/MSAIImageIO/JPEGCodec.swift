@@ -3,9 +3,16 @@ import Foundation
 import MSAICore
 
 /// JPEG through TurboJPEG. Decoding treats libjpeg warnings (such as "Premature end of JPEG
-/// file" for a truncated stream) as errors: a frame we cannot decode fully is not masked.
+/// file" for a truncated stream) as errors: a frame we cannot decode fully is not masked. It
+/// turns the image upright as its EXIF Orientation says, so that detection, masking and
+/// recovery all see the picture as a person does.
 public enum JPEGCodec {
     public static func decode(_ data: [UInt8], name: String = "JPEG") throws -> PixelBuffer {
+        ExifOrientation.read(jpeg: data).upright(try decodeAsStored(data, name: name))
+    }
+
+    /// The pixels as stored, whatever the EXIF Orientation says.
+    public static func decodeAsStored(_ data: [UInt8], name: String = "JPEG") throws -> PixelBuffer {
         guard let handle = tjInitDecompress() else { throw MSAIError.codec("\(name): cannot start the JPEG decoder") }
         defer { tjDestroy(handle) }
         var width: Int32 = 0, height: Int32 = 0, subsampling: Int32 = 0, colorspace: Int32 = 0

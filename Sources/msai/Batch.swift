@@ -50,7 +50,11 @@ struct Batch: AsyncParsableCommand {
         do {
             let m = mode
             guard jobs >= 1 else { throw MSAIError.invalidArgument("--jobs must be at least 1") }
-            privacyPolicy = try policy.resolve()
+            privacyPolicy = try policy.resolveForResearch()
+            // A detector that cannot load is named now, once, rather than by every worker.
+            if privacyPolicy.onDetectorFailure == .stop {
+                _ = try AreaSelector.load(policy: privacyPolicy) { try ModelStore.locate(explicit: policy.models) }
+            }
             let paper = paperSize.lowercased() == "none" ? nil : try RunFolder.Size(parsing: paperSize, option: "--paper-size")
             makeEvaluator = try evaluatorFactory(mode: m)
             let found = try RunFolder.collect(inputs)

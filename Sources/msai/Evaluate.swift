@@ -55,7 +55,7 @@ struct Evaluate: AsyncParsableCommand {
         }
         do {
             _ = try regions.map(Rect.init(parsing:))
-            _ = try policy.resolve()
+            _ = try policy.resolveForResearch()
         } catch let error as MSAIError {
             throw ValidationError(error.description)
         }
@@ -64,7 +64,7 @@ struct Evaluate: AsyncParsableCommand {
     func run() async throws {
         let maskingMode = mode
         let manualRegions = try regions.map(Rect.init(parsing:))
-        let privacyPolicy = try policy.resolve()
+        let privacyPolicy = try policy.resolveForResearch()
         let files: [String]
         let outFolder = URL(fileURLWithPath: out)
         do {

@@ -73,6 +73,19 @@ struct PolicyOptions: ParsableArguments {
         return policy
     }
 
+    /// The policy for a research command (evaluate, batch): a detector that cannot load stops the
+    /// command, unless --on-detector-failure or the policy file asks to fail closed. A typo in
+    /// --models or --yolo must not quietly turn every result into a frame masked whole; the
+    /// camera's path (`msai edge`) keeps failing closed.
+    func resolveForResearch() throws -> PrivacyPolicy {
+        var policy = try resolve()
+        let fileDecides = try policyFile.map { path in
+            (try JSONSerialization.jsonObject(with: Data(try ImageFile.readBytes(path))) as? [String: Any])?["on_detector_failure"] != nil
+        } ?? false
+        if onDetectorFailure == nil && !fileDecides { policy.onDetectorFailure = .stop }
+        return policy
+    }
+
     /// Loads the detectors; on failure warns and fails closed, or stops, as the policy says.
     func selector(for policy: PrivacyPolicy) throws -> AreaSelector {
         let selector = try AreaSelector.load(policy: policy) { try ModelStore.locate(explicit: models) }

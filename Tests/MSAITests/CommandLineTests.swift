@@ -298,10 +298,21 @@ import Testing
 
     /// Models absent: evaluate warns once, masks every frame whole (the default policy fails
     /// closed), and says so in the JSON; with --on-detector-failure stop it refuses to run.
-    @Test func evaluateFailsClosedWhenModelsAreMissing() async throws {
+    /// A research command given a model folder or a detector that does not exist stops and says
+    /// which, rather than report frames masked whole as if detected; asked to fail closed (as the
+    /// camera does), it masks the whole frame and says so.
+    @Test func researchCommandsStopOnMissingModelsAndFailClosedWhenAsked() async throws {
         let out = try temporaryFolder(), empty = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: out); try? FileManager.default.removeItem(at: empty) }
-        let run = try msai(["evaluate", "Datasets/lena.png", "--out", out.path, "--models", empty.path, "--json"])
+        let missing = try msai(["evaluate", "Datasets/lena.png", "--out", out.path, "--models", "/nonexistent"])
+        #expect(missing.status != 0 && missing.stderr == "msai: error: model folder /nonexistent does not exist (use --models DIR or set MSAI_MODELS)\n",
+                "\(missing.stderr)")
+        let typo = try msai(["batch", "Datasets/lena.png", "--out", out.appendingPathComponent("run").path, "--yolo", "nosuch"])
+        #expect(typo.status != 0 && typo.stderr.contains("darknet model 'nosuch' is not in") && typo.stderr.contains("available: yolov3-tiny, yolov4-tiny"),
+                "\(typo.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: out.path).isEmpty)
+        let run = try msai(["evaluate", "Datasets/lena.png", "--out", out.path, "--models", empty.path, "--json",
+                            "--on-detector-failure", "mask-whole-frame"])
         #expect(run.status == 0, "\(run.stderr)")
         #expect(run.stderr.contains("msai: warning:") && run.stderr.contains("masked whole"))
         let json = try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as! [String: Any]

@@ -122,18 +122,9 @@ import Testing
         defer { try? FileManager.default.removeItem(at: folder) }
         let path = folder.appendingPathComponent("sideways.jpg")
         try Data(file).write(to: path)
-        let process = Process()
-        process.executableURL = CommandLineTests.executable
-        process.arguments = ["evaluate", path.path, "--out", folder.path, "--classes", "person", "--json"]
-        process.currentDirectoryURL = repositoryRoot
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = Pipe()
-        try process.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(text)")
-        let report = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+        let run = try CommandLineTests().msai(["evaluate", path.path, "--out", folder.path, "--classes", "person", "--json"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
         let regions = try #require(report["regions"] as? [[String: Any]])
         #expect(regions.contains { $0["class"] as? String == "person" }, "\(regions)")
         #expect((report["width"] as? Int, report["height"] as? Int) == (upright.width, upright.height))

@@ -53,6 +53,7 @@ struct RoleClient: Sendable {
               responseLimit: Int, ambiguous: inout Bool) async throws -> Reply {
         var backoff = retry.firstBackoff
         var lastError = ""
+        var unreachable = false
         for attempt in 1...retry.attempts {
             var request = HTTPClientRequest(url: baseURL + path)
             request.method = method
@@ -77,7 +78,8 @@ struct RoleClient: Sendable {
             } catch let error as MSAIError {
                 throw error
             } catch {
-                lastError = "\(error)"
+                lastError = TransportErrors.plainWords(error)
+                unreachable = TransportErrors.isUnreachable(error)
                 // A request that never connected was not processed; anything later (a timeout, a
                 // reset) may have been.
                 if !Self.neverConnected(error) { ambiguous = true }
@@ -87,7 +89,18 @@ struct RoleClient: Sendable {
                 backoff *= 2
             }
         }
-        throw MSAIError.io("\(role) at \(baseURL) unreachable after \(retry.attempts) attempt(s): \(lastError)")
+        let tries = retry.attempts == 1 ? "" : " (\(retry.attempts) attempts)"
+        if unreachable {
+            throw MSAIError.unreachable("cannot reach the \(role) at \(baseURL)\(tries): \(lastError). "
+                                        + "Is it running? `msai up` starts the cloud and the data center on this machine; "
+                                        + "otherwise check the \(role)'s URL in the configuration (\(urlSetting))")
+        }
+        throw MSAIError.io("the \(role) at \(baseURL) did not answer\(tries): \(lastError)")
+    }
+
+    /// Where a user changes this role's address.
+    private var urlSetting: String {
+        role == "cloud" ? "cloud_url or MSAI_CLOUD_URL" : "datacenter_url or MSAI_DATACENTER_URL"
     }
 
     static func neverConnected(_ error: Error) -> Bool {
@@ -99,9 +112,9 @@ struct RoleClient: Sendable {
 
     private func refusal(status: Int, message: String) -> MSAIError {
         switch status {
-        case 401: return .io("\(role) at \(baseURL) refused the credentials (401): \(message)")
+        case 401: return .io("the \(role) at \(baseURL) refused our token (401: \(message)); the configuration's tokens must be the ones the roles were started with (run `msai init` once and give every role the same file)")
         case 409: return .replay(message)
-        default: return .invalidArgument("\(role) at \(baseURL) refused the request (\(status)): \(message)")
+        default: return .invalidArgument("the \(role) at \(baseURL) refused the request (\(status)): \(message)")
         }
     }
 }

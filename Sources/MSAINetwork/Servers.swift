@@ -274,7 +274,7 @@ public final class RunningServer: Sendable {
             do {
                 try await task.value
             } catch {
-                throw MSAIError.io("\(name) cannot listen on \(host):\(port): \(error)")
+                throw MSAIError.io("\(name) cannot listen on \(host):\(port): \(TransportErrors.bindFailure(error, host: host, port: port))")
             }
             throw MSAIError.io("\(name) stopped before it listened on \(host):\(port)")
         }

@@ -32,7 +32,7 @@ struct Edge: AsyncParsableCommand {
             keyframe every --keyframe-every frames. A status line shows fps in and out, frames masked, \\
             masked whole, dropped and sent. Ctrl-C stops it cleanly. Stream frames travel as QOI \\
             (--frame-format). --roi-only sends a full frame every --background-every frames and only the \\
-            masked areas of the frames between (seed 002); the data center composes full frames.
+            masked areas of the frames between; the data center composes full frames.
 
             Examples:
               msai edge Datasets --verify
@@ -106,7 +106,8 @@ struct Edge: AsyncParsableCommand {
         var sent = 0, areas = 0, verified = 0
         var failures: [(String, String)] = []
         var verifyFailures: [(String, String)] = []
-        for file in files {
+        var stoppedBefore: Int?
+        for (index, file) in files.enumerated() {
             do {
                 let image = try ImageFile.read(file)
                 let decision = try selector.select(image)
@@ -134,16 +135,24 @@ struct Edge: AsyncParsableCommand {
                 }
                 print(line)
             } catch {
-                let reason = (error as? MSAIError)?.description ?? "\(error)"
+                let reason = failureReason(error, file: file)
                 failures.append((file, reason))
                 printError("\(file): not sent: \(reason)")
+                // Nothing answers: every later frame would fail the same way, after the same retries.
+                if case MSAIError.unreachable = error, index + 1 < files.count {
+                    stoppedBefore = index + 1
+                    break
+                }
             }
         }
         let elapsed = ContinuousClock.now - start
         let seconds = milliseconds(elapsed) / 1000
         print("\(sent) of \(files.count) frame(s) sent, \(areas) area(s) masked, \(failures.count) failed, in \(String(format: "%.1f", seconds)) s"
               + (verify ? "; \(verified) verified bit-exact" : ""))
-        for (file, reason) in failures { print("  failed: \(file): \(reason)") }
+        if let stoppedBefore {
+            print("stopped: the other \(files.count - stoppedBefore) image(s) were not tried, since a role cannot be reached")
+        }
+        if failures.count > 1 { for (file, _) in failures { print("  not sent: \(file)") } }
         for (file, reason) in verifyFailures { print("  sent but not verified: \(file): \(reason)") }
         if !failures.isEmpty || !verifyFailures.isEmpty { throw ExitCode(1) }
     }

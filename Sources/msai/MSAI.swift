@@ -45,3 +45,9 @@ struct ValidationFailure: Error, CustomStringConvertible {
 func printError(_ message: String) {
     FileHandle.standardError.write(Data("msai: error: \(message)\n".utf8))
 }
+
+/// Why one file failed, without the file's name again when the library already put it first.
+func failureReason(_ error: Error, file: String) -> String {
+    let reason = (error as? MSAIError)?.description ?? "\(error)"
+    return reason.hasPrefix(file + ": ") ? String(reason.dropFirst(file.count + 2)) : reason
+}

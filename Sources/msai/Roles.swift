@@ -43,6 +43,15 @@ struct Init: ParsableCommand {
     @Option(help: "Port of the data center.") var datacenterPort = 8702
     @Option(help: "The data center's SQLite database.") var database = "msai-data/datacenter.sqlite"
 
+    func validate() throws {
+        for (option, port) in [("--cloud-port", cloudPort), ("--datacenter-port", datacenterPort)] where !(1...65535).contains(port) {
+            throw ValidationError("\(option) \(port): a port must lie in 1…65535")
+        }
+        guard cloudPort != datacenterPort else {
+            throw ValidationError("--cloud-port and --datacenter-port are both \(cloudPort): the cloud and the data center need a port each")
+        }
+    }
+
     func run() throws {
         do {
             let keyFile = RoleConfiguration.masterKeyPath(besides: config.path)
@@ -86,10 +95,12 @@ func startDataCenter(_ c: RoleConfiguration) async throws -> RunningServer {
             }
         }
     }
-    return try await RunningServer.start(
-        DataCenterService.router(dataCenter: dataCenter, cloudToken: c.cloudToken, edgeTokens: c.edgeTokens,
-                                 viewerTokens: c.viewerTokens, recovererTokens: c.recovererTokens),
-        host: host, port: port, name: "msai-datacenter")
+    return try await listening(field: "datacenter_listen") {
+        try await RunningServer.start(
+            DataCenterService.router(dataCenter: dataCenter, cloudToken: c.cloudToken, edgeTokens: c.edgeTokens,
+                                     viewerTokens: c.viewerTokens, recovererTokens: c.recovererTokens),
+            host: host, port: port, name: "msai-datacenter")
+    }
 }
 
 /// Starts the cloud service from a configuration; it reaches the data center at `dataCenterURL`.
@@ -100,8 +111,19 @@ func startCloud(_ c: RoleConfiguration, dataCenterURL: String) async throws -> R
     // the cloud for the data center's silence.
     let cloud = CloudPlatform(escrow: HTTPDataCenterClient(url: dataCenterURL, token: c.cloudToken,
                                                            retry: RetryPolicy(deadline: .seconds(3), attempts: 2)))
-    return try await RunningServer.start(CloudService.router(cloud: cloud, edgeTokens: c.edgeTokens), host: host, port: port,
-                                         name: "msai-cloud")
+    return try await listening(field: "cloud_listen") {
+        try await RunningServer.start(CloudService.router(cloud: cloud, edgeTokens: c.edgeTokens), host: host, port: port,
+                                      name: "msai-cloud")
+    }
+}
+
+/// Starts a server, saying which setting moves it when it cannot listen.
+private func listening(field: String, _ start: () async throws -> RunningServer) async throws -> RunningServer {
+    do {
+        return try await start()
+    } catch MSAIError.io(let message) {
+        throw MSAIError.io("\(message) (\(field) in the configuration, or MSAI_\(field.uppercased()))")
+    }
 }
 
 /// Waits for SIGINT or SIGTERM.
@@ -200,6 +222,12 @@ struct Up: AsyncParsableCommand {
     func run() async throws {
         do {
             let c = try config.load()
+            let cloudAddress = try RoleConfiguration.hostAndPort(c.cloudListen, field: "cloud_listen")
+            let dataCenterAddress = try RoleConfiguration.hostAndPort(c.dataCenterListen, field: "datacenter_listen")
+            guard cloudAddress.port == 0 || cloudAddress.port != dataCenterAddress.port || cloudAddress.host != dataCenterAddress.host else {
+                throw MSAIError.invalidArgument(
+                    "\(config.path): cloud_listen and datacenter_listen are both \(c.cloudListen); the two roles need a port each")
+            }
             let dataCenter = try await startDataCenter(c)
             let cloud = try await startCloud(c, dataCenterURL: dataCenter.url)
             print("data center listening on \(dataCenter.url) (database \(c.database))")

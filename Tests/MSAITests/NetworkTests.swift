@@ -212,9 +212,10 @@ import Testing
         #expect(recovered == image)
     }
 
-    /// `msai edge` with the cloud unreachable: no frame is sent, each is listed as failed, and the
-    /// exit status says so; nothing is written.
-    @Test func edgeCommandReportsEveryFrameWhenTheCloudIsDown() async throws {
+    /// `msai edge` with the cloud unreachable: no frame is sent, the error says in plain words
+    /// what is wrong and what to run, the edge stops rather than failing every image the same way,
+    /// the exit status says so, and nothing is written.
+    @Test func edgeCommandStopsAndSaysWhatToRunWhenTheCloudIsDown() async throws {
         let d = try await Deployment.start()
         defer { Task { await d.stop() } }
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("msai-edge-\(UUID().uuidString)")
@@ -225,25 +226,77 @@ import Testing
         config.dataCenterURL = d.dataCenter.url
         config.cloudURL = "http://127.0.0.1:9"  // discard port: nothing listens
         try config.write(to: configPath)
-        let process = Process()
-        process.executableURL = CommandLineTests.executable
-        process.arguments = ["edge", "Datasets/lena.png", "Datasets/coffee.png", "--config", configPath, "--region", "0,0,16,16",
-                             "--deadline", "2", "--attempts", "1"]
-        process.currentDirectoryURL = repositoryRoot
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = Pipe()
-        try process.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus != 0)
-        #expect(text.contains("0 of 2 frame(s) sent"), "\(text)")
-        // Each frame is listed with its reason (normally the cloud; under heavy load the tau call's
-        // deadline may expire first, which is the same fail-closed outcome).
-        #expect(text.contains("failed: Datasets/lena.png: ") && text.contains("unreachable"), "\(text)")
-        #expect(text.contains("failed: Datasets/coffee.png: "), "\(text)")
+        let run = try CommandLineTests().msai(["edge", "Datasets/lena.png", "Datasets/coffee.png", "--config", configPath,
+                                               "--region", "0,0,16,16", "--deadline", "5", "--attempts", "1"])
+        #expect(run.status == 1)
+        #expect(run.stdout.contains("0 of 2 frame(s) sent"), "\(run.stdout)")
+        // Normally the cloud's refusal; under heavy load the tau call's deadline may expire first,
+        // which is the same fail-closed outcome and is not a reason to stop.
+        #expect(run.stderr.contains("msai: error: Datasets/lena.png: not sent: "), "\(run.stderr)")
+        if run.stderr.contains("cannot reach the cloud") {
+            #expect(run.stderr.contains("cannot reach the cloud at http://127.0.0.1:9: connection refused"), "\(run.stderr)")
+            #expect(run.stderr.contains("`msai up`") && run.stderr.contains("cloud_url"), "\(run.stderr)")
+            #expect(!run.stderr.contains("errno") && !run.stderr.contains("error set"), "\(run.stderr)")
+            #expect(run.stdout.contains("stopped: the other 1 image(s) were not tried"), "\(run.stdout)")
+            #expect(!run.stderr.contains("coffee.png"), "\(run.stderr)")
+        }
+        // One line per failure, never the same failure twice.
+        #expect(run.stderr.components(separatedBy: "lena.png").count == 2, "\(run.stderr)")
         #expect(try await d.reader.frameIDs().isEmpty)
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["msai.json"])
+    }
+
+    /// Configuration and listening errors in one line each, naming the setting and the way out:
+    /// ports out of range or shared are refused by `msai init` and `msai up`, a taken port is
+    /// named as taken, and `msai frames` with no data center says to run `msai up`.
+    @Test func configurationAndListeningErrorsSayWhatToDo() async throws {
+        let cli = CommandLineTests()
+        let folder = try cli.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let configPath = folder.appendingPathComponent("msai.json").path
+
+        let outOfRange = try cli.msai(["init", "--config", configPath, "--cloud-port", "99999"])
+        #expect(outOfRange.status != 0)
+        #expect(outOfRange.stderr.contains("--cloud-port 99999: a port must lie in 1…65535"), "\(outOfRange.stderr)")
+        let shared = try cli.msai(["init", "--config", configPath, "--cloud-port", "8801", "--datacenter-port", "8801"])
+        #expect(shared.status != 0)
+        #expect(shared.stderr.contains("both 8801"), "\(shared.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: configPath))
+
+        // A port another process holds.
+        let d = try await Deployment.start()
+        defer { Task { await d.stop() } }
+        let holder = d.cloud
+        var config = RoleConfiguration.fresh(cloudPort: holder.port, dataCenterPort: 9, masterKeyFile: folder.appendingPathComponent("k").path)
+        config.dataCenterListen = "127.0.0.1:0"
+        try RoleConfiguration.writeMasterKey(to: folder.appendingPathComponent("k").path)
+        try config.write(to: configPath)
+        let taken = try cli.msai(["up", "--config", configPath])
+        #expect(taken.status == 1)
+        #expect(taken.stderr.contains("cannot listen on 127.0.0.1:\(holder.port): port \(holder.port) is taken by another process"),
+                "\(taken.stderr)")
+        #expect(taken.stderr.contains("cloud_listen") && !taken.stderr.contains("errno"), "\(taken.stderr)")
+
+        // Listen addresses edited by hand.
+        config.cloudListen = "127.0.0.1:70000"
+        try config.write(to: configPath, overwrite: true)
+        let edited = try cli.msai(["up", "--config", configPath])
+        #expect(edited.stderr.contains("cloud_listen '127.0.0.1:70000': port 70000 is out of range; a port must lie in 1…65535 (0 in a listen address: any free port)"),
+                "\(edited.stderr)")
+        config.cloudListen = "127.0.0.1:8801"
+        config.dataCenterListen = "127.0.0.1:8801"
+        try config.write(to: configPath, overwrite: true)
+        let same = try cli.msai(["up", "--config", configPath])
+        #expect(same.stderr.contains("cloud_listen and datacenter_listen are both 127.0.0.1:8801"), "\(same.stderr)")
+
+        // No data center.
+        config.dataCenterURL = "http://127.0.0.1:9"
+        try config.write(to: configPath, overwrite: true)
+        let list = try cli.msai(["frames", "list", "--config", configPath])
+        #expect(list.status == 1)
+        #expect(list.stderr.contains("cannot reach the data center at http://127.0.0.1:9"), "\(list.stderr)")
+        #expect(list.stderr.contains("`msai up`") && !list.stderr.contains("errno"), "\(list.stderr)")
+        #expect(list.stderr.split(separator: "\n").count == 1, "\(list.stderr)")
     }
 
     /// `msai frames` as a viewer and a recoverer use it, against a running data center: the list,

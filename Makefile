@@ -6,7 +6,9 @@ DEB_PACKAGES := libopencv-dev libturbojpeg0-dev libgmp-dev libpng-dev libsqlite3
 SWIFT ?= swift
 DEMO_OUT ?= runs/demo
 
-.PHONY: all deps build release test demo bench eval-detect clean vectors
+PREFIX ?= $(HOME)/.local
+
+.PHONY: all deps build release install test demo bench eval-detect clean vectors
 
 all: build
 
@@ -29,6 +31,12 @@ build: deps
 
 release: deps
 	$(SWIFT) build -c release --product msai
+
+# Copies the release binary to $(PREFIX)/bin (default ~/.local/bin; PREFIX=/usr/local for everyone).
+install: release
+	install -d "$(PREFIX)/bin"
+	install -m 0755 .build/release/msai "$(PREFIX)/bin/msai"
+	@echo "installed $(PREFIX)/bin/msai; run it from the repository's folder, or set MSAI_MODELS to its Models/"
 
 test: deps
 	$(SWIFT) build --build-tests

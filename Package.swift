@@ -12,7 +12,8 @@ import PackageDescription
 //   MSAIRoles     cloud, data center and edge as separate objects that exchange messages.
 //   MSAIStorage   SQLite (GRDB) adapter: the data center's durable store.
 //   MSAINetwork   the roles as HTTP services (Hummingbird) and their clients (AsyncHTTPClient).
-//   MSAIEvaluation  runs the roles in-process and measures (msai evaluate).
+//   MSAIEvaluation  runs the roles in-process and measures (msai evaluate); batch run folders and
+//                 their reports (mustache templates).
 //   MSAIStreaming the edge's frame pipeline for video and live streams, and its sources
 //                 (video files, watched folders, UDP through SwiftNIO).
 //   msai          the command line, which wires the rest.
@@ -32,6 +33,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
     ],
     targets: [
         .target(name: "MSAICore"),
@@ -78,7 +80,11 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
-        .target(name: "MSAIEvaluation", dependencies: ["MSAICore", "MSAICrypto", "MSAIImageIO", "MSAIRoles", "MSAIVision"]),
+        .target(
+            name: "MSAIEvaluation",
+            dependencies: ["MSAICore", "MSAICrypto", "MSAIImageIO", "MSAIRoles", "MSAIVision",
+                           .product(name: "Mustache", package: "swift-mustache")]
+        ),
         .target(
             name: "MSAIStreaming",
             dependencies: [
@@ -100,8 +106,9 @@ let package = Package(
         ),
         .testTarget(
             name: "MSAITests",
-            dependencies: ["MSAICore", "MSAICrypto", "MSAIBigInt", "MSAIImageIO", "MSAIVision", "MSAIRoles", "MSAIEvaluation", "MSAIStorage", "MSAINetwork", "MSAIStreaming",
-                           .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["msai", "MSAICore", "MSAICrypto", "MSAIBigInt", "MSAIImageIO", "MSAIVision", "MSAIRoles", "MSAIEvaluation", "MSAIStorage", "MSAINetwork", "MSAIStreaming",
+                           .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "GRDB", package: "GRDB.swift"),
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
             resources: [.copy("Vectors"), .copy("Legacy")]
         ),
     ]

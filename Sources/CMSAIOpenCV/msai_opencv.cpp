@@ -435,8 +435,8 @@ msai_cascade *msai_cascade_load(const char *xml_path, msai_cv_error *error) {
 void msai_cascade_free(msai_cascade *cascade) { delete cascade; }
 
 int msai_cascade_detect(msai_cascade *cascade, const uint8_t *pixels, int width, int height, int channels, size_t stride,
-                        double scale_factor, int min_neighbors, int min_width, int min_height, int *boxes, int capacity,
-                        msai_cv_error *error) {
+                        double scale_factor, int min_neighbors, int min_width, int min_height, int *boxes, int *votes,
+                        int capacity, msai_cv_error *error) {
     return guarded(error, "cascade detection", -1, [&]() -> int {
         if (cascade == nullptr || pixels == nullptr || width <= 0 || height <= 0 || (channels != 1 && channels != 3)) {
             set_error(error, "cascade detection: bad arguments (%dx%d, %d channels)", width, height, channels);
@@ -451,13 +451,17 @@ int msai_cascade_detect(msai_cascade *cascade, const uint8_t *pixels, int width,
         }
         cv::equalizeHist(gray, gray);
         std::vector<cv::Rect> found;
-        cascade->classifier.detectMultiScale(gray, found, scale_factor, min_neighbors, 0,
+        // numDetections: how many raw windows were merged into each box, the cascade's only
+        // measure of how sure it is.
+        std::vector<int> merged;
+        cascade->classifier.detectMultiScale(gray, found, merged, scale_factor, min_neighbors, 0,
                                              cv::Size(std::max(1, min_width), std::max(1, min_height)));
         for (size_t i = 0; i < found.size() && (int)i < capacity; i++) {
             boxes[4 * i] = found[i].x;
             boxes[4 * i + 1] = found[i].y;
             boxes[4 * i + 2] = found[i].width;
             boxes[4 * i + 3] = found[i].height;
+            if (votes != nullptr) votes[i] = i < merged.size() ? merged[i] : 0;
         }
         return (int)found.size();
     });
@@ -528,8 +532,17 @@ int msai_gaussian_blur(uint8_t *pixels, int width, int height, int channels, int
     });
 }
 
+static double label_scale(int width) { return std::max(0.4, std::min(1.0, width / 1600.0)); }
+
+void msai_label_size(const char *label, int image_width, int *width, int *height) {
+    int baseline = 0;
+    cv::Size text = cv::getTextSize(label, cv::FONT_HERSHEY_SIMPLEX, label_scale(image_width), 1, &baseline);
+    *width = text.width + 4;
+    *height = text.height + baseline + 2;
+}
+
 int msai_draw_box(uint8_t *pixels, int width, int height, int channels, int x, int y, int w, int h, uint8_t r,
-                  uint8_t g, uint8_t b, int thickness, const char *label, msai_cv_error *error) {
+                  uint8_t g, uint8_t b, int thickness, const char *label, int label_x, int label_y, msai_cv_error *error) {
     return guarded(error, "drawing", -1, [&]() -> int {
         if (pixels == nullptr || width <= 0 || height <= 0 || (channels != 1 && channels != 3)) {
             set_error(error, "drawing: bad image %dx%d with %d channels", width, height, channels);
@@ -537,15 +550,14 @@ int msai_draw_box(uint8_t *pixels, int width, int height, int channels, int x, i
         }
         cv::Mat image(height, width, channels == 1 ? CV_8UC1 : CV_8UC3, pixels);
         cv::Scalar colour = channels == 1 ? cv::Scalar((r + g + b) / 3) : cv::Scalar(r, g, b);
-        cv::rectangle(image, cv::Rect(x, y, w, h), colour, std::max(1, thickness));
+        if (thickness > 0) cv::rectangle(image, cv::Rect(x, y, w, h), colour, thickness);
         if (label != nullptr && label[0] != '\0') {
             int baseline = 0;
-            double scale = std::max(0.4, std::min(1.0, width / 1600.0));
+            double scale = label_scale(width);
             cv::Size text = cv::getTextSize(label, cv::FONT_HERSHEY_SIMPLEX, scale, 1, &baseline);
-            int top = y - text.height - baseline - 2 >= 0 ? y - text.height - baseline - 2 : y;
-            cv::rectangle(image, cv::Rect(x, top, text.width + 4, text.height + baseline + 2), colour, cv::FILLED);
+            cv::rectangle(image, cv::Rect(label_x, label_y, text.width + 4, text.height + baseline + 2), colour, cv::FILLED);
             cv::Scalar ink = (r * 299 + g * 587 + b * 114) / 1000 > 128 ? cv::Scalar::all(0) : cv::Scalar::all(255);
-            cv::putText(image, label, cv::Point(x + 2, top + text.height), cv::FONT_HERSHEY_SIMPLEX, scale, ink, 1,
+            cv::putText(image, label, cv::Point(label_x + 2, label_y + text.height + 1), cv::FONT_HERSHEY_SIMPLEX, scale, ink, 1,
                         cv::LINE_AA);
         }
         return 0;

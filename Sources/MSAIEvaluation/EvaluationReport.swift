@@ -3,8 +3,10 @@ import MSAICore
 
 /// Everything `msai evaluate` measures about one image; encoded as NAME.metrics.json.
 /// Percentages are in percent (99.6, not 0.996). PSNR of an exact recovery is the string "inf".
-public struct EvaluationReport: Encodable {
-    public struct Region: Encodable {
+/// It reads back as it was written (`msai report` decodes it): a key renamed on one side is an
+/// error naming the file, not a silent blank in the report.
+public struct EvaluationReport: Codable, Sendable {
+    public struct Region: Codable, Sendable {
         public let x: Int, y: Int, w: Int, h: Int
         public let `class`: String
         public let label: String
@@ -26,12 +28,12 @@ public struct EvaluationReport: Encodable {
         }
     }
 
-    public struct Expectation: Encodable {
+    public struct Expectation: Codable, Sendable {
         public let npcr: Double
         public let uaci: Double
     }
 
-    public struct WuTest: Encodable {
+    public struct WuTest: Codable, Sendable {
         public let comparison: String
         public let largestValue: Int
         public let alpha: Double
@@ -47,7 +49,7 @@ public struct EvaluationReport: Encodable {
         /// see `WuCriticalValues` for why F = 249 is the right reference for GF(251)-masked areas.
         public let schemeF250: Verdict?
 
-        public struct Verdict: Encodable {
+        public struct Verdict: Codable, Sendable {
             public let npcrCritical: Double
             public let npcrPass: Bool
             public let uaciLower: Double
@@ -72,7 +74,7 @@ public struct EvaluationReport: Encodable {
         }
     }
 
-    public struct Histograms: Encodable {
+    public struct Histograms: Codable, Sendable {
         public let originalAreas: [[Int]]
         public let maskedAreas: [[Int]]
         public let recoveredAreas: [[Int]]
@@ -143,6 +145,47 @@ public struct EvaluationReport: Encodable {
         case baselines
     }
 
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        image = try c.decode(String.self, forKey: .image)
+        width = try c.decode(Int.self, forKey: .width)
+        height = try c.decode(Int.self, forKey: .height)
+        channels = try c.decode(Int.self, forKey: .channels)
+        mode = try c.decode(String.self, forKey: .mode)
+        block = try c.decode(Int.self, forKey: .block)
+        regions = try c.decode([Region].self, forKey: .regions)
+        maskDecision = try c.decode(String.self, forKey: .maskDecision)
+        maskReason = try c.decode(String.self, forKey: .maskReason)
+        npcrWhole = try c.decode(Double.self, forKey: .npcrWhole)
+        uaciWhole = try c.decode(Double.self, forKey: .uaciWhole)
+        npcrWholePerChannel = try c.decode([Double].self, forKey: .npcrWholePerChannel)
+        uaciWholePerChannel = try c.decode([Double].self, forKey: .uaciWholePerChannel)
+        npcrAreas = try c.decodeIfPresent(Double.self, forKey: .npcrAreas)
+        uaciAreas = try c.decodeIfPresent(Double.self, forKey: .uaciAreas)
+        npcrAreasPerChannel = try c.decodeIfPresent([Double].self, forKey: .npcrAreasPerChannel)
+        uaciAreasPerChannel = try c.decodeIfPresent([Double].self, forKey: .uaciAreasPerChannel)
+        expectedAreas = try c.decodeIfPresent(Expectation.self, forKey: .expectedAreas)
+        wuTests = try c.decode([WuTest].self, forKey: .wuTests)
+        if let text = try? c.decode(String.self, forKey: .psnrRecovered) {
+            guard text == "inf" else {
+                throw DecodingError.dataCorruptedError(forKey: .psnrRecovered, in: c, debugDescription: "a number or \"inf\"")
+            }
+            psnrRecovered = .infinity
+        } else {
+            psnrRecovered = try c.decode(Double.self, forKey: .psnrRecovered)
+        }
+        mseRecovered = try c.decode(Double.self, forKey: .mseRecovered)
+        recoveredIdentical = try c.decode(Bool.self, forKey: .recoveredIdentical)
+        leakShare = try c.decode(Double.self, forKey: .leakShare)
+        maskedBytes = try c.decode(Int.self, forKey: .maskedBytes)
+        entropy = try c.decode([String: Double].self, forKey: .entropy)
+        localEntropy = try c.decode([String: Double?].self, forKey: .localEntropy)
+        correlation = try c.decode([String: [String: Double?]].self, forKey: .correlation)
+        histograms = try c.decodeIfPresent(Histograms.self, forKey: .histograms)
+        timingsMs = try c.decode([String: Double].self, forKey: .timingsMs)
+        baselines = try c.decode([BaselineResult].self, forKey: .baselines)
+    }
+
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(image, forKey: .image)
@@ -185,3 +228,10 @@ public struct EvaluationReport: Encodable {
 }
 
 func round4(_ x: Double) -> Double { (x * 10000).rounded() / 10000 }
+
+extension EvaluationReport {
+    /// Reads a NAME.metrics.json back.
+    public static func decode(_ data: Data) throws -> EvaluationReport {
+        try JSONDecoder().decode(EvaluationReport.self, from: data)
+    }
+}

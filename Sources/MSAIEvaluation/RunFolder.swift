@@ -3,11 +3,16 @@ import MSAICore
 import MSAIImageIO
 
 /// A batch run's folder: RUN/run.json (format, version and the settings it was made with),
-/// RUN/images/NAME.metrics.json per image, RUN/failures.jsonl. A run can be resumed with the same
-/// settings; a folder from another msai version or with other settings is refused, not mixed.
+/// RUN/images/NAME.metrics.json per image (NAME as `msai evaluate` names it: the file name
+/// without its extension), small JPEG previews beside it (NAME.preview-original.jpg, …),
+/// RUN/failures.jsonl. A run can be resumed with the same settings; a folder from another msai
+/// version or with other settings is refused, not mixed, and the refusal names what differs.
 public final class RunFolder: @unchecked Sendable {
     public static let format = "msai-run"
-    public static let version = 1
+    /// 2: names without the extension, previews kept.
+    public static let version = 2
+    /// The previews a run keeps of each image, in the report's order.
+    public static let previewKinds = ["original", "masked", "view", "recovered"]
 
     public struct Settings: Codable, Equatable, Sendable {
         public let mode: String
@@ -20,6 +25,41 @@ public final class RunFolder: @unchecked Sendable {
             self.block = block
             self.policy = policy
             self.paperSize = paperSize
+        }
+
+        /// Every setting as a name and a value, in a stable order: the policy's fields under
+        /// the names its file uses.
+        public var listed: [(name: String, value: String)] {
+            var rows: [(String, String)] = [("mode", mode), ("block", "\(block)"), ("paper size", paperSize ?? "none")]
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            if let data = try? encoder.encode(policy), let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] {
+                for key in object.keys.sorted() {
+                    let value = object[key]!
+                    let text: String
+                    // Each value as JSON writes it (true, 0.25, "stop"), without the quotes.
+                    func json(_ v: Any) -> String {
+                        let data = (try? JSONSerialization.data(withJSONObject: v, options: [.fragmentsAllowed, .withoutEscapingSlashes])) ?? Data()
+                        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+                    }
+                    if let list = value as? [Any] {
+                        text = list.map(json).sorted().joined(separator: ", ")
+                    } else {
+                        text = json(value)
+                    }
+                    rows.append(("policy " + key, text))
+                }
+            }
+            return rows
+        }
+
+        /// The settings that differ from `other`'s, as "name: this → other".
+        public func differences(from other: Settings) -> [String] {
+            let mine = Dictionary(listed, uniquingKeysWith: { a, _ in a })
+            return other.listed.compactMap { row in
+                let own = mine[row.name] ?? "none"
+                return own == row.value ? nil : "\(row.name) \(own) (now \(row.value))"
+            }
         }
     }
 
@@ -90,7 +130,10 @@ public final class RunFolder: @unchecked Sendable {
                 throw MSAIError.invalidArgument("\(path): its run.json is damaged; choose another --out")
             }
             guard header.settings == settings else {
-                throw MSAIError.invalidArgument("\(path) was made with other settings (mode, block or policy); resume it with the same ones or choose another --out")
+                let differences = header.settings.differences(from: settings)
+                throw MSAIError.invalidArgument(
+                    "\(path) was made with other settings: \(differences.isEmpty ? "the policy" : differences.joined(separator: ", ")); "
+                        + "resume it with the same ones or choose another --out")
             }
         } else {
             if FileManager.default.fileExists(atPath: path),
@@ -122,6 +165,7 @@ public final class RunFolder: @unchecked Sendable {
                 items.append(Item(id: URL(fileURLWithPath: input).lastPathComponent, path: input))
                 continue
             }
+
             let root = URL(fileURLWithPath: input)
             guard let walker = FileManager.default.enumerator(atPath: input) else { throw MSAIError.io("\(input): cannot be read") }
             var found: [Item] = []
@@ -137,12 +181,42 @@ public final class RunFolder: @unchecked Sendable {
         for item in items where !seen.insert(item.id).inserted {
             throw MSAIError.invalidArgument("two inputs give the same name \(item.id); pass their parent folder instead")
         }
-        return items
+        // Named as `msai evaluate` names its outputs, without the extension, unless that would
+        // make two the same (lena.png and lena.jpg keep theirs).
+        var stems: [String: Int] = [:]
+        for item in items { stems[stem(item.id), default: 0] += 1 }
+        return items.map { stems[stem($0.id)] == 1 ? Item(id: stem($0.id), path: $0.path, resize: $0.resize) : $0 }
+    }
+
+    private static func stem(_ id: String) -> String {
+        let name = id as NSString
+        return name.pathExtension.isEmpty ? id : name.deletingPathExtension
     }
 
     func metricsURL(_ item: Item) -> URL { imagesFolder.appendingPathComponent("\(item.id).metrics.json") }
 
     public func isDone(_ item: Item) -> Bool { FileManager.default.fileExists(atPath: metricsURL(item).path) }
+
+    func previewURL(_ item: Item, kind: String) -> URL { imagesFolder.appendingPathComponent("\(item.id).preview-\(kind).jpg") }
+
+    /// Writes an image's previews (JPEG bytes by kind), before its metrics mark it done.
+    public func recordPreviews(_ item: Item, _ previews: [String: [UInt8]]) throws {
+        for (kind, bytes) in previews {
+            do {
+                try Data(bytes).write(to: previewURL(item, kind: kind), options: .atomic)
+            } catch {
+                throw MSAIError.io("\(previewURL(item, kind: kind).path): cannot be written (\(error.localizedDescription))")
+            }
+        }
+    }
+
+    /// The settings a run folder was made with, or nil for one without a readable run.json.
+    public static func settings(of path: String) -> (version: Int, settings: Settings)? {
+        guard let data = FileManager.default.contents(atPath: URL(fileURLWithPath: path).appendingPathComponent("run.json").path),
+            let header = try? JSONDecoder().decode(Header.self, from: data), header.format == format
+        else { return nil }
+        return (header.version, header.settings)
+    }
 
     /// Writes an image's metrics atomically: a run killed mid-write leaves no partial file.
     public func record(_ item: Item, report: EvaluationReport) throws {

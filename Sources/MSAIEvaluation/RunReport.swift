@@ -1,8 +1,10 @@
 import Foundation
 import MSAICore
+import Mustache
 
-/// `msai report RUN`: RUN/report.html (self-contained: CSS inline, plots as inline SVG),
-/// RUN/metrics.csv and RUN/summary.json, from the run's NAME.metrics.json files.
+/// `msai report RUN…`: RUN/report.html (self-contained: styles inline, pictures as data URIs,
+/// plots as inline SVG), RUN/metrics.csv and RUN/summary.json from a batch run, and a page that
+/// sets two or more runs side by side.
 public enum RunReport {
     /// The paper's Tables 2 and 3 (MSAI, section 5), for the kinds of image it used.
     static let paper: [(kind: String, size: String, area: String, npcr: Double, uaci: Double)] = [
@@ -12,9 +14,22 @@ public enum RunReport {
     ]
     /// Which bundled image stands for each of the paper's kinds. No fingerprint image is in any
     /// registry reachable here; a face portrait, the other biometric the policy masks, stands in.
-    static let counterparts = ["car": "car_plate.jpg", "finger": "astronaut.png", "Lena": "lena.png"]
+    static let counterparts = ["car": "car_plate", "finger": "astronaut", "Lena": "lena"]
     /// The size the paper evaluated at; `msai batch` evaluates every image at it too (NAME@256x256).
     static let paperSize = "256x256"
+
+    /// One batch run as read back from its folder.
+    public struct Run: Sendable {
+        public let path: String
+        public let name: String
+        /// From RUN/run.json; nil for a folder without one (made by hand, or by msai 1).
+        public let settings: RunFolder.Settings?
+        public let reports: [EvaluationReport]
+        /// Images that failed and were not evaluated later, with the reason.
+        public let failures: [String]
+        /// JPEG previews by image name, then by kind (RunFolder.previewKinds).
+        public let previews: [String: [String: Data]]
+    }
 
     public struct Output {
         public let html: String
@@ -23,204 +38,323 @@ public enum RunReport {
         public let images: Int
     }
 
-    /// Reads every RUN/images/*.metrics.json; names the file when one is not readable.
-    public static func load(_ run: String) throws -> [[String: Any]] {
-        let folder = URL(fileURLWithPath: run).appendingPathComponent("images")
+    /// Reads a run folder; names the folder or the file when one is not what it should be.
+    public static func load(_ path: String) throws -> Run {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw MSAIError.io("\(path): no such folder")
+        }
+        guard isDirectory.boolValue else { throw MSAIError.io("\(path) is a file; give the run folder `msai batch --out` made") }
+        let folder = URL(fileURLWithPath: path).appendingPathComponent("images")
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder.path) else {
-            throw MSAIError.io("\(run): no images/ folder: not a run made by `msai batch`")
+            throw MSAIError.io("\(path) is not a run folder made by `msai batch` (it has no images/ folder)")
         }
         let files = names.filter { $0.hasSuffix(".metrics.json") }.sorted()
-        guard !files.isEmpty else { throw MSAIError.io("\(run)/images holds no metrics yet: run `msai batch` first") }
-        return try files.map { name in
+        guard !files.isEmpty else { throw MSAIError.io("\(path)/images holds no metrics yet: run `msai batch` into it first") }
+        let reports = try files.map { name -> EvaluationReport in
             let url = folder.appendingPathComponent(name)
-            guard let data = FileManager.default.contents(atPath: url.path),
-                let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any], object["image"] != nil
-            else { throw MSAIError.invalidMetadata("\(url.path): not an msai metrics file") }
-            return object
-        }
-    }
-
-    public static func make(_ reports: [[String: Any]], failures: [String], runName: String) -> Output {
-        func number(_ r: [String: Any], _ key: String) -> Double? {
-            if let v = r[key] as? Double { return v }
-            if let v = r[key] as? Int { return Double(v) }
-            return nil
-        }
-        func nested(_ r: [String: Any], _ a: String, _ b: String) -> Double? { (r[a] as? [String: Any])?[b] as? Double }
-        func f(_ x: Double?, _ digits: Int = 4) -> String { x.map { String(format: "%.\(digits)f", $0) } ?? "–" }
-        func esc(_ s: String) -> String {
-            s.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
-        }
-        func wu(_ r: [String: Any]) -> String {
-            let tests = r["wu_tests"] as? [[String: Any]] ?? []
-            if tests.isEmpty { return "–" }
-            let passed = tests.reduce(0) { $0 + (($1["npcr_pass"] as? Bool) == true ? 1 : 0) + (($1["uaci_pass"] as? Bool) == true ? 1 : 0) }
-            return "\(passed)/\(tests.count * 2)"
-        }
-        let identical = reports.filter { ($0["recovered_identical"] as? Bool) == true }.count
-
-        // metrics.csv
-        let columns = ["image", "width", "height", "channels", "mode", "block", "areas", "mask_decision", "npcr_whole", "uaci_whole",
-                       "npcr_areas", "uaci_areas", "wu_tests_passed", "psnr_recovered", "recovered_identical", "leak_share",
-                       "entropy_original_whole", "entropy_masked_whole", "entropy_original_areas", "entropy_masked_areas",
-                       "local_entropy_original", "local_entropy_masked", "corr_h_original_areas", "corr_h_masked_areas",
-                       "ms_detect", "ms_membrane", "ms_mask", "ms_scramble", "ms_encode", "ms_unscramble", "ms_unmask"]
-        var csv = columns.joined(separator: ",") + "\n"
-        for r in reports {
-            let row: [String] = [
-                "\"\(r["image"] as? String ?? "")\"", f(number(r, "width"), 0), f(number(r, "height"), 0), f(number(r, "channels"), 0),
-                r["mode"] as? String ?? "", f(number(r, "block"), 0), "\((r["regions"] as? [Any])?.count ?? 0)", r["mask_decision"] as? String ?? "",
-                f(number(r, "npcr_whole")), f(number(r, "uaci_whole")), f(number(r, "npcr_areas")), f(number(r, "uaci_areas")), wu(r),
-                (r["psnr_recovered"] as? String) ?? f(number(r, "psnr_recovered")), "\((r["recovered_identical"] as? Bool) ?? false)",
-                f(number(r, "leak_share"), 6),
-                f(nested(r, "entropy", "original_whole")), f(nested(r, "entropy", "masked_whole")),
-                f(nested(r, "entropy", "original_areas")), f(nested(r, "entropy", "masked_areas")),
-                f(nested(r, "local_entropy", "original_whole")), f(nested(r, "local_entropy", "masked_whole")),
-                f(((r["correlation"] as? [String: Any])?["original_areas"] as? [String: Any])?["horizontal"] as? Double),
-                f(((r["correlation"] as? [String: Any])?["masked_areas"] as? [String: Any])?["horizontal"] as? Double),
-            ] + ["detect", "membrane", "mask", "scramble", "encode", "unscramble", "unmask"].map { f(nested(r, "timings_ms", $0), 3) }
-            csv += row.joined(separator: ",") + "\n"
-        }
-
-        // summary.json
-        let summary: [String: Any] = [
-            "run": runName, "images": reports.count, "failed": failures.count, "recovered_identical": identical,
-            "all_recovered_identical": identical == reports.count,
-            "mean_npcr_whole": reports.compactMap { number($0, "npcr_whole") }.mean,
-            "mean_uaci_whole": reports.compactMap { number($0, "uaci_whole") }.mean,
-            "mean_npcr_areas": reports.compactMap { number($0, "npcr_areas") }.mean,
-            "mean_uaci_areas": reports.compactMap { number($0, "uaci_areas") }.mean,
-            "mean_leak_share": reports.compactMap { number($0, "leak_share") }.mean,
-        ]
-        let summaryData = (try? JSONSerialization.data(withJSONObject: summary, options: [.prettyPrinted, .sortedKeys])) ?? Data()
-
-        // report.html
-        var html = """
-            <!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>msai report: \(esc(runName))</title>
-            <style>
-            body{font-family:system-ui,sans-serif;margin:2em;color:#222;max-width:1200px}
-            table{border-collapse:collapse;margin:1em 0;font-size:13px}th,td{border:1px solid #ccc;padding:3px 7px;text-align:right}
-            th{background:#f0f0f0}td:first-child,th:first-child{text-align:left}.fail{color:#b00}.ok{color:#070}
-            figure{display:inline-block;margin:0 1em 1em 0}figcaption{font-size:12px;text-align:center}
-            svg{background:#fafafa;border:1px solid #ddd}h2{margin-top:2em}
-            </style></head><body>
-            <h1>msai report: \(esc(runName))</h1>
-            <p id="summary">\(reports.count) image(s) evaluated, \(failures.count) failed;
-            <span class="\(identical == reports.count ? "ok" : "fail")">\(identical) of \(reports.count) recovered bit-exactly (PSNR = ∞)</span>.
-            Percentages are in percent; Wu tests at α = 0.05 (count of the NPCR and UACI tests passed).</p>
-            <h2>Per image</h2>
-            <table id="per-image"><tr><th>image</th><th>size</th><th>areas</th><th>decision</th><th>NPCR whole</th><th>UACI whole</th>
-            <th>NPCR areas</th><th>UACI areas</th><th>Wu passed</th><th>PSNR</th><th>leak</th><th>entropy whole</th><th>local entropy whole</th><th>entropy areas</th>
-            <th>corr. h areas</th><th>detect ms</th><th>mask+scramble ms</th></tr>
-            """
-        for r in reports {
-            let psnr = (r["psnr_recovered"] as? String) ?? f(number(r, "psnr_recovered"), 2)
-            let maskMs = (nested(r, "timings_ms", "mask") ?? 0) + (nested(r, "timings_ms", "scramble") ?? 0)
-            html += "<tr><td>\(esc(r["image"] as? String ?? ""))</td><td>\(f(number(r, "width"), 0))×\(f(number(r, "height"), 0))×\(f(number(r, "channels"), 0))</td>"
-                + "<td>\((r["regions"] as? [Any])?.count ?? 0)</td><td>\(esc(r["mask_decision"] as? String ?? ""))</td>"
-                + "<td>\(f(number(r, "npcr_whole")))</td><td>\(f(number(r, "uaci_whole")))</td><td>\(f(number(r, "npcr_areas")))</td>"
-                + "<td>\(f(number(r, "uaci_areas")))</td><td>\(wu(r))</td><td class=\"\(psnr == "inf" ? "ok" : "fail")\">\(psnr)</td>"
-                + "<td>\(f((number(r, "leak_share") ?? 0) * 100, 3)) %</td>"
-                + "<td>\(f(nested(r, "entropy", "original_whole"), 3)) → \(f(nested(r, "entropy", "masked_whole"), 3))</td>"
-                + "<td>\(f(nested(r, "local_entropy", "original_whole"), 3)) → \(f(nested(r, "local_entropy", "masked_whole"), 3))</td>"
-                + "<td>\(f(nested(r, "entropy", "original_areas"), 3)) → \(f(nested(r, "entropy", "masked_areas"), 3))</td>"
-                + "<td>\(f(((r["correlation"] as? [String: Any])?["original_areas"] as? [String: Any])?["horizontal"] as? Double, 3)) → \(f(((r["correlation"] as? [String: Any])?["masked_areas"] as? [String: Any])?["horizontal"] as? Double, 3))</td>"
-                + "<td>\(f(nested(r, "timings_ms", "detect"), 1))</td><td>\(f(maskMs, 2))</td></tr>\n"
-        }
-        html += "</table>\n"
-        if !failures.isEmpty {
-            html += "<h2>Failures</h2><ul id=\"failures\">" + failures.map { "<li class=\"fail\">\(esc($0))</li>" }.joined() + "</ul>\n"
-        }
-
-        // The paper's tables beside ours: the same kind of image at the paper's size, and at its own.
-        html += """
-            <h2>The paper's Tables 2 and 3, beside this run</h2>
-            <p>The paper masked one area per 256 × 256 image, found by YOLO v3. This run evaluates each bundled image
-            of the same kind resized to 256 × 256 (the paper's setting) and at its own size, with the areas this run's
-            policy found. Like the paper's Table 3, NPCR and UACI compare the original with the final masked and
-            scrambled frame, as fractions. No fingerprint image is in any registry reachable here; a face portrait
-            stands in for it. Wu's tests are in the per-image table.</p>
-            <table id="paper-tables"><tr><th rowspan="2">image</th><th colspan="4">the paper (Tables 2 and 3)</th>
-            <th colspan="4">this run at \(paperSize)</th><th colspan="4">this run at the image's own size</th></tr>
-            <tr><th>size</th><th>area</th><th>NPCR</th><th>UACI</th><th>image</th><th>areas</th><th>NPCR</th><th>UACI</th>
-            <th>size</th><th>areas</th><th>NPCR</th><th>UACI</th></tr>
-            """
-        func areaList(_ r: [String: Any]?) -> String {
-            guard let r else { return "–" }
-            let sizes = (r["regions"] as? [[String: Any]] ?? []).map { "\($0["class"] ?? "") \($0["w"] ?? "?")×\($0["h"] ?? "?")" }
-            return sizes.isEmpty ? "none" : sizes.joined(separator: ", ")
-        }
-        for p in paper {
-            let name = counterparts[p.kind]
-            let atOwnSize = name.flatMap { n in reports.first { ($0["image"] as? String)?.hasSuffix(n) == true } }
-            let atPaperSize = name.flatMap { n in reports.first { ($0["image"] as? String)?.hasSuffix("\(n)@\(paperSize)") == true } }
-            let kind = p.kind == "finger" ? "finger (a face stands in)" : p.kind
-            html += "<tr><td>\(kind)</td><td>\(p.size)</td><td>\(p.area)</td><td>\(f(p.npcr))</td><td>\(f(p.uaci))</td>"
-                + "<td>\(esc(name ?? "–"))</td><td>\(esc(areaList(atPaperSize)))</td>"
-                + "<td>\(f(atPaperSize.flatMap { number($0, "npcr_whole") }.map { $0 / 100 }))</td>"
-                + "<td>\(f(atPaperSize.flatMap { number($0, "uaci_whole") }.map { $0 / 100 }))</td>"
-                + "<td>\(atOwnSize.map { "\(f(number($0, "width"), 0))×\(f(number($0, "height"), 0))" } ?? "–")</td><td>\(esc(areaList(atOwnSize)))</td>"
-                + "<td>\(f(atOwnSize.flatMap { number($0, "npcr_whole") }.map { $0 / 100 }))</td>"
-                + "<td>\(f(atOwnSize.flatMap { number($0, "uaci_whole") }.map { $0 / 100 }))</td></tr>\n"
-        }
-        html += "</table>\n"
-
-        // Baselines, averaged over the images.
-        html += """
-            <h2>Baselines in the same run</h2>
-            <p>Means over the images. NPCR and UACI compare the original with what leaves the camera, over the whole frame
-            and at the areas' positions (for MSAI, its masked areas before scrambling); PSNR of what leaves the camera against
-            the original (lower hides more). Encryption hides everything, including what is not sensitive; blur and pixelation
-            cannot be undone; the scrambling alone leaves every area's pixel values as they were, only moved.</p>
-            <table id="baselines"><tr><th>method</th><th>reversible</th><th>ms per frame</th><th>NPCR whole</th><th>UACI whole</th>
-            <th>NPCR areas</th><th>UACI areas</th><th>PSNR of output</th></tr>
-            """
-        let msaiMs = reports.map { (nested($0, "timings_ms", "membrane") ?? 0) + (nested($0, "timings_ms", "mask") ?? 0) + (nested($0, "timings_ms", "scramble") ?? 0) }.mean
-        html += "<tr><td>MSAI (\(esc(reports.first?["mode"] as? String ?? "")): membrane + mask + scramble)</td><td>yes, by the data center</td><td>\(f(msaiMs, 2))</td>"
-            + "<td>\(f(reports.compactMap { number($0, "npcr_whole") }.mean))</td><td>\(f(reports.compactMap { number($0, "uaci_whole") }.mean))</td>"
-            + "<td>\(f(reports.compactMap { number($0, "npcr_areas") }.mean))</td><td>\(f(reports.compactMap { number($0, "uaci_areas") }.mean))</td><td>–</td></tr>\n"
-        let baselineRows = reports.compactMap { $0["baselines"] as? [[String: Any]] }.flatMap { $0 }
-        var methods: [String] = []
-        for row in baselineRows { if let m = row["method"] as? String, !methods.contains(m) { methods.append(m) } }
-        for method in methods {
-            let rows = baselineRows.filter { ($0["method"] as? String) == method }
-            func mean(_ key: String) -> Double { rows.compactMap { number($0, key) }.mean }
-            let reversible = (rows.first?["reversible"] as? Bool) == true ? "yes, with the key" : "no"
-            html += "<tr><td>\(esc(method))</td><td>\(method.hasPrefix("tau") ? "yes" : reversible)</td><td>\(f(mean("milliseconds"), 2))</td>"
-                + "<td>\(f(mean("npcr_whole")))</td><td>\(f(mean("uaci_whole")))</td><td>\(f(mean("npcr_areas")))</td><td>\(f(mean("uaci_areas")))</td>"
-                + "<td>\(f(mean("psnr_output"), 2))</td></tr>\n"
-        }
-        html += "</table>\n<h2>Histograms of the areas: original, masked, recovered (the paper's Figure 4)</h2>\n"
-        for r in reports {
-            guard let h = r["histograms"] as? [String: Any] else { continue }
-            html += "<section class=\"histograms\"><h3>\(esc(r["image"] as? String ?? ""))</h3>"
-            for (key, title) in [("original_areas", "original areas"), ("masked_areas", "masked areas"), ("recovered_areas", "recovered areas")] {
-                guard let channels = h[key] as? [[Int]] else { continue }
-                html += "<figure>\(svgHistogram(channels))<figcaption>\(title)</figcaption></figure>"
+            guard let data = FileManager.default.contents(atPath: url.path) else { throw MSAIError.io("\(url.path): cannot be read") }
+            do {
+                return try EvaluationReport.decode(data)
+            } catch {
+                throw MSAIError.invalidMetadata("\(url.path): not an msai metrics file (\(describeDecoding(error)))")
             }
-            html += "</section>\n"
         }
-        html += "<p>Made by msai report from \(reports.count) metrics file(s).</p></body></html>\n"
-        return Output(html: html, csv: csv, summary: summaryData, images: reports.count)
+        var previews: [String: [String: Data]] = [:]
+        for report in reports {
+            for kind in RunFolder.previewKinds {
+                let url = folder.appendingPathComponent("\(report.image).preview-\(kind).jpg")
+                if let data = FileManager.default.contents(atPath: url.path) { previews[report.image, default: [:]][kind] = data }
+            }
+        }
+        let failuresText = (try? String(contentsOfFile: URL(fileURLWithPath: path).appendingPathComponent("failures.jsonl").path, encoding: .utf8)) ?? ""
+        let evaluated = Set(reports.map(\.image))
+        var failures = Set<String>()
+        for line in failuresText.split(separator: "\n") {
+            guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String] else { continue }
+            // A failure later resolved by a successful run is not a failure any more.
+            let image = object["image"] ?? "?"
+            if !evaluated.contains(image) { failures.insert("\(image): \(object["reason"] ?? "")") }
+        }
+        return Run(path: path, name: URL(fileURLWithPath: path).standardized.lastPathComponent,
+                   settings: RunFolder.settings(of: path)?.settings, reports: reports, failures: failures.sorted(), previews: previews)
     }
 
-    /// A 256-bin histogram (channels summed) as an inline SVG bar chart.
-    static func svgHistogram(_ channels: [[Int]]) -> String {
-        var bins = [Int](repeating: 0, count: 256)
-        for channel in channels where channel.count == 256 { for i in 0..<256 { bins[i] += channel[i] } }
-        let top = max(1, bins.max() ?? 1)
-        let height = 110.0
-        var bars = ""
-        for (i, count) in bins.enumerated() where count > 0 {
-            let h = Double(count) / Double(top) * 100
-            bars += "<rect x=\"\(i + 4)\" y=\(String(format: "\"%.1f\"", height - 6 - h)) width=\"1\" height=\(String(format: "\"%.1f\"", h))/>"
+    // MARK: - One run
+
+    public static func make(_ run: Run) throws -> Output {
+        let reports = run.reports
+        let identical = reports.filter(\.recoveredIdentical).count
+        let wuFailures = reports.flatMap(\.wuTests).reduce(0) { $0 + ($1.npcrPass ? 0 : 1) + ($1.uaciPass ? 0 : 1) }
+        let page = RunPage(
+            runName: run.name,
+            images: reports.count, failedCount: run.failures.count, identical: identical, allIdentical: identical == reports.count,
+            wuTests: reports.flatMap(\.wuTests).count * 2, wuFailures: wuFailures, hasWuFailures: wuFailures > 0,
+            settings: settingRows(run.settings), hasSettings: run.settings != nil,
+            rows: reports.map(ImageRow.init), entropyRows: reports.map(EntropyRow.init), timingRows: reports.map(TimingRow.init),
+            wuRows: reports.flatMap { r in r.wuTests.map { WuRow(image: r.image, test: $0) } },
+            failures: run.failures, hasFailures: !run.failures.isEmpty,
+            paperSize: paperSize, paperRows: paperRows(reports), baselineRows: baselineRows(reports),
+            pictures: reports.map { pictureSection($0, previews: run.previews[$0.image] ?? [:]) },
+            style: style)
+        let html = try render(runTemplate, page)
+        return Output(html: html, csv: csv(reports), summary: try summary(run), images: reports.count)
+    }
+
+    // MARK: - Several runs side by side
+
+    /// A page comparing runs: their settings (those that differ marked), their means, each image
+    /// they share, and the masked areas' histograms of each shared image on one scale.
+    public static func compare(_ runs: [Run], reportLinks: [String]) throws -> String {
+        let names = runs.map(\.name)
+        let settingLists = runs.map { Dictionary(($0.settings?.listed ?? []).map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a }) }
+        var settingNames: [String] = []
+        for run in runs { for row in run.settings?.listed ?? [] where !settingNames.contains(row.name) { settingNames.append(row.name) } }
+        let settings = settingNames.map { name -> CompareRow in
+            let values = settingLists.map { $0[name] ?? "–" }
+            return CompareRow(name: name, cells: values.map { Cell(text: $0) }, differs: Set(values).count > 1)
         }
-        return "<svg width=\"264\" height=\"\(Int(height))\" role=\"img\"><g fill=\"#3366aa\">\(bars)</g>"
-            + "<line x1=\"4\" y1=\"104\" x2=\"260\" y2=\"104\" stroke=\"#888\"/><text x=\"4\" y=\"110\" font-size=\"6\">0</text>"
-            + "<text x=\"248\" y=\"110\" font-size=\"6\">255</text></svg>"
+        func mean(_ run: Run, _ value: (EvaluationReport) -> Double?) -> String { format(run.reports.compactMap(value).meanOrNil) }
+        let summaries: [CompareRow] = [
+            CompareRow(name: "images evaluated", cells: runs.map { Cell(text: "\($0.reports.count)") }, differs: false),
+            CompareRow(name: "failed", cells: runs.map { Cell(text: "\($0.failures.count)", bad: !$0.failures.isEmpty) }, differs: false),
+            CompareRow(name: "recovered bit-exactly", cells: runs.map { r in
+                let n = r.reports.filter(\.recoveredIdentical).count
+                return Cell(text: "\(n) of \(r.reports.count)", bad: n != r.reports.count)
+            }, differs: false),
+            CompareRow(name: "NPCR whole %, mean", cells: runs.map { Cell(text: mean($0) { $0.npcrWhole }) }, differs: false),
+            CompareRow(name: "UACI whole %, mean", cells: runs.map { Cell(text: mean($0) { $0.uaciWhole }) }, differs: false),
+            CompareRow(name: "NPCR areas %, mean", cells: runs.map { Cell(text: mean($0) { $0.npcrAreas }) }, differs: false),
+            CompareRow(name: "UACI areas %, mean", cells: runs.map { Cell(text: mean($0) { $0.uaciAreas }) }, differs: false),
+            CompareRow(name: "Wu tests passed", cells: runs.map { r in
+                let tests = r.reports.flatMap(\.wuTests)
+                let passed = tests.reduce(0) { $0 + ($1.npcrPass ? 1 : 0) + ($1.uaciPass ? 1 : 0) }
+                return Cell(text: tests.isEmpty ? "–" : "\(passed) of \(tests.count * 2)", bad: passed != tests.count * 2)
+            }, differs: false),
+            CompareRow(name: "leak share, mean", cells: runs.map { r in
+                let m = r.reports.map(\.leakShare).meanOrNil
+                return Cell(text: format(m, digits: 6), bad: (m ?? 0) > 0)
+            }, differs: false),
+            CompareRow(name: "membrane + mask + scramble ms, mean", cells: runs.map { r in
+                Cell(text: format(r.reports.map { ($0.timingsMs["membrane"] ?? 0) + ($0.timingsMs["mask"] ?? 0) + ($0.timingsMs["scramble"] ?? 0) }.meanOrNil, digits: 2))
+            }, differs: false),
+        ]
+        let shared = runs.first.map { first in
+            first.reports.map(\.image).filter { image in runs.allSatisfy { run in run.reports.contains { $0.image == image } } }
+        } ?? []
+        let imageRows = shared.map { image -> CompareRow in
+            var cells: [Cell] = []
+            for run in runs {
+                let r = run.reports.first { $0.image == image }!
+                let tests = r.wuTests
+                let passed = tests.reduce(0) { $0 + ($1.npcrPass ? 1 : 0) + ($1.uaciPass ? 1 : 0) }
+                cells += [Cell(text: format(r.npcrAreas)), Cell(text: format(r.uaciAreas)),
+                          Cell(text: format(r.leakShare, digits: 6), bad: r.leakShare > 0),
+                          Cell(text: tests.isEmpty ? "–" : "\(passed)/\(tests.count * 2)", bad: passed != tests.count * 2)]
+            }
+            return CompareRow(name: image, cells: cells, differs: false)
+        }
+        let histogramRows = shared.compactMap { image -> HistogramRow? in
+            let perRun = runs.map { run in run.reports.first { $0.image == image }!.histograms?.maskedAreas ?? [] }
+            guard perRun.contains(where: { !$0.isEmpty }) else { return nil }
+            let series = perRun.map { channels in
+                channels.enumerated().map { HistogramPlot.Series(label: channelName($0.offset, of: channels.count), colour: channelColour($0.offset, of: channels.count), dashed: false, bins: $0.element) }
+            }
+            let top = HistogramPlot.maximum(series)
+            let charts = zip(names, series).map { name, s in Chart(svg: HistogramPlot.svg(title: "\(name): masked areas", series: s, maximum: top)) }
+            return HistogramRow(image: image, charts: charts)
+        }
+        let page = ComparisonPage(
+            title: names.joined(separator: " vs "), runs: zip(runs, reportLinks).map { RunHeader(name: $0.name, path: $0.path, report: $1) },
+            runCount: runs.count, settings: settings, summaries: summaries, metricNames: runs.flatMap { _ in
+                ["NPCR areas", "UACI areas", "leak", "Wu"].map { Cell(text: $0) }
+            },
+            imageRows: imageRows, hasShared: !shared.isEmpty, histogramRows: histogramRows, style: style)
+        return try render(comparisonTemplate, page)
+    }
+
+    // MARK: - The parts
+
+    static func settingRows(_ settings: RunFolder.Settings?) -> [Setting] {
+        (settings?.listed ?? []).map { Setting(name: $0.name, value: $0.value) }
+    }
+
+    static func paperRows(_ reports: [EvaluationReport]) -> [PaperRow] {
+        func matches(_ image: String, _ name: String) -> Bool { image == name || image.hasSuffix("__" + name) }
+        func areas(_ r: EvaluationReport?) -> String {
+            guard let r else { return "–" }
+            return r.regions.isEmpty ? "none" : r.regions.map { "\($0.class) \($0.w)×\($0.h)" }.joined(separator: ", ")
+        }
+        return paper.map { p in
+            let name = counterparts[p.kind] ?? ""
+            let own = reports.first { matches($0.image, name) }
+            let small = reports.first { matches($0.image, "\(name)@\(paperSize)") }
+            return PaperRow(
+                kind: p.kind == "finger" ? "finger (a face stands in)" : p.kind, size: p.size, area: p.area,
+                npcr: format(p.npcr), uaci: format(p.uaci), image: name,
+                smallAreas: areas(small), smallNPCR: format(small.map { $0.npcrWhole / 100 }), smallUACI: format(small.map { $0.uaciWhole / 100 }),
+                ownSize: own.map { "\($0.width)×\($0.height)" } ?? "–", ownAreas: areas(own),
+                ownNPCR: format(own.map { $0.npcrWhole / 100 }), ownUACI: format(own.map { $0.uaciWhole / 100 }))
+        }
+    }
+
+    static func baselineRows(_ reports: [EvaluationReport]) -> [BaselineRow] {
+        let msaiMs = reports.map { ($0.timingsMs["membrane"] ?? 0) + ($0.timingsMs["mask"] ?? 0) + ($0.timingsMs["scramble"] ?? 0) }.meanOrNil
+        var rows = [BaselineRow(
+            method: "MSAI (\(reports.first?.mode ?? "")): membrane + mask + scramble", reversible: "yes, by the data center",
+            milliseconds: format(msaiMs, digits: 2), npcrWhole: format(reports.map(\.npcrWhole).meanOrNil),
+            uaciWhole: format(reports.map(\.uaciWhole).meanOrNil), npcrAreas: format(reports.compactMap(\.npcrAreas).meanOrNil),
+            uaciAreas: format(reports.compactMap(\.uaciAreas).meanOrNil), psnr: "–")]
+        let all = reports.flatMap(\.baselines)
+        var methods: [String] = []
+        for b in all where !methods.contains(b.method) { methods.append(b.method) }
+        for method in methods {
+            let same = all.filter { $0.method == method }
+            rows.append(BaselineRow(
+                method: method, reversible: method.hasPrefix("tau") ? "yes" : (same[0].reversible ? "yes, with the key" : "no"),
+                milliseconds: format(same.map(\.milliseconds).meanOrNil, digits: 2),
+                npcrWhole: format(same.map(\.npcrWhole).meanOrNil), uaciWhole: format(same.map(\.uaciWhole).meanOrNil),
+                npcrAreas: format(same.compactMap(\.npcrAreas).meanOrNil), uaciAreas: format(same.compactMap(\.uaciAreas).meanOrNil),
+                psnr: format(same.map(\.psnrOutput).meanOrNil, digits: 2)))
+        }
+        return rows
+    }
+
+    static func pictureSection(_ r: EvaluationReport, previews: [String: Data]) -> PictureSection {
+        let captions = ["original": "original", "masked": "masked and scrambled (as sent)", "view": "masked view (what a viewer sees)",
+                        "recovered": r.recoveredIdentical ? "recovered (identical to the original)" : "recovered (DIFFERS)"]
+        let thumbnails = RunFolder.previewKinds.compactMap { kind in
+            previews[kind].map { Thumbnail(caption: captions[kind] ?? kind, source: "data:image/jpeg;base64," + $0.base64EncodedString()) }
+        }
+        var charts: [Chart] = []
+        if let h = r.histograms {
+            let channels = h.originalAreas.count
+            let perChannel = (0..<channels).map { c -> [HistogramPlot.Series] in
+                var series = [HistogramPlot.Series(label: "original", colour: "#1f5fa8", dashed: false, bins: h.originalAreas[c])]
+                if c < h.maskedAreas.count { series.append(.init(label: "masked", colour: "#c0392b", dashed: false, bins: h.maskedAreas[c])) }
+                if c < h.recoveredAreas.count { series.append(.init(label: "recovered", colour: "#222", dashed: true, bins: h.recoveredAreas[c])) }
+                return series
+            }
+            let top = HistogramPlot.maximum(perChannel)
+            charts = perChannel.enumerated().map { c, series in
+                Chart(svg: HistogramPlot.svg(title: "areas, \(channelName(c, of: channels)) channel", series: series, maximum: top))
+            }
+        }
+        return PictureSection(image: r.image, thumbnails: thumbnails, hasThumbnails: !thumbnails.isEmpty, charts: charts, hasCharts: !charts.isEmpty)
+    }
+
+    static func channelName(_ index: Int, of count: Int) -> String {
+        count == 1 ? "gray" : (["red", "green", "blue", "alpha"].indices.contains(index) ? ["red", "green", "blue", "alpha"][index] : "\(index)")
+    }
+
+    static func channelColour(_ index: Int, of count: Int) -> String {
+        count == 1 ? "#444" : (["#c0392b", "#27ae60", "#1f5fa8", "#888"].indices.contains(index) ? ["#c0392b", "#27ae60", "#1f5fa8", "#888"][index] : "#444")
+    }
+
+    // MARK: - metrics.csv and summary.json
+
+    static let csvColumns = [
+        "image", "width", "height", "channels", "mode", "block", "areas", "mask_decision", "npcr_whole", "uaci_whole",
+        "npcr_areas", "uaci_areas", "wu_tests_passed", "wu_tests", "psnr_recovered", "recovered_identical", "leak_share",
+        "entropy_original_whole", "entropy_masked_whole", "entropy_original_areas", "entropy_masked_areas",
+        "local_entropy_original", "local_entropy_masked", "corr_h_original_areas", "corr_h_masked_areas",
+        "ms_detect", "ms_membrane", "ms_mask", "ms_scramble", "ms_encode", "ms_unscramble", "ms_unmask",
+    ]
+
+    static func csv(_ reports: [EvaluationReport]) -> String {
+        var out = csvColumns.joined(separator: ",") + "\n"
+        for r in reports {
+            let passed = r.wuTests.reduce(0) { $0 + ($1.npcrPass ? 1 : 0) + ($1.uaciPass ? 1 : 0) }
+            let row: [String] = [
+                r.image, "\(r.width)", "\(r.height)", "\(r.channels)", r.mode, "\(r.block)", "\(r.regions.count)", r.maskDecision,
+                format(r.npcrWhole, blank: ""), format(r.uaciWhole, blank: ""), format(r.npcrAreas, blank: ""), format(r.uaciAreas, blank: ""),
+                "\(passed)", "\(r.wuTests.count * 2)", r.psnrRecovered.isInfinite ? "inf" : format(r.psnrRecovered), "\(r.recoveredIdentical)",
+                format(r.leakShare, digits: 6),
+                format(r.entropy["original_whole"], blank: ""), format(r.entropy["masked_whole"], blank: ""),
+                format(r.entropy["original_areas"], blank: ""), format(r.entropy["masked_areas"], blank: ""),
+                format(r.localEntropy["original_whole"] ?? nil, blank: ""), format(r.localEntropy["masked_whole"] ?? nil, blank: ""),
+                format(r.correlation["original_areas"]?["horizontal"] ?? nil, blank: ""),
+                format(r.correlation["masked_areas"]?["horizontal"] ?? nil, blank: ""),
+            ] + ["detect", "membrane", "mask", "scramble", "encode", "unscramble", "unmask"].map { format(r.timingsMs[$0], digits: 3, blank: "") }
+            out += row.map(csvField).joined(separator: ",") + "\n"
+        }
+        return out
+    }
+
+    /// RFC 4180: a field with a comma, a quote or a line break is quoted, its quotes doubled.
+    static func csvField(_ s: String) -> String {
+        guard s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return s }
+        return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+
+    struct Summary: Encodable {
+        let run: String
+        let settings: [String: String]?
+        let images: Int
+        let failed: Int
+        let recoveredIdentical: Int
+        let allRecoveredIdentical: Bool
+        let wuTestsPassed: Int
+        let wuTests: Int
+        let meanNPCRWhole: Double?
+        let meanUACIWhole: Double?
+        let meanNPCRAreas: Double?
+        let meanUACIAreas: Double?
+        let meanLeakShare: Double?
+
+        enum CodingKeys: String, CodingKey {
+            case run, settings, images, failed
+            case recoveredIdentical = "recovered_identical", allRecoveredIdentical = "all_recovered_identical"
+            case wuTestsPassed = "wu_tests_passed", wuTests = "wu_tests"
+            case meanNPCRWhole = "mean_npcr_whole", meanUACIWhole = "mean_uaci_whole"
+            case meanNPCRAreas = "mean_npcr_areas", meanUACIAreas = "mean_uaci_areas", meanLeakShare = "mean_leak_share"
+        }
+    }
+
+    static func summary(_ run: Run) throws -> Data {
+        let r = run.reports
+        let tests = r.flatMap(\.wuTests)
+        func rounded(_ x: Double?, _ digits: Double = 1e4) -> Double? { x.map { ($0 * digits).rounded() / digits } }
+        let summary = Summary(
+            run: run.name, settings: run.settings.map { Dictionary($0.listed.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a }) },
+            images: r.count, failed: run.failures.count,
+            recoveredIdentical: r.filter(\.recoveredIdentical).count, allRecoveredIdentical: r.allSatisfy(\.recoveredIdentical),
+            wuTestsPassed: tests.reduce(0) { $0 + ($1.npcrPass ? 1 : 0) + ($1.uaciPass ? 1 : 0) }, wuTests: tests.count * 2,
+            meanNPCRWhole: rounded(r.map(\.npcrWhole).meanOrNil), meanUACIWhole: rounded(r.map(\.uaciWhole).meanOrNil),
+            meanNPCRAreas: rounded(r.compactMap(\.npcrAreas).meanOrNil), meanUACIAreas: rounded(r.compactMap(\.uaciAreas).meanOrNil),
+            meanLeakShare: rounded(r.map(\.leakShare).meanOrNil, 1e6))
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return try encoder.encode(summary)
+    }
+
+    // MARK: - Helpers
+
+    static func format(_ x: Double?, digits: Int = 4, blank: String = "–") -> String {
+        guard let x, x.isFinite else { return x.map { $0.isInfinite ? "inf" : blank } ?? blank }
+        return String(format: "%.\(digits)f", x)
+    }
+
+    static func render(_ template: String, _ object: Any) throws -> String {
+        do {
+            return try MustacheTemplate(string: template).render(object)
+        } catch {
+            throw MSAIError.invalidArgument("the report template does not parse: \(error)")
+        }
+    }
+
+    static func describeDecoding(_ error: Error) -> String {
+        switch error as? DecodingError {
+        case .keyNotFound(let key, _)?: return "it lacks \"\(key.stringValue)\""
+        case .typeMismatch(_, let context)?, .valueNotFound(_, let context)?, .dataCorrupted(let context)?:
+            let path = context.codingPath.map(\.stringValue).joined(separator: ".")
+            return path.isEmpty ? "not JSON" : "\"\(path)\" is not what it should be"
+        default: return "\(error)"
+        }
     }
 }
 
 extension Array where Element == Double {
     var mean: Double { isEmpty ? 0 : reduce(0, +) / Double(count) }
+    var meanOrNil: Double? { isEmpty ? nil : mean }
 }

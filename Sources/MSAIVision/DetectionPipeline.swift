@@ -107,7 +107,7 @@ public enum AreaSelector {
             let areas = PolicyApplication.areas(from: found.detections, policy: pipeline.policy, width: image.width, height: image.height)
             if !areas.isEmpty {
                 return AreaDecision(detections: found.detections, areas: areas, outcome: .areas,
-                                    reason: "\(areas.count) sensitive area(s) found", milliseconds: found.milliseconds)
+                                    reason: areas.count == 1 ? "1 sensitive area found" : "\(areas.count) sensitive areas found", milliseconds: found.milliseconds)
             }
             if pipeline.policy.onNoDetections == .maskWholeFrame {
                 return AreaDecision(detections: found.detections, areas: [whole], outcome: .wholeFrame,

@@ -17,18 +17,29 @@ extension PixelBuffer {
         return try PixelBuffer(width: newWidth, height: newHeight, channels: channels, samples: out)
     }
 
-    /// A copy with each detection drawn as a coloured box with its label ("face 0.98").
+    /// A copy with each detection drawn as a coloured box with its label ("face 0.98"), the
+    /// labels laid out so that none covers another (`LabelLayout`).
     public func annotated(with detections: [Detection]) throws -> PixelBuffer {
         var copy = self
-        for d in detections {
-            let (r, g, b) = Annotation.colour(of: d.privacyClass)
-            let label = d.detector == "manual" ? "manual" : "\(d.privacyClass.rawValue) \(String(format: "%.2f", d.confidence))"
-            var error = msai_cv_error()
-            let status = copy.samples.withUnsafeMutableBufferPointer {
-                msai_draw_box($0.baseAddress, Int32(width), Int32(height), Int32(channels), Int32(d.rect.x), Int32(d.rect.y),
-                              Int32(d.rect.width), Int32(d.rect.height), r, g, b, Int32(max(2, width / 400)), label, &error)
+        let labels = detections.map { d in d.detector == "manual" ? "manual" : "\(d.privacyClass.rawValue) \(String(format: "%.2f", d.confidence))" }
+        let sizes = labels.map { label -> (width: Int, height: Int) in
+            var w: Int32 = 0, h: Int32 = 0
+            msai_label_size(label, Int32(width), &w, &h)
+            return (Int(w), Int(h))
+        }
+        let places = LabelLayout.place(boxes: detections.map(\.rect), sizes: sizes, imageWidth: width, imageHeight: height)
+        // Every box first, then every label, so that no box's outline crosses a label.
+        for pass in 0..<2 {
+            for (i, d) in detections.enumerated() {
+                let (r, g, b) = Annotation.colour(of: d.privacyClass)
+                var error = msai_cv_error()
+                let status = copy.samples.withUnsafeMutableBufferPointer {
+                    msai_draw_box($0.baseAddress, Int32(width), Int32(height), Int32(channels), Int32(d.rect.x), Int32(d.rect.y),
+                                  Int32(d.rect.width), Int32(d.rect.height), r, g, b, pass == 0 ? Int32(max(2, width / 400)) : 0,
+                                  pass == 0 ? nil : labels[i], Int32(places[i].x), Int32(places[i].y), &error)
+                }
+                guard status == 0 else { throw MSAIError.invalidImage("drawing failed: \(Network.message(&error))") }
             }
-            guard status == 0 else { throw MSAIError.invalidImage("drawing failed: \(Network.message(&error))") }
         }
         return copy
     }

@@ -11,34 +11,37 @@ struct Batch: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Evaluate every image under folders, in parallel and resumably, into a run folder.",
         discussion: """
-            Every JPEG and PNG under the folders (recursively) goes through the three roles, as in \\
-            `msai evaluate`; RUN/images/NAME.metrics.json holds each image's figures. Each image is also \\
-            evaluated resized to the paper's 256x256 (NAME@256x256; --paper-size none skips it), for the \\
-            report's reproduction of the paper's Tables 2 and 3. Both cores are kept busy (--jobs). A second \\
-            run into the same folder skips what is done and retries what failed; one image's failure is \\
+            Every JPEG and PNG under the folders (recursively) goes through the three roles, as in \
+            `msai evaluate`; RUN/images/NAME.metrics.json holds each image's figures. Each image is also \
+            evaluated resized to the paper's 256x256 (NAME@256x256; --paper-size none skips it), for the \
+            report's reproduction of the paper's Tables 2 and 3. Both cores are kept busy (--jobs). A second \
+            run into the same folder skips what is done and retries what failed; one image's failure is \
             recorded in RUN/failures.jsonl and the batch goes on.
 
-            The roles run in this process unless --cloud and --datacenter name running ones (`msai up`); \\
-            then the tokens come from --config (the edge token for masking, a recoverer token to recover each \\
+            The roles run in this process unless --cloud and --datacenter name running ones (`msai up`); \
+            then the tokens come from --config (the edge token for masking, a recoverer token to recover each \
             frame back for the metrics, audited with the reason "msai batch").
 
             For the paper's own tables use --mode gf251: the default mode, hardened, is not the paper's map.
 
             Examples:
-              msai batch Datasets --out runs/x && msai report runs/x
-              msai up &  msai batch Datasets --out runs/y --cloud http://127.0.0.1:8701 --datacenter http://127.0.0.1:8702
+              msai batch Datasets --out runs/x
+              msai report runs/x
+              msai batch Datasets --mode gf251 --out runs/paper
+              msai report runs/x runs/paper
             """)
 
     @Argument(help: "Folders (searched recursively) or image files.") var inputs: [String]
     @Option(name: .shortAndLong, help: "The run folder (created if missing; resumed if it exists).") var out: String
     @Option(help: MaskingMode.help) var mode: MaskingMode = .standard
-    @Option(help: "Block size of the scrambling.") var block = 8
-    @Option(help: "Images evaluated at once (default: one per core).") var jobs = ProcessInfo.processInfo.activeProcessorCount
+    @Option(parsing: .unconditional, help: "Block size of the scrambling.") var block = 8
+    @Option(name: .customLong("jobs"), parsing: .unconditional, help: "Images evaluated at once (default: one per core).") var jobsOption: Int?
+    private var jobs: Int { jobsOption ?? ProcessInfo.processInfo.activeProcessorCount }
     @Option(help: "Also evaluate every image resized to WxH (the paper used 256x256); 'none' to skip.") var paperSize = "256x256"
     @Option(help: "A running cloud's URL (with --datacenter): use the roles over the network.") var cloud: String?
     @Option(help: "A running data center's URL (with --cloud).") var datacenter: String?
     @OptionGroup var config: ConfigOptions
-    @Option(help: "Seconds each call to a running role may take.") var deadline = 10
+    @Option(parsing: .unconditional, help: "Seconds each call to a running role may take.") var deadline = 10
     @OptionGroup(title: "Privacy policy (what is detected and masked)") var policy: PolicyOptions
 
     func run() async throws {
@@ -49,7 +52,7 @@ struct Batch: AsyncParsableCommand {
         let makeEvaluator: @Sendable () -> Evaluator
         do {
             let m = mode
-            guard jobs >= 1 else { throw MSAIError.invalidArgument("--jobs must be at least 1") }
+            guard jobsOption.map({ $0 >= 1 }) ?? true else { throw MSAIError.invalidArgument("--jobs must be at least 1") }
             privacyPolicy = try policy.resolveForResearch()
             // A detector that cannot load is named now, once, rather than by every worker.
             if privacyPolicy.onDetectorFailure == .stop {
@@ -92,6 +95,9 @@ struct Batch: AsyncParsableCommand {
                             let result = try await evaluator.evaluate(
                                 name: item.id, image: image, regions: decision.areas, detectMilliseconds: detectMs,
                                 decision: (decision.outcome.rawValue, decision.reason))
+                            // Previews first: the metrics file marks the image done.
+                            try run.recordPreviews(item, try Previews.make(
+                                original: image, masked: result.masked.scrambled, view: result.masked.maskedAreas, recovered: result.recovered))
                             try run.record(item, report: result.report)
                             done += 1
                             await progress.step(item.id, ok: true)

@@ -10,29 +10,32 @@ struct Camera: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Stream a video file or a folder of images as a camera would: JPEG frames over UDP or MJPEG over HTTP.",
         discussion: """
-            A small sender, so a stream can be tried on one machine: each frame is JPEG-encoded (JPEG \\
-            files of a folder are sent as they are), paced at the video's frame rate unless --fps says \\
-            otherwise, and either split into datagrams with a 16-byte header (--udp, seed 001's kind of \\
-            stream) or served as MJPEG over HTTP (--mjpeg, what IP cameras and seed 000's ESP32-CAM \\
-            serve; streaming starts when the first viewer connects, and slow viewers lose frames). \\
-            The camera sends unmasked frames to the edge, which masks them: run both on the same \\
+            A small sender, so a stream can be tried on one machine: each frame is JPEG-encoded (JPEG \
+            files of a folder are sent as they are), paced at the video's frame rate unless --fps says \
+            otherwise, and either split into datagrams with a 16-byte header (--udp, as hobby \
+            ESP32 cameras stream JPEG) or served as MJPEG over HTTP (--mjpeg, what IP cameras and the \
+            ESP32-CAM's web server serve; streaming starts when the first viewer connects, and slow viewers lose frames). \
+            The camera sends unmasked frames to the edge, which masks them: run both on the same \
             trusted machine or link. --loss drops a share of the datagrams on purpose.
 
             Examples:
               msai camera Datasets/vtest.avi --udp 127.0.0.1:5555
-              msai camera Datasets/vtest.avi --udp 127.0.0.1:5555 --fps 0 --frames 100 --loss 0.01
-              msai camera Datasets/vtest.avi --mjpeg 127.0.0.1:8090     (then: msai edge http://127.0.0.1:8090/)
+              msai camera Datasets/vtest.avi --udp 127.0.0.1:5555 --frames 100 --loss 0.01
+              msai camera Datasets/vtest.avi --mjpeg 127.0.0.1:8090
+
+            and, in another terminal, the edge that masks the stream:
+              msai edge http://127.0.0.1:8090/
             """)
 
     @Argument(help: "A video file (anything OpenCV's VideoCapture reads) or a folder of JPEG and PNG files.") var source: String
     @Option(help: ArgumentHelp("Send the stream as UDP datagrams to this address.", valueName: "host:port")) var udp: String?
     @Option(help: ArgumentHelp("Serve the stream as MJPEG over HTTP on this address.", valueName: "host:port")) var mjpeg: String?
-    @Option(help: "Frames per second (default: the video's own rate, 10 for a folder; 0: as fast as possible).") var fps: Double?
-    @Option(help: "JPEG quality of the frames sent.") var quality = 85
-    @Option(help: "Stop after this many frames.") var frames: Int?
+    @Option(parsing: .unconditional, help: "Frames per second (default: the video's own rate, 10 for a folder; 0: as fast as possible).") var fps: Double?
+    @Option(parsing: .unconditional, help: "JPEG quality of the frames sent.") var quality = 85
+    @Option(parsing: .unconditional, help: "Stop after this many frames.") var frames: Int?
     @Flag(help: "Start again at the end of the source.") var loop = false
-    @Option(help: "Share of datagrams dropped on purpose (0...1), to try the receiver.") var loss = 0.0
-    @Option(help: "Seed of the datagram drops.") var seed: UInt64 = 1
+    @Option(parsing: .unconditional, help: "Share of datagrams dropped on purpose (0...1), to try the receiver.") var loss = 0.0
+    @Option(parsing: .unconditional, help: "Seed of the datagram drops.") var seed: UInt64 = 1
 
     /// Where the frames go: datagrams, or the viewers of an MJPEG server.
     enum Outlet {

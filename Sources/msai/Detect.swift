@@ -9,15 +9,15 @@ struct Detect: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Find the sensitive areas of images under a privacy policy, without masking.",
         discussion: """
-            Prints, per image, what the detectors found and what the policy would mask (after its \\
-            classes, eyes/head derivation, minimum size and padding). With --out, writes for each image \\
-            NAME.detections.json and NAME.annotated.png (boxes and labels drawn on the image). With \\
+            Prints, per image, what the detectors found and what the policy would mask (after its \
+            classes, eyes/head derivation, minimum size and padding). With --out, writes for each image \
+            NAME.detections.json and NAME.annotated.png (boxes and labels drawn on the image). With \
             --json, prints one JSON object per image per line (JSON Lines) instead of the table.
 
             Examples:
               msai detect Datasets/zidane.jpg
               msai detect Datasets --out runs/detections --classes face,eyes,plate
-              msai detect photo.jpg --policy docs/policy-example.json --detect-scale 0.5 --json
+              msai detect Datasets/bus.jpg --policy docs/policy-example.json --json
             """)
 
     @Argument(help: "Images (JPEG or PNG), or folders whose JPEG and PNG files are all processed.")
@@ -64,6 +64,10 @@ struct Detect: ParsableCommand {
                     print(String(decoding: report.json(pretty: false), as: UTF8.self))
                 } else {
                     print(render(report))
+                    if let out {
+                        let name = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
+                        print("  wrote \(out)/\(name).detections.json and \(out)/\(name).annotated.png")
+                    }
                 }
             } catch let error as MSAIError {
                 printError(error.description)
@@ -78,13 +82,19 @@ struct Detect: ParsableCommand {
 
     private func render(_ r: DetectionReport) -> String {
         var lines = ["\(r.image)  \(r.width)x\(r.height)  \(r.reason)"]
-        for a in r.areas {
-            lines.append("  mask  \(a.class.padding(toLength: 8, withPad: " ", startingAt: 0)) \(String(format: "%.2f", a.confidence))  \(a.x),\(a.y),\(a.w),\(a.h)  (\(a.detector))")
+        func pad(_ s: String, _ n: Int) -> String { s.padding(toLength: max(n, s.count), withPad: " ", startingAt: 0) }
+        if !r.areas.isEmpty {
+            let boxes = r.areas.map { "\($0.x),\($0.y),\($0.w),\($0.h)" }
+            let wide = max(7, boxes.map(\.count).max() ?? 0)
+            lines.append("  " + pad("class", 9) + pad("score", 7) + pad("x,y,w,h", wide + 2) + "detector")
+            for (a, box) in zip(r.areas, boxes) {
+                lines.append("  " + pad(a.class, 9) + pad(String(format: "%.2f", a.confidence), 7) + pad(box, wide + 2) + a.detector)
+            }
         }
         let dropped = r.detections.count - r.areas.filter { $0.detector != "policy" }.count
-        if dropped > 0 { lines.append("  (\(r.detections.count) raw detection(s); the policy kept or derived \(r.areas.count) area(s))") }
+        if dropped > 0 { lines.append("  (\(counted(r.detections.count, "raw detection")); the policy kept or derived \(counted(r.areas.count, "area")))") }
         if !r.timingsMs.isEmpty {
-            lines.append("  ms    " + r.timingsMs.sorted { $0.key < $1.key }.map { "\($0.key) \(String(format: "%.1f", $0.value))" }.joined(separator: "  "))
+            lines.append("  ms per detector: " + r.timingsMs.sorted { $0.key < $1.key }.map { "\($0.key) \(String(format: "%.1f", $0.value))" }.joined(separator: "  "))
         }
         return lines.joined(separator: "\n")
     }

@@ -11,27 +11,27 @@ struct Edge: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Mask and scramble images, videos and live streams, and send them to the data center through the running roles.",
         discussion: """
-            For each image: detect (per the policy) or take --region areas, get a membrane per area from \\
-            the cloud and a tau from the data center, mask, scramble, send. It fails closed: a frame it \\
-            cannot get keys for is not sent and nothing unmasked is written; it is listed as failed. Every \\
+            For each image: detect (per the policy) or take --region areas, get a membrane per area from \
+            the cloud and a tau from the data center, mask, scramble, send. It fails closed: a frame it \
+            cannot get keys for is not sent and nothing unmasked is written; it is listed as failed. Every \
             call has a deadline; transient failures are retried with backoff.
 
-            What leaves the edge is sealed: the masked, scrambled frame and its list of areas inside \\
-            AES-256-GCM under a key derived from the frame's tau seed; only the tau id is readable on \\
-            the network. --verify recovers each frame back with the recoverer token (the audit log \\
-            records the reason "msai edge --verify") and checks it equals the original bit for bit (a \\
+            What leaves the edge is sealed: the masked, scrambled frame and its list of areas inside \
+            AES-256-GCM under a key derived from the frame's tau seed; only the tau id is readable on \
+            the network. --verify recovers each frame back with the recoverer token (the audit log \
+            records the reason "msai edge --verify") and checks it equals the original bit for bit (a \
             deployed camera holds no recoverer token; this is for trying things out).
 
-            Streams: a video file, udp://HOST:PORT (a JPEG stream from `msai camera --udp`), an MJPEG \\
-            stream over HTTP (http://HOST:PORT/PATH, from `msai camera --mjpeg` or an IP camera), or --watch FOLDER \\
-            (new JPEG and PNG files as they appear) go through the frame pipeline: decode, detect on every \\
-            Nth frame (--detect-every), mask with the newest detection's areas grown for the frames since \\
-            (--growth), mask whole any frame whose newest detection is older than --max-age, scramble, send. \\
-            A live stream that outruns the pipeline loses frames before detection, never unmasked. \\
-            --motion sends only frames with motion (plus --pre-roll before and --post-roll after) and a \\
-            keyframe every --keyframe-every frames. A status line shows fps in and out, frames masked, \\
-            masked whole, dropped and sent. Ctrl-C stops it cleanly. Stream frames travel as QOI \\
-            (--frame-format). --roi-only sends a full frame every --background-every frames and only the \\
+            Streams: a video file, udp://HOST:PORT (a JPEG stream from `msai camera --udp`), an MJPEG \
+            stream over HTTP (http://HOST:PORT/PATH, from `msai camera --mjpeg` or an IP camera), or --watch FOLDER \
+            (new JPEG and PNG files as they appear) go through the frame pipeline: decode, detect on every \
+            Nth frame (--detect-every), mask with the newest detection's areas grown for the frames since \
+            (--growth), mask whole any frame whose newest detection is older than --max-age, scramble, send. \
+            A live stream that outruns the pipeline loses frames before detection, never unmasked. \
+            --motion sends only frames with motion (plus --pre-roll before and --post-roll after) and a \
+            keyframe every --keyframe-every frames. A status line shows fps in and out, frames masked, \
+            masked whole, dropped and sent. Ctrl-C stops it cleanly. Stream frames travel as QOI \
+            (--frame-format). --roi-only sends a full frame every --background-every frames and only the \
             masked areas of the frames between; the data center composes full frames.
 
             Examples:
@@ -45,17 +45,17 @@ struct Edge: AsyncParsableCommand {
     var inputs: [String]
     @OptionGroup var config: ConfigOptions
     @Option(help: MaskingMode.help) var mode: MaskingMode = .standard
-    @Option(help: "Block size of the scrambling.") var block = 8
+    @Option(parsing: .unconditional, help: "Block size of the scrambling.") var block = 8
     @Option(name: .customLong("region"), help: ArgumentHelp("Mask this area (x,y,w,h) instead of detecting; repeatable.", valueName: "x,y,w,h"))
     var regions: [String] = []
-    @Option(help: "Seconds each call to another role may take.") var deadline = 10
-    @Option(help: "Attempts per call for transient failures.") var attempts = 3
+    @Option(parsing: .unconditional, help: "Seconds each call to another role may take.") var deadline = 10
+    @Option(parsing: .unconditional, help: "Attempts per call for transient failures.") var attempts = 3
     @Flag(help: "Recover each frame with the recoverer token (audited) and compare it with the original.") var verify = false
     @Option(help: ArgumentHelp("How masked frames travel: png or qoi (default: qoi for streams, png for images; gray frames are always png).",
                                valueName: "format"))
     var frameFormat: String?
     @OptionGroup(title: "Privacy policy (what is detected and masked)") var policy: PolicyOptions
-    @OptionGroup(title: "Streams (a video file, udp://HOST:PORT, http://HOST:PORT/PATH, or --watch FOLDER)") var stream: StreamOptions
+    @OptionGroup(title: "Streams (a video file, udp://, http:// or --watch FOLDER)") var stream: StreamOptions
 
     func run() async throws {
         let start = ContinuousClock.now
@@ -115,7 +115,7 @@ struct Edge: AsyncParsableCommand {
                 let receipt = try await edge.send(frame)
                 sent += 1
                 areas += receipt.areaCount
-                var line = "sent \(file) as frame \(receipt.frameID) (\(receipt.areaCount) area(s), \(decision.outcome.rawValue))"
+                var line = "sent \(file) as frame \(receipt.frameID) (\(decision.summary(areaCount: receipt.areaCount)))"
                 if let reader {
                     // The frame is stored whatever happens here: a failed check is not a failed send.
                     do {

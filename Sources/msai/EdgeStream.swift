@@ -10,18 +10,18 @@ import MSAIVision
 /// `msai edge`'s options for video files and live streams, and the stream run itself.
 struct StreamOptions: ParsableArguments {
     @Option(help: "Watch this folder for new JPEG and PNG files and stream them.") var watch: String?
-    @Option(help: "Run detection on every Nth frame; the frames between reuse its areas, grown.") var detectEvery = 5
-    @Option(help: "Seconds (stream time) a detection is trusted; older means the frame is masked whole.") var maxAge = 1.0
-    @Option(help: "Growth of carried areas per frame, as a share of the area's larger side, on every side.") var growth = 0.04
-    @Option(help: "Stop after this many frames from the source.") var frames: Int?
-    @Option(help: "Stop a live stream after this many seconds without a frame (default: run until Ctrl-C).") var idleTimeout: Double?
+    @Option(parsing: .unconditional, help: "Run detection on every Nth frame; the frames between reuse its areas, grown.") var detectEvery = 5
+    @Option(parsing: .unconditional, help: "Seconds (stream time) a detection is trusted; older means the frame is masked whole.") var maxAge = 1.0
+    @Option(parsing: .unconditional, help: "Growth of carried areas per frame, as a share of the area's larger side, on every side.") var growth = 0.04
+    @Option(parsing: .unconditional, help: "Stop after this many frames from the source.") var frames: Int?
+    @Option(parsing: .unconditional, help: "Stop a live stream after this many seconds without a frame (default: run until Ctrl-C).") var idleTimeout: Double?
     @Flag(help: "Send only frames with motion (frame difference), a few around them, and periodic keyframes.") var motion = false
-    @Option(help: "With --motion: frames kept and sent before motion.") var preRoll = 3
-    @Option(help: "With --motion: frames sent after motion stops.") var postRoll = 5
-    @Option(help: "With --motion: a keyframe after this many frames without one sent.") var keyframeEvery = 50
-    @Option(help: "Frames a live source keeps waiting for the pipeline before it drops the oldest.") var liveBuffer = 2
+    @Option(parsing: .unconditional, help: "With --motion: frames kept and sent before motion.") var preRoll = 3
+    @Option(parsing: .unconditional, help: "With --motion: frames sent after motion stops.") var postRoll = 5
+    @Option(parsing: .unconditional, help: "With --motion: a keyframe after this many frames without one sent.") var keyframeEvery = 50
+    @Option(parsing: .unconditional, help: "Frames a live source keeps waiting for the pipeline before it drops the oldest.") var liveBuffer = 2
     @Flag(help: "ROI-only transmission: send a full masked frame, then only the masked areas of the frames after it.") var roiOnly = false
-    @Option(help: "With --roi-only: a full frame (the new background) every this many frames.") var backgroundEvery = 50
+    @Option(parsing: .unconditional, help: "With --roi-only: a full frame (the new background) every this many frames.") var backgroundEvery = 50
     @Flag(inversion: .prefixedNo, help: "Show the live status line.") var status = true
 
     static let videoExtensions: Set<String> = ["avi", "mp4", "mkv", "mov", "webm", "mjpeg", "mjpg", "m4v", "mpg", "mpeg"]

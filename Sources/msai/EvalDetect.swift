@@ -10,8 +10,8 @@ struct EvalDetect: ParsableCommand {
         commandName: "eval-detect",
         abstract: "Precision and recall of each detector and of the policy against hand-made labels.",
         discussion: """
-            Scores every detector on its own, then the policy's merged detections, at IoU 0.5 per class \\
-            (COCO-style matching; iscrowd labels are ignore regions). Also reports how many labelled \\
+            Scores every detector on its own, then the policy's merged detections, at IoU 0.5 per class \
+            (COCO-style matching; iscrowd labels are ignore regions). Also reports how many labelled \
             objects the policy's masked areas (after padding) cover by at least 90 %: what privacy needs.
 
             Example:

@@ -14,30 +14,30 @@ struct Evaluate: AsyncParsableCommand {
             from the data center, and the data center recovers it. The cloud, data center and edge \
             are separate objects that exchange only the scheme's messages; nothing goes over a network.
 
-            Writes, for each image NAME, into the output folder:
-              NAME.sealed          the frame exactly as it leaves the edge: sealed, only its tau id readable
-              NAME.masked.png      what is inside the seal: the masked, scrambled frame with its metadata
-              NAME.areas.png       the masked view (areas masked, not scrambled): what a viewer sees
-              NAME.recovered.png   what the data center recovered for a recoverer
-              NAME.metrics.json    every figure (NPCR, UACI, Wu tests, PSNR, entropy, timings, ...)
+            Writes, for each image NAME, beside it (or into --out):
+              NAME.sealed         the frame as it leaves the edge: only its tau id readable
+              NAME.masked.png     inside the seal: the masked, scrambled frame, its metadata
+              NAME.areas.png      the masked view (areas masked, unscrambled): a viewer's
+              NAME.recovered.png  what the data center recovered for a recoverer
+              NAME.metrics.json   every figure (NPCR, UACI, Wu tests, PSNR, entropy, ...)
             An image whose processing fails leaves none of its files behind.
 
             Examples:
               msai evaluate Datasets/lena.png Datasets/zidane.jpg --out runs/x
               msai evaluate Datasets --classes face,person --block 16
-              msai evaluate car.jpg --region 120,340,200,60 --region 0,0,50,50 --json
+              msai evaluate Datasets/car_plate.jpg --region 120,340,200,60 --json
             """)
 
     @Argument(help: "Images (JPEG or PNG), or folders whose JPEG and PNG files are all evaluated.")
     var inputs: [String]
 
-    @Option(name: .shortAndLong, help: "Output folder (created if missing).")
-    var out: String = "msai-out"
+    @Option(name: .shortAndLong, help: "Output folder (created if missing; default: beside each input).")
+    var out: String?
 
     @Option(help: MaskingMode.help)
     var mode: MaskingMode = .standard
 
-    @Option(help: "Block size of the scrambling, in pixels.")
+    @Option(parsing: .unconditional, help: "Block size of the scrambling, in pixels.")
     var block: Int = 8
 
     @Option(name: .customLong("region"), help: ArgumentHelp("Mask this area (x,y,w,h) instead of detecting; repeatable.", valueName: "x,y,w,h"))
@@ -66,15 +66,14 @@ struct Evaluate: AsyncParsableCommand {
         let manualRegions = try regions.map(Rect.init(parsing:))
         let privacyPolicy = try policy.resolveForResearch()
         let files: [String]
-        let outFolder = URL(fileURLWithPath: out)
         do {
-            files = try expandImageInputs(inputs)
-            try FileManager.default.createDirectory(at: outFolder, withIntermediateDirectories: true)
+            files = try expandImageInputs(inputs, oneOutputFolder: out != nil)
+            if let out { try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true) }
         } catch let error as MSAIError {
             printError(error.description)
             throw ExitCode(1)
         } catch {
-            printError("cannot create output folder \(out): \(error.localizedDescription)")
+            printError("cannot create output folder \(out ?? ""): \(error.localizedDescription)")
             throw ExitCode(1)
         }
 
@@ -89,6 +88,9 @@ struct Evaluate: AsyncParsableCommand {
         var failures = 0
         for file in files {
             do {
+                // Like anonymisation tools, the outputs go beside the input unless --out says where.
+                let folder = (file as NSString).deletingLastPathComponent
+                let outFolder = out ?? (folder.isEmpty ? "." : folder)
                 try await evaluateOne(file, evaluator: evaluator, selector: selector, outFolder: outFolder)
             } catch let error as MSAIError {
                 printError(error.description)
@@ -101,7 +103,7 @@ struct Evaluate: AsyncParsableCommand {
         }
     }
 
-    private func evaluateOne(_ file: String, evaluator: Evaluator, selector: AreaSelector, outFolder: URL) async throws {
+    private func evaluateOne(_ file: String, evaluator: Evaluator, selector: AreaSelector, outFolder: String) async throws {
         let image = try ImageFile.read(file)
         let name = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
         let detectStart = ContinuousClock.now
@@ -119,11 +121,11 @@ struct Evaluate: AsyncParsableCommand {
             ("\(name).areas.png", try PNGCodec.encode(result.masked.maskedAreas)),
             ("\(name).recovered.png", try PNGCodec.encode(result.recovered)),
             ("\(name).metrics.json", Array(result.report.json())),
-        ], into: outFolder)
+        ], into: URL(fileURLWithPath: outFolder))
         if json {
             print(String(decoding: result.report.json(pretty: false), as: UTF8.self))
         } else {
-            print(ReportTable.render(result.report, outFolder: outFolder.path, name: name))
+            print(ReportTable.render(result.report, outFolder: outFolder, name: name))
         }
     }
 }

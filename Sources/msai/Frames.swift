@@ -11,20 +11,20 @@ struct Frames: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Read the data center's frames: the masked view for viewers, originals for recoverers.",
         discussion: """
-            Two kinds of reader, as video-management systems have for privacy masks. A viewer token \\
-            (viewer_tokens, MSAI_VIEWER_TOKEN) lists frames and gets their masked view: unscrambled, \\
-            the sensitive areas still masked, what an operator watches. A recoverer token \\
-            (recoverer_tokens, MSAI_RECOVERER_TOKEN) also recovers originals, each one audited with \\
+            Two kinds of reader, as video-management systems have for privacy masks. A viewer token \
+            (viewer_tokens, MSAI_VIEWER_TOKEN) lists frames and gets their masked view: unscrambled, \
+            the sensitive areas still masked, what an operator watches. A recoverer token \
+            (recoverer_tokens, MSAI_RECOVERER_TOKEN) also recovers originals, each one audited with \
             the reason given, deletes frames with their keys, and reads the audit log.
 
-            Each subcommand uses the least token it needs: the viewer's where a viewer may, the \\
+            Each subcommand uses the least token it needs: the viewer's where a viewer may, the \
             recoverer's otherwise.
 
             Examples:
               msai frames list
-              msai frames masked 6f1c… --out view.png
-              msai frames recover 6f1c… --reason "case 2026-114" --out original.png
-              msai frames delete 6f1c… --reason "retention request 17"
+              msai frames masked ID --out view.png
+              msai frames recover ID --reason "case 2026-114" --out original.png
+              msai frames delete ID --reason "retention request 17"
               msai frames audit
             """,
         subcommands: [List.self, Masked.self, Recover.self, Delete.self, Audit.self])

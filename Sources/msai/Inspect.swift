@@ -8,10 +8,10 @@ struct Inspect: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show what a masked frame carries, and check its form.",
         discussion: """
-            A sealed frame (NAME.sealed, or what GET /v1/frames/ID/sealed returns) shows only its \\
-            version, its tau id and its length: everything else is inside the seal, which only the data \\
-            center opens. The frame inside a seal (NAME.masked.png from msai evaluate, or a stream \\
-            frame's QOI container) shows its format version, size, block size, tau id and the masked \\
+            A sealed frame (NAME.sealed, or what GET /v1/frames/ID/sealed returns) shows only its \
+            version, its tau id and its length: everything else is inside the seal, which only the data \
+            center opens. The frame inside a seal (NAME.masked.png from msai evaluate, or a stream \
+            frame's QOI container) shows its format version, size, block size, tau id and the masked \
             areas with their membrane ids and modes; its metadata is checked for form.
 
             Examples:

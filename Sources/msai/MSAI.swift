@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import MSAICore
+import MSAIVision
 
 @main
 struct MSAI: AsyncParsableCommand {
@@ -19,14 +20,23 @@ struct MSAI: AsyncParsableCommand {
             Examples:
               msai evaluate Datasets/lena.png --out runs/lena
               msai evaluate Datasets/zidane.jpg --classes face --json
-              msai evaluate photo.jpg --region 10,20,100,80 --mode vhe
+              msai evaluate Datasets/bus.jpg --region 10,20,100,80 --mode vhe
               msai detect Datasets/zidane.jpg --out runs/detections
-              msai metrics original.png runs/lena/lena.recovered.png
-              msai init && msai up        # then, elsewhere: msai edge Datasets --verify; msai frames list
+              msai metrics Datasets/lena.png runs/lena/lena.recovered.png
+
+            The roles as services (the second line in another terminal; it runs until Ctrl-C):
+              msai init
+              msai up
+              msai edge Datasets --verify
+              msai frames list
             """,
+        version: msaiVersion,
         subcommands: [Evaluate.self, Batch.self, Report.self, Detect.self, Inspect.self, Metrics.self, EvalDetect.self, Init.self, Up.self, Cloud.self, DataCenterCommand.self, Edge.self, Frames.self, Camera.self]
     )
 }
+
+/// The release: 2 since frames are sealed and keys wrapped (an msai 1 database is migrated).
+let msaiVersion = "2.0.0"
 
 /// Runs `body`, turning library errors into one-line messages and a non-zero exit.
 func reportingErrors<T>(_ body: () throws -> T) throws -> T {
@@ -50,4 +60,20 @@ func printError(_ message: String) {
 func failureReason(_ error: Error, file: String) -> String {
     let reason = (error as? MSAIError)?.description ?? "\(error)"
     return reason.hasPrefix(file + ": ") ? String(reason.dropFirst(file.count + 2)) : reason
+}
+
+/// "1 area", "3 areas".
+func counted(_ n: Int, _ singular: String, _ plural: String? = nil) -> String {
+    "\(n) \(n == 1 ? singular : plural ?? singular + "s")"
+}
+
+extension AreaDecision {
+    /// What was masked, in a few words, for a line of output.
+    func summary(areaCount: Int) -> String {
+        switch outcome {
+        case .areas: return counted(areaCount, "area") + " masked"
+        case .nothing: return "nothing sensitive found: scrambled only"
+        case .wholeFrame: return "masked whole: \(reason)"
+        }
+    }
 }

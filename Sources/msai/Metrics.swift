@@ -11,7 +11,8 @@ struct Metrics: ParsableCommand {
             (both in percent, per channel and mean); PSNR prints as inf for identical images.
 
             Example:
-              msai metrics Datasets/lena.png runs/demo/lena.recovered.png
+              msai evaluate Datasets/lena.png --out runs/lena
+              msai metrics Datasets/lena.png runs/lena/lena.recovered.png
             """)
 
     @Argument(help: "The first image (JPEG or PNG).") var first: String

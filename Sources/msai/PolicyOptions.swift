@@ -12,28 +12,28 @@ struct PolicyOptions: ParsableArguments {
     @Option(help: "Classes to mask, comma-separated: face, eyes, head, person, plate, vehicle (default face,person,plate).")
     var classes: String?
 
-    @Option(help: "Margin around each box, as a fraction of its size on each side (default 0.1).")
+    @Option(parsing: .unconditional, help: "Margin around each box, as a fraction of its size on each side (default 0.1).")
     var padding: Double?
 
-    @Option(name: .customLong("min-size"), help: "Drop boxes smaller than this many pixels on a side (default 6).")
+    @Option(name: .customLong("min-size"), parsing: .unconditional, help: "Drop boxes smaller than this many pixels on a side (default 6).")
     var minimumSize: Int?
 
-    @Option(name: .customLong("detect-scale"), help: "Detect on a copy scaled by this factor in (0, 1] for speed; boxes are mapped back (default 1).")
+    @Option(name: .customLong("detect-scale"), parsing: .unconditional, help: "Detect on a copy scaled by this factor in (0, 1] for speed; boxes are mapped back (default 1).")
     var detectScale: Double?
 
     @Option(help: "Darknet model in Models/ for persons and vehicles: NAME.cfg + NAME.weights (default yolov4-tiny; yolov3-tiny is faster).")
     var yolo: String?
 
-    @Option(name: .customLong("yolo-size"), help: "YOLO input side, a multiple of 32 (default 608; 416 is about twice as fast).")
+    @Option(name: .customLong("yolo-size"), parsing: .unconditional, help: "YOLO input side, a multiple of 32 (default 608; 416 is about twice as fast).")
     var yoloSize: Int?
 
-    @Option(name: .customLong("face-threshold"), help: "Face confidence threshold (default 0.6).")
+    @Option(name: .customLong("face-threshold"), parsing: .unconditional, help: "Face confidence threshold (default 0.6).")
     var faceThreshold: Double?
 
-    @Option(name: .customLong("person-threshold"), help: "Person confidence threshold (default 0.25).")
+    @Option(name: .customLong("person-threshold"), parsing: .unconditional, help: "Person confidence threshold (default 0.25).")
     var personThreshold: Double?
 
-    @Option(name: .customLong("plate-threshold"), help: "Plate SSD confidence threshold (default 0.5).")
+    @Option(name: .customLong("plate-threshold"), parsing: .unconditional, help: "Plate SSD confidence threshold (default 0.5).")
     var plateThreshold: Double?
 
     @Option(name: .customLong("on-detector-failure"), help: "mask-whole-frame (default: fail closed) or stop.")
@@ -99,13 +99,14 @@ struct PolicyOptions: ParsableArguments {
 
 /// Expands folders to the JPEG and PNG files directly inside them; two inputs with one base
 /// name would overwrite each other's outputs, so that is an error.
-func expandImageInputs(_ inputs: [String]) throws -> [String] {
+func expandImageInputs(_ inputs: [String], oneOutputFolder: Bool = true) throws -> [String] {
     var files: [String] = []
     for input in inputs {
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: input, isDirectory: &isDirectory), isDirectory.boolValue {
             let names = try FileManager.default.contentsOfDirectory(atPath: input).sorted()
-            let images = names.filter(ImageFile.hasImageExtension)
+            // msai's own outputs written beside their inputs are not inputs themselves.
+            let images = names.filter { ImageFile.hasImageExtension($0) && !isOutputOfMSAI($0) }
             guard !images.isEmpty else { throw MSAIError.io("\(input): folder holds no JPEG or PNG files") }
             files += images.map { URL(fileURLWithPath: input).appendingPathComponent($0).path }
         } else {
@@ -114,13 +115,19 @@ func expandImageInputs(_ inputs: [String]) throws -> [String] {
     }
     var seen: [String: String] = [:]
     for file in files {
-        let base = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
+        var base = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
+        if !oneOutputFolder { base = URL(fileURLWithPath: file).deletingLastPathComponent().standardized.path + "/" + base }
         if let other = seen[base] {
             throw MSAIError.invalidArgument("\(other) and \(file) would both write \(base).*; process them into different folders")
         }
         seen[base] = file
     }
     return files
+}
+
+/// Whether a file name is one msai writes beside an input (NAME.masked.png, NAME.areas.png, ...).
+func isOutputOfMSAI(_ name: String) -> Bool {
+    [".masked.png", ".areas.png", ".recovered.png", ".annotated.png", ".masked-view.png"].contains { name.hasSuffix($0) }
 }
 
 /// Writes files all-or-nothing: if one write fails, the ones already written are removed.

@@ -1,4 +1,5 @@
 import Foundation
+import MSAICore
 import MSAIEvaluation
 
 /// The human-readable table `msai evaluate` prints per image.
@@ -30,7 +31,9 @@ enum ReportTable {
         for test in r.wuTests {
             lines.append("  " + pad("Wu test", 22) + "\(test.comparison): NPCR \(num(test.npcr)) \(test.npcrPass ? "pass" : "FAIL") (>= \(num(test.npcrCritical))), UACI \(num(test.uaci)) \(test.uaciPass ? "pass" : "FAIL") (\(num(test.uaciLower))..\(num(test.uaciUpper))), alpha \(test.alpha)")
         }
-        lines.append("  " + pad("leak share", 22) + String(format: "%.4f %% of area samples the mode leaves in place (gf251: values 0 and 251..255)", r.leakShare * 100))
+        // leak_share in the JSON is the same fraction, printed the same way.
+        lines.append("  " + pad("leak share", 22) + String(format: "%.6f of the area samples left as they were", r.leakShare)
+            + (r.mode == MaskingMode.gf251.rawValue ? " (gf251 leaves values 0 and 251..255 in place)" : ""))
         lines.append("  " + pad("recovery", 22) + "PSNR \(r.psnrRecovered.isInfinite ? "inf" : num(r.psnrRecovered)) dB, identical: \(r.recoveredIdentical ? "yes" : "NO")")
         let steps = ["detect", "membrane", "mask", "scramble", "encode", "seal", "open", "decode", "unscramble", "unmask"]
         lines.append("  " + pad("timings ms", 22) + steps.map { "\($0) \(String(format: "%.2f", r.timingsMs[$0] ?? 0))" }.joined(separator: "  "))

@@ -18,36 +18,37 @@ struct Init: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Write a configuration with fresh random tokens, and the data center's master key.",
         discussion: """
-            The file (mode 0600) holds the addresses the roles listen on and the credentials: the cloud's token \\
-            (the data center accepts membrane keys only with it), the enrolled edges' tokens (for membranes, \\
-            taus and frames), the viewers' tokens (the masked view of stored frames) and the recoverers' \\
+            The file (mode 0600) holds the addresses the roles listen on and the credentials: the cloud's token \
+            (the data center accepts membrane keys only with it), the enrolled edges' tokens (for membranes, \
+            taus and frames), the viewers' tokens (the masked view of stored frames) and the recoverers' \
             tokens (originals, each read audited with the reason given; deleting frames; the audit log).
 
-            Beside it, NAME.master.key (mode 0600) holds the data center's master key: every secret in its \\
-            database is wrapped under it, so a copy of the database without it recovers nothing. Only the \\
-            data center's machine needs it; keep it out of the database's backups, and back it up apart: \\
+            Beside it, NAME.master.key (mode 0600) holds the data center's master key: every secret in its \
+            database is wrapped under it, so a copy of the database without it recovers nothing. Only the \
+            data center's machine needs it; keep it out of the database's backups, and back it up apart: \
             without it the stored frames cannot be read.
 
-            On several machines, copy to each role only what it needs, or set MSAI_CLOUD_TOKEN, \\
-            MSAI_EDGE_TOKEN, MSAI_VIEWER_TOKEN, MSAI_RECOVERER_TOKEN, MSAI_MASTER_KEY (or \\
-            MSAI_MASTER_KEY_FILE), MSAI_CLOUD_URL, MSAI_DATACENTER_URL, MSAI_CLOUD_LISTEN, \\
+            On several machines, copy to each role only what it needs, or set MSAI_CLOUD_TOKEN, \
+            MSAI_EDGE_TOKEN, MSAI_VIEWER_TOKEN, MSAI_RECOVERER_TOKEN, MSAI_MASTER_KEY (or \
+            MSAI_MASTER_KEY_FILE), MSAI_CLOUD_URL, MSAI_DATACENTER_URL, MSAI_CLOUD_LISTEN, \
             MSAI_DATACENTER_LISTEN and MSAI_DATABASE.
 
-            Example:
-              msai init && msai up
+            Examples:
+              msai init
+              msai init --config lab.json --cloud-port 9701 --datacenter-port 9702
             """)
 
     @OptionGroup var config: ConfigOptions
     @Flag(help: "Replace an existing configuration (its tokens stop working).") var force = false
-    @Option(help: "Port of the cloud.") var cloudPort = 8701
-    @Option(help: "Port of the data center.") var datacenterPort = 8702
+    @Option(parsing: .unconditional, help: "Port of the cloud.") var cloudPort = 8701
+    @Option(parsing: .unconditional, help: "Port of the data center.") var datacenterPort = 8702
     @Option(help: "The data center's SQLite database.") var database = "msai-data/datacenter.sqlite"
 
     func validate() throws {
-        for (option, port) in [("--cloud-port", cloudPort), ("--datacenter-port", datacenterPort)] where !(1...65535).contains(port) {
-            throw ValidationError("\(option) \(port): a port must lie in 1…65535")
+        for (option, port) in [("--cloud-port", cloudPort), ("--datacenter-port", datacenterPort)] where !(0...65535).contains(port) {
+            throw ValidationError("\(option) \(port): a port must lie in 1…65535 (0 listens on any free port)")
         }
-        guard cloudPort != datacenterPort else {
+        guard cloudPort != datacenterPort || cloudPort == 0 else {
             throw ValidationError("--cloud-port and --datacenter-port are both \(cloudPort): the cloud and the data center need a port each")
         }
     }
@@ -213,8 +214,9 @@ struct Up: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the cloud and the data center on this machine until Ctrl-C or SIGTERM.",
         discussion: """
-            Example, in two terminals:
-              msai init && msai up
+            Example (the second and third lines in two terminals):
+              msai init
+              msai up
               msai edge Datasets --verify
             """)
     @OptionGroup var config: ConfigOptions

@@ -24,12 +24,12 @@ import Testing
         let stderr: String
     }
 
-    func msai(_ arguments: [String], environment: [String: String]? = nil) throws -> Run {
+    func msai(_ arguments: [String], environment: [String: String]? = nil, in folder: URL = repositoryRoot) throws -> Run {
         let process = Process()
         process.executableURL = Self.executable
         process.arguments = arguments
         if let environment { process.environment = environment }
-        process.currentDirectoryURL = repositoryRoot
+        process.currentDirectoryURL = folder
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
@@ -126,10 +126,13 @@ import Testing
         #expect(first.status != 0)  // one image failed
         #expect(first.stdout.contains("2 evaluated, 1 failed"), "\(first.stdout)")
         let images = try FileManager.default.contentsOfDirectory(atPath: run + "/images").sorted()
-        #expect(images == ["coffee.png.metrics.json", "sub__person.jpg.metrics.json"])
+        // Named as msai evaluate names its outputs, each with its previews for the report.
+        #expect(images == ["coffee", "sub__person"].flatMap { name in
+            ["\(name).metrics.json"] + ["masked", "original", "recovered", "view"].map { "\(name).preview-\($0).jpg" }
+        })
         let failures = try String(contentsOfFile: run + "/failures.jsonl", encoding: .utf8)
-        #expect(failures.contains("sub__broken.jpg") && failures.contains("not a JPEG or PNG file"))
-        let person = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: run + "/images/sub__person.jpg.metrics.json"))) as! [String: Any]
+        #expect(failures.contains("\"sub__broken\"") && failures.contains("not a JPEG or PNG file"), "\(failures)")
+        let person = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: run + "/images/sub__person.metrics.json"))) as! [String: Any]
         #expect(person["psnr_recovered"] as? String == "inf")
         // Resume: the two done images are skipped, the broken one is tried again.
         try FileManager.default.removeItem(at: inputs.appendingPathComponent("sub/broken.jpg"))
@@ -137,9 +140,11 @@ import Testing
         #expect(second.status == 0, "\(second.stderr)")
         #expect(second.stdout.contains("2 already done") && second.stdout.contains("0 evaluated, 0 failed, 2 skipped"), "\(second.stdout)")
         // Other settings, another version, a folder that is not a run, an empty input folder.
-        #expect(try msai(["batch", inputs.path, "--out", run, "--paper-size", "none", "--block", "16"]).stderr.contains("made with other settings"))
+        let other = try msai(["batch", inputs.path, "--out", run, "--paper-size", "none", "--block", "16", "--classes", "face"])
+        #expect(other.stderr.contains("was made with other settings: block 8 (now 16), policy classes face, person, plate (now face)"),
+                "\(other.stderr)")
         try Data(#"{"format":"msai-run","version":0,"settings":{}}"#.utf8).write(to: URL(fileURLWithPath: run + "/run.json"))
-        #expect(try msai(["batch", inputs.path, "--out", run, "--paper-size", "none"]).stderr.contains("was made by run format 0; this msai writes 1"))
+        #expect(try msai(["batch", inputs.path, "--out", run, "--paper-size", "none"]).stderr.contains("was made by run format 0; this msai writes 2"))
         #expect(try msai(["batch", inputs.path, "--out", run + "-x", "--paper-size", "256"]).stderr.contains("--paper-size must be WxH"))
         #expect(try msai(["batch", inputs.path, "--out", run + "-x", "--cloud", "http://127.0.0.1:9"]).stderr.contains("--cloud and --datacenter go together"))
         let notARun = runs.appendingPathComponent("other").path
@@ -151,57 +156,135 @@ import Testing
         #expect(try msai(["batch", empty, "--out", runs.appendingPathComponent("r2").path]).stderr.contains("no JPEG or PNG files under this folder"))
     }
 
-    /// msai report over a batch run: a self-contained HTML page with the per-image table, the
-    /// paper's tables beside ours and histogram plots, plus metrics.csv and summary.json.
+    /// msai report over a batch run: a self-contained HTML page with the run's settings, the
+    /// per-image table (fitting a 1280-pixel screen, failures marked), Wu's tests, the paper's
+    /// tables beside ours, pictures and per-channel histograms on one labelled axis with a log
+    /// switch; metrics.csv (quoted where it must be) and a rounded summary.json; and two runs side
+    /// by side. Read back typed: a renamed key is an error naming the file.
     @Test func reportWritesHTMLCSVAndSummaryFromABatchRun() async throws {
         let runs = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: runs) }
+        let comma = runs.appendingPathComponent("coffee, \"copy\".png").path
+        try FileManager.default.copyItem(atPath: dataset("coffee.png"), toPath: comma)
         let run = runs.appendingPathComponent("r").path
-        let batch = try msai(["batch", dataset("lena.png"), dataset("coffee.png"), "--out", run])
+        let batch = try msai(["batch", dataset("lena.png"), comma, "--out", run])
         #expect(batch.status == 0, "\(batch.stderr)")
         let report = try msai(["report", run])
         #expect(report.status == 0, "\(report.stderr)")
         let html = try String(contentsOfFile: run + "/report.html", encoding: .utf8)
-        #expect(html.contains("<table id=\"per-image\">") && html.contains("<table id=\"paper-tables\">") && html.contains("<table id=\"baselines\">"))
+        for table in ["settings", "per-image", "wu-tests", "entropy", "timings", "paper-tables", "baselines"] {
+            #expect(html.contains("<table id=\"\(table)\">"), "\(table)")
+        }
+        // The settings it was made with.
+        let settings = html.components(separatedBy: "<table id=\"settings\">")[1].components(separatedBy: "</table>")[0]
+        #expect(settings.contains("<td>mode</td><td class=\"text\">hardened</td>") && settings.contains("<td>block</td><td class=\"text\">8</td>"))
+        #expect(settings.contains("policy classes") && settings.contains("face, person, plate") && settings.contains("yolov4-tiny"))
         for method in ["AES-256-GCM", "ChaCha20-Poly1305", "Gaussian blur", "pixelation", "tau only"] { #expect(html.contains(method), "\(method)") }
-        let lena = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: run + "/images/lena.png.metrics.json"))) as! [String: Any]
+        let lena = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: run + "/images/lena.metrics.json"))) as! [String: Any]
         let baselines = lena["baselines"] as! [[String: Any]]
         #expect(baselines.count == 5)
         // Whole-frame encryption changes nearly every sample; blur changes the areas only.
         #expect((baselines[0]["npcr_whole"] as! Double) > 99)
         #expect((baselines[2]["npcr_whole"] as! Double) < (baselines[2]["npcr_areas"] as! Double))
-        #expect(html.contains("lena.png") && html.contains("coffee.png"))
-        #expect(html.contains("<svg") && html.components(separatedBy: "<figure>").count - 1 >= 3)  // lena's three histograms
+        #expect(html.contains(">lena</td>") && html.contains("coffee, &quot;copy&quot;"))
         #expect(!html.contains("<script") && !html.contains("http://") && !html.contains("https://"))  // self-contained
         #expect(html.contains("4 of 4 recovered bit-exactly"))  // each image at its own size and at the paper's 256x256
+        // Each failed Wu test is marked, in its table and in the per-image count.
+        let wuFailures = (lena["wu_tests"] as! [[String: Any]]).filter { !($0["npcr_pass"] as! Bool) || !($0["uaci_pass"] as! Bool) }.count
+        let wuTable = html.components(separatedBy: "<table id=\"wu-tests\">")[1].components(separatedBy: "</table>")[0]
+        let lenaWu = wuTable.components(separatedBy: "<tr").filter { $0.contains("title=\"lena\"") }
+        #expect(lenaWu.count == 2 && lenaWu.filter { $0.hasPrefix(" class=\"fail\"") && $0.contains("FAIL") }.count == wuFailures)
+        // Four pictures per image, and for each colour image three histograms (one per channel),
+        // each on labelled axes, drawn on a linear and a logarithmic count axis, one scale per image.
+        #expect(html.components(separatedBy: "src=\"data:image/jpeg;base64,").count - 1 == 16)
+        let lenaSection = html.components(separatedBy: "<section class=\"image\"><h3>lena</h3>")[1].components(separatedBy: "</section>")[0]
+        #expect(lenaSection.components(separatedBy: "<svg class=\"histogram\"").count - 1 == 3)
+        for label in ["areas, red channel", "areas, green channel", "areas, blue channel", ">sample value<", ">count<", ">count (log)<"] {
+            #expect(lenaSection.contains(label), "\(label)")
+        }
+        let yTicks = lenaSection.components(separatedBy: "<g class=\"lin\">").dropFirst().map { $0.components(separatedBy: "</g>")[0] }
+            .map { g in g.components(separatedBy: "class=\"tick\" text-anchor=\"end\">").dropFirst().map { $0.components(separatedBy: "<")[0] } }
+        #expect(yTicks.count == 3 && Set(yTicks.map { $0.joined(separator: ",") }).count == 1, "\(yTicks)")  // one count axis
+        #expect(html.contains("id=\"log-scale\"") && html.contains("body:has(#log-scale:checked) .log{display:inline}"))
+        // metrics.csv: one row per evaluation, a name with a comma and quotes quoted as RFC 4180 says.
         let csv = try String(contentsOfFile: run + "/metrics.csv", encoding: .utf8).split(separator: "\n")
         #expect(csv.count == 5 && csv[0].hasPrefix("image,width,height"))
-        let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: run + "/summary.json"))) as! [String: Any]
+        #expect(csv.contains { $0.hasPrefix("\"coffee, \"\"copy\"\"\",600,400,3,") }, "\(csv)")
+        // summary.json: counts, settings, and figures rounded to at most 6 decimals.
+        let summaryText = try String(contentsOfFile: run + "/summary.json", encoding: .utf8)
+        let summary = try JSONSerialization.jsonObject(with: Data(summaryText.utf8)) as! [String: Any]
         #expect(summary["images"] as? Int == 4 && summary["all_recovered_identical"] as? Bool == true)
+        #expect((summary["settings"] as? [String: String])?["mode"] == "hardened")
+        #expect(summaryText.range(of: #"\d\.\d{7,}"#, options: .regularExpression) == nil, "\(summaryText)")
         // Lena at the paper's size is in the Table 3 reproduction, with its face found at that size.
-        let small = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: run + "/images/lena.png@256x256.metrics.json"))) as! [String: Any]
+        let small = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: run + "/images/lena@256x256.metrics.json"))) as! [String: Any]
         #expect(small["width"] as? Int == 256 && small["height"] as? Int == 256)
         #expect((small["regions"] as! [[String: Any]]).contains { $0["class"] as? String == "face" })
         let table3 = html.components(separatedBy: "<table id=\"paper-tables\">")[1].components(separatedBy: "</table>")[0]
         let lenaRow = table3.components(separatedBy: "<tr>").first { $0.hasPrefix("<td>Lena</td>") } ?? ""
         #expect(lenaRow.contains("0.7871") && lenaRow.contains("face ") && lenaRow.contains("512×512"), "\(lenaRow)")
-        let notARun = try msai(["report", runs.path])
-        #expect(notARun.status != 0 && notARun.stderr.contains("no images/ folder"))
 
-        // A real browser (Debian's chromium, headless) parses the page and draws it.
+        // What is not a run, said as what it is.
+        let missing = try msai(["report", runs.appendingPathComponent("nonexistent").path])
+        #expect(missing.status != 0 && missing.stderr.contains("nonexistent: no such folder"), "\(missing.stderr)")
+        let notARun = try msai(["report", runs.path])
+        #expect(notARun.status != 0 && notARun.stderr.contains("is not a run folder made by `msai batch` (it has no images/ folder)"))
+
+        // A real browser (Debian's chromium, headless) draws it, and at 1280 pixels every table fits
+        // the window: measured in a copy of the page with a script that writes what it finds.
         let page = "file://" + run + "/report.html"
-        let dom = try runProgram("/usr/bin/chromium", ["--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", page])
+        let measured = runs.appendingPathComponent("measured.html")
+        let probe = """
+            <pre id="measure"></pre><script>
+            const w = document.documentElement.clientWidth;
+            const over = [...document.querySelectorAll('table')].filter(t => t.getBoundingClientRect().right > w).map(t => t.id);
+            const rows = [...document.querySelectorAll('#per-image tr')].map(r => Math.round(r.getBoundingClientRect().height));
+            document.getElementById('measure').textContent = 'width=' + w + ' overflowing=[' + over.join(',') + '] tallest-row=' + Math.max(...rows);
+            </script></body>
+            """
+        try html.replacingOccurrences(of: "</body>", with: probe).write(to: measured, atomically: true, encoding: .utf8)
+        let dom = try runProgram("/usr/bin/chromium", ["--headless", "--no-sandbox", "--disable-gpu", "--window-size=1280,900", "--dump-dom",
+                                                       "file://" + measured.path])
         #expect(dom.status == 0, "\(dom.stderr)")
-        for table in ["per-image", "paper-tables", "baselines"] { #expect(dom.stdout.contains("<table id=\"\(table)\">"), "\(table)") }
-        #expect(dom.stdout.components(separatedBy: "<svg").count - 1 >= 3 && dom.stdout.contains("<rect"))
+        let measure = dom.stdout.components(separatedBy: "<pre id=\"measure\">").dropFirst().first?.components(separatedBy: "</pre>").first ?? ""
+        #expect(measure.contains("overflowing=[]"), "\(measure)")
+        // One line per row: no cell wraps (a row of one line of 13-pixel text is well under 30 pixels).
+        let tallest = Int(measure.components(separatedBy: "tallest-row=").last ?? "") ?? 999
+        #expect(tallest < 30, "\(measure)")
         let shot = runs.appendingPathComponent("report.png").path
-        let screenshot = try runProgram("/usr/bin/chromium", ["--headless", "--no-sandbox", "--disable-gpu", "--window-size=1200,1600",
+        let screenshot = try runProgram("/usr/bin/chromium", ["--headless", "--no-sandbox", "--disable-gpu", "--window-size=1280,1600",
                                                              "--screenshot=\(shot)", page])
         #expect(screenshot.status == 0, "\(screenshot.stderr)")
         let picture = try ImageFile.read(shot)
-        #expect(picture.width == 1200 && picture.height == 1600)
-        // Not a blank page: text and plots give many distinct samples.
-        #expect(Set(picture.samples).count > 50)
+        #expect(picture.width == 1280 && picture.height == 1600)
+        #expect(Set(picture.samples).count > 50)  // not a blank page
+
+        // A second run in the paper's mode, and the two side by side.
+        let paper = runs.appendingPathComponent("paper").path
+        #expect(try msai(["batch", dataset("lena.png"), "--out", paper, "--mode", "gf251", "--paper-size", "none"]).status == 0)
+        let compared = try msai(["report", run, paper])
+        #expect(compared.status == 0, "\(compared.stderr)")
+        #expect(compared.stdout.contains("wrote \(runs.path)/comparison.html: r, paper side by side"), "\(compared.stdout)")
+        let comparison = try String(contentsOfFile: runs.appendingPathComponent("comparison.html").path, encoding: .utf8)
+        let compareSettings = comparison.components(separatedBy: "<table id=\"settings\">")[1].components(separatedBy: "</table>")[0]
+        #expect(compareSettings.contains("<tr class=\"differs\"><td>mode</td><td class=\"text\">hardened</td><td class=\"text\">gf251</td></tr>"))
+        #expect(compareSettings.contains("<tr><td>block</td><td class=\"text\">8</td><td class=\"text\">8</td></tr>"))
+        #expect(comparison.contains("<a href=\"r/report.html\">r</a>") && comparison.contains("<a href=\"paper/report.html\">paper</a>"))
+        // Only lena is in both; gf251 leaves samples in place, hardened none, and it shows.
+        let perImage = comparison.components(separatedBy: "<table id=\"per-image\">")[1].components(separatedBy: "</table>")[0]
+        #expect(perImage.contains("title=\"lena\"") && !perImage.contains("coffee"))
+        #expect(comparison.components(separatedBy: "<svg class=\"histogram\"").count - 1 == 2)
+        let paperLena = try EvaluationReport.decode(Data(contentsOf: URL(fileURLWithPath: paper + "/images/lena.metrics.json")))
+        #expect(paperLena.leakShare > 0 && perImage.contains("<td class=\"fail\">\(String(format: "%.6f", paperLena.leakShare))</td>"))
+        #expect(try msai(["report", run, "--out", "x.html"]).stderr.contains("--out is where a comparison goes"))
+
+        // A metrics file whose key was renamed is refused by name, not shown as a blank.
+        let file = URL(fileURLWithPath: paper + "/images/lena.metrics.json")
+        try String(contentsOf: file, encoding: .utf8).replacingOccurrences(of: "\"npcr_whole\"", with: "\"npcr_all\"")
+            .write(to: file, atomically: true, encoding: .utf8)
+        let renamed = try msai(["report", paper])
+        #expect(renamed.status != 0 && renamed.stderr.contains("lena.metrics.json: not an msai metrics file (it lacks \"npcr_whole\")"),
+                "\(renamed.stderr)")
     }
 
     /// Runs a program with a timeout of 60 s.
@@ -293,6 +376,19 @@ import Testing
         #expect((lines[1]["reason"] as? String)?.contains("nothing sensitive found") == true)
         for file in ["zidane.detections.json", "zidane.annotated.png", "coffee.detections.json", "coffee.annotated.png"] {
             #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent(file).path), "\(file)")
+        }
+        // As a table: column headers, real scores (a plate cascade's agreement, not a constant 1),
+        // and where the files went.
+        let table = try msai(["detect", "Datasets/alpr_test.jpg", "--out", out.path, "--classes", "plate"])
+        #expect(table.status == 0, "\(table.stderr)")
+        #expect(table.stdout.contains("  class    score  x,y,w,h"), "\(table.stdout)")
+        #expect(table.stdout.contains("wrote \(out.path)/alpr_test.detections.json and \(out.path)/alpr_test.annotated.png"))
+        let plates = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("alpr_test.detections.json"))) as! [String: Any]
+        let haar = (plates["detections"] as! [[String: Any]]).filter { ($0["detector"] as? String)?.hasPrefix("haar") == true }
+        #expect(!haar.isEmpty)
+        for d in haar {
+            let score = d["confidence"] as! Double
+            #expect(score >= 0.5 && score < 1, "\(d)")
         }
     }
 

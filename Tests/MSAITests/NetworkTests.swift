@@ -269,6 +269,7 @@ import Testing
         let holder = d.cloud
         var config = RoleConfiguration.fresh(cloudPort: holder.port, dataCenterPort: 9, masterKeyFile: folder.appendingPathComponent("k").path)
         config.dataCenterListen = "127.0.0.1:0"
+        config.database = folder.appendingPathComponent("datacenter.sqlite").path
         try RoleConfiguration.writeMasterKey(to: folder.appendingPathComponent("k").path)
         try config.write(to: configPath)
         let taken = try cli.msai(["up", "--config", configPath])
@@ -371,7 +372,7 @@ import Testing
         #expect(text.contains("through the roles at \(d.cloud.url)") && text.contains("2 evaluated, 0 failed"), "\(text)")
         // Both frames are in the data center's database, and each recovered one matched the original.
         #expect(try await d.reader.frameIDs().count == 2)
-        for name in ["lena.png", "coffee.png"] {
+        for name in ["lena", "coffee"] {
             let metrics = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: run + "/images/\(name).metrics.json"))) as! [String: Any]
             #expect(metrics["recovered_identical"] as? Bool == true && metrics["psnr_recovered"] as? String == "inf", "\(name)")
         }

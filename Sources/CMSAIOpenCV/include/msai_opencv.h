@@ -73,13 +73,17 @@ void msai_cascade_free(msai_cascade *cascade);
 /// Writes up to `capacity` boxes as [x, y, w, h] int quadruples to `boxes` and returns how many
 /// were found (may exceed capacity; only `capacity` are written), or -1 with `error` filled.
 int msai_cascade_detect(msai_cascade *cascade, const uint8_t *pixels, int width, int height, int channels, size_t stride,
-                        double scale_factor, int min_neighbors, int min_width, int min_height, int *boxes, int capacity,
-                        msai_cv_error *error);
+                        double scale_factor, int min_neighbors, int min_width, int min_height, int *boxes, int *votes,
+                        int capacity, msai_cv_error *error);
+
+/// The size of the filled tag msai_draw_box draws for `label` on an image `image_width` wide.
+void msai_label_size(const char *label, int image_width, int *width, int *height);
 
 /// Draws a rectangle outline of colour (r, g, b) and, if `label` is not NULL, the label on a filled
-/// tag above it (cv::rectangle, cv::putText), in place on interleaved RGB or gray pixels (tight rows).
+/// tag with its top-left corner at (label_x, label_y) (cv::rectangle, cv::putText), in place on
+/// interleaved RGB or gray pixels (tight rows). A thickness of 0 draws the label alone.
 int msai_draw_box(uint8_t *pixels, int width, int height, int channels, int x, int y, int w, int h, uint8_t r,
-                  uint8_t g, uint8_t b, int thickness, const char *label, msai_cv_error *error);
+                  uint8_t g, uint8_t b, int thickness, const char *label, int label_x, int label_y, msai_cv_error *error);
 
 /// cv::GaussianBlur of the rectangle (x, y, w, h) in place, kernel side `ksize` (odd), on tight rows.
 int msai_gaussian_blur(uint8_t *pixels, int width, int height, int channels, int x, int y, int w, int h, int ksize,

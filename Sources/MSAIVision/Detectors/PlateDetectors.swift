@@ -27,6 +27,15 @@ public final class CascadeDetector: RegionDetector {
 
     deinit { msai_cascade_free(handle) }
 
+    /// A cascade gives no probability, only how many raw windows agreed on a box (at least
+    /// `minNeighbors`). The score n / (n + minNeighbors) orders boxes by that agreement: 0.5 at
+    /// the least a box needs, towards 1 as more agree. It is not a probability and the plate
+    /// threshold does not apply to it.
+    static func score(votes: Int, minNeighbors: Int) -> Double {
+        let n = max(votes, 0)
+        return Double(n) / Double(n + max(1, minNeighbors))
+    }
+
     /// The cascades this project ships for plates, by policy name.
     public static func plate(_ policyName: String, store: ModelStore) throws -> CascadeDetector {
         switch policyName {
@@ -40,17 +49,18 @@ public final class CascadeDetector: RegionDetector {
     public func detect(_ image: PixelBuffer) throws -> [Detection] {
         let capacity = 256
         var boxes = [Int32](repeating: 0, count: 4 * capacity)
+        var votes = [Int32](repeating: 0, count: capacity)
         var error = msai_cv_error()
         let found = image.samples.withUnsafeBufferPointer {
             msai_cascade_detect(handle, $0.baseAddress, Int32(image.width), Int32(image.height), Int32(image.channels),
                                 image.width * image.channels, scaleFactor, Int32(minNeighbors), Int32(minimumSize.width),
-                                Int32(minimumSize.height), &boxes, Int32(capacity), &error)
+                                Int32(minimumSize.height), &boxes, &votes, Int32(capacity), &error)
         }
         guard found >= 0 else { throw MSAIError.model("\(name): detection failed: \(Network.message(&error))") }
-        // Cascades give no score; every hit counts as confidence 1.
         return (0..<min(Int(found), capacity)).compactMap { i in
             Detection(rect: Rect(x: Int(boxes[4 * i]), y: Int(boxes[4 * i + 1]), width: Int(boxes[4 * i + 2]), height: Int(boxes[4 * i + 3])),
-                      privacyClass: privacyClass, label: privacyClass.rawValue, confidence: 1, detector: name)
+                      privacyClass: privacyClass, label: privacyClass.rawValue, confidence: Self.score(votes: Int(votes[i]), minNeighbors: minNeighbors),
+                      detector: name)
                 .clamped(width: image.width, height: image.height)
         }
     }

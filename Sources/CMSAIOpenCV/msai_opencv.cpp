@@ -30,6 +30,12 @@ struct msai_video {
     cv::Mat frame;
 };
 
+struct msai_video_writer {
+    cv::VideoWriter writer;
+    int width = 0, height = 0;
+    cv::Mat frame;
+};
+
 struct msai_net {
     cv::dnn::Net net;
     std::vector<cv::Mat> outputs;  // float32, contiguous, from the last forward pass
@@ -516,6 +522,52 @@ int msai_video_read(msai_video *video, uint8_t *rgb, msai_cv_error *error) {
 }
 
 void msai_video_free(msai_video *video) { delete video; }
+
+msai_video_writer *msai_video_writer_open(const char *path, double fps, int width, int height, msai_cv_error *error) {
+    const char *context = "cannot write video";
+    return guarded(error, context, (msai_video_writer *)nullptr, [&]() -> msai_video_writer * {
+        if (path == nullptr || width <= 0 || height <= 0 || !(fps > 0)) {
+            set_error(error, "%s: bad arguments (%dx%d at %.2f frames/s)", context, width, height, fps);
+            return nullptr;
+        }
+        msai_video_writer *video = new msai_video_writer();
+        video->width = width;
+        video->height = height;
+        // Motion JPEG in AVI: every OpenCV build writes it, and every player reads it.
+        if (!video->writer.open(std::string(path), cv::VideoWriter::fourcc('M', 'J', 'P', 'G'), fps, cv::Size(width, height), true) ||
+            !video->writer.isOpened()) {
+            delete video;
+            set_error(error, "%s: OpenCV cannot open '%s' for a Motion JPEG AVI", context, path);
+            return nullptr;
+        }
+        return video;
+    });
+}
+
+int msai_video_writer_write(msai_video_writer *video, const uint8_t *pixels, int width, int height, int channels,
+                            msai_cv_error *error) {
+    return guarded(error, "video write", -1, [&]() -> int {
+        if (video == nullptr || pixels == nullptr || width != video->width || height != video->height ||
+            (channels != 1 && channels != 3)) {
+            set_error(error, "video write: a %dx%d frame with %d channels for a %dx%d video", width, height, channels,
+                      video ? video->width : 0, video ? video->height : 0);
+            return -1;
+        }
+        cv::Mat source(height, width, channels == 1 ? CV_8UC1 : CV_8UC3, const_cast<uint8_t *>(pixels));
+        cv::cvtColor(source, video->frame, channels == 1 ? cv::COLOR_GRAY2BGR : cv::COLOR_RGB2BGR);
+        video->writer.write(video->frame);
+        return 0;
+    });
+}
+
+void msai_video_writer_close(msai_video_writer *video) {
+    if (video == nullptr) return;
+    try {
+        video->writer.release();
+    } catch (...) {
+    }
+    delete video;
+}
 
 int msai_gaussian_blur(uint8_t *pixels, int width, int height, int channels, int x, int y, int w, int h, int ksize,
                        msai_cv_error *error) {

@@ -100,6 +100,9 @@ public final class FramePipeline: Sendable {
         public let manifest: FrameManifest?
         public let receipt: FrameReceipt?
         public let error: String?
+        /// The masked view of what was sent (unscrambled, the areas masked: what a viewer will
+        /// see); nil when nothing was sent.
+        public let maskedView: PixelBuffer?
 
         /// What the data center recovers from this frame when it is sent: the frame itself, or
         /// for a patch frame its areas laid onto `background` (the pixels of the frame whose
@@ -138,9 +141,10 @@ public final class FramePipeline: Sendable {
         let frame: StreamFrame
         let motionReason: String?
 
-        func outcome(_ decision: AreaCarrier.Decision, manifest: FrameManifest? = nil, receipt: FrameReceipt?, error: Error?) -> Outcome {
+        func outcome(_ decision: AreaCarrier.Decision, manifest: FrameManifest? = nil, receipt: FrameReceipt?, error: Error?,
+                     maskedView: PixelBuffer? = nil) -> Outcome {
             Outcome(frame: frame, sequence: sequence, decision: decision, motionReason: motionReason, manifest: manifest, receipt: receipt,
-                    error: error.map { ($0 as? MSAIError)?.description ?? "\($0)" })
+                    error: error.map { ($0 as? MSAIError)?.description ?? "\($0)" }, maskedView: maskedView)
         }
     }
 
@@ -261,7 +265,8 @@ public final class FramePipeline: Sendable {
                     do {
                         let receipt = try await edge.send(prepared.masked)
                         await counters.sent(patch: prepared.masked.manifest.composition != nil, bytes: prepared.masked.sealed.count)
-                        await onFrame(item.outcome(prepared.decision, manifest: prepared.masked.manifest, receipt: receipt, error: nil))
+                        await onFrame(item.outcome(prepared.decision, manifest: prepared.masked.manifest, receipt: receipt, error: nil,
+                                                   maskedView: prepared.masked.maskedAreas))
                     } catch {
                         // When a background, or a patch onto it, fails, the next frame starts a new
                         // background: patches onto one the data center may not hold would be refused.

@@ -58,6 +58,45 @@ enum Annotation {
     }
 }
 
+/// A Motion JPEG AVI written frame by frame with OpenCV's VideoWriter (the edge's preview of
+/// the masked view of a stream). Frames must all have the size given at the start.
+public final class VideoWriter {
+    private var handle: OpaquePointer?
+    public let path: String
+    public let width: Int
+    public let height: Int
+    public private(set) var framesWritten = 0
+
+    public init(path: String, framesPerSecond: Double, width: Int, height: Int) throws {
+        var error = msai_cv_error()
+        guard let handle = msai_video_writer_open(path, framesPerSecond, Int32(width), Int32(height), &error) else {
+            throw MSAIError.io(Network.message(&error))
+        }
+        self.handle = handle
+        self.path = path
+        self.width = width
+        self.height = height
+    }
+
+    public func write(_ frame: PixelBuffer) throws {
+        guard let handle else { throw MSAIError.io("\(path): the video is already finished") }
+        var error = msai_cv_error()
+        let status = frame.samples.withUnsafeBufferPointer {
+            msai_video_writer_write(handle, $0.baseAddress, Int32(frame.width), Int32(frame.height), Int32(frame.channels), &error)
+        }
+        guard status == 0 else { throw MSAIError.io("\(path): \(Network.message(&error))") }
+        framesWritten += 1
+    }
+
+    /// Writes the file's index; the video is playable only after this.
+    public func finish() {
+        msai_video_writer_close(handle)
+        handle = nil
+    }
+
+    deinit { msai_video_writer_close(handle) }
+}
+
 /// Frames of a video file, decoded by OpenCV's VideoCapture, as RGB pixel buffers.
 public final class VideoReader {
     private let handle: OpaquePointer

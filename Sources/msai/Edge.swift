@@ -51,6 +51,11 @@ struct Edge: AsyncParsableCommand {
     @Option(parsing: .unconditional, help: "Seconds each call to another role may take.") var deadline = 10
     @Option(parsing: .unconditional, help: "Attempts per call for transient failures.") var attempts = 3
     @Flag(help: "Recover each frame with the recoverer token (audited) and compare it with the original.") var verify = false
+    @Flag(help: ArgumentHelp(
+        "Also write what a viewer will see of what was sent, to look at: NAME.masked-view.png beside each image, VIDEO.masked-view.avi beside a video, masked-view.avi here for a live stream.",
+        discussion: "It shows the scene outside the masked areas: keep it where the camera's own pictures may be."))
+    var preview = false
+    @Option(help: ArgumentHelp("Write the previews into this folder instead.", valueName: "folder")) var previewFolder: String?
     @Option(help: ArgumentHelp("How masked frames travel: png or qoi (default: qoi for streams, png for images; gray frames are always png).",
                                valueName: "format"))
     var frameFormat: String?
@@ -99,7 +104,14 @@ struct Edge: AsyncParsableCommand {
         let reader = verify ? c.recovererTokens.first.map { HTTPReaderClient(url: c.dataCenterURL, token: $0, retry: retry) } : nil
         if verify && reader == nil { printError("--verify needs a recoverer token (recoverer_tokens or MSAI_RECOVERER_TOKEN)"); throw ExitCode(1) }
         if streaming {
-            try await stream.run(inputs: inputs, edge: edge, selector: selector, reader: reader)
+            var previewPath: String?
+            if preview || previewFolder != nil {
+                let isFile = stream.watch == nil && !inputs[0].hasPrefix("udp://") && !StreamOptions.isMJPEG(inputs[0])
+                let name = isFile ? URL(fileURLWithPath: inputs[0]).deletingPathExtension().lastPathComponent + ".masked-view.avi" : "masked-view.avi"
+                let folder = previewFolder ?? (isFile ? (inputs[0] as NSString).deletingLastPathComponent : "")
+                previewPath = folder.isEmpty ? name : (folder as NSString).appendingPathComponent(name)
+            }
+            try await stream.run(inputs: inputs, edge: edge, selector: selector, reader: reader, preview: previewPath)
             return
         }
 
@@ -116,6 +128,18 @@ struct Edge: AsyncParsableCommand {
                 sent += 1
                 areas += receipt.areaCount
                 var line = "sent \(file) as frame \(receipt.frameID) (\(decision.summary(areaCount: receipt.areaCount)))"
+                if preview || previewFolder != nil {
+                    // Only what was sent: a frame that failed has no preview either.
+                    let name = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent + ".masked-view.png"
+                    let folder = previewFolder ?? (file as NSString).deletingLastPathComponent
+                    let path = folder.isEmpty ? name : (folder as NSString).appendingPathComponent(name)
+                    do {
+                        try ImageFile.writeAtomically(try PNGCodec.encode(frame.maskedAreas), to: URL(fileURLWithPath: path))
+                        line += "; its masked view in \(path)"
+                    } catch {
+                        printError("\(path): the preview cannot be written (\((error as? MSAIError)?.description ?? "\(error)"))")
+                    }
+                }
                 if let reader {
                     // The frame is stored whatever happens here: a failed check is not a failed send.
                     do {

@@ -46,8 +46,9 @@ struct StreamOptions: ParsableArguments {
 
     static func isMJPEG(_ input: String) -> Bool { input.hasPrefix("http://") || input.hasPrefix("https://") }
 
-    func run(inputs: [String], edge: EdgeCamera, selector: AreaSelector, reader: HTTPReaderClient?) async throws {
+    func run(inputs: [String], edge: EdgeCamera, selector: AreaSelector, reader: HTTPReaderClient?, preview: String? = nil) async throws {
         let source: FrameSource
+        var previewRate = 10.0
         var receiver: UDPFrameReceiver?
         var mjpegReceiver: MJPEGReceiver?
         let name: String
@@ -70,6 +71,7 @@ struct StreamOptions: ParsableArguments {
             } else {
                 let video = try VideoFileSource(path: inputs[0])
                 source = video
+                previewRate = video.framesPerSecond
                 name = "\(inputs[0]) (\(video.width)x\(video.height), \(String(format: "%.1f", video.framesPerSecond)) fps)"
             }
         } catch let error as MSAIError {
@@ -121,6 +123,7 @@ struct StreamOptions: ParsableArguments {
         } : nil
 
         let verification = VerificationTally()
+        let previewVideo = preview.map { PreviewVideo(path: $0, framesPerSecond: previewRate) }
         let counts: StreamCounters.Snapshot
         do {
             counts = try await pipeline.run(source, limit: frames) { outcome in
@@ -129,6 +132,7 @@ struct StreamOptions: ParsableArguments {
                     printError("frame \(outcome.frame.index): not sent: \(error)")
                     return
                 }
+                if let previewVideo, let view = outcome.maskedView { previewVideo.append(view) }
                 guard let reader, let receipt = outcome.receipt else { return }
                 do {
                     let recovered = try PNGCodec.decode(try await reader.recovered(frameID: receipt.frameID, reason: verificationReason)).pixels
@@ -148,6 +152,9 @@ struct StreamOptions: ParsableArguments {
             throw ExitCode(1)
         }
         statusTask?.cancel()
+        if let previewVideo {
+            if let summary = previewVideo.finish() { print(summary) }
+        }
         let udpCounts = await receiver?.stop()
         let mjpegCounts = await mjpegReceiver?.stop()
         if interactive && status { print() }
@@ -194,4 +201,42 @@ actor VerificationTally {
     func background(_ id: String?) -> PixelBuffer? { newestFull.flatMap { $0.id == id ? $0.pixels : nil } }
     func record(_ identical: Bool, frame: Int) { if identical { ok += 1 } else { bad.append(frame) } }
     func totals() -> (Int, [Int]) { (ok, bad) }
+}
+
+/// `msai edge --preview` on a stream: the masked view of every frame sent, as a video for people
+/// to look at. Frames come from the pipeline's send stage one at a time; a frame the preview
+/// cannot take (a size change) is left out of it and said once, and never stops the stream.
+final class PreviewVideo: @unchecked Sendable {
+    let path: String
+    let framesPerSecond: Double
+    private let lock = NSLock()
+    private var writer: VideoWriter?
+    private var problem: String?
+
+    init(path: String, framesPerSecond: Double) {
+        self.path = path
+        self.framesPerSecond = framesPerSecond
+    }
+
+    func append(_ view: PixelBuffer) {
+        lock.withLock {
+            guard problem == nil else { return }
+            do {
+                if writer == nil { writer = try VideoWriter(path: path, framesPerSecond: framesPerSecond, width: view.width, height: view.height) }
+                try writer?.write(view)
+            } catch {
+                problem = (error as? MSAIError)?.description ?? "\(error)"
+                printError("preview: \(problem!); the stream goes on without it")
+            }
+        }
+    }
+
+    /// Closes the file; says where it is.
+    func finish() -> String? {
+        lock.withLock {
+            guard let writer else { return nil }
+            writer.finish()
+            return "wrote the masked view of the \(writer.framesWritten) frame(s) sent to \(path)"
+        }
+    }
 }

@@ -6,6 +6,7 @@ import MSAIImageIO
 import MSAINetwork
 import MSAIRoles
 import MSAIStorage
+import MSAIVision
 import NIOCore
 import NIOHTTP1
 import Testing
@@ -244,6 +245,43 @@ import Testing
         #expect(run.stderr.components(separatedBy: "lena.png").count == 2, "\(run.stderr)")
         #expect(try await d.reader.frameIDs().isEmpty)
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["msai.json"])
+    }
+
+    /// `msai edge --preview`: beside each image, exactly the masked view a viewer gets from the
+    /// data center; beside a video, a video of the masked view with a frame per frame sent.
+    @Test func edgePreviewShowsWhatAViewerWillSee() async throws {
+        let d = try await Deployment.start()
+        defer { Task { await d.stop() } }
+        let folder = try CommandLineTests().temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let configPath = folder.appendingPathComponent("msai.json").path
+        var config = NetworkTests.config
+        config.dataCenterURL = d.dataCenter.url
+        config.cloudURL = d.cloud.url
+        try config.write(to: configPath)
+        let image = folder.appendingPathComponent("coffee.png").path
+        try FileManager.default.copyItem(atPath: dataset("coffee.png"), toPath: image)
+        let run = try CommandLineTests().msai(["edge", image, "--config", configPath, "--region", "20,30,64,48", "--preview"])
+        #expect(run.status == 0, "\(run.stderr)")
+        let preview = folder.appendingPathComponent("coffee.masked-view.png").path
+        #expect(run.stdout.contains("its masked view in \(preview)"), "\(run.stdout)")
+        let id = try #require(try await d.reader.frameIDs().first)
+        let viewer = HTTPReaderClient(url: d.dataCenter.url, token: config.viewerTokens[0], retry: NetworkTests.quick)
+        #expect(try ImageFile.read(preview) == (try PNGCodec.decode(try await viewer.masked(frameID: id)).pixels))
+        #expect(try ImageFile.read(preview) != (try ImageFile.read(image)))
+
+        let video = try CommandLineTests().msai(["edge", dataset("vtest.avi"), "--config", configPath, "--region", "0,0,64,64",
+                                                 "--frames", "6", "--no-status", "--preview", "--preview-folder", folder.path])
+        #expect(video.status == 0, "\(video.stderr)")
+        let avi = folder.appendingPathComponent("vtest.masked-view.avi").path
+        #expect(video.stdout.contains("wrote the masked view of the 6 frame(s) sent to \(avi)"), "\(video.stdout)")
+        let reader = try VideoReader(path: avi)
+        var frames = 0
+        while let frame = try reader.next() {
+            frames += 1
+            #expect(frame.width == 768 && frame.height == 576)
+        }
+        #expect(frames == 6)
     }
 
     /// Configuration and listening errors in one line each, naming the setting and the way out:

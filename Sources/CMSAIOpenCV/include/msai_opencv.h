@@ -99,6 +99,14 @@ msai_video *msai_video_open(const char *path, int *width, int *height, int *fram
 int msai_video_read(msai_video *video, uint8_t *rgb, msai_cv_error *error);
 void msai_video_free(msai_video *video);
 
+/// A Motion JPEG AVI being written (cv::VideoWriter); frames are interleaved RGB or gray, tight rows.
+typedef struct msai_video_writer msai_video_writer;
+msai_video_writer *msai_video_writer_open(const char *path, double fps, int width, int height, msai_cv_error *error);
+int msai_video_writer_write(msai_video_writer *video, const uint8_t *pixels, int width, int height, int channels,
+                            msai_cv_error *error);
+/// Finishes the file and frees the writer.
+void msai_video_writer_close(msai_video_writer *video);
+
 #ifdef __cplusplus
 }
 #endif

@@ -86,6 +86,8 @@ struct WuRow {
     let uaciRange: String
     let uaciPass: Bool
     let failed: Bool
+    /// Which of the two failed, if any.
+    let verdict: String
 
     init(image: String, test: EvaluationReport.WuTest) {
         self.image = image
@@ -97,6 +99,7 @@ struct WuRow {
         uaciRange = "\(RunReport.format(test.uaciLower, digits: 4))…\(RunReport.format(test.uaciUpper, digits: 4))"
         uaciPass = test.uaciPass
         failed = !(test.npcrPass && test.uaciPass)
+        verdict = test.npcrPass && test.uaciPass ? "pass" : test.npcrPass ? "UACI fails" : test.uaciPass ? "NPCR fails" : "both fail"
     }
 }
 
@@ -134,6 +137,7 @@ struct RunPage {
     let hasWuFailures: Bool
     let settings: [Setting]
     let hasSettings: Bool
+    let isGF251: Bool
     let rows: [ImageRow]
     let entropyRows: [EntropyRow]
     let timingRows: [TimingRow]
@@ -184,7 +188,7 @@ extension RunReport {
         th{background:#f0f0f0;font-weight:600}td:first-child,th:first-child{text-align:left}
         td.name{max-width:15em;overflow:hidden;text-overflow:ellipsis}td.text,th.text{text-align:left}
         td.list{white-space:normal;min-width:9em;max-width:16em;text-align:left}
-        .fail{background:#fde2e0;color:#9b1c1c;font-weight:600}.ok{color:#116a2b}.differs td{background:#fff4cc}
+        .fail{background:#fde2e0;color:#9b1c1c;font-weight:600}tr.failed td{background:#fff6f5}tr.failed td.fail{background:#fde2e0}.ok{color:#116a2b}.differs td{background:#fff4cc}
         .note{color:#555;font-size:13px;max-width:60em}
         figure{display:inline-block;margin:0 .8em .8em 0;vertical-align:top}figcaption{font-size:12px;text-align:center;max-width:170px}
         figure img{max-width:170px;max-height:170px;border:1px solid #ccc;image-rendering:auto}
@@ -220,14 +224,14 @@ extension RunReport {
         <td{{#leaks}} class="fail"{{/leaks}}>{{leak}}</td></tr>
         {{/rows}}</table>
         <p class="note">Whole: the original against the masked, scrambled frame. Areas: the original areas against the masked
-        areas before scrambling. Leak share: the fraction of area samples the masking left as they were (gf251 leaves 0 and 251…255).</p>
+        areas before scrambling. Leak share: the fraction of area samples the masking left as they were{{#isGF251}} (gf251 leaves 0 and 251…255 in place){{/isGF251}}.</p>
         {{#hasFailures}}<h2>Failures</h2><ul id="failures">{{#failures}}<li class="fail">{{.}}</li>{{/failures}}</ul>{{/hasFailures}}
 
         <h2>Wu's tests</h2>
         <table id="wu-tests"><tr><th>image</th><th>comparison</th><th>NPCR</th><th>critical</th><th>UACI</th><th>acceptance range</th><th>verdict</th></tr>
-        {{#wuRows}}<tr{{#failed}} class="fail"{{/failed}}><td class="name" title="{{image}}">{{image}}</td><td class="text">{{comparison}}</td>
-        <td>{{npcr}}</td><td>≥ {{npcrCritical}}</td><td>{{uaci}}</td><td>{{uaciRange}}</td>
-        <td>{{#failed}}FAIL{{/failed}}{{^failed}}pass{{/failed}}</td></tr>
+        {{#wuRows}}<tr{{#failed}} class="failed"{{/failed}}><td class="name" title="{{image}}">{{image}}</td><td class="text">{{comparison}}</td>
+        <td{{^npcrPass}} class="fail"{{/npcrPass}}>{{npcr}}</td><td>≥ {{npcrCritical}}</td><td{{^uaciPass}} class="fail"{{/uaciPass}}>{{uaci}}</td><td>{{uaciRange}}</td>
+        <td{{#failed}} class="fail"{{/failed}}>{{verdict}}</td></tr>
         {{/wuRows}}</table>
 
         <h2>Entropy and correlation</h2>

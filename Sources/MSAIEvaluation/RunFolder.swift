@@ -20,6 +20,11 @@ public final class RunFolder: @unchecked Sendable {
         public let policy: PrivacyPolicy
         /// The extra size every image is also evaluated at ("256x256", the paper's), or nil.
         public let paperSize: String?
+        enum CodingKeys: String, CodingKey {
+            case mode, block, policy
+            case paperSize = "paper_size"
+        }
+
         public init(mode: String, block: Int, policy: PrivacyPolicy, paperSize: String? = nil) {
             self.mode = mode
             self.block = block

@@ -91,6 +91,7 @@ public enum RunReport {
             images: reports.count, failedCount: run.failures.count, identical: identical, allIdentical: identical == reports.count,
             wuTests: reports.flatMap(\.wuTests).count * 2, wuFailures: wuFailures, hasWuFailures: wuFailures > 0,
             settings: settingRows(run.settings), hasSettings: run.settings != nil,
+            isGF251: (run.settings?.mode ?? reports.first?.mode) == MaskingMode.gf251.rawValue,
             rows: reports.map(ImageRow.init), entropyRows: reports.map(EntropyRow.init), timingRows: reports.map(TimingRow.init),
             wuRows: reports.flatMap { r in r.wuTests.map { WuRow(image: r.image, test: $0) } },
             failures: run.failures, hasFailures: !run.failures.isEmpty,
@@ -289,7 +290,7 @@ public enum RunReport {
 
     struct Summary: Encodable {
         let run: String
-        let settings: [String: String]?
+        let settings: RunFolder.Settings?
         let images: Int
         let failed: Int
         let recoveredIdentical: Int
@@ -316,7 +317,7 @@ public enum RunReport {
         let tests = r.flatMap(\.wuTests)
         func rounded(_ x: Double?, _ digits: Double = 1e4) -> Double? { x.map { ($0 * digits).rounded() / digits } }
         let summary = Summary(
-            run: run.name, settings: run.settings.map { Dictionary($0.listed.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a }) },
+            run: run.name, settings: run.settings,
             images: r.count, failed: run.failures.count,
             recoveredIdentical: r.filter(\.recoveredIdentical).count, allRecoveredIdentical: r.allSatisfy(\.recoveredIdentical),
             wuTestsPassed: tests.reduce(0) { $0 + ($1.npcrPass ? 1 : 0) + ($1.uaciPass ? 1 : 0) }, wuTests: tests.count * 2,

@@ -40,6 +40,7 @@ struct RoleClient: Sendable {
     let baseURL: String
     let token: String
     let retry: RetryPolicy
+    var setting: String? = nil
 
     struct Reply {
         let status: Int
@@ -93,14 +94,14 @@ struct RoleClient: Sendable {
         if unreachable {
             throw MSAIError.unreachable("cannot reach the \(role) at \(baseURL)\(tries): \(lastError). "
                                         + "Is it running? `msai up` starts the cloud and the data center on this machine; "
-                                        + "otherwise check the \(role)'s URL in the configuration (\(urlSetting))")
+                                        + "otherwise check the \(role)'s URL (\(urlSetting))")
         }
         throw MSAIError.io("the \(role) at \(baseURL) did not answer\(tries): \(lastError)")
     }
 
     /// Where a user changes this role's address.
     private var urlSetting: String {
-        role == "cloud" ? "cloud_url or MSAI_CLOUD_URL" : "datacenter_url or MSAI_DATACENTER_URL"
+        setting ?? (role == "cloud" ? "cloud_url or MSAI_CLOUD_URL in the configuration" : "datacenter_url or MSAI_DATACENTER_URL in the configuration")
     }
 
     static func neverConnected(_ error: Error) -> Bool {
@@ -114,7 +115,10 @@ struct RoleClient: Sendable {
         switch status {
         case 401: return .io("the \(role) at \(baseURL) refused our token (401: \(message)); the configuration's tokens must be the ones the roles were started with (run `msai init` once and give every role the same file)")
         case 409: return .replay(message)
-        default: return .invalidArgument("the \(role) at \(baseURL) refused the request (\(status)): \(message)")
+        case 404 where message.isEmpty || message.lowercased().contains("not found"):
+            return .invalidArgument("the \(role) at \(baseURL) has no such endpoint (404): is that URL the \(role)'s? Check \(urlSetting)")
+        default:
+            return .invalidArgument("the \(role) at \(baseURL) refused the request (\(status))" + (message.isEmpty ? "" : ": \(message)"))
         }
     }
 }
@@ -129,8 +133,9 @@ private struct ServerError: Decodable {
 public final class HTTPCloudClient: MembraneService {
     private let client: RoleClient
 
-    public init(url: String, edgeToken: String, retry: RetryPolicy = RetryPolicy()) {
-        client = RoleClient(role: "cloud", baseURL: url, token: edgeToken, retry: retry)
+    /// `setting` is where the user gave `url` (a configuration key or an option), for messages.
+    public init(url: String, edgeToken: String, retry: RetryPolicy = RetryPolicy(), setting: String? = nil) {
+        client = RoleClient(role: "cloud", baseURL: url, token: edgeToken, retry: retry, setting: setting)
     }
 
     public func requestMembrane(_ request: MembraneRequest) async throws -> MembraneGrant {
@@ -156,8 +161,9 @@ public final class HTTPCloudClient: MembraneService {
 public final class HTTPDataCenterClient: MembraneKeyEscrow, ScrambleService, FrameSink {
     private let client: RoleClient
 
-    public init(url: String, token: String, retry: RetryPolicy = RetryPolicy()) {
-        client = RoleClient(role: "data center", baseURL: url, token: token, retry: retry)
+    /// `setting` is where the user gave `url` (a configuration key or an option), for messages.
+    public init(url: String, token: String, retry: RetryPolicy = RetryPolicy(), setting: String? = nil) {
+        client = RoleClient(role: "data center", baseURL: url, token: token, retry: retry, setting: setting)
     }
 
     public func depositKey(_ record: MembraneKeyRecord) async throws {
@@ -205,8 +211,9 @@ public final class HTTPDataCenterClient: MembraneKeyEscrow, ScrambleService, Fra
 public final class HTTPReaderClient: Sendable {
     private let client: RoleClient
 
-    public init(url: String, token: String, retry: RetryPolicy = RetryPolicy()) {
-        client = RoleClient(role: "data center", baseURL: url, token: token, retry: retry)
+    /// `setting` is where the user gave `url` (a configuration key or an option), for messages.
+    public init(url: String, token: String, retry: RetryPolicy = RetryPolicy(), setting: String? = nil) {
+        client = RoleClient(role: "data center", baseURL: url, token: token, retry: retry, setting: setting)
     }
 
     /// The original of a stored frame (PNG bytes). `reason` goes into the audit log; it travels in

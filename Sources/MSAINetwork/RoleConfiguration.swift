@@ -220,6 +220,9 @@ public struct RoleConfiguration: Codable, Equatable, Sendable {
         guard scheme == "http" else {
             throw MSAIError.invalidArgument("\(role) URL '\(url)': msai speaks http only; put TLS in a proxy on loopback")
         }
+        if let port = components.port, !(1...65535).contains(port) {
+            throw MSAIError.invalidArgument("\(role) URL '\(url)': port \(port) is out of range; a port must lie in 1…65535")
+        }
         guard isLoopback(host) || environment["MSAI_ALLOW_PLAINTEXT"] == "1" else {
             throw MSAIError.invalidArgument(
                 "\(role) URL '\(url)' is not on loopback: keys and tokens would travel in the clear. Use a TLS proxy on loopback, or set MSAI_ALLOW_PLAINTEXT=1 on a trusted network")
@@ -246,7 +249,8 @@ public struct RoleConfiguration: Codable, Equatable, Sendable {
         }
         guard (0...65535).contains(port) else {
             throw MSAIError.invalidArgument(
-                "\(field) '\(text)': port \(port) is out of range; a port must lie in 1…65535 (0 in a listen address: any free port)")
+                "\(field) '\(text)': port \(port) is out of range; a port must lie in 1…65535"
+                    + (field.hasSuffix("_listen") ? " (0 in a listen address: any free port)" : ""))
         }
         return (String(text[..<colon]), port)
     }

@@ -274,7 +274,8 @@ public final class RunningServer: Sendable {
             do {
                 try await task.value
             } catch {
-                throw MSAIError.io("\(name) cannot listen on \(host):\(port): \(TransportErrors.bindFailure(error, host: host, port: port))")
+                let who = ["msai-cloud": "the cloud", "msai-datacenter": "the data center"][name] ?? name
+                throw MSAIError.io("\(who) cannot listen on \(host):\(port): \(TransportErrors.bindFailure(error, host: host, port: port))")
             }
             throw MSAIError.io("\(name) stopped before it listened on \(host):\(port)")
         }

@@ -55,7 +55,9 @@ public struct ModelStore: Sendable {
             throw MSAIError.model(
                 "darknet model '\(name)' is not in \(directory.path)"
                     + (cfgOnly ? " (its .cfg is there but \(name).weights is not; drop the weights in to use it)" : "")
-                    + "; available: \(darknetModels.joined(separator: ", "))")
+                    + (darknetModels.isEmpty
+                        ? "; that folder holds no darknet model at all: is it the repository's Models/ (see Models/README.md)?"
+                        : "; available: \(darknetModels.joined(separator: ", "))"))
         }
         return (directory.appendingPathComponent(name + ".cfg").path, directory.appendingPathComponent(name + ".weights").path)
     }

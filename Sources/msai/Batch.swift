@@ -44,6 +44,14 @@ struct Batch: AsyncParsableCommand {
     @Option(parsing: .unconditional, help: "Seconds each call to a running role may take.") var deadline = 10
     @OptionGroup(title: "Privacy policy (what is detected and masked)") var policy: PolicyOptions
 
+    func validate() throws {
+        guard (1...BlockLayout.maximumBlockSize).contains(block) else {
+            throw ValidationError("--block: block size must lie in 1...\(BlockLayout.maximumBlockSize), got \(block)")
+        }
+        guard deadline >= 1 else { throw ValidationError("--deadline must be at least 1 second, got \(deadline)") }
+        guard jobsOption.map({ $0 >= 1 }) ?? true else { throw ValidationError("--jobs must be at least 1") }
+    }
+
     func run() async throws {
         let run: RunFolder
         let pending: [RunFolder.Item]
@@ -105,6 +113,9 @@ struct Batch: AsyncParsableCommand {
                             failed += 1
                             run.recordFailure(item, reason: (error as? MSAIError)?.description ?? "\(error)")
                             await progress.step(item.id, ok: false, reason: (error as? MSAIError)?.description ?? "\(error)")
+                            // Nothing answers: every other image would fail the same way. They stay
+                            // pending, and a second run into the folder takes them up.
+                            if case MSAIError.unreachable = error { await queue.stop() }
                         }
                     }
                     return (done, failed)
@@ -115,9 +126,14 @@ struct Batch: AsyncParsableCommand {
             return totals
         }
         await progress.finish()
+        let untried = await queue.stoppedWith
         print("\(results.0) evaluated, \(results.1) failed, \(total - pending.count) skipped as done; results in \(out)/images/"
               + (results.1 > 0 ? ", failures in \(out)/failures.jsonl" : ""))
-        if results.1 > 0 { throw ExitCode(1) }
+        if untried > 0 {
+            print("stopped: the other \(untried) image(s) were not tried, since a role cannot be reached; run the same command again once it can")
+        }
+        if results.1 > 0 || untried > 0 { throw ExitCode(1) }
+        print("next: msai report \(out)")
     }
 }
 
@@ -143,9 +159,9 @@ extension Batch {
         try RoleConfiguration.checkTransport(dataCenterURL, role: "data center")
         let retry = RetryPolicy(deadline: .seconds(deadline), attempts: 3)
         return {
-            let dataCenter = HTTPDataCenterClient(url: dataCenterURL, token: edgeToken, retry: retry)
-            let reader = HTTPReaderClient(url: dataCenterURL, token: readerToken, retry: retry)
-            let edge = EdgeCamera(membranes: HTTPCloudClient(url: cloudURL, edgeToken: edgeToken, retry: retry),
+            let dataCenter = HTTPDataCenterClient(url: dataCenterURL, token: edgeToken, retry: retry, setting: "--datacenter")
+            let reader = HTTPReaderClient(url: dataCenterURL, token: readerToken, retry: retry, setting: "--datacenter")
+            let edge = EdgeCamera(membranes: HTTPCloudClient(url: cloudURL, edgeToken: edgeToken, retry: retry, setting: "--cloud"),
                                   scrambling: dataCenter, egress: dataCenter, mode: mode, blockSize: blockSize)
             return Evaluator(edge: edge) { id in (try PNGCodec.decode(try await reader.recovered(frameID: id, reason: "msai batch: measuring recovery")).pixels, StepTimings()) }
         }
@@ -155,8 +171,14 @@ extension Batch {
 /// Hands out the images one at a time to the workers.
 actor WorkQueue {
     private var items: [RunFolder.Item]
+    private(set) var stoppedWith = 0
     init(_ items: [RunFolder.Item]) { self.items = items.reversed() }
     func next() -> RunFolder.Item? { items.popLast() }
+    /// Hands out nothing more; remembers how many were left.
+    func stop() {
+        stoppedWith += items.count
+        items.removeAll()
+    }
 }
 
 /// A progress bar (done/total, rate, ETA) on a terminal; one plain line per image otherwise.

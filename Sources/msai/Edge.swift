@@ -46,7 +46,7 @@ struct Edge: AsyncParsableCommand {
     @OptionGroup var config: ConfigOptions
     @Option(help: MaskingMode.help) var mode: MaskingMode = .standard
     @Option(parsing: .unconditional, help: "Block size of the scrambling.") var block = 8
-    @Option(name: .customLong("region"), help: ArgumentHelp("Mask this area (x,y,w,h) instead of detecting; repeatable.", valueName: "x,y,w,h"))
+    @Option(name: .customLong("region"), parsing: .unconditionalSingleValue, help: ArgumentHelp("Mask this area (x,y,w,h) instead of detecting; repeatable.", valueName: "x,y,w,h"))
     var regions: [String] = []
     @Option(parsing: .unconditional, help: "Seconds each call to another role may take.") var deadline = 10
     @Option(parsing: .unconditional, help: "Attempts per call for transient failures.") var attempts = 3
@@ -61,6 +61,14 @@ struct Edge: AsyncParsableCommand {
     var frameFormat: String?
     @OptionGroup(title: "Privacy policy (what is detected and masked)") var policy: PolicyOptions
     @OptionGroup(title: "Streams (a video file, udp://, http:// or --watch FOLDER)") var stream: StreamOptions
+
+    func validate() throws {
+        guard (1...BlockLayout.maximumBlockSize).contains(block) else {
+            throw ValidationError("--block: block size must lie in 1...\(BlockLayout.maximumBlockSize), got \(block)")
+        }
+        guard deadline >= 1 else { throw ValidationError("--deadline must be at least 1 second, got \(deadline)") }
+        guard (1...20).contains(attempts) else { throw ValidationError("--attempts must lie in 1...20, got \(attempts)") }
+    }
 
     func run() async throws {
         let start = ContinuousClock.now

@@ -24,6 +24,19 @@ struct StreamOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "With --roi-only: a full frame (the new background) every this many frames.") var backgroundEvery = 50
     @Flag(inversion: .prefixedNo, help: "Show the live status line.") var status = true
 
+    func validate() throws {
+        func check(_ ok: Bool, _ message: String) throws { if !ok { throw ValidationError(message) } }
+        try check(detectEvery >= 1, "--detect-every must be 1 or more, got \(detectEvery)")
+        try check(maxAge > 0, "--max-age must be more than 0 seconds, got \(maxAge)")
+        try check(growth >= 0, "--growth must be 0 or more, got \(growth)")
+        try check(frames.map { $0 >= 1 } ?? true, "--frames must be 1 or more")
+        try check(idleTimeout.map { $0 > 0 } ?? true, "--idle-timeout must be more than 0 seconds")
+        try check(preRoll >= 0 && postRoll >= 0, "--pre-roll and --post-roll must be 0 or more")
+        try check(keyframeEvery >= 1, "--keyframe-every must be 1 or more, got \(keyframeEvery)")
+        try check(liveBuffer >= 1, "--live-buffer must be 1 or more, got \(liveBuffer)")
+        try check(backgroundEvery >= 1, "--background-every must be 1 or more, got \(backgroundEvery)")
+    }
+
     static let videoExtensions: Set<String> = ["avi", "mp4", "mkv", "mov", "webm", "mjpeg", "mjpg", "m4v", "mpg", "mpeg"]
 
     func isStream(_ inputs: [String]) throws -> Bool {

@@ -16,7 +16,7 @@ struct Evaluate: AsyncParsableCommand {
 
             Writes, for each image NAME, beside it (or into --out):
               NAME.sealed         the frame as it leaves the edge: only its tau id readable
-              NAME.masked.png     inside the seal: the masked, scrambled frame, its metadata
+              NAME.masked.png     inside the seal: the masked, scrambled frame and metadata
               NAME.areas.png      the masked view (areas masked, unscrambled): a viewer's
               NAME.recovered.png  what the data center recovered for a recoverer
               NAME.metrics.json   every figure (NPCR, UACI, Wu tests, PSNR, entropy, ...)
@@ -40,7 +40,7 @@ struct Evaluate: AsyncParsableCommand {
     @Option(parsing: .unconditional, help: "Block size of the scrambling, in pixels.")
     var block: Int = 8
 
-    @Option(name: .customLong("region"), help: ArgumentHelp("Mask this area (x,y,w,h) instead of detecting; repeatable.", valueName: "x,y,w,h"))
+    @Option(name: .customLong("region"), parsing: .unconditionalSingleValue, help: ArgumentHelp("Mask this area (x,y,w,h) instead of detecting; repeatable.", valueName: "x,y,w,h"))
     var regions: [String] = []
 
     @OptionGroup(title: "Privacy policy (what is detected and masked)")

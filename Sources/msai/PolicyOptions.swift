@@ -69,7 +69,21 @@ struct PolicyOptions: ParsableArguments {
             }
             policy.onNoDetections = value
         }
-        try policy.validate()
+        do {
+            try policy.validate()
+        } catch MSAIError.invalidArgument(let message) {
+            // A value the user typed as a flag is named as the flag, not as the policy's field.
+            let flags: [(field: String, flag: String, given: Bool)] = [
+                ("padding", "--padding", padding != nil), ("minimum_size", "--min-size", minimumSize != nil),
+                ("detect_scale", "--detect-scale", detectScale != nil), ("yolo_input_size", "--yolo-size", yoloSize != nil),
+                ("face_threshold", "--face-threshold", faceThreshold != nil), ("person_threshold", "--person-threshold", personThreshold != nil),
+                ("plate_threshold", "--plate-threshold", plateThreshold != nil), ("classes", "--classes", classes != nil),
+            ]
+            if let flag = flags.first(where: { $0.given && message.hasPrefix("policy: \($0.field) ") }) {
+                throw MSAIError.invalidArgument(flag.flag + message.dropFirst("policy: \(flag.field)".count))
+            }
+            throw MSAIError.invalidArgument(message)
+        }
         return policy
     }
 

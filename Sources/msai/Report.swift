@@ -32,6 +32,17 @@ struct Report: ParsableCommand {
 
     func run() throws {
         do {
+            let named = runFolders.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
+            if let twice = named.first(where: { path in named.filter { $0 == path }.count > 1 }) {
+                throw MSAIError.invalidArgument("\(twice) is named twice; compare different runs")
+            }
+            if let out {
+                let folder = URL(fileURLWithPath: out).deletingLastPathComponent().path
+                var isDirectory: ObjCBool = false
+                guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {
+                    throw MSAIError.io("--out \(out): the folder \(folder) does not exist")
+                }
+            }
             var runs: [RunReport.Run] = []
             for folder in runFolders {
                 let run = try RunReport.load(folder)

@@ -11,7 +11,7 @@ enum ReportTable {
             lines.append("  areas: none found (only the scrambling protects this frame)")
         } else {
             let list = r.regions.map { "\($0.class) \(String(format: "%.2f", $0.confidence)) at \($0.x),\($0.y),\($0.w),\($0.h)" }
-            lines.append("  areas: \(r.regions.count): " + list.joined(separator: "; "))
+            lines.append("  areas (\(r.regions.count)): " + list.joined(separator: "; "))
         }
         func pad(_ s: String, _ n: Int) -> String { s.padding(toLength: max(n, s.count), withPad: " ", startingAt: 0) }
         func num(_ x: Double?) -> String { x.map { String(format: "%.4f", $0) } ?? "-" }
@@ -37,7 +37,7 @@ enum ReportTable {
         lines.append("  " + pad("recovery", 22) + "PSNR \(r.psnrRecovered.isInfinite ? "inf" : num(r.psnrRecovered)) dB, identical: \(r.recoveredIdentical ? "yes" : "NO")")
         let steps = ["detect", "membrane", "mask", "scramble", "encode", "seal", "open", "decode", "unscramble", "unmask"]
         lines.append("  " + pad("timings ms", 22) + steps.map { "\($0) \(String(format: "%.2f", r.timingsMs[$0] ?? 0))" }.joined(separator: "  "))
-        lines.append("  wrote \(outFolder)/\(name).sealed, \(name).{masked,areas,recovered}.png and \(name).metrics.json")
+        lines.append("  wrote \(name).sealed, \(name).masked.png, \(name).areas.png, \(name).recovered.png and \(name).metrics.json in \(outFolder)/")
         return lines.joined(separator: "\n")
     }
 }

@@ -46,7 +46,7 @@ struct Init: ParsableCommand {
 
     func validate() throws {
         for (option, port) in [("--cloud-port", cloudPort), ("--datacenter-port", datacenterPort)] where !(0...65535).contains(port) {
-            throw ValidationError("\(option) \(port): a port must lie in 1…65535 (0 listens on any free port)")
+            throw ValidationError("\(option) \(port): a port must lie in 1…65535 (or be 0: any free port)")
         }
         guard cloudPort != datacenterPort || cloudPort == 0 else {
             throw ValidationError("--cloud-port and --datacenter-port are both \(cloudPort): the cloud and the data center need a port each")

@@ -193,7 +193,14 @@ import Testing
         let wuFailures = (lena["wu_tests"] as! [[String: Any]]).filter { !($0["npcr_pass"] as! Bool) || !($0["uaci_pass"] as! Bool) }.count
         let wuTable = html.components(separatedBy: "<table id=\"wu-tests\">")[1].components(separatedBy: "</table>")[0]
         let lenaWu = wuTable.components(separatedBy: "<tr").filter { $0.contains("title=\"lena\"") }
-        #expect(lenaWu.count == 2 && lenaWu.filter { $0.hasPrefix(" class=\"fail\"") && $0.contains("FAIL") }.count == wuFailures)
+        #expect(lenaWu.count == 2 && lenaWu.filter { $0.hasPrefix(" class=\"failed\"") && $0.contains("fail</td>") }.count == wuFailures)
+        for (row, test) in zip(lenaWu, lena["wu_tests"] as! [[String: Any]]) {
+            // The figure that failed is the one marked.
+            let npcr = String(format: "%.4f", test["npcr"] as! Double), uaci = String(format: "%.4f", test["uaci"] as! Double)
+            #expect(row.contains("<td class=\"fail\">\(npcr)</td>") == !(test["npcr_pass"] as! Bool), "\(row)")
+            #expect(row.contains("<td class=\"fail\">\(uaci)</td>") == !(test["uaci_pass"] as! Bool), "\(row)")
+        }
+        #expect(!html.contains("gf251 leaves"))  // the gf251 note, only under gf251
         // Four pictures per image, and for each colour image three histograms (one per channel),
         // each on labelled axes, drawn on a linear and a logarithmic count axis, one scale per image.
         #expect(html.components(separatedBy: "src=\"data:image/jpeg;base64,").count - 1 == 16)
@@ -214,7 +221,9 @@ import Testing
         let summaryText = try String(contentsOfFile: run + "/summary.json", encoding: .utf8)
         let summary = try JSONSerialization.jsonObject(with: Data(summaryText.utf8)) as! [String: Any]
         #expect(summary["images"] as? Int == 4 && summary["all_recovered_identical"] as? Bool == true)
-        #expect((summary["settings"] as? [String: String])?["mode"] == "hardened")
+        let summarySettings = try #require(summary["settings"] as? [String: Any])
+        #expect(summarySettings["mode"] as? String == "hardened" && summarySettings["block"] as? Int == 8)
+        #expect((summarySettings["policy"] as? [String: Any])?["padding"] as? Double == 0.1)
         #expect(summaryText.range(of: #"\d\.\d{7,}"#, options: .regularExpression) == nil, "\(summaryText)")
         // Lena at the paper's size is in the Table 3 reproduction, with its face found at that size.
         let small = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: run + "/images/lena@256x256.metrics.json"))) as! [String: Any]
@@ -277,6 +286,8 @@ import Testing
         let paperLena = try EvaluationReport.decode(Data(contentsOf: URL(fileURLWithPath: paper + "/images/lena.metrics.json")))
         #expect(paperLena.leakShare > 0 && perImage.contains("<td class=\"fail\">\(String(format: "%.6f", paperLena.leakShare))</td>"))
         #expect(try msai(["report", run, "--out", "x.html"]).stderr.contains("--out is where a comparison goes"))
+        #expect(try msai(["report", run, run]).stderr.contains("is named twice"))
+        #expect(try msai(["report", run, paper, "--out", "/nonexistent/x.html"]).stderr.contains("the folder /nonexistent does not exist"))
 
         // A metrics file whose key was renamed is refused by name, not shown as a blank.
         let file = URL(fileURLWithPath: paper + "/images/lena.metrics.json")

@@ -234,7 +234,7 @@ import Testing
         // Normally the cloud's refusal; under heavy load the tau call's deadline may expire first,
         // which is the same fail-closed outcome and is not a reason to stop.
         #expect(run.stderr.contains("msai: error: Datasets/lena.png: not sent: "), "\(run.stderr)")
-        if run.stderr.contains("cannot reach the cloud") {
+        if run.stderr.contains("lena.png: not sent: cannot reach the cloud") {
             #expect(run.stderr.contains("cannot reach the cloud at http://127.0.0.1:9: connection refused"), "\(run.stderr)")
             #expect(run.stderr.contains("`msai up`") && run.stderr.contains("cloud_url"), "\(run.stderr)")
             #expect(!run.stderr.contains("errno") && !run.stderr.contains("error set"), "\(run.stderr)")
@@ -336,6 +336,29 @@ import Testing
         #expect(list.stderr.contains("cannot reach the data center at http://127.0.0.1:9"), "\(list.stderr)")
         #expect(list.stderr.contains("`msai up`") && !list.stderr.contains("errno"), "\(list.stderr)")
         #expect(list.stderr.split(separator: "\n").count == 1, "\(list.stderr)")
+
+        // A role URL with a port out of range (it once crashed the client), and one that is the
+        // wrong role's.
+        config.dataCenterURL = "http://127.0.0.1:99999"
+        try config.write(to: configPath, overwrite: true)
+        let badURL = try cli.msai(["frames", "list", "--config", configPath])
+        #expect(badURL.status == 1 && badURL.stderr == "msai: error: data center URL 'http://127.0.0.1:99999': port 99999 is out of range; a port must lie in 1…65535\n",
+                "\(badURL.stderr)")
+        config.dataCenterURL = d.cloud.url
+        try config.write(to: configPath, overwrite: true)
+        let wrongRole = try cli.msai(["frames", "list", "--config", configPath])
+        #expect(wrongRole.stderr.contains("has no such endpoint (404): is that URL the data center's?"), "\(wrongRole.stderr)")
+
+        // A batch through roles that cannot be reached stops at the first image and names the option.
+        let run = folder.appendingPathComponent("run").path
+        config.dataCenterURL = "http://127.0.0.1:9"
+        try config.write(to: configPath, overwrite: true)
+        let batch = try cli.msai(["batch", dataset("lena.png"), dataset("coffee.png"), "--out", run, "--paper-size", "none", "--jobs", "1",
+                                  "--config", configPath, "--cloud", "http://127.0.0.1:9", "--datacenter", "http://127.0.0.1:9"])
+        #expect(batch.status == 1)
+        #expect(batch.stdout.contains("0 evaluated, 1 failed") && batch.stdout.contains("stopped: the other 1 image(s) were not tried"),
+                "\(batch.stdout)")
+        #expect(batch.stdout.contains("(--datacenter)") || batch.stdout.contains("(--cloud)") || batch.stderr.contains("(--"), "\(batch.stdout)\(batch.stderr)")
     }
 
     /// `msai frames` as a viewer and a recoverer use it, against a running data center: the list,

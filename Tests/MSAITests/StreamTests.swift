@@ -90,7 +90,9 @@ import Testing
         let fixed = [Rect(x: 300, y: 200, width: 80, height: 160)]
         let pipeline = FramePipeline(
             edge: roles.edge,
-            settings: .init(detectEvery: 4, carrier: .init(maximumAge: .milliseconds(500)), detectionWait: .milliseconds(300))
+            // The wait is generous so that frame 0's detection arrives in time on a loaded machine
+            // (the whole suite runs at once); frames 4-11 each wait it out, then go whole.
+            settings: .init(detectEvery: 4, carrier: .init(maximumAge: .milliseconds(500)), detectionWait: .seconds(1))
         ) { _ in
             // The second detection (frame 4) hangs until frame 11 has been sent: the mask stage
             // must not wait for it. (The bound only keeps a broken pipeline from hanging the run;

@@ -9,37 +9,37 @@ struct PolicyOptions: ParsableArguments {
     @Option(name: .customLong("policy"), help: ArgumentHelp("A policy file (JSON); flags below override it. See docs/POLICY.md.", valueName: "file"))
     var policyFile: String?
 
-    @Option(help: "Classes to mask, comma-separated: face, eyes, head, person, plate, vehicle (default face,person,plate).")
+    @Option(help: "Classes to mask, comma-separated: face, eyes, head, person, plate, vehicle (default: face,person,plate).")
     var classes: String?
 
-    @Option(parsing: .unconditional, help: "Margin around each box, as a fraction of its size on each side (default 0.1).")
+    @Option(parsing: .unconditional, help: "Margin around each box, as a fraction of its size on each side (default: 0.1).")
     var padding: Double?
 
-    @Option(name: .customLong("min-size"), parsing: .unconditional, help: "Drop boxes smaller than this many pixels on a side (default 6).")
+    @Option(name: .customLong("min-size"), parsing: .unconditional, help: "Drop boxes smaller than this many pixels on a side (default: 6).")
     var minimumSize: Int?
 
-    @Option(name: .customLong("detect-scale"), parsing: .unconditional, help: "Detect on a copy scaled by this factor in (0, 1] for speed; boxes are mapped back (default 1).")
+    @Option(name: .customLong("detect-scale"), parsing: .unconditional, help: "Detect on a copy scaled by this factor in (0, 1] for speed; boxes are mapped back (default: 1).")
     var detectScale: Double?
 
-    @Option(help: "Darknet model in Models/ for persons and vehicles: NAME.cfg + NAME.weights (default yolov4-tiny; yolov3-tiny is faster).")
+    @Option(help: "Darknet model in Models/ for persons and vehicles: NAME.cfg + NAME.weights (default: yolov4-tiny; yolov3-tiny is faster).")
     var yolo: String?
 
-    @Option(name: .customLong("yolo-size"), parsing: .unconditional, help: "YOLO input side, a multiple of 32 (default 608; 416 is about twice as fast).")
+    @Option(name: .customLong("yolo-size"), parsing: .unconditional, help: "YOLO input side, a multiple of 32 (default: 608; 416 is about twice as fast).")
     var yoloSize: Int?
 
-    @Option(name: .customLong("face-threshold"), parsing: .unconditional, help: "Face confidence threshold (default 0.6).")
+    @Option(name: .customLong("face-threshold"), parsing: .unconditional, help: "Face confidence threshold (default: 0.6).")
     var faceThreshold: Double?
 
-    @Option(name: .customLong("person-threshold"), parsing: .unconditional, help: "Person confidence threshold (default 0.25).")
+    @Option(name: .customLong("person-threshold"), parsing: .unconditional, help: "Person confidence threshold (default: 0.25).")
     var personThreshold: Double?
 
-    @Option(name: .customLong("plate-threshold"), parsing: .unconditional, help: "Plate SSD confidence threshold (default 0.5).")
+    @Option(name: .customLong("plate-threshold"), parsing: .unconditional, help: "Plate SSD confidence threshold (default: 0.5).")
     var plateThreshold: Double?
 
     @Option(name: .customLong("on-detector-failure"), help: "mask-whole-frame (default: fail closed) or stop.")
     var onDetectorFailure: String?
 
-    @Option(name: .customLong("on-no-detections"), help: "mask-nothing (default) or mask-whole-frame.")
+    @Option(name: .customLong("on-no-detections"), help: "mask-nothing (the default) or mask-whole-frame.")
     var onNoDetections: String?
 
     @Option(help: "Folder of model files (default: ./Models, $MSAI_MODELS, or the repository's Models/).")

@@ -253,8 +253,10 @@ public final class RunningServer: Sendable {
     public var url: String { "http://\(host):\(port)" }
 
     /// Starts `router` and returns once it listens; throws if it cannot bind.
+    /// `services` run beside the server in its service group (the data center's retention) and
+    /// stop with it.
     public static func start(_ router: Router<BasicRequestContext>, host: String, port: Int, name: String,
-                             logLevel: Logger.Level = .warning) async throws -> RunningServer {
+                             logLevel: Logger.Level = .warning, services: [any Service] = []) async throws -> RunningServer {
         var logger = Logger(label: name)
         logger.logLevel = logLevel
         let (ports, continuation) = AsyncStream<Int>.makeStream()
@@ -264,7 +266,7 @@ public final class RunningServer: Sendable {
                 continuation.yield(channel.localAddress?.port ?? port)
                 continuation.finish()
             }, logger: logger)
-        let group = ServiceGroup(services: [app], logger: logger)
+        let group = ServiceGroup(services: [app] + services, logger: logger)
         let task = Task {
             defer { continuation.finish() }
             try await group.run()

@@ -175,15 +175,10 @@ if arguments.isEmpty || arguments.contains("roles") {
     defer { try? FileManager.default.removeItem(at: folder) }
     let config = RoleConfiguration.fresh()
     let masterKey = try MasterKey(hex: MasterKey.generateHex(), source: "bench")
-    let dc = try await RunningServer.start(
-        DataCenterService.router(
-            dataCenter: DataCenter(store: try SQLiteDataCenterStore(path: folder.appendingPathComponent("dc.sqlite").path, masterKey: masterKey)),
-            cloudToken: config.cloudToken, edgeTokens: config.edgeTokens, viewerTokens: config.viewerTokens,
-            recovererTokens: config.recovererTokens),
-        host: "127.0.0.1", port: 0, name: "bench-dc")
-    let cloud = try await RunningServer.start(
-        CloudService.router(cloud: CloudPlatform(escrow: HTTPDataCenterClient(url: dc.url, token: config.cloudToken)), edgeTokens: config.edgeTokens),
-        host: "127.0.0.1", port: 0, name: "bench-cloud")
+    // The roles as msai up starts them, on free ports.
+    let dc = try await DataCenterServer.start(config, store: try SQLiteDataCenterStore(path: folder.appendingPathComponent("dc.sqlite").path, masterKey: masterKey),
+                                              listen: "127.0.0.1:0", name: "bench-dc")
+    let cloud = try await CloudServer.start(config, dataCenterURL: dc.url, listen: "127.0.0.1:0", name: "bench-cloud")
     let edge = EdgeCamera(membranes: HTTPCloudClient(url: cloud.url, edgeToken: config.edgeTokens[0]),
                           scrambling: HTTPDataCenterClient(url: dc.url, token: config.edgeTokens[0]),
                           egress: HTTPDataCenterClient(url: dc.url, token: config.edgeTokens[0]))

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Dispatch
 import Foundation
 import MSAICore
 import MSAINetwork
@@ -73,87 +72,40 @@ struct Init: ParsableCommand {
     }
 }
 
-/// Starts the data center service from a configuration.
-func startDataCenter(_ c: RoleConfiguration) async throws -> RunningServer {
-    let (host, port) = try RoleConfiguration.hostAndPort(c.dataCenterListen, field: "datacenter_listen")
+/// Opens the data center's SQLite store and starts the data center service from a configuration.
+func startDataCenter(_ c: RoleConfiguration) async throws -> DataCenterServer {
     let store = try SQLiteDataCenterStore(path: c.database, masterKey: try c.masterKey())
     if store.migratedFrames > 0 {
         print("migrated \(store.migratedFrames) frame(s) of an msai 1 database: secrets wrapped under the master key, recovered images dropped")
     }
-    let dataCenter = DataCenter(store: store)
-    if let seconds = c.retentionSeconds {
-        // Retention runs at start and then every tenth of the retention period (at most a minute).
-        let interval = Duration.seconds(min(60, max(1, seconds / 10)))
-        Task.detached {
-            while !Task.isCancelled {
-                do {
-                    let deleted = try dataCenter.applyRetention(keeping: .seconds(seconds))
-                    if deleted > 0 { print("retention: deleted \(deleted) frame(s) older than \(seconds) s"); fflush(nil) }
-                } catch {
-                    printError("retention: \((error as? MSAIError)?.description ?? "\(error)")")
-                }
-                try? await Task.sleep(for: interval)
+    let keeping = c.retentionSeconds ?? 0
+    return try await listening(field: "datacenter_listen") {
+        try await DataCenterServer.start(c, store: store) { result in
+            switch result {
+            case .success(let deleted) where deleted > 0:
+                print("retention: deleted \(deleted) frame(s) older than \(keeping) s")
+                fflush(nil)
+            case .failure(let error):
+                printError("retention: \((error as? MSAIError)?.description ?? "\(error)")")
+            default:
+                break
             }
         }
-    }
-    return try await listening(field: "datacenter_listen") {
-        try await RunningServer.start(
-            DataCenterService.router(dataCenter: dataCenter, cloudToken: c.cloudToken, edgeTokens: c.edgeTokens,
-                                     viewerTokens: c.viewerTokens, recovererTokens: c.recovererTokens),
-            host: host, port: port, name: "msai-datacenter")
     }
 }
 
 /// Starts the cloud service from a configuration; it reaches the data center at `dataCenterURL`.
-func startCloud(_ c: RoleConfiguration, dataCenterURL: String) async throws -> RunningServer {
-    let (host, port) = try RoleConfiguration.hostAndPort(c.cloudListen, field: "cloud_listen")
-    try RoleConfiguration.checkTransport(dataCenterURL, role: "data center")
-    // The deposit must finish well inside an edge's default 10 s deadline, or the edge would blame
-    // the cloud for the data center's silence.
-    let cloud = CloudPlatform(escrow: HTTPDataCenterClient(url: dataCenterURL, token: c.cloudToken,
-                                                           retry: RetryPolicy(deadline: .seconds(3), attempts: 2)))
-    return try await listening(field: "cloud_listen") {
-        try await RunningServer.start(CloudService.router(cloud: cloud, edgeTokens: c.edgeTokens), host: host, port: port,
-                                      name: "msai-cloud")
-    }
+func startCloud(_ c: RoleConfiguration, dataCenterURL: String) async throws -> CloudServer {
+    try await listening(field: "cloud_listen") { try await CloudServer.start(c, dataCenterURL: dataCenterURL) }
 }
 
 /// Starts a server, saying which setting moves it when it cannot listen.
-private func listening(field: String, _ start: () async throws -> RunningServer) async throws -> RunningServer {
+private func listening<Server>(field: String, _ start: () async throws -> Server) async throws -> Server {
     do {
         return try await start()
     } catch MSAIError.io(let message) {
         throw MSAIError.io("\(message) (\(field) in the configuration, or MSAI_\(field.uppercased()))")
     }
-}
-
-/// Waits for SIGINT or SIGTERM.
-func waitForTermination() async {
-    await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-        let once = OnceFlag()
-        var sources: [DispatchSourceSignal] = []
-        for sig in [SIGINT, SIGTERM] {
-            signal(sig, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            source.setEventHandler {
-                if once.claim() { continuation.resume() }
-            }
-            source.resume()
-            sources.append(source)
-        }
-        SignalSources.keep(sources)
-    }
-}
-
-private final class OnceFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var done = false
-    func claim() -> Bool { lock.withLock { defer { done = true }; return !done } }
-}
-
-private enum SignalSources {
-    nonisolated(unsafe) static var kept: [DispatchSourceSignal] = []
-    static func keep(_ s: [DispatchSourceSignal]) { kept += s }
 }
 
 struct Cloud: ParsableCommand {
@@ -168,7 +120,7 @@ struct CloudServe: AsyncParsableCommand {
 
     func run() async throws {
         try await serveUntilTerminated(config) { c in
-            let server = try await startCloud(c, dataCenterURL: c.dataCenterURL)
+            let server = try await startCloud(c, dataCenterURL: c.dataCenterURL).server
             return (server, "cloud listening on \(server.url) (keys go to the data center at \(c.dataCenterURL))", "cloud stopped")
         }
     }
@@ -187,7 +139,7 @@ struct DataCenterServe: AsyncParsableCommand {
 
     func run() async throws {
         try await serveUntilTerminated(config) { c in
-            let server = try await startDataCenter(c)
+            let server = try await startDataCenter(c).server
             return (server, "data center listening on \(server.url) (database \(c.database))", "data center stopped")
         }
     }
@@ -201,7 +153,7 @@ func serveUntilTerminated(_ config: ConfigOptions,
         let (server, started, stopped) = try await start(try config.load())
         print(started)
         fflush(nil)  // a supervisor reading a pipe needs the line now
-        await waitForTermination()
+        await waitForTerminationSignal()
         await server.stop()
         print(stopped)
     } catch let error as MSAIError {
@@ -236,7 +188,7 @@ struct Up: AsyncParsableCommand {
             print("cloud listening on \(cloud.url)")
             print("stop with Ctrl-C or SIGTERM")
             fflush(nil)
-            await waitForTermination()
+            await waitForTerminationSignal()
             await cloud.stop()
             await dataCenter.stop()
             print("stopped")

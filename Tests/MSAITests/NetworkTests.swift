@@ -34,16 +34,11 @@ import Testing
         static func start(database: String? = nil, dataCenterPort: Int = 0) async throws -> Deployment {
             let folder = FileManager.default.temporaryDirectory.appendingPathComponent("msai-net-\(UUID().uuidString)")
             let path = database ?? folder.appendingPathComponent("dc.sqlite").path
-            let center = DataCenter(store: try SQLiteDataCenterStore(path: path, masterKey: masterKey))
-            let dc = try await RunningServer.start(
-                DataCenterService.router(dataCenter: center, cloudToken: config.cloudToken, edgeTokens: config.edgeTokens,
-                                         viewerTokens: config.viewerTokens, recovererTokens: config.recovererTokens),
-                host: "127.0.0.1", port: dataCenterPort, name: "test-dc")
-            let cloud = try await RunningServer.start(
-                CloudService.router(cloud: CloudPlatform(escrow: HTTPDataCenterClient(url: dc.url, token: config.cloudToken, retry: quick)),
-                                    edgeTokens: config.edgeTokens),
-                host: "127.0.0.1", port: 0, name: "test-cloud")
-            return Deployment(folder: folder, center: center, dataCenter: dc, cloud: cloud)
+            // Built as msai up builds them, on ports of their own.
+            let dc = try await DataCenterServer.start(config, store: try SQLiteDataCenterStore(path: path, masterKey: masterKey),
+                                                      listen: "127.0.0.1:\(dataCenterPort)", name: "test-dc")
+            let cloud = try await CloudServer.start(config, dataCenterURL: dc.url, listen: "127.0.0.1:0", name: "test-cloud", retry: quick)
+            return Deployment(folder: folder, center: dc.dataCenter, dataCenter: dc.server, cloud: cloud.server)
         }
 
         /// An edge of this deployment; `retry` is quick by default, for the tests of roles that are down.
@@ -282,6 +277,42 @@ import Testing
             #expect(frame.width == 768 && frame.height == 576)
         }
         #expect(frames == 6)
+    }
+
+    /// Retention as the data center's service runs it (msai up's wiring): a frame older than the
+    /// period is deleted by the service itself, and stopping the server stops the service.
+    @Test func retentionRunsAsAServiceBesideTheDataCenter() async throws {
+        let folder = try CommandLineTests().temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var config = NetworkTests.config
+        config.retentionSeconds = 1
+        let passes = Counter()
+        let deleted = Counter()
+        let dc = try await DataCenterServer.start(
+            config, store: try SQLiteDataCenterStore(path: folder.appendingPathComponent("dc.sqlite").path, masterKey: NetworkTests.masterKey),
+            listen: "127.0.0.1:0", name: "test-dc"
+        ) { result in
+            passes.increment()
+            if case .success(let n) = result { for _ in 0..<n { deleted.increment() } }
+        }
+        let cloud = try await CloudServer.start(config, dataCenterURL: dc.url, listen: "127.0.0.1:0", name: "test-cloud", retry: NetworkTests.quick)
+        let edge = EdgeCamera(membranes: HTTPCloudClient(url: cloud.url, edgeToken: config.edgeTokens[0], retry: NetworkTests.quick),
+                              scrambling: HTTPDataCenterClient(url: dc.url, token: config.edgeTokens[0], retry: NetworkTests.quick),
+                              egress: HTTPDataCenterClient(url: dc.url, token: config.edgeTokens[0], retry: NetworkTests.quick))
+        let image = try ImageFile.read(dataset("coffee.png"))
+        let id = try await edge.send(try await edge.prepare(image, areas: [Rect(x: 0, y: 0, width: 16, height: 16)])).frameID
+        #expect(try dc.dataCenter.store.frame(id) != nil)
+        // The service passes every second (a tenth of the period, at least a second); wait for
+        // the pass that deletes the frame, up to 20 s on a loaded machine.
+        let deadline = ContinuousClock.now + .seconds(20)
+        while deleted.value == 0 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(100)) }
+        let stored = try dc.dataCenter.store.frame(id)
+        #expect(deleted.value == 1 && stored == nil)
+        await cloud.stop()
+        await dc.stop()
+        let after = passes.value
+        try await Task.sleep(for: .milliseconds(1500))
+        #expect(passes.value == after, "retention went on after the server stopped")
     }
 
     /// Configuration and listening errors in one line each, naming the setting and the way out:
@@ -670,10 +701,7 @@ import Testing
         }
 
         var (process, url) = try launch(listen: "127.0.0.1:0")
-        let cloud = try await RunningServer.start(
-            CloudService.router(cloud: CloudPlatform(escrow: HTTPDataCenterClient(url: url, token: config.cloudToken, retry: NetworkTests.quick)),
-                                edgeTokens: config.edgeTokens),
-            host: "127.0.0.1", port: 0, name: "test-cloud")
+        let cloud = try await CloudServer.start(config, dataCenterURL: url, listen: "127.0.0.1:0", name: "test-cloud", retry: NetworkTests.quick)
         let once = RetryPolicy(deadline: .seconds(2), attempts: 1)
         let edge = EdgeCamera(membranes: HTTPCloudClient(url: cloud.url, edgeToken: config.edgeTokens[0], retry: once),
                               scrambling: HTTPDataCenterClient(url: url, token: config.edgeTokens[0], retry: once),

@@ -1,0 +1,80 @@
+import Foundation
+import Logging
+import MSAICore
+import MSAIRoles
+import ServiceLifecycle
+import UnixSignals
+
+/// The data center as a running service, built from a configuration and a store: what `msai up`,
+/// `msai datacenter serve`, the tests and the bench all start. Its retention, when the
+/// configuration asks for one, runs as a service beside the HTTP server and stops with it.
+public struct DataCenterServer: Sendable {
+    public let dataCenter: DataCenter
+    public let server: RunningServer
+    public var url: String { server.url }
+
+    /// Listens on `listen` (host:port; port 0 picks a free one), or on the configuration's
+    /// `datacenter_listen`. `onRetention` is told how many frames each retention pass deleted.
+    public static func start(_ c: RoleConfiguration, store: DataCenterStore, listen: String? = nil,
+                             name: String = "msai-datacenter", logLevel: Logger.Level = .warning,
+                             onRetention: @escaping @Sendable (Result<Int, Error>) -> Void = { _ in }) async throws -> DataCenterServer {
+        let (host, port) = try RoleConfiguration.hostAndPort(listen ?? c.dataCenterListen, field: "datacenter_listen")
+        let dataCenter = DataCenter(store: store)
+        let retention = c.retentionSeconds.map { RetentionService(dataCenter: dataCenter, keeping: $0, report: onRetention) }
+        let server = try await RunningServer.start(
+            DataCenterService.router(dataCenter: dataCenter, cloudToken: c.cloudToken, edgeTokens: c.edgeTokens,
+                                     viewerTokens: c.viewerTokens, recovererTokens: c.recovererTokens),
+            host: host, port: port, name: name, logLevel: logLevel, services: retention.map { [$0] } ?? [])
+        return DataCenterServer(dataCenter: dataCenter, server: server)
+    }
+
+    public func stop() async { await server.stop() }
+}
+
+/// The cloud as a running service: issues membranes to enrolled edges and deposits each key with
+/// the data center at `dataCenterURL` before answering.
+public struct CloudServer: Sendable {
+    public let cloud: CloudPlatform
+    public let server: RunningServer
+    public var url: String { server.url }
+
+    /// `retry` bounds the deposit: it must finish well inside an edge's default 10 s deadline, or
+    /// the edge would blame the cloud for the data center's silence.
+    public static func start(_ c: RoleConfiguration, dataCenterURL: String, listen: String? = nil, name: String = "msai-cloud",
+                             retry: RetryPolicy = RetryPolicy(deadline: .seconds(3), attempts: 2),
+                             logLevel: Logger.Level = .warning) async throws -> CloudServer {
+        let (host, port) = try RoleConfiguration.hostAndPort(listen ?? c.cloudListen, field: "cloud_listen")
+        try RoleConfiguration.checkTransport(dataCenterURL, role: "data center")
+        let cloud = CloudPlatform(escrow: HTTPDataCenterClient(url: dataCenterURL, token: c.cloudToken, retry: retry))
+        let server = try await RunningServer.start(CloudService.router(cloud: cloud, edgeTokens: c.edgeTokens), host: host, port: port,
+                                                   name: name, logLevel: logLevel)
+        return CloudServer(cloud: cloud, server: server)
+    }
+
+    public func stop() async { await server.stop() }
+}
+
+/// Deletes frames older than the retention period, at start and then every tenth of the period
+/// (at most every minute), until the service group shuts down.
+struct RetentionService: Service {
+    let dataCenter: DataCenter
+    let keeping: Double
+    let report: @Sendable (Result<Int, Error>) -> Void
+
+    var interval: Duration { .seconds(min(60, max(1, keeping / 10))) }
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                report(Result { try dataCenter.applyRetention(keeping: .seconds(keeping)) })
+                try? await Task.sleep(for: interval)
+            }
+        }
+    }
+}
+
+/// Returns when the process is asked to stop (SIGINT from Ctrl-C, or SIGTERM from a supervisor).
+public func waitForTerminationSignal() async {
+    let signals = await UnixSignalsSequence(trapping: .sigint, .sigterm)
+    for await _ in signals { return }
+}

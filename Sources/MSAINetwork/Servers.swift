@@ -17,36 +17,6 @@ public enum BodyLimits {
     public static let maximumFrameBytes = 256 * 1024 * 1024
 }
 
-/// Bearer-token checks, in constant time.
-struct Authorizer: Sendable {
-    let tokens: [String]
-    let role: String
-
-    /// Checks the bearer token and returns who presented it: the role and the first 8 hex digits of
-    /// the token's SHA-256 (enough to tell enrolled devices apart in the audit log; not the token).
-    @discardableResult
-    func check(_ request: Request) throws -> String {
-        // An empty list admits nobody (a role left without tokens is closed, not open).
-        guard let header = request.headers[.authorization], header.count > 7, header.prefix(7).lowercased() == "bearer " else {
-            throw HTTPError(.unauthorized, message: "missing bearer token: this endpoint needs the token of \(role)")
-        }
-        let given = Array(header.dropFirst(7).utf8)
-        var match = false
-        for token in tokens where !token.isEmpty {
-            let expected = Array(token.utf8)
-            guard expected.count == given.count else { continue }
-            var difference: UInt8 = 0
-            for i in 0..<expected.count { difference |= expected[i] ^ given[i] }
-            if difference == 0 { match = true }
-        }
-        guard match else { throw HTTPError(.unauthorized, message: "wrong token: this endpoint needs the token of \(role)") }
-        let fingerprint = Hex.encode(Array(SHA256.hash(data: given))).prefix(8)
-        return "\(label):\(fingerprint)"
-    }
-
-    private var label: String { role.split(separator: " ").last.map(String.init) ?? role }
-}
-
 /// Reads a request body up to `limit` bytes, with a 400 naming the limit when it is larger.
 func body(_ request: Request, limit: Int) async throws -> ByteBuffer {
     do {
@@ -88,12 +58,10 @@ func httpError(_ error: Error) -> Error {
 ///                                       with msai-membrane-id / -shape / -mode headers
 ///     GET  /v1/health
 public enum CloudService {
-    public static func router(cloud: CloudPlatform, edgeTokens: [String]) -> Router<BasicRequestContext> {
-        let router = Router(context: BasicRequestContext.self)
-        let edges = Authorizer(tokens: edgeTokens, role: "an enrolled edge")
-        router.get("/v1/health") { _, _ in "ok" }
-        router.post("/v1/membranes") { request, _ -> Response in
-            try edges.check(request)
+    public static func router(cloud: CloudPlatform, edgeTokens: [String]) -> Router<RoleRequestContext> {
+        let routes = RoleRoutes(tokens: [.edge: edgeTokens])
+        routes.on(.get, "/v1/health", access: .anyone) { _, _ in Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "ok"))) }
+        routes.on(.post, "/v1/membranes", access: .only([.edge])) { request, _ -> Response in
             let message = try decodeJSON(MembraneRequestBody.self, from: try await body(request, limit: BodyLimits.control), what: "membrane request")
             do {
                 let shape = try MembraneShape(rows: message.rows, cols: message.cols, channels: message.channels)
@@ -108,7 +76,7 @@ public enum CloudService {
                 throw httpError(error)
             }
         }
-        return router
+        return routes.router
     }
 }
 
@@ -126,27 +94,11 @@ public enum CloudService {
 ///     GET    /v1/health
 public enum DataCenterService {
     public static func router(dataCenter: DataCenter, cloudToken: String, edgeTokens: [String], viewerTokens: [String],
-                              recovererTokens: [String]) -> Router<BasicRequestContext>
+                              recovererTokens: [String]) -> Router<RoleRequestContext>
     {
-        let router = Router(context: BasicRequestContext.self)
-        let cloud = Authorizer(tokens: [cloudToken], role: "the cloud")
-        let edges = Authorizer(tokens: edgeTokens, role: "an enrolled edge")
-        let recoverers = Authorizer(tokens: recovererTokens, role: "a recoverer")
-        let viewers = Authorizer(tokens: viewerTokens, role: "a viewer")
+        let routes = RoleRoutes(tokens: [.cloud: [cloudToken], .edge: edgeTokens, .viewer: viewerTokens, .recoverer: recovererTokens])
         // Either kind of reader (a recoverer may do all a viewer may), named in the audit log as the kind it is.
-        let readers = Authorizer(tokens: viewerTokens + recovererTokens, role: "a viewer or a recoverer")
-        @Sendable func checkReader(_ request: Request) throws -> String {
-            if let viewer = try? viewers.check(request) { return viewer }
-            if let recoverer = try? recoverers.check(request) { return recoverer }
-            return try readers.check(request)  // throws, naming both kinds
-        }
-        /// A viewer's token where a recoverer's is needed is a 403 that says so, not a 401.
-        @Sendable func checkRecoverer(_ request: Request) throws -> String {
-            if (try? viewers.check(request)) != nil {
-                throw HTTPError(.forbidden, message: "a viewer token gets the masked view only; this needs a recoverer token")
-            }
-            return try recoverers.check(request)
-        }
+        let readers = RoleRoutes.Access.only([.viewer, .recoverer])
         /// The msai-reason header (percent-encoded UTF-8, which keeps it out of access logs), or
         /// the reason query parameter.
         @Sendable func reason(_ request: Request) -> String {
@@ -159,9 +111,8 @@ public enum DataCenterService {
             headers[.cacheControl] = "no-store"
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: try PNGCodec.encode(pixels))))
         }
-        router.get("/v1/health") { _, _ in "ok" }
-        router.post("/v1/keys") { request, _ -> Response in
-            try cloud.check(request)
+        routes.on(.get, "/v1/health", access: .anyone) { _, _ in Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "ok"))) }
+        routes.on(.post, "/v1/keys", access: .only([.cloud])) { request, _ -> Response in
             let key = try decodeJSON(MembraneKeyBody.self, from: try await body(request, limit: BodyLimits.control), what: "membrane key")
             do {
                 try dataCenter.depositKey(try key.record())
@@ -170,8 +121,7 @@ public enum DataCenterService {
             }
             return Response(status: .noContent)
         }
-        router.post("/v1/taus") { request, _ -> Response in
-            try edges.check(request)
+        routes.on(.post, "/v1/taus", access: .only([.edge])) { request, _ -> Response in
             let message = try decodeJSON(TauRequestBody.self, from: try await body(request, limit: BodyLimits.control), what: "tau request")
             do {
                 return try json(TauGrantBody(try dataCenter.issueTau(TauRequest(width: message.width, height: message.height, blockSize: message.blockSize))))
@@ -179,8 +129,8 @@ public enum DataCenterService {
                 throw httpError(error)
             }
         }
-        router.post("/v1/frames") { request, _ -> Response in
-            let actor = try edges.check(request)
+        routes.on(.post, "/v1/frames", access: .only([.edge])) { request, context -> Response in
+            let actor = try context.caller().actor
             let frame = try await body(request, limit: BodyLimits.maximumFrameBytes)
             do {
                 return try json(try dataCenter.submit(maskedFrame: Array(buffer: frame), actor: actor), status: .created)
@@ -188,22 +138,19 @@ public enum DataCenterService {
                 throw httpError(error)
             }
         }
-        router.get("/v1/frames") { request, _ -> Response in
-            try checkReader(request)
-            return try json(try dataCenter.store.summaries())
+        routes.on(.get, "/v1/frames", access: readers) { _, _ -> Response in
+            try json(try dataCenter.store.summaries())
         }
-        router.get("/v1/frames/:id/masked") { request, context -> Response in
-            let actor = try checkReader(request)
+        routes.on(.get, "/v1/frames/:id/masked", access: readers) { _, context -> Response in
             do {
-                return try png(try dataCenter.maskedView(try context.parameters.require("id"), actor: actor).pixels)
+                return try png(try dataCenter.maskedView(try context.parameters.require("id"), actor: try context.caller().actor).pixels)
             } catch {
                 throw httpError(error)
             }
         }
-        router.get("/v1/frames/:id/sealed") { request, context -> Response in
-            let actor = try checkReader(request)
+        routes.on(.get, "/v1/frames/:id/sealed", access: readers) { _, context -> Response in
             do {
-                let bytes = try dataCenter.sealedFrame(try context.parameters.require("id"), actor: actor)
+                let bytes = try dataCenter.sealedFrame(try context.parameters.require("id"), actor: try context.caller().actor)
                 var headers = HTTPFields()
                 headers[.contentType] = SealedFrame.mediaType
                 return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
@@ -211,28 +158,26 @@ public enum DataCenterService {
                 throw httpError(error)
             }
         }
-        router.get("/v1/frames/:id/recovered") { request, context -> Response in
-            let actor = try checkRecoverer(request)
+        routes.on(.get, "/v1/frames/:id/recovered", access: .only([.recoverer])) { request, context -> Response in
             do {
-                return try png(try dataCenter.recoverOriginal(try context.parameters.require("id"), actor: actor, reason: reason(request)).pixels)
+                return try png(try dataCenter.recoverOriginal(try context.parameters.require("id"), actor: try context.caller().actor,
+                                                             reason: reason(request)).pixels)
             } catch {
                 throw httpError(error)
             }
         }
-        router.delete("/v1/frames/:id") { request, context -> Response in
-            let actor = try checkRecoverer(request)
+        routes.on(.delete, "/v1/frames/:id", access: .only([.recoverer])) { request, context -> Response in
             do {
-                try dataCenter.deleteFrame(try context.parameters.require("id"), actor: actor, reason: reason(request))
+                try dataCenter.deleteFrame(try context.parameters.require("id"), actor: try context.caller().actor, reason: reason(request))
                 return Response(status: .noContent)
             } catch {
                 throw httpError(error)
             }
         }
-        router.get("/v1/audit") { request, _ -> Response in
-            try checkRecoverer(request)
-            return try json(try dataCenter.store.auditLog(limit: 1000))
+        routes.on(.get, "/v1/audit", access: .only([.recoverer])) { _, _ -> Response in
+            try json(try dataCenter.store.auditLog(limit: 1000))
         }
-        return router
+        return routes.router
     }
 }
 
@@ -255,8 +200,9 @@ public final class RunningServer: Sendable {
     /// Starts `router` and returns once it listens; throws if it cannot bind.
     /// `services` run beside the server in its service group (the data center's retention) and
     /// stop with it.
-    public static func start(_ router: Router<BasicRequestContext>, host: String, port: Int, name: String,
-                             logLevel: Logger.Level = .warning, services: [any Service] = []) async throws -> RunningServer {
+    public static func start<Context: RequestContext>(_ router: Router<Context>, host: String, port: Int, name: String,
+                             logLevel: Logger.Level = .warning, services: [any Service] = []) async throws -> RunningServer
+    where Context.Source == ApplicationRequestContextSource {
         var logger = Logger(label: name)
         logger.logLevel = logLevel
         let (ports, continuation) = AsyncStream<Int>.makeStream()

@@ -1,0 +1,128 @@
+import Crypto
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdAuth
+import MSAICore
+
+/// Who presented a request's bearer token: every role whose token list holds it, and the first
+/// 8 hex digits of its SHA-256 (enough to tell enrolled devices apart in the audit log; not the
+/// token). `acting` is the role a route admitted it as.
+public struct Caller: Sendable {
+    public enum Role: String, Sendable, CaseIterable {
+        case cloud, edge, viewer, recoverer
+
+        /// As a route's error message names the token it needs.
+        var article: String {
+            switch self {
+            case .cloud: return "the cloud"
+            case .edge: return "an enrolled edge"
+            case .viewer: return "a viewer"
+            case .recoverer: return "a recoverer"
+            }
+        }
+    }
+
+    public let roles: Set<Role>
+    public let fingerprint: String
+    public var acting: Role?
+
+    /// How the audit log names the caller: "edge:1a2b3c4d".
+    public var actor: String { "\((acting ?? roles.sorted { $0.rawValue < $1.rawValue }.first!).rawValue):\(fingerprint)" }
+}
+
+/// The request context of the role services: Hummingbird's, with the authenticated caller.
+public struct RoleRequestContext: AuthRequestContext, RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public var identity: Caller?
+
+    public init(source: Source) {
+        coreContext = .init(source: source)
+        identity = nil
+    }
+
+    /// The caller a role-checked route admitted.
+    func caller() throws -> Caller { try requireIdentity() }
+}
+
+/// Finds whose bearer token a request carries, comparing in constant time against every token
+/// of every role (an empty token admits nobody). It never refuses: the routes decide.
+struct TokenAuthenticator: AuthenticatorMiddleware {
+    typealias Context = RoleRequestContext
+    let tokens: [(role: Caller.Role, token: [UInt8])]
+
+    init(_ tokens: [Caller.Role: [String]]) {
+        self.tokens = tokens.flatMap { role, list in list.filter { !$0.isEmpty }.map { (role, Array($0.utf8)) } }
+    }
+
+    func authenticate(request: Request, context: Context) async throws -> Caller? {
+        guard let given = bearerToken(request) else { return nil }
+        var roles = Set<Caller.Role>()
+        for (role, expected) in tokens where expected.count == given.count {
+            var difference: UInt8 = 0
+            for i in 0..<expected.count { difference |= expected[i] ^ given[i] }
+            if difference == 0 { roles.insert(role) }
+        }
+        guard !roles.isEmpty else { return nil }
+        return Caller(roles: roles, fingerprint: String(Hex.encode(Array(SHA256.hash(data: given))).prefix(8)), acting: nil)
+    }
+}
+
+func bearerToken(_ request: Request) -> [UInt8]? {
+    guard let header = request.headers[.authorization], header.count > 7, header.prefix(7).lowercased() == "bearer " else { return nil }
+    return Array(header.dropFirst(7).utf8)
+}
+
+/// Admits a request only when its caller holds one of `roles` (tried in order; the first held is
+/// the one it acts as): 401 without a token or with an unknown one; a viewer's token where only a
+/// recoverer's will do is a 403 that says so.
+struct RequireRole: RouterMiddleware {
+    typealias Context = RoleRequestContext
+    let roles: [Caller.Role]
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let needed = roles.map(\.article).joined(separator: " or ")
+        guard var caller = context.identity else {
+            throw HTTPError(.unauthorized, message: bearerToken(request) == nil
+                ? "missing bearer token: this endpoint needs the token of \(needed)"
+                : "wrong token: this endpoint needs the token of \(needed)")
+        }
+        guard let role = roles.first(where: caller.roles.contains) else {
+            if caller.roles.contains(.viewer) && roles == [.recoverer] {
+                throw HTTPError(.forbidden, message: "a viewer token gets the masked view only; this needs a recoverer token")
+            }
+            throw HTTPError(.unauthorized, message: "wrong token: this endpoint needs the token of \(needed)")
+        }
+        caller.acting = role
+        var context = context
+        context.identity = caller
+        return try await next(request, context)
+    }
+}
+
+/// The only way the role services register a route: each names who may call it, so that no route
+/// is open by mistake; `.anyone` is written out where a route is meant to be open.
+struct RoleRoutes {
+    enum Access {
+        case anyone
+        case only([Caller.Role])
+    }
+
+    let router: Router<RoleRequestContext>
+
+    /// A router that identifies each request's caller from `tokens`.
+    init(tokens: [Caller.Role: [String]]) {
+        router = Router(context: RoleRequestContext.self)
+        router.add(middleware: TokenAuthenticator(tokens))
+    }
+
+    func on(_ method: HTTPRequest.Method, _ path: RouterPath, access: Access,
+            use handler: @escaping @Sendable (Request, RoleRequestContext) async throws -> Response) {
+        switch access {
+        case .anyone:
+            router.on(path, method: method, use: handler)
+        case .only(let roles):
+            router.group().add(middleware: RequireRole(roles: roles)).on(path, method: method, use: handler)
+        }
+    }
+}

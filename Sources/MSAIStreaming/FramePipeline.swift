@@ -215,9 +215,13 @@ public final class FramePipeline: Sendable {
                 while let item = await toDetect.pop() {
                     let start = ContinuousClock.now
                     let pixels = item.frame.pixels
-                    let areas = await withCheckedContinuation { continuation in
-                        detectionQueue.async { continuation.resume(returning: try? detect(pixels)) }
+                    let result = await withCheckedContinuation { continuation in
+                        detectionQueue.async { continuation.resume(returning: Result { try detect(pixels) }) }
                     }
+                    // A failed detection is not lost: its frames fall back (then go whole), and
+                    // the reason is kept for the summary.
+                    let areas = try? result.get()
+                    if case .failure(let error) = result { await counters.detectionFailed(because: error) }
                     await counters.detected(ok: areas != nil, milliseconds: milliseconds(ContinuousClock.now - start))
                     await board.settle(item.sequence, with: areas.map {
                         AreaCarrier.Detected(frame: item.sequence, time: item.frame.time, areas: $0)
@@ -311,23 +315,41 @@ private final class BackgroundFrame: Sendable {
     func clear(ifItIs id: String) { state.withLock { if $0?.id == id { $0 = nil } } }
 }
 
-/// Completed detections by admitted-frame number, shared by the detect and mask stages.
+/// Completed detections by admitted-frame number, shared by the detect and mask stages. A mask
+/// stage waiting for a detection is woken by it (or by its deadline), not by polling.
 actor DetectionBoard {
     private var detections: [Int: AreaCarrier.Detected] = [:]
     private var settled: Set<Int> = []
+    private var waiters: [Int: [(id: Int, continuation: CheckedContinuation<Void, Never>)]] = [:]
+    private var nextWaiter = 0
 
-    /// Records the detection of frame `sequence` (nil: it failed or was never run).
+    /// Records the detection of frame `sequence` (nil: it failed or was never run) and wakes
+    /// whoever waits for it.
     func settle(_ sequence: Int, with detection: AreaCarrier.Detected?) {
         settled.insert(sequence)
         if let detection { detections[sequence] = detection }
+        for waiter in waiters.removeValue(forKey: sequence) ?? [] { waiter.continuation.resume() }
     }
 
-    /// Returns once frame `sequence`'s detection is settled, or after `limit`.
-    func wait(for sequence: Int, upTo limit: Duration) async {
-        let deadline = ContinuousClock.now + limit
-        while !settled.contains(sequence) && ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(2))
+    /// Returns once frame `sequence`'s detection is settled, or after `limit` on `clock`.
+    func wait<C: Clock>(for sequence: Int, upTo limit: C.Duration, clock: C) async where C.Duration == Duration {
+        guard !settled.contains(sequence) else { return }
+        nextWaiter += 1
+        let id = nextWaiter
+        let timer = Task { [weak self] in
+            try? await clock.sleep(for: limit)
+            await self?.expire(sequence, id)
         }
+        await withCheckedContinuation { continuation in waiters[sequence, default: []].append((id, continuation)) }
+        timer.cancel()
+    }
+
+    func wait(for sequence: Int, upTo limit: Duration) async { await wait(for: sequence, upTo: limit, clock: ContinuousClock()) }
+
+    private func expire(_ sequence: Int, _ id: Int) {
+        guard let index = waiters[sequence]?.firstIndex(where: { $0.id == id }) else { return }
+        waiters[sequence]!.remove(at: index).continuation.resume()
+        if waiters[sequence]!.isEmpty { waiters[sequence] = nil }
     }
 
     func newest(atOrBefore sequence: Int) -> AreaCarrier.Detected? {
@@ -352,6 +374,8 @@ public actor StreamCounters {
         public var still = 0
         public var detections = 0
         public var detectionsFailed = 0
+        /// Why the last detection that failed did.
+        public var lastDetectionError: String?
         public var detectionMilliseconds = 0.0
         public var maskedAreas = 0
         public var maskedWhole = 0
@@ -375,6 +399,7 @@ public actor StreamCounters {
         if ok { now.detections += 1 } else { now.detectionsFailed += 1 }
         now.detectionMilliseconds += milliseconds
     }
+    func detectionFailed(because error: Error) { now.lastDetectionError = (error as? MSAIError)?.description ?? "\(error)" }
     func masked(whole: Bool) { if whole { now.maskedWhole += 1 } else { now.maskedAreas += 1 } }
     func sent(patch: Bool, bytes: Int) {
         now.sent += 1

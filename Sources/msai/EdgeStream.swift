@@ -175,6 +175,9 @@ struct StreamOptions: ParsableArguments {
         print(statusLine(counts, inRate: Double(counts.received + counts.dropped) / seconds, outRate: Double(counts.sent) / seconds)
               + String(format: " in %.1f s", seconds)
               + (counts.detections > 0 ? String(format: "; detection %.0f ms on average", counts.detectionMilliseconds / Double(counts.detections)) : ""))
+        if let reason = counts.lastDetectionError {
+            printError("detection failed on \(counted(counts.detectionsFailed, "frame")) (their frames were masked whole when no recent detection was left); the last time: \(reason)")
+        }
         if let udpCounts {
             print("udp: \(udpCounts.datagrams) datagrams, \(udpCounts.framesDelivered) frames reassembled, \(udpCounts.framesLost) lost to missing datagrams, \(udpCounts.datagramsRejected) datagrams rejected")
         }

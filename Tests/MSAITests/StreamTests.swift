@@ -3,7 +3,7 @@ import MSAICore
 import MSAICrypto
 import MSAIImageIO
 import MSAIRoles
-import MSAIStreaming
+@testable import MSAIStreaming
 import MSAIVision
 import Testing
 
@@ -235,4 +235,38 @@ final class Counter: @unchecked Sendable {
     private var count = 0
     @discardableResult func increment() -> Int { lock.withLock { count += 1; return count } }
     var value: Int { lock.withLock { count } }
+}
+
+/// The detection board wakes a waiting mask stage when the detection arrives, or at its deadline,
+/// without polling.
+@Suite struct DetectionBoardTests {
+    @Test func aWaiterIsWokenByTheDetectionOrItsDeadline() async throws {
+        let board = DetectionBoard()
+        // Settled already: no wait at all.
+        await board.settle(0, with: nil)
+        await board.wait(for: 0, upTo: .seconds(600))
+        // Woken by the detection, long before a deadline of ten minutes.
+        let waiting = Task { await board.wait(for: 4, upTo: .seconds(600)) }
+        await board.settle(4, with: AreaCarrier.Detected(frame: 4, time: .zero, areas: [Rect(x: 0, y: 0, width: 4, height: 4)]))
+        await waiting.value
+        #expect(await board.newest(atOrBefore: 5)?.frame == 4)
+        // Never settled: the deadline ends the wait, and a later settle finds nobody to wake.
+        let start = ContinuousClock.now
+        await board.wait(for: 8, upTo: .milliseconds(50))
+        #expect(ContinuousClock.now - start >= .milliseconds(50))
+        await board.settle(8, with: nil)
+    }
+
+    /// A detector that throws: its frames are masked whole once no recent detection is left, and
+    /// the reason reaches the summary instead of being dropped.
+    @Test func aFailingDetectorsReasonIsKept() async throws {
+        let roles = Roles(seed: 64)
+        let frames = try StreamTests.vtestFrames(6)
+        let pipeline = FramePipeline(edge: roles.edge, settings: .init(detectEvery: 1)) { _ in
+            throw MSAIError.model("yolov4-tiny: the network cannot run (test)")
+        }
+        let counts = try await pipeline.run(StreamTests.MemorySource(frames, live: false))
+        #expect(counts.sent == 6 && counts.maskedWhole == 6 && counts.detectionsFailed == 6)
+        #expect(counts.lastDetectionError == "yolov4-tiny: the network cannot run (test)")
+    }
 }

@@ -23,28 +23,29 @@ import Testing
             Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: try context.caller().actor)))
         }
         let server = try await RunningServer.start(routes.router, host: "127.0.0.1", port: 0, name: "test-auth")
-        defer { Task { await server.stop() } }
-        func get(_ path: String, _ token: String?) async throws -> (Int, String) {
-            var request = HTTPClientRequest(url: server.url + path)
-            if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
-            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
-            return (Int(response.status.code), String(buffer: try await response.body.collect(upTo: 1 << 16)))
+        try await stopping({ await server.stop() }) {
+            func get(_ path: String, _ token: String?) async throws -> (Int, String) {
+                var request = HTTPClientRequest(url: server.url + path)
+                if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+                let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+                return (Int(response.status.code), String(buffer: try await response.body.collect(upTo: 1 << 16)))
+            }
+            #expect(try await get("/open", nil).0 == 200)
+            #expect(try await get("/open", nil).1 == "nobody")
+            let (noToken, noTokenBody) = try await get("/read", nil)
+            #expect(noToken == 401 && noTokenBody.contains("missing bearer token: this endpoint needs the token of a viewer or a recoverer"))
+            let (wrong, wrongBody) = try await get("/read", String(repeating: "x", count: 64))
+            #expect(wrong == 401 && wrongBody.contains("wrong token"))
+            #expect(try await get("/read", "").0 == 401)  // an empty token admits nobody
+            #expect(try await get("/read", Self.edge).0 == 401)  // a token of another role
+            let (asViewer, viewerActor) = try await get("/read", Self.viewer)
+            #expect(asViewer == 200 && viewerActor.hasPrefix("viewer:") && viewerActor.count == "viewer:".count + 8)
+            #expect(try await get("/read", Self.recoverer).1.hasPrefix("recoverer:"))
+            let (forbidden, forbiddenBody) = try await get("/recover", Self.viewer)
+            #expect(forbidden == 403 && forbiddenBody.contains("a viewer token gets the masked view only"))
+            #expect(try await get("/recover", Self.recoverer).0 == 200)
+            // The fingerprint names the token, not the role: two tokens, two fingerprints.
+            #expect(try await get("/read", Self.viewer).1 != (try await get("/read", Self.recoverer).1.replacingOccurrences(of: "recoverer", with: "viewer")))
         }
-        #expect(try await get("/open", nil).0 == 200)
-        #expect(try await get("/open", nil).1 == "nobody")
-        let (noToken, noTokenBody) = try await get("/read", nil)
-        #expect(noToken == 401 && noTokenBody.contains("missing bearer token: this endpoint needs the token of a viewer or a recoverer"))
-        let (wrong, wrongBody) = try await get("/read", String(repeating: "x", count: 64))
-        #expect(wrong == 401 && wrongBody.contains("wrong token"))
-        #expect(try await get("/read", "").0 == 401)  // an empty token admits nobody
-        #expect(try await get("/read", Self.edge).0 == 401)  // a token of another role
-        let (asViewer, viewerActor) = try await get("/read", Self.viewer)
-        #expect(asViewer == 200 && viewerActor.hasPrefix("viewer:") && viewerActor.count == "viewer:".count + 8)
-        #expect(try await get("/read", Self.recoverer).1.hasPrefix("recoverer:"))
-        let (forbidden, forbiddenBody) = try await get("/recover", Self.viewer)
-        #expect(forbidden == 403 && forbiddenBody.contains("a viewer token gets the masked view only"))
-        #expect(try await get("/recover", Self.recoverer).0 == 200)
-        // The fingerprint names the token, not the role: two tokens, two fingerprints.
-        #expect(try await get("/read", Self.viewer).1 != (try await get("/read", Self.recoverer).1.replacingOccurrences(of: "recoverer", with: "viewer")))
     }
 }

@@ -85,16 +85,17 @@ import Testing
     @Test func whatIsNotAnMJPEGStreamIsNamed() async throws {
         let broadcaster = MJPEGBroadcaster()
         let server = try await RunningServer.start(MJPEGService.router(broadcaster: broadcaster), host: "127.0.0.1", port: 0, name: "test-camera")
-        defer { Task { await server.stop() } }
-        await #expect(throws: MSAIError.io("MJPEG stream at \(server.url)/nothing answered 404 Not Found")) {
-            _ = try await MJPEGReceiver.start(url: server.url + "/nothing", onFrame: { _ in }, onEnd: {})
-        }
-        await broadcaster.finish()
-        do {
-            _ = try await MJPEGReceiver.start(url: "http://127.0.0.1:1/", onFrame: { _ in }, onEnd: {})
-            Issue.record("a closed port was read as a stream")
-        } catch let error as MSAIError {
-            #expect(error.description.hasPrefix("cannot read the MJPEG stream at http://127.0.0.1:1/"))
+        try await stopping({ await server.stop() }) {
+            await #expect(throws: MSAIError.io("MJPEG stream at \(server.url)/nothing answered 404 Not Found")) {
+                _ = try await MJPEGReceiver.start(url: server.url + "/nothing", onFrame: { _ in }, onEnd: {})
+            }
+            await broadcaster.finish()
+            do {
+                _ = try await MJPEGReceiver.start(url: "http://127.0.0.1:1/", onFrame: { _ in }, onEnd: {})
+                Issue.record("a closed port was read as a stream")
+            } catch let error as MSAIError {
+                #expect(error.description.hasPrefix("cannot read the MJPEG stream at http://127.0.0.1:1/"))
+            }
         }
     }
 }

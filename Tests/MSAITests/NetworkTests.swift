@@ -122,28 +122,29 @@ import Testing
 
     @Test func framesTravelThroughTheRolesAndComeBackBitExact() async throws {
         let deployment = try await Deployment.start()
-        defer { Task { await deployment.stop() } }
-        let cases = [("lena.png", MaskingMode.gf251), ("zidane.jpg", .hardened), ("camera.png", .vhe)]
-        for format in MaskedFrameCodec.Format.allCases {
-        for (file, mode) in cases {
-            let image = try ImageFile.read(dataset(file))
-            let areas = [Rect(x: 10, y: 20, width: 100, height: 80), Rect(x: 50, y: 60, width: 120, height: 40)]
-            // A VHE membrane can take seconds on a loaded machine: this test is about the round trip, not deadlines.
-            let edge = deployment.edge(mode: mode, format: format, retry: RetryPolicy(deadline: .seconds(60)))
-            let frame = try await edge.prepare(image, areas: areas)
-            // camera.png is gray, which QOI cannot hold: it goes as PNG whatever was asked.
-            #expect(frame.format == format.effective(channels: image.channels))
-            #expect(MaskedFrameCodec.format(of: frame.encoded) == frame.format)
-            let receipt = try await edge.send(frame)
-            #expect(receipt.areaCount == 2)
-            let recovered = try PNGCodec.decode(try await deployment.reader.recovered(frameID: receipt.frameID, reason: "test")).pixels
-            #expect(recovered == image, "\(file) \(mode)")
-            #expect(try await deployment.viewer.sealed(frameID: receipt.frameID) == frame.sealed)
-            // A viewer sees the frame unscrambled with its areas still masked: exactly what the edge masked.
-            #expect(try PNGCodec.decode(try await deployment.viewer.masked(frameID: receipt.frameID)).pixels == frame.maskedAreas)
+        try await stopping({ await deployment.stop() }) {
+            let cases = [("lena.png", MaskingMode.gf251), ("zidane.jpg", .hardened), ("camera.png", .vhe)]
+            for format in MaskedFrameCodec.Format.allCases {
+            for (file, mode) in cases {
+                let image = try ImageFile.read(dataset(file))
+                let areas = [Rect(x: 10, y: 20, width: 100, height: 80), Rect(x: 50, y: 60, width: 120, height: 40)]
+                // A VHE membrane can take seconds on a loaded machine: this test is about the round trip, not deadlines.
+                let edge = deployment.edge(mode: mode, format: format, retry: RetryPolicy(deadline: .seconds(60)))
+                let frame = try await edge.prepare(image, areas: areas)
+                // camera.png is gray, which QOI cannot hold: it goes as PNG whatever was asked.
+                #expect(frame.format == format.effective(channels: image.channels))
+                #expect(MaskedFrameCodec.format(of: frame.encoded) == frame.format)
+                let receipt = try await edge.send(frame)
+                #expect(receipt.areaCount == 2)
+                let recovered = try PNGCodec.decode(try await deployment.reader.recovered(frameID: receipt.frameID, reason: "test")).pixels
+                #expect(recovered == image, "\(file) \(mode)")
+                #expect(try await deployment.viewer.sealed(frameID: receipt.frameID) == frame.sealed)
+                // A viewer sees the frame unscrambled with its areas still masked: exactly what the edge masked.
+                #expect(try PNGCodec.decode(try await deployment.viewer.masked(frameID: receipt.frameID)).pixels == frame.maskedAreas)
+            }
+            }
+            #expect(try await deployment.reader.frameIDs().count == 2 * cases.count)
         }
-        }
-        #expect(try await deployment.reader.frameIDs().count == 2 * cases.count)
     }
 
     /// What the edge gets from the cloud is λ and nothing else: one byte per sample in 1...250,
@@ -151,36 +152,38 @@ import Testing
     /// which has no endpoint that gives it to an edge.
     @Test func theEdgeGetsOnlyLambdaFromTheCloud() async throws {
         let d = try await Deployment.start()
-        defer { Task { await d.stop() } }
-        var request = HTTPClientRequest(url: d.cloud.url + "/v1/membranes")
-        request.method = .POST
-        request.headers.add(name: "Authorization", value: "Bearer \(NetworkTests.config.edgeTokens[0])")
-        request.headers.add(name: "Content-Type", value: "application/json")
-        request.body = .bytes(ByteBuffer(bytes: Array(#"{"rows":6,"cols":5,"channels":3,"mode":"hardened"}"#.utf8)))
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
-        let body = Array(try await response.body.collect(upTo: 1 << 20).readableBytesView)
-        #expect(response.status.code == 200 && body.count == 6 * 5 * 3 && body.allSatisfy { (1...250).contains($0) })
-        let msaiHeaders = Set(response.headers.map { $0.name.lowercased() }.filter { $0.hasPrefix("msai-") })
-        #expect(msaiHeaders == ["msai-membrane-id", "msai-membrane-shape", "msai-membrane-mode"])
-        let id = try #require(response.headers.first(name: "msai-membrane-id"))
-        // The data center holds the key; an edge's token reads nothing back from it.
-        #expect(try d.center.store.key(MembraneID(rawValue: id)) != nil)
-        for path in ["/v1/keys", "/v1/keys/\(id)", "/v1/frames", "/v1/audit"] {
-            let reply = try await raw(d.dataCenter.url + path, method: .GET, token: NetworkTests.config.edgeTokens[0])
-            #expect([401, 404, 405].contains(reply.status), "\(path): \(reply.status)")
+        try await stopping({ await d.stop() }) {
+            var request = HTTPClientRequest(url: d.cloud.url + "/v1/membranes")
+            request.method = .POST
+            request.headers.add(name: "Authorization", value: "Bearer \(NetworkTests.config.edgeTokens[0])")
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(bytes: Array(#"{"rows":6,"cols":5,"channels":3,"mode":"hardened"}"#.utf8)))
+            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+            let body = Array(try await response.body.collect(upTo: 1 << 20).readableBytesView)
+            #expect(response.status.code == 200 && body.count == 6 * 5 * 3 && body.allSatisfy { (1...250).contains($0) })
+            let msaiHeaders = Set(response.headers.map { $0.name.lowercased() }.filter { $0.hasPrefix("msai-") })
+            #expect(msaiHeaders == ["msai-membrane-id", "msai-membrane-shape", "msai-membrane-mode"])
+            let id = try #require(response.headers.first(name: "msai-membrane-id"))
+            // The data center holds the key; an edge's token reads nothing back from it.
+            #expect(try d.center.store.key(MembraneID(rawValue: id)) != nil)
+            for path in ["/v1/keys", "/v1/keys/\(id)", "/v1/frames", "/v1/audit"] {
+                let reply = try await raw(d.dataCenter.url + path, method: .GET, token: NetworkTests.config.edgeTokens[0])
+                #expect([401, 404, 405].contains(reply.status), "\(path): \(reply.status)")
+            }
         }
     }
 
     @Test func cloudDownMeansNothingIsSent() async throws {
         let deployment = try await Deployment.start()
-        defer { Task { await deployment.stop() } }
-        let closed = try await RunningServer.start(.init(), host: "127.0.0.1", port: 0, name: "closed")
-        let deadURL = closed.url
-        await closed.stop()
-        let edge = deployment.edge(cloudURL: deadURL)
-        let image = try ImageFile.read(dataset("lena.png"))
-        await #expect(throws: MSAIError.self) { try await edge.prepare(image, areas: [Rect(x: 0, y: 0, width: 50, height: 50)]) }
-        #expect(try await deployment.reader.frameIDs().isEmpty)
+        try await stopping({ await deployment.stop() }) {
+            let closed = try await RunningServer.start(.init(), host: "127.0.0.1", port: 0, name: "closed")
+            let deadURL = closed.url
+            await closed.stop()
+            let edge = deployment.edge(cloudURL: deadURL)
+            let image = try ImageFile.read(dataset("lena.png"))
+            await #expect(throws: MSAIError.self) { try await edge.prepare(image, areas: [Rect(x: 0, y: 0, width: 50, height: 50)]) }
+            #expect(try await deployment.reader.frameIDs().isEmpty)
+        }
     }
 
     /// The data center goes down mid-batch and comes back on the same port with the same database:
@@ -200,12 +203,13 @@ import Testing
             try await first.edge().prepare(image, areas: area)
         }
         let second = try await Deployment.start(database: database, dataCenterPort: port)
-        defer { Task { await first.cloud.stop(); await second.stop() } }
-        _ = cloudURL
-        let again = try await second.edge().send(try await second.edge().prepare(image, areas: area))
-        #expect(try await second.reader.frameIDs() == [accepted.frameID, again.frameID])
-        let recovered = try PNGCodec.decode(try await second.reader.recovered(frameID: accepted.frameID, reason: "test")).pixels
-        #expect(recovered == image)
+        try await stopping({ await first.cloud.stop(); await second.stop() }) {
+            _ = cloudURL
+            let again = try await second.edge().send(try await second.edge().prepare(image, areas: area))
+            #expect(try await second.reader.frameIDs() == [accepted.frameID, again.frameID])
+            let recovered = try PNGCodec.decode(try await second.reader.recovered(frameID: accepted.frameID, reason: "test")).pixels
+            #expect(recovered == image)
+        }
     }
 
     /// `msai edge` with the cloud unreachable: no frame is sent, the error says in plain words
@@ -213,70 +217,72 @@ import Testing
     /// the exit status says so, and nothing is written.
     @Test func edgeCommandStopsAndSaysWhatToRunWhenTheCloudIsDown() async throws {
         let d = try await Deployment.start()
-        defer { Task { await d.stop() } }
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("msai-edge-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let configPath = folder.appendingPathComponent("msai.json").path
-        var config = NetworkTests.config
-        config.dataCenterURL = d.dataCenter.url
-        config.cloudURL = "http://127.0.0.1:9"  // discard port: nothing listens
-        try config.write(to: configPath)
-        let run = try CommandLineTests().msai(["edge", "Datasets/lena.png", "Datasets/coffee.png", "--config", configPath,
-                                               "--region", "0,0,16,16", "--deadline", "5", "--attempts", "1"])
-        #expect(run.status == 1)
-        #expect(run.stdout.contains("0 of 2 frame(s) sent"), "\(run.stdout)")
-        // Normally the cloud's refusal; under heavy load the tau call's deadline may expire first,
-        // which is the same fail-closed outcome and is not a reason to stop.
-        #expect(run.stderr.contains("msai: error: Datasets/lena.png: not sent: "), "\(run.stderr)")
-        if run.stderr.contains("lena.png: not sent: cannot reach the cloud") {
-            #expect(run.stderr.contains("cannot reach the cloud at http://127.0.0.1:9: connection refused"), "\(run.stderr)")
-            #expect(run.stderr.contains("`msai up`") && run.stderr.contains("cloud_url"), "\(run.stderr)")
-            #expect(!run.stderr.contains("errno") && !run.stderr.contains("error set"), "\(run.stderr)")
-            #expect(run.stdout.contains("stopped: the other 1 image(s) were not tried"), "\(run.stdout)")
-            #expect(!run.stderr.contains("coffee.png"), "\(run.stderr)")
+        try await stopping({ await d.stop() }) {
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("msai-edge-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: folder) }
+            let configPath = folder.appendingPathComponent("msai.json").path
+            var config = NetworkTests.config
+            config.dataCenterURL = d.dataCenter.url
+            config.cloudURL = "http://127.0.0.1:9"  // discard port: nothing listens
+            try config.write(to: configPath)
+            let run = try CommandLineTests().msai(["edge", "Datasets/lena.png", "Datasets/coffee.png", "--config", configPath,
+                                                   "--region", "0,0,16,16", "--deadline", "5", "--attempts", "1"])
+            #expect(run.status == 1)
+            #expect(run.stdout.contains("0 of 2 frame(s) sent"), "\(run.stdout)")
+            // Normally the cloud's refusal; under heavy load the tau call's deadline may expire first,
+            // which is the same fail-closed outcome and is not a reason to stop.
+            #expect(run.stderr.contains("msai: error: Datasets/lena.png: not sent: "), "\(run.stderr)")
+            if run.stderr.contains("lena.png: not sent: cannot reach the cloud") {
+                #expect(run.stderr.contains("cannot reach the cloud at http://127.0.0.1:9: connection refused"), "\(run.stderr)")
+                #expect(run.stderr.contains("`msai up`") && run.stderr.contains("cloud_url"), "\(run.stderr)")
+                #expect(!run.stderr.contains("errno") && !run.stderr.contains("error set"), "\(run.stderr)")
+                #expect(run.stdout.contains("stopped: the other 1 image(s) were not tried"), "\(run.stdout)")
+                #expect(!run.stderr.contains("coffee.png"), "\(run.stderr)")
+            }
+            // One line per failure, never the same failure twice.
+            #expect(run.stderr.components(separatedBy: "lena.png").count == 2, "\(run.stderr)")
+            #expect(try await d.reader.frameIDs().isEmpty)
+            #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["msai.json"])
         }
-        // One line per failure, never the same failure twice.
-        #expect(run.stderr.components(separatedBy: "lena.png").count == 2, "\(run.stderr)")
-        #expect(try await d.reader.frameIDs().isEmpty)
-        #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["msai.json"])
     }
 
     /// `msai edge --preview`: beside each image, exactly the masked view a viewer gets from the
     /// data center; beside a video, a video of the masked view with a frame per frame sent.
     @Test func edgePreviewShowsWhatAViewerWillSee() async throws {
         let d = try await Deployment.start()
-        defer { Task { await d.stop() } }
-        let folder = try CommandLineTests().temporaryFolder()
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let configPath = folder.appendingPathComponent("msai.json").path
-        var config = NetworkTests.config
-        config.dataCenterURL = d.dataCenter.url
-        config.cloudURL = d.cloud.url
-        try config.write(to: configPath)
-        let image = folder.appendingPathComponent("coffee.png").path
-        try FileManager.default.copyItem(atPath: dataset("coffee.png"), toPath: image)
-        let run = try CommandLineTests().msai(["edge", image, "--config", configPath, "--region", "20,30,64,48", "--preview"])
-        #expect(run.status == 0, "\(run.stderr)")
-        let preview = folder.appendingPathComponent("coffee.masked-view.png").path
-        #expect(run.stdout.contains("its masked view in \(preview)"), "\(run.stdout)")
-        let id = try #require(try await d.reader.frameIDs().first)
-        let viewer = HTTPReaderClient(url: d.dataCenter.url, token: config.viewerTokens[0], retry: NetworkTests.quick)
-        #expect(try ImageFile.read(preview) == (try PNGCodec.decode(try await viewer.masked(frameID: id)).pixels))
-        #expect(try ImageFile.read(preview) != (try ImageFile.read(image)))
+        try await stopping({ await d.stop() }) {
+            let folder = try CommandLineTests().temporaryFolder()
+            defer { try? FileManager.default.removeItem(at: folder) }
+            let configPath = folder.appendingPathComponent("msai.json").path
+            var config = NetworkTests.config
+            config.dataCenterURL = d.dataCenter.url
+            config.cloudURL = d.cloud.url
+            try config.write(to: configPath)
+            let image = folder.appendingPathComponent("coffee.png").path
+            try FileManager.default.copyItem(atPath: dataset("coffee.png"), toPath: image)
+            let run = try CommandLineTests().msai(["edge", image, "--config", configPath, "--region", "20,30,64,48", "--preview"])
+            #expect(run.status == 0, "\(run.stderr)")
+            let preview = folder.appendingPathComponent("coffee.masked-view.png").path
+            #expect(run.stdout.contains("its masked view in \(preview)"), "\(run.stdout)")
+            let id = try #require(try await d.reader.frameIDs().first)
+            let viewer = HTTPReaderClient(url: d.dataCenter.url, token: config.viewerTokens[0], retry: NetworkTests.quick)
+            #expect(try ImageFile.read(preview) == (try PNGCodec.decode(try await viewer.masked(frameID: id)).pixels))
+            #expect(try ImageFile.read(preview) != (try ImageFile.read(image)))
 
-        let video = try CommandLineTests().msai(["edge", dataset("vtest.avi"), "--config", configPath, "--region", "0,0,64,64",
-                                                 "--frames", "6", "--no-status", "--preview", "--preview-folder", folder.path])
-        #expect(video.status == 0, "\(video.stderr)")
-        let avi = folder.appendingPathComponent("vtest.masked-view.avi").path
-        #expect(video.stdout.contains("wrote the masked view of the 6 frame(s) sent to \(avi)"), "\(video.stdout)")
-        let reader = try VideoReader(path: avi)
-        var frames = 0
-        while let frame = try reader.next() {
-            frames += 1
-            #expect(frame.width == 768 && frame.height == 576)
+            let video = try CommandLineTests().msai(["edge", dataset("vtest.avi"), "--config", configPath, "--region", "0,0,64,64",
+                                                     "--frames", "6", "--no-status", "--preview", "--preview-folder", folder.path])
+            #expect(video.status == 0, "\(video.stderr)")
+            let avi = folder.appendingPathComponent("vtest.masked-view.avi").path
+            #expect(video.stdout.contains("wrote the masked view of the 6 frame(s) sent to \(avi)"), "\(video.stdout)")
+            let reader = try VideoReader(path: avi)
+            var frames = 0
+            while let frame = try reader.next() {
+                frames += 1
+                #expect(frame.width == 768 && frame.height == 576)
+            }
+            #expect(frames == 6)
         }
-        #expect(frames == 6)
     }
 
     /// Retention as the data center's service runs it (msai up's wiring): a frame older than the
@@ -334,62 +340,63 @@ import Testing
 
         // A port another process holds.
         let d = try await Deployment.start()
-        defer { Task { await d.stop() } }
-        let holder = d.cloud
-        var config = RoleConfiguration.fresh(cloudPort: holder.port, dataCenterPort: 9, masterKeyFile: folder.appendingPathComponent("k").path)
-        config.dataCenterListen = "127.0.0.1:0"
-        config.database = folder.appendingPathComponent("datacenter.sqlite").path
-        try RoleConfiguration.writeMasterKey(to: folder.appendingPathComponent("k").path)
-        try config.write(to: configPath)
-        let taken = try cli.msai(["up", "--config", configPath])
-        #expect(taken.status == 1)
-        #expect(taken.stderr.contains("cannot listen on 127.0.0.1:\(holder.port): port \(holder.port) is taken by another process"),
-                "\(taken.stderr)")
-        #expect(taken.stderr.contains("cloud_listen") && !taken.stderr.contains("errno"), "\(taken.stderr)")
+        try await stopping({ await d.stop() }) {
+            let holder = d.cloud
+            var config = RoleConfiguration.fresh(cloudPort: holder.port, dataCenterPort: 9, masterKeyFile: folder.appendingPathComponent("k").path)
+            config.dataCenterListen = "127.0.0.1:0"
+            config.database = folder.appendingPathComponent("datacenter.sqlite").path
+            try RoleConfiguration.writeMasterKey(to: folder.appendingPathComponent("k").path)
+            try config.write(to: configPath)
+            let taken = try cli.msai(["up", "--config", configPath])
+            #expect(taken.status == 1)
+            #expect(taken.stderr.contains("cannot listen on 127.0.0.1:\(holder.port): port \(holder.port) is taken by another process"),
+                    "\(taken.stderr)")
+            #expect(taken.stderr.contains("cloud_listen") && !taken.stderr.contains("errno"), "\(taken.stderr)")
 
-        // Listen addresses edited by hand.
-        config.cloudListen = "127.0.0.1:70000"
-        try config.write(to: configPath, overwrite: true)
-        let edited = try cli.msai(["up", "--config", configPath])
-        #expect(edited.stderr.contains("cloud_listen '127.0.0.1:70000': port 70000 is out of range; a port must lie in 1…65535 (0 in a listen address: any free port)"),
-                "\(edited.stderr)")
-        config.cloudListen = "127.0.0.1:8801"
-        config.dataCenterListen = "127.0.0.1:8801"
-        try config.write(to: configPath, overwrite: true)
-        let same = try cli.msai(["up", "--config", configPath])
-        #expect(same.stderr.contains("cloud_listen and datacenter_listen are both 127.0.0.1:8801"), "\(same.stderr)")
+            // Listen addresses edited by hand.
+            config.cloudListen = "127.0.0.1:70000"
+            try config.write(to: configPath, overwrite: true)
+            let edited = try cli.msai(["up", "--config", configPath])
+            #expect(edited.stderr.contains("cloud_listen '127.0.0.1:70000': port 70000 is out of range; a port must lie in 1…65535 (0 in a listen address: any free port)"),
+                    "\(edited.stderr)")
+            config.cloudListen = "127.0.0.1:8801"
+            config.dataCenterListen = "127.0.0.1:8801"
+            try config.write(to: configPath, overwrite: true)
+            let same = try cli.msai(["up", "--config", configPath])
+            #expect(same.stderr.contains("cloud_listen and datacenter_listen are both 127.0.0.1:8801"), "\(same.stderr)")
 
-        // No data center.
-        config.dataCenterURL = "http://127.0.0.1:9"
-        try config.write(to: configPath, overwrite: true)
-        let list = try cli.msai(["frames", "list", "--config", configPath])
-        #expect(list.status == 1)
-        #expect(list.stderr.contains("cannot reach the data center at http://127.0.0.1:9"), "\(list.stderr)")
-        #expect(list.stderr.contains("`msai up`") && !list.stderr.contains("errno"), "\(list.stderr)")
-        #expect(list.stderr.split(separator: "\n").count == 1, "\(list.stderr)")
+            // No data center.
+            config.dataCenterURL = "http://127.0.0.1:9"
+            try config.write(to: configPath, overwrite: true)
+            let list = try cli.msai(["frames", "list", "--config", configPath])
+            #expect(list.status == 1)
+            #expect(list.stderr.contains("cannot reach the data center at http://127.0.0.1:9"), "\(list.stderr)")
+            #expect(list.stderr.contains("`msai up`") && !list.stderr.contains("errno"), "\(list.stderr)")
+            #expect(list.stderr.split(separator: "\n").count == 1, "\(list.stderr)")
 
-        // A role URL with a port out of range (it once crashed the client), and one that is the
-        // wrong role's.
-        config.dataCenterURL = "http://127.0.0.1:99999"
-        try config.write(to: configPath, overwrite: true)
-        let badURL = try cli.msai(["frames", "list", "--config", configPath])
-        #expect(badURL.status == 1 && badURL.stderr == "msai: error: data center URL 'http://127.0.0.1:99999': port 99999 is out of range; a port must lie in 1…65535\n",
-                "\(badURL.stderr)")
-        config.dataCenterURL = d.cloud.url
-        try config.write(to: configPath, overwrite: true)
-        let wrongRole = try cli.msai(["frames", "list", "--config", configPath])
-        #expect(wrongRole.stderr.contains("has no such endpoint (404): is that URL the data center's?"), "\(wrongRole.stderr)")
+            // A role URL with a port out of range (it once crashed the client), and one that is the
+            // wrong role's.
+            config.dataCenterURL = "http://127.0.0.1:99999"
+            try config.write(to: configPath, overwrite: true)
+            let badURL = try cli.msai(["frames", "list", "--config", configPath])
+            #expect(badURL.status == 1 && badURL.stderr == "msai: error: data center URL 'http://127.0.0.1:99999': port 99999 is out of range; a port must lie in 1…65535\n",
+                    "\(badURL.stderr)")
+            config.dataCenterURL = d.cloud.url
+            try config.write(to: configPath, overwrite: true)
+            let wrongRole = try cli.msai(["frames", "list", "--config", configPath])
+            #expect(wrongRole.stderr.contains("has no such endpoint (404): is that URL the data center's?"), "\(wrongRole.stderr)")
 
-        // A batch through roles that cannot be reached stops at the first image and names the option.
-        let run = folder.appendingPathComponent("run").path
-        config.dataCenterURL = "http://127.0.0.1:9"
-        try config.write(to: configPath, overwrite: true)
-        let batch = try cli.msai(["batch", dataset("lena.png"), dataset("coffee.png"), "--out", run, "--paper-size", "none", "--jobs", "1",
-                                  "--config", configPath, "--cloud", "http://127.0.0.1:9", "--datacenter", "http://127.0.0.1:9"])
-        #expect(batch.status == 1)
-        #expect(batch.stdout.contains("0 evaluated, 1 failed") && batch.stdout.contains("stopped: the other 1 image(s) were not tried"),
-                "\(batch.stdout)")
-        #expect(batch.stdout.contains("(--datacenter)") || batch.stdout.contains("(--cloud)") || batch.stderr.contains("(--"), "\(batch.stdout)\(batch.stderr)")
+            // A batch through roles that cannot be reached stops at the first image and names the option.
+            let run = folder.appendingPathComponent("run").path
+            config.dataCenterURL = "http://127.0.0.1:9"
+            try config.write(to: configPath, overwrite: true)
+            let batch = try cli.msai(["batch", dataset("lena.png"), dataset("coffee.png"), "--out", run, "--paper-size", "none", "--jobs", "1",
+                                      "--config", configPath, "--cloud", "http://127.0.0.1:9", "--datacenter", "http://127.0.0.1:9"])
+            #expect(batch.status == 1)
+            #expect(batch.stdout.contains("0 evaluated, 1 failed") && batch.stdout.contains("stopped: the other 1 image(s) were not tried"),
+                    "\(batch.stdout)")
+            #expect(batch.stdout.contains("(--datacenter)") || batch.stdout.contains("(--cloud)") || batch.stderr.contains("(--"), "\(batch.stdout)\(batch.stderr)")
+        }
     }
 
     /// `msai frames` as a viewer and a recoverer use it, against a running data center: the list,
@@ -397,76 +404,78 @@ import Testing
     /// the audit log, and deletion; a viewer-only configuration cannot recover.
     @Test func framesCommandGivesViewersTheMaskedViewAndRecoverersTheOriginal() async throws {
         let d = try await Deployment.start()
-        defer { Task { await d.stop() } }
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("msai-frames-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let image = try ImageFile.read(dataset("coffee.png"))
-        let frame = try await d.edge().prepare(image, areas: [Rect(x: 20, y: 30, width: 64, height: 48)])
-        let id = try await d.edge().send(frame).frameID
-        var viewerOnly = NetworkTests.config
-        viewerOnly.dataCenterURL = d.dataCenter.url
-        viewerOnly.recovererTokens = []
-        let viewerConfig = folder.appendingPathComponent("viewer.json").path, recovererConfig = try d.configFile()
-        defer { try? FileManager.default.removeItem(atPath: recovererConfig) }
-        try viewerOnly.write(to: viewerConfig)
+        try await stopping({ await d.stop() }) {
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("msai-frames-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: folder) }
+            let image = try ImageFile.read(dataset("coffee.png"))
+            let frame = try await d.edge().prepare(image, areas: [Rect(x: 20, y: 30, width: 64, height: 48)])
+            let id = try await d.edge().send(frame).frameID
+            var viewerOnly = NetworkTests.config
+            viewerOnly.dataCenterURL = d.dataCenter.url
+            viewerOnly.recovererTokens = []
+            let viewerConfig = folder.appendingPathComponent("viewer.json").path, recovererConfig = try d.configFile()
+            defer { try? FileManager.default.removeItem(atPath: recovererConfig) }
+            try viewerOnly.write(to: viewerConfig)
 
-        let list = try launch(["frames", "list", "--config", viewerConfig]).finish()
-        #expect(list.status == 0 && list.text.contains("1 frame(s)") && list.text.contains("\(id)  \(image.width)x\(image.height)x3  1 area(s)"),
-                "\(list.text)")
-        let view = folder.appendingPathComponent("view.png").path
-        let masked = try launch(["frames", "masked", id, "--config", viewerConfig, "--out", view]).finish()
-        #expect(masked.status == 0, "\(masked.text)")
-        #expect(try ImageFile.read(view) == frame.maskedAreas)
-        let refused = try launch(["frames", "recover", id, "--config", viewerConfig, "--reason", "x", "--out", view]).finish()
-        #expect(refused.status != 0 && refused.text.contains("no recoverer token"), "\(refused.text)")
+            let list = try launch(["frames", "list", "--config", viewerConfig]).finish()
+            #expect(list.status == 0 && list.text.contains("1 frame(s)") && list.text.contains("\(id)  \(image.width)x\(image.height)x3  1 area(s)"),
+                    "\(list.text)")
+            let view = folder.appendingPathComponent("view.png").path
+            let masked = try launch(["frames", "masked", id, "--config", viewerConfig, "--out", view]).finish()
+            #expect(masked.status == 0, "\(masked.text)")
+            #expect(try ImageFile.read(view) == frame.maskedAreas)
+            let refused = try launch(["frames", "recover", id, "--config", viewerConfig, "--reason", "x", "--out", view]).finish()
+            #expect(refused.status != 0 && refused.text.contains("no recoverer token"), "\(refused.text)")
 
-        let original = folder.appendingPathComponent("original.png").path
-        let recovered = try launch(["frames", "recover", id, "--config", recovererConfig, "--reason", "case 2026-114", "--out", original]).finish()
-        #expect(recovered.status == 0, "\(recovered.text)")
-        #expect(try ImageFile.read(original) == image)
-        let noReason = try launch(["frames", "recover", id, "--config", recovererConfig, "--reason", " ", "--out", original]).finish()
-        #expect(noReason.status != 0 && noReason.text.contains("needs a reason"), "\(noReason.text)")
-        let audit = try launch(["frames", "audit", "--config", recovererConfig]).finish()
-        #expect(audit.status == 0 && audit.text.contains("recovered \(id)  (case 2026-114)") && audit.text.contains("viewed masked \(id)"),
-                "\(audit.text)")
+            let original = folder.appendingPathComponent("original.png").path
+            let recovered = try launch(["frames", "recover", id, "--config", recovererConfig, "--reason", "case 2026-114", "--out", original]).finish()
+            #expect(recovered.status == 0, "\(recovered.text)")
+            #expect(try ImageFile.read(original) == image)
+            let noReason = try launch(["frames", "recover", id, "--config", recovererConfig, "--reason", " ", "--out", original]).finish()
+            #expect(noReason.status != 0 && noReason.text.contains("needs a reason"), "\(noReason.text)")
+            let audit = try launch(["frames", "audit", "--config", recovererConfig]).finish()
+            #expect(audit.status == 0 && audit.text.contains("recovered \(id)  (case 2026-114)") && audit.text.contains("viewed masked \(id)"),
+                    "\(audit.text)")
 
-        let deleted = try launch(["frames", "delete", id, "--config", recovererConfig, "--reason", "subject's request"]).finish()
-        #expect(deleted.status == 0, "\(deleted.text)")
-        let gone = try launch(["frames", "masked", id, "--config", viewerConfig, "--out", view]).finish()
-        #expect(gone.status != 0 && gone.text.contains("no frame \(id)"), "\(gone.text)")
+            let deleted = try launch(["frames", "delete", id, "--config", recovererConfig, "--reason", "subject's request"]).finish()
+            #expect(deleted.status == 0, "\(deleted.text)")
+            let gone = try launch(["frames", "masked", id, "--config", viewerConfig, "--out", view]).finish()
+            #expect(gone.status != 0 && gone.text.contains("no frame \(id)"), "\(gone.text)")
+        }
     }
 
     /// `msai batch --cloud URL --datacenter URL`: the images go through the running roles, and the
     /// metrics come from the recovered images fetched back with the reader token.
     @Test func batchThroughRunningRolesMeasuresWhatTheDataCenterStored() async throws {
         let d = try await Deployment.start()
-        defer { Task { await d.stop() } }
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("msai-batch-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let configPath = folder.appendingPathComponent("msai.json").path
-        try NetworkTests.config.write(to: configPath)
-        let run = folder.appendingPathComponent("run").path
-        let process = Process()
-        process.executableURL = CommandLineTests.executable
-        process.arguments = ["batch", "Datasets/lena.png", "Datasets/coffee.png", "--out", run, "--config", configPath,
-                             "--cloud", d.cloud.url, "--datacenter", d.dataCenter.url, "--paper-size", "none"]
-        process.currentDirectoryURL = repositoryRoot
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let errors = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "\(text)\(errors)")
-        #expect(text.contains("through the roles at \(d.cloud.url)") && text.contains("2 evaluated, 0 failed"), "\(text)")
-        // Both frames are in the data center's database, and each recovered one matched the original.
-        #expect(try await d.reader.frameIDs().count == 2)
-        for name in ["lena", "coffee"] {
-            let metrics = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: run + "/images/\(name).metrics.json"))) as! [String: Any]
-            #expect(metrics["recovered_identical"] as? Bool == true && metrics["psnr_recovered"] as? String == "inf", "\(name)")
+        try await stopping({ await d.stop() }) {
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("msai-batch-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: folder) }
+            let configPath = folder.appendingPathComponent("msai.json").path
+            try NetworkTests.config.write(to: configPath)
+            let run = folder.appendingPathComponent("run").path
+            let process = Process()
+            process.executableURL = CommandLineTests.executable
+            process.arguments = ["batch", "Datasets/lena.png", "Datasets/coffee.png", "--out", run, "--config", configPath,
+                                 "--cloud", d.cloud.url, "--datacenter", d.dataCenter.url, "--paper-size", "none"]
+            process.currentDirectoryURL = repositoryRoot
+            let out = Pipe(), err = Pipe()
+            process.standardOutput = out
+            process.standardError = err
+            try process.run()
+            let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            let errors = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            #expect(process.terminationStatus == 0, "\(text)\(errors)")
+            #expect(text.contains("through the roles at \(d.cloud.url)") && text.contains("2 evaluated, 0 failed"), "\(text)")
+            // Both frames are in the data center's database, and each recovered one matched the original.
+            #expect(try await d.reader.frameIDs().count == 2)
+            for name in ["lena", "coffee"] {
+                let metrics = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: run + "/images/\(name).metrics.json"))) as! [String: Any]
+                #expect(metrics["recovered_identical"] as? Bool == true && metrics["psnr_recovered"] as? String == "inf", "\(name)")
+            }
         }
     }
 
@@ -475,20 +484,21 @@ import Testing
     /// it received, and the data center holds exactly those.
     @Test func cameraStreamsOverUDPAndTheEdgeMasksItLive() async throws {
         let d = try await Deployment.start()
-        defer { Task { await d.stop() } }
-        let configPath = try d.configFile()
-        defer { try? FileManager.default.removeItem(atPath: configPath) }
-        let port = 20_000 + Int.random(in: 0..<20_000)
-        let edge = try launch(["edge", "udp://127.0.0.1:\(port)", "--config", configPath, "--idle-timeout", "4",
-                               "--detect-every", "5", "--verify", "--no-status", "--live-buffer", "64"])
-        try await Task.sleep(for: .seconds(1))
-        let camera = try launch(["camera", "Datasets/vtest.avi", "--udp", "127.0.0.1:\(port)", "--frames", "20", "--fps", "10"]).finish()
-        #expect(camera.status == 0 && camera.text.contains("20 frames sent"), "\(camera.text)")
-        let (status, text) = edge.finish()
-        #expect(status == 0, "\(text)")
-        #expect(text.contains("received 20,") && text.contains("sent 20") && text.contains("20 frame(s) verified bit-exact"), "\(text)")
-        #expect(text.contains("20 frames reassembled, 0 lost"), "\(text)")
-        #expect(try await d.reader.frameIDs().count == 20)
+        try await stopping({ await d.stop() }) {
+            let configPath = try d.configFile()
+            defer { try? FileManager.default.removeItem(atPath: configPath) }
+            let port = 20_000 + Int.random(in: 0..<20_000)
+            let edge = try launch(["edge", "udp://127.0.0.1:\(port)", "--config", configPath, "--idle-timeout", "4",
+                                   "--detect-every", "5", "--verify", "--no-status", "--live-buffer", "64"])
+            try await Task.sleep(for: .seconds(1))
+            let camera = try launch(["camera", "Datasets/vtest.avi", "--udp", "127.0.0.1:\(port)", "--frames", "20", "--fps", "10"]).finish()
+            #expect(camera.status == 0 && camera.text.contains("20 frames sent"), "\(camera.text)")
+            let (status, text) = edge.finish()
+            #expect(status == 0, "\(text)")
+            #expect(text.contains("received 20,") && text.contains("sent 20") && text.contains("20 frame(s) verified bit-exact"), "\(text)")
+            #expect(text.contains("20 frames reassembled, 0 lost"), "\(text)")
+            #expect(try await d.reader.frameIDs().count == 20)
+        }
     }
 
     /// `msai camera --mjpeg` serving vtest.avi and `msai edge http://…` reading it with ROI-only
@@ -496,25 +506,26 @@ import Testing
     /// what the data center composes, and the stream ends when the camera's does.
     @Test func cameraServesMJPEGAndTheEdgeSendsOnlyAreas() async throws {
         let d = try await Deployment.start()
-        defer { Task { await d.stop() } }
-        let configPath = try d.configFile()
-        defer { try? FileManager.default.removeItem(atPath: configPath) }
-        let port = 20_000 + Int.random(in: 0..<20_000)
-        let camera = try launch(["camera", "Datasets/vtest.avi", "--mjpeg", "127.0.0.1:\(port)", "--frames", "20", "--fps", "10"])
-        try await Task.sleep(for: .seconds(1))
-        let edge = try launch(["edge", "http://127.0.0.1:\(port)/", "--config", configPath, "--roi-only", "--background-every", "8",
-                               "--verify", "--no-status", "--live-buffer", "64",
-                               // Detections stay trusted however slow a loaded machine makes them:
-                               // a frame masked whole would go as a full frame, not a patch.
-                               "--max-age", "30"])
-        let cameraResult = camera.finish()
-        #expect(cameraResult.status == 0 && cameraResult.text.contains("20 frames sent"), "\(cameraResult.text)")
-        let (status, text) = edge.finish()
-        #expect(status == 0, "\(text)")
-        #expect(text.contains("received 20,") && text.contains("sent 20 (17 areas only)") && text.contains("20 frame(s) verified bit-exact"),
-                "\(text)")
-        #expect(text.contains("mjpeg: 20 frames read"), "\(text)")
-        #expect(try await d.reader.frameIDs().count == 20)
+        try await stopping({ await d.stop() }) {
+            let configPath = try d.configFile()
+            defer { try? FileManager.default.removeItem(atPath: configPath) }
+            let port = 20_000 + Int.random(in: 0..<20_000)
+            let camera = try launch(["camera", "Datasets/vtest.avi", "--mjpeg", "127.0.0.1:\(port)", "--frames", "20", "--fps", "10"])
+            try await Task.sleep(for: .seconds(1))
+            let edge = try launch(["edge", "http://127.0.0.1:\(port)/", "--config", configPath, "--roi-only", "--background-every", "8",
+                                   "--verify", "--no-status", "--live-buffer", "64",
+                                   // Detections stay trusted however slow a loaded machine makes them:
+                                   // a frame masked whole would go as a full frame, not a patch.
+                                   "--max-age", "30"])
+            let cameraResult = camera.finish()
+            #expect(cameraResult.status == 0 && cameraResult.text.contains("20 frames sent"), "\(cameraResult.text)")
+            let (status, text) = edge.finish()
+            #expect(status == 0, "\(text)")
+            #expect(text.contains("received 20,") && text.contains("sent 20 (17 areas only)") && text.contains("20 frame(s) verified bit-exact"),
+                    "\(text)")
+            #expect(text.contains("mjpeg: 20 frames read"), "\(text)")
+            #expect(try await d.reader.frameIDs().count == 20)
+        }
     }
 
     @Test func plainHTTPToAnotherHostIsRefusedUnlessDeclaredTrusted() throws {
@@ -536,126 +547,130 @@ import Testing
 
     @Test func wrongOrMissingTokensGet401() async throws {
         let d = try await Deployment.start()
-        defer { Task { await d.stop() } }
-        let membrane = Array(#"{"rows":2,"cols":2,"channels":1,"mode":"gf251"}"#.utf8)
-        let tau = Array(#"{"width":64,"height":64,"block_size":8}"#.utf8)
-        let viewerToken = NetworkTests.config.viewerTokens[0], recovererToken = NetworkTests.config.recovererTokens[0]
-        for token in [nil, "wrong", viewerToken, recovererToken, NetworkTests.config.cloudToken] {
-            #expect(try await raw(d.cloud.url + "/v1/membranes", token: token, body: membrane).status == 401)
-            #expect(try await raw(d.dataCenter.url + "/v1/taus", token: token, body: tau).status == 401)
-            #expect(try await raw(d.dataCenter.url + "/v1/frames", token: token, body: [1, 2, 3], contentType: "image/png").status == 401)
+        try await stopping({ await d.stop() }) {
+            let membrane = Array(#"{"rows":2,"cols":2,"channels":1,"mode":"gf251"}"#.utf8)
+            let tau = Array(#"{"width":64,"height":64,"block_size":8}"#.utf8)
+            let viewerToken = NetworkTests.config.viewerTokens[0], recovererToken = NetworkTests.config.recovererTokens[0]
+            for token in [nil, "wrong", viewerToken, recovererToken, NetworkTests.config.cloudToken] {
+                #expect(try await raw(d.cloud.url + "/v1/membranes", token: token, body: membrane).status == 401)
+                #expect(try await raw(d.dataCenter.url + "/v1/taus", token: token, body: tau).status == 401)
+                #expect(try await raw(d.dataCenter.url + "/v1/frames", token: token, body: [1, 2, 3], contentType: "image/png").status == 401)
+            }
+            // Keys only from the cloud; frames only for readers; originals, deletion and the audit log only for recoverers.
+            #expect(try await raw(d.dataCenter.url + "/v1/keys", token: NetworkTests.config.edgeTokens[0], body: [1]).status == 401)
+            #expect(try await raw(d.dataCenter.url + "/v1/frames", method: .GET, token: NetworkTests.config.edgeTokens[0]).status == 401)
+            #expect(try await raw(d.dataCenter.url + "/v1/audit", method: .GET, token: nil).status == 401)
+            #expect(try await raw(d.dataCenter.url + "/v1/frames", method: .GET, token: viewerToken).status == 200)
+            let forbidden = try await raw(d.dataCenter.url + "/v1/frames/x/recovered?reason=r", method: .GET, token: viewerToken)
+            #expect(forbidden.status == 403 && forbidden.body.contains("recoverer token"), "\(forbidden)")
+            #expect(try await raw(d.dataCenter.url + "/v1/audit", method: .GET, token: viewerToken).status == 403)
+            #expect(try await raw(d.dataCenter.url + "/v1/frames/x", method: .DELETE, token: viewerToken).status == 403)
+            #expect(try await raw(d.dataCenter.url + "/v1/frames/x/recovered?reason=r", method: .GET, token: recovererToken).status == 404)
+            let reply = try await raw(d.cloud.url + "/v1/membranes", token: "wrong", body: membrane)
+            #expect(reply.body.contains("wrong token"))
         }
-        // Keys only from the cloud; frames only for readers; originals, deletion and the audit log only for recoverers.
-        #expect(try await raw(d.dataCenter.url + "/v1/keys", token: NetworkTests.config.edgeTokens[0], body: [1]).status == 401)
-        #expect(try await raw(d.dataCenter.url + "/v1/frames", method: .GET, token: NetworkTests.config.edgeTokens[0]).status == 401)
-        #expect(try await raw(d.dataCenter.url + "/v1/audit", method: .GET, token: nil).status == 401)
-        #expect(try await raw(d.dataCenter.url + "/v1/frames", method: .GET, token: viewerToken).status == 200)
-        let forbidden = try await raw(d.dataCenter.url + "/v1/frames/x/recovered?reason=r", method: .GET, token: viewerToken)
-        #expect(forbidden.status == 403 && forbidden.body.contains("recoverer token"), "\(forbidden)")
-        #expect(try await raw(d.dataCenter.url + "/v1/audit", method: .GET, token: viewerToken).status == 403)
-        #expect(try await raw(d.dataCenter.url + "/v1/frames/x", method: .DELETE, token: viewerToken).status == 403)
-        #expect(try await raw(d.dataCenter.url + "/v1/frames/x/recovered?reason=r", method: .GET, token: recovererToken).status == 404)
-        let reply = try await raw(d.cloud.url + "/v1/membranes", token: "wrong", body: membrane)
-        #expect(reply.body.contains("wrong token"))
     }
 
     @Test func replayedFramesAndMembranesAreRejected() async throws {
         let d = try await Deployment.start()
-        defer { Task { await d.stop() } }
-        let image = try ImageFile.read(dataset("lena.png"))
-        let frame = try await d.edge().prepare(image, areas: [Rect(x: 0, y: 0, width: 30, height: 30)])
-        let edgeToken = NetworkTests.config.edgeTokens[0]
-        #expect(try await raw(d.dataCenter.url + "/v1/frames", token: edgeToken, body: frame.sealed, contentType: SealedFrame.mediaType).status == 201)
-        let replay = try await raw(d.dataCenter.url + "/v1/frames", token: edgeToken, body: frame.sealed, contentType: SealedFrame.mediaType)
-        #expect(replay.status == 409 && replay.body.contains("already used"))
-        #expect(try await d.reader.frameIDs().count == 1)
+        try await stopping({ await d.stop() }) {
+            let image = try ImageFile.read(dataset("lena.png"))
+            let frame = try await d.edge().prepare(image, areas: [Rect(x: 0, y: 0, width: 30, height: 30)])
+            let edgeToken = NetworkTests.config.edgeTokens[0]
+            #expect(try await raw(d.dataCenter.url + "/v1/frames", token: edgeToken, body: frame.sealed, contentType: SealedFrame.mediaType).status == 201)
+            let replay = try await raw(d.dataCenter.url + "/v1/frames", token: edgeToken, body: frame.sealed, contentType: SealedFrame.mediaType)
+            #expect(replay.status == 409 && replay.body.contains("already used"))
+            #expect(try await d.reader.frameIDs().count == 1)
 
-        // A membrane id used by an accepted frame, named again by a new frame under a fresh tau.
-        final class ReplayingCloud: MembraneService, @unchecked Sendable {
-            let real: HTTPCloudClient
-            var first: MembraneGrant?
-            init(_ real: HTTPCloudClient) { self.real = real }
-            func requestMembrane(_ request: MembraneRequest) async throws -> MembraneGrant {
-                if let first { return first }
-                first = try await real.requestMembrane(request)
-                return first!
+            // A membrane id used by an accepted frame, named again by a new frame under a fresh tau.
+            final class ReplayingCloud: MembraneService, @unchecked Sendable {
+                let real: HTTPCloudClient
+                var first: MembraneGrant?
+                init(_ real: HTTPCloudClient) { self.real = real }
+                func requestMembrane(_ request: MembraneRequest) async throws -> MembraneGrant {
+                    if let first { return first }
+                    first = try await real.requestMembrane(request)
+                    return first!
+                }
             }
+            let replaying = ReplayingCloud(HTTPCloudClient(url: d.cloud.url, edgeToken: edgeToken))
+            let sink = HTTPDataCenterClient(url: d.dataCenter.url, token: edgeToken)
+            let edge = EdgeCamera(membranes: replaying, scrambling: sink, egress: sink)
+            let area = [Rect(x: 5, y: 5, width: 20, height: 20)]
+            _ = try await edge.send(try await edge.prepare(image, areas: area))
+            let second = try await edge.prepare(image, areas: area)
+            #expect(second.manifest.tauID != frame.manifest.tauID)
+            let reused = try await raw(d.dataCenter.url + "/v1/frames", token: edgeToken, body: second.sealed, contentType: SealedFrame.mediaType)
+            #expect(reused.status == 409 && reused.body.contains("membrane") && reused.body.contains("already used"), "\(reused)")
+            #expect(try await d.reader.frameIDs().count == 2)
         }
-        let replaying = ReplayingCloud(HTTPCloudClient(url: d.cloud.url, edgeToken: edgeToken))
-        let sink = HTTPDataCenterClient(url: d.dataCenter.url, token: edgeToken)
-        let edge = EdgeCamera(membranes: replaying, scrambling: sink, egress: sink)
-        let area = [Rect(x: 5, y: 5, width: 20, height: 20)]
-        _ = try await edge.send(try await edge.prepare(image, areas: area))
-        let second = try await edge.prepare(image, areas: area)
-        #expect(second.manifest.tauID != frame.manifest.tauID)
-        let reused = try await raw(d.dataCenter.url + "/v1/frames", token: edgeToken, body: second.sealed, contentType: SealedFrame.mediaType)
-        #expect(reused.status == 409 && reused.body.contains("membrane") && reused.body.contains("already used"), "\(reused)")
-        #expect(try await d.reader.frameIDs().count == 2)
     }
 
     /// What an enrolled edge could do to exhaust a role: a huge membrane, or a small PNG claiming a
     /// huge image, sealed under its own τ (refused from its header, before any pixel is decoded).
     @Test func hugeMembranesAndDecompressionBombsAreRefusedCheaply() async throws {
         let d = try await Deployment.start()
-        defer { Task { await d.stop() } }
-        let edgeToken = NetworkTests.config.edgeTokens[0]
-        let huge = try await raw(d.cloud.url + "/v1/membranes", token: edgeToken,
-                                 body: Array(#"{"rows":5000,"cols":5000,"channels":3,"mode":"gf251"}"#.utf8))
-        #expect(huge.status == 400 && huge.body.contains("larger than 64 MiB"), "\(huge)")
-        let frame = try await d.edge().prepare(try ImageFile.read(dataset("lena.png")), areas: [Rect(x: 0, y: 0, width: 30, height: 30)])
-        var bomb = frame.encoded
-        bomb[16...23] = [0, 0, 0x27, 0x10, 0, 0, 0x27, 0x10]  // IHDR: 10000 x 10000
-        let crc = crc32PNG(Array(bomb[12..<29]))
-        bomb[29...32] = [UInt8(crc >> 24), UInt8((crc >> 16) & 255), UInt8((crc >> 8) & 255), UInt8(crc & 255)]
-        let start = ContinuousClock.now
-        let reply = try await raw(d.dataCenter.url + "/v1/frames", token: edgeToken, body: try d.reseal(bomb, like: frame),
-                                  contentType: SealedFrame.mediaType)
-        #expect(reply.status == 400 && reply.body.contains("10000x10000"), "\(reply)")
-        #expect(ContinuousClock.now - start < .seconds(1))
-        // The genuine frame is still accepted, and the audit log names who did what by token fingerprint.
-        _ = try await d.edge().send(frame)
-        _ = try await d.reader.recovered(frameID: frame.manifest.tauID, reason: "incident 42")
-        _ = try await d.reader.recovered(frameID: frame.manifest.tauID, reason: "Fall 42 — Prüfung, 50% sicher")
-        _ = try await d.viewer.masked(frameID: frame.manifest.tauID)
-        let recovererToken = NetworkTests.config.recovererTokens[0]
-        let audit = try await raw(d.dataCenter.url + "/v1/audit", method: .GET, token: recovererToken)
-        #expect(audit.body.contains("\"actor\":\"edge:") && audit.body.contains("\"actor\":\"recoverer:")
-                && audit.body.contains("\"actor\":\"viewer:"), "\(audit.body)")
-        #expect(audit.body.contains("\"reason\":\"incident 42\"") && audit.body.contains("\"reason\":\"Fall 42 — Prüfung, 50% sicher\""),
-                "\(audit.body)")
-        #expect(!audit.body.contains(edgeToken) && !audit.body.contains(recovererToken))
+        try await stopping({ await d.stop() }) {
+            let edgeToken = NetworkTests.config.edgeTokens[0]
+            let huge = try await raw(d.cloud.url + "/v1/membranes", token: edgeToken,
+                                     body: Array(#"{"rows":5000,"cols":5000,"channels":3,"mode":"gf251"}"#.utf8))
+            #expect(huge.status == 400 && huge.body.contains("larger than 64 MiB"), "\(huge)")
+            let frame = try await d.edge().prepare(try ImageFile.read(dataset("lena.png")), areas: [Rect(x: 0, y: 0, width: 30, height: 30)])
+            var bomb = frame.encoded
+            bomb[16...23] = [0, 0, 0x27, 0x10, 0, 0, 0x27, 0x10]  // IHDR: 10000 x 10000
+            let crc = crc32PNG(Array(bomb[12..<29]))
+            bomb[29...32] = [UInt8(crc >> 24), UInt8((crc >> 16) & 255), UInt8((crc >> 8) & 255), UInt8(crc & 255)]
+            let start = ContinuousClock.now
+            let reply = try await raw(d.dataCenter.url + "/v1/frames", token: edgeToken, body: try d.reseal(bomb, like: frame),
+                                      contentType: SealedFrame.mediaType)
+            #expect(reply.status == 400 && reply.body.contains("10000x10000"), "\(reply)")
+            #expect(ContinuousClock.now - start < .seconds(1))
+            // The genuine frame is still accepted, and the audit log names who did what by token fingerprint.
+            _ = try await d.edge().send(frame)
+            _ = try await d.reader.recovered(frameID: frame.manifest.tauID, reason: "incident 42")
+            _ = try await d.reader.recovered(frameID: frame.manifest.tauID, reason: "Fall 42 — Prüfung, 50% sicher")
+            _ = try await d.viewer.masked(frameID: frame.manifest.tauID)
+            let recovererToken = NetworkTests.config.recovererTokens[0]
+            let audit = try await raw(d.dataCenter.url + "/v1/audit", method: .GET, token: recovererToken)
+            #expect(audit.body.contains("\"actor\":\"edge:") && audit.body.contains("\"actor\":\"recoverer:")
+                    && audit.body.contains("\"actor\":\"viewer:"), "\(audit.body)")
+            #expect(audit.body.contains("\"reason\":\"incident 42\"") && audit.body.contains("\"reason\":\"Fall 42 — Prüfung, 50% sicher\""),
+                    "\(audit.body)")
+            #expect(!audit.body.contains(edgeToken) && !audit.body.contains(recovererToken))
+        }
     }
 
     @Test func malformedTruncatedAndOversizedBodiesGet400AndTheServerLives() async throws {
         let d = try await Deployment.start()
-        defer { Task { await d.stop() } }
-        let edgeToken = NetworkTests.config.edgeTokens[0]
-        let cases: [(url: String, body: [UInt8], message: String)] = [
-            (d.cloud.url + "/v1/membranes", Array("{".utf8), "not valid JSON"),
-            (d.cloud.url + "/v1/membranes", Array(#"{"rows":0,"cols":2,"channels":1,"mode":"gf251"}"#.utf8), "zero or negative side"),
-            (d.cloud.url + "/v1/membranes", Array(#"{"rows":2,"cols":2,"channels":4,"mode":"gf251"}"#.utf8), "channels"),
-            (d.cloud.url + "/v1/membranes", [UInt8](repeating: 32, count: 200_000), "larger than"),
-            (d.dataCenter.url + "/v1/taus", Array(#"{"width":-1,"height":5,"block_size":8}"#.utf8), "zero size"),
-            (d.dataCenter.url + "/v1/taus", Array(#"{"width":64,"height":64,"block_size":99999}"#.utf8), "block size"),
-        ]
-        for (url, body, message) in cases {
-            let reply = try await raw(url, token: edgeToken, body: body)
-            #expect(reply.status == 400, "\(url) \(message): \(reply)")
-            #expect(reply.body.contains(message), "\(reply.body)")
+        try await stopping({ await d.stop() }) {
+            let edgeToken = NetworkTests.config.edgeTokens[0]
+            let cases: [(url: String, body: [UInt8], message: String)] = [
+                (d.cloud.url + "/v1/membranes", Array("{".utf8), "not valid JSON"),
+                (d.cloud.url + "/v1/membranes", Array(#"{"rows":0,"cols":2,"channels":1,"mode":"gf251"}"#.utf8), "zero or negative side"),
+                (d.cloud.url + "/v1/membranes", Array(#"{"rows":2,"cols":2,"channels":4,"mode":"gf251"}"#.utf8), "channels"),
+                (d.cloud.url + "/v1/membranes", [UInt8](repeating: 32, count: 200_000), "larger than"),
+                (d.dataCenter.url + "/v1/taus", Array(#"{"width":-1,"height":5,"block_size":8}"#.utf8), "zero size"),
+                (d.dataCenter.url + "/v1/taus", Array(#"{"width":64,"height":64,"block_size":99999}"#.utf8), "block size"),
+            ]
+            for (url, body, message) in cases {
+                let reply = try await raw(url, token: edgeToken, body: body)
+                #expect(reply.status == 400, "\(url) \(message): \(reply)")
+                #expect(reply.body.contains(message), "\(reply.body)")
+            }
+            let frame = try await d.edge().prepare(try ImageFile.read(dataset("lena.png")), areas: [Rect(x: 0, y: 0, width: 30, height: 30)])
+            for bad in [Array(frame.sealed.prefix(frame.sealed.count / 2)), [UInt8](repeating: 7, count: 1000), [], frame.encoded] {
+                let reply = try await raw(d.dataCenter.url + "/v1/frames", token: edgeToken, body: bad, contentType: SealedFrame.mediaType)
+                #expect(reply.status == 400, "\(reply)")
+            }
+            // A frame whose seal fails is a 400 that names the seal, and uses up nothing: its τ still takes the genuine frame.
+            var altered = frame.sealed
+            altered[altered.count - 40] ^= 0x20
+            let refused = try await raw(d.dataCenter.url + "/v1/frames", token: edgeToken, body: altered, contentType: SealedFrame.mediaType)
+            #expect(refused.status == 400 && refused.body.contains("its seal does not open"), "\(refused)")
+            // Still serving, and the good frame still goes through.
+            #expect(try await raw(d.dataCenter.url + "/v1/health", method: .GET, token: nil).body == "ok")
+            #expect(try await d.edge().send(frame).areaCount == 1)
         }
-        let frame = try await d.edge().prepare(try ImageFile.read(dataset("lena.png")), areas: [Rect(x: 0, y: 0, width: 30, height: 30)])
-        for bad in [Array(frame.sealed.prefix(frame.sealed.count / 2)), [UInt8](repeating: 7, count: 1000), [], frame.encoded] {
-            let reply = try await raw(d.dataCenter.url + "/v1/frames", token: edgeToken, body: bad, contentType: SealedFrame.mediaType)
-            #expect(reply.status == 400, "\(reply)")
-        }
-        // A frame whose seal fails is a 400 that names the seal, and uses up nothing: its τ still takes the genuine frame.
-        var altered = frame.sealed
-        altered[altered.count - 40] ^= 0x20
-        let refused = try await raw(d.dataCenter.url + "/v1/frames", token: edgeToken, body: altered, contentType: SealedFrame.mediaType)
-        #expect(refused.status == 400 && refused.body.contains("its seal does not open"), "\(refused)")
-        // Still serving, and the good frame still goes through.
-        #expect(try await raw(d.dataCenter.url + "/v1/health", method: .GET, token: nil).body == "ok")
-        #expect(try await d.edge().send(frame).areaCount == 1)
     }
 
     /// `msai datacenter serve` as its own process, killed with SIGKILL in the middle of a batch and
@@ -756,27 +771,28 @@ import Testing
         let document = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
         let paths = document["paths"] as! [String: [String: Any]]
         let d = try await NetworkTests.Deployment.start()
-        defer { Task { await d.stop() } }
-        let base = role == "cloud" ? d.cloud.url : d.dataCenter.url
-        var checked = 0
-        for (path, operations) in paths {
-            for (method, value) in operations {
-                let operation = value as! [String: Any]
-                let concrete = path.replacingOccurrences(of: "{id}", with: "x")
-                var request = HTTPClientRequest(url: base + concrete)
-                request.method = ["post": .POST, "delete": .DELETE][method] ?? .GET
-                let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
-                let secured = operation["security"] != nil
-                #expect(Int(response.status.code) == (secured ? 401 : 200), "\(role) \(method.uppercased()) \(path)")
-                let documented = (operation["responses"] as! [String: Any]).keys
-                #expect(documented.contains(String(response.status.code)), "\(role) \(method) \(path) answers an undocumented \(response.status.code)")
-                checked += 1
+        try await stopping({ await d.stop() }) {
+            let base = role == "cloud" ? d.cloud.url : d.dataCenter.url
+            var checked = 0
+            for (path, operations) in paths {
+                for (method, value) in operations {
+                    let operation = value as! [String: Any]
+                    let concrete = path.replacingOccurrences(of: "{id}", with: "x")
+                    var request = HTTPClientRequest(url: base + concrete)
+                    request.method = ["post": .POST, "delete": .DELETE][method] ?? .GET
+                    let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+                    let secured = operation["security"] != nil
+                    #expect(Int(response.status.code) == (secured ? 401 : 200), "\(role) \(method.uppercased()) \(path)")
+                    let documented = (operation["responses"] as! [String: Any]).keys
+                    #expect(documented.contains(String(response.status.code)), "\(role) \(method) \(path) answers an undocumented \(response.status.code)")
+                    checked += 1
+                }
             }
+            #expect(checked >= (role == "cloud" ? 2 : 10))
+            var unknown = HTTPClientRequest(url: base + "/v1/nothing-here")
+            unknown.method = .GET
+            #expect(try await HTTPClient.shared.execute(unknown, timeout: .seconds(10)).status.code == 404)
         }
-        #expect(checked >= (role == "cloud" ? 2 : 10))
-        var unknown = HTTPClientRequest(url: base + "/v1/nothing-here")
-        unknown.method = .GET
-        #expect(try await HTTPClient.shared.execute(unknown, timeout: .seconds(10)).status.code == 404)
     }
 }
 

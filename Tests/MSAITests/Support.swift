@@ -105,3 +105,16 @@ extension DataCenter {
     /// What a recoverer gets for a stored frame (audited with a test's reason).
     func original(_ id: String) throws -> PixelBuffer { try recoverOriginal(id, actor: "test", reason: "test").pixels }
 }
+
+/// Runs `body`, then `stop` (a server's teardown) whether `body` returned or threw, and waits for
+/// it: no test leaves a server running behind it.
+func stopping<T>(_ stop: () async -> Void, _ body: () async throws -> T) async throws -> T {
+    do {
+        let result = try await body()
+        await stop()
+        return result
+    } catch {
+        await stop()
+        throw error
+    }
+}

@@ -81,16 +81,42 @@ import Testing
     }
 
     /// An msai process started by a test, its output (stdout and stderr) captured.
-    struct Launched {
+    final class Launched {
         let process: Process
         let output: Pipe
+        private var seen = Data()
+
+        init(process: Process, output: Pipe) {
+            self.process = process
+            self.output = output
+        }
+
+        /// Reads what the process prints until a line holds `marker` (the process says it is ready,
+        /// and where), and returns that line; nil when the process ends first. No sleeping.
+        func line(containing marker: String) -> String? {
+            while true {
+                if let text = String(data: seen, encoding: .utf8),
+                    let line = text.split(separator: "\n").first(where: { $0.contains(marker) }) {
+                    return String(line)
+                }
+                let chunk = output.fileHandleForReading.availableData
+                if chunk.isEmpty { return nil }
+                seen.append(chunk)
+            }
+        }
 
         /// Waits for the process to end; returns its exit status and everything it printed.
         func finish() -> (status: Int32, text: String) {
-            let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            let text = String(decoding: seen + output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
             process.waitUntilExit()
             return (process.terminationStatus, text)
         }
+    }
+
+    /// The port in "…127.0.0.1:PORT…" of a line a process printed.
+    static func announcedPort(_ line: String?) -> Int? {
+        guard let line, let range = line.range(of: "127.0.0.1:") else { return nil }
+        return Int(line[range.upperBound...].prefix { $0.isNumber })
     }
 
     /// Starts `msai ARGUMENTS` in the repository.
@@ -487,10 +513,10 @@ import Testing
         try await stopping({ await d.stop() }) {
             let configPath = try d.configFile()
             defer { try? FileManager.default.removeItem(atPath: configPath) }
-            let port = 20_000 + Int.random(in: 0..<20_000)
-            let edge = try launch(["edge", "udp://127.0.0.1:\(port)", "--config", configPath, "--idle-timeout", "4",
+            // Port 0: the edge binds a free port and says which, once it listens.
+            let edge = try launch(["edge", "udp://127.0.0.1:0", "--config", configPath, "--idle-timeout", "4",
                                    "--detect-every", "5", "--verify", "--no-status", "--live-buffer", "64"])
-            try await Task.sleep(for: .seconds(1))
+            let port = try #require(Self.announcedPort(edge.line(containing: "masking udp://")), "\(edge.finish().text)")
             let camera = try launch(["camera", "Datasets/vtest.avi", "--udp", "127.0.0.1:\(port)", "--frames", "20", "--fps", "10"]).finish()
             #expect(camera.status == 0 && camera.text.contains("20 frames sent"), "\(camera.text)")
             let (status, text) = edge.finish()
@@ -509,9 +535,8 @@ import Testing
         try await stopping({ await d.stop() }) {
             let configPath = try d.configFile()
             defer { try? FileManager.default.removeItem(atPath: configPath) }
-            let port = 20_000 + Int.random(in: 0..<20_000)
-            let camera = try launch(["camera", "Datasets/vtest.avi", "--mjpeg", "127.0.0.1:\(port)", "--frames", "20", "--fps", "10"])
-            try await Task.sleep(for: .seconds(1))
+            let camera = try launch(["camera", "Datasets/vtest.avi", "--mjpeg", "127.0.0.1:0", "--frames", "20", "--fps", "10"])
+            let port = try #require(Self.announcedPort(camera.line(containing: "as MJPEG at")), "\(camera.finish().text)")
             let edge = try launch(["edge", "http://127.0.0.1:\(port)/", "--config", configPath, "--roi-only", "--background-every", "8",
                                    "--verify", "--no-status", "--live-buffer", "64",
                                    // Detections stay trusted however slow a loaded machine makes them:

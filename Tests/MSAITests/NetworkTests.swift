@@ -645,11 +645,11 @@ import Testing
             bomb[16...23] = [0, 0, 0x27, 0x10, 0, 0, 0x27, 0x10]  // IHDR: 10000 x 10000
             let crc = crc32PNG(Array(bomb[12..<29]))
             bomb[29...32] = [UInt8(crc >> 24), UInt8((crc >> 16) & 255), UInt8((crc >> 8) & 255), UInt8(crc & 255)]
-            let start = ContinuousClock.now
+            // Refused by the header check, which names the claimed size before a pixel is decoded
+            // (no wall-time bound: that would flake on a loaded machine).
             let reply = try await raw(d.dataCenter.url + "/v1/frames", token: edgeToken, body: try d.reseal(bomb, like: frame),
                                       contentType: SealedFrame.mediaType)
             #expect(reply.status == 400 && reply.body.contains("10000x10000"), "\(reply)")
-            #expect(ContinuousClock.now - start < .seconds(1))
             // The genuine frame is still accepted, and the audit log names who did what by token fingerprint.
             _ = try await d.edge().send(frame)
             _ = try await d.reader.recovered(frameID: frame.manifest.tauID, reason: "incident 42")

@@ -74,6 +74,9 @@ struct RoleClient: Sendable {
                     lastError = "\(status): \(message)"
                     ambiguous = true
                 } else {
+                    if status == 409, let field = response.headers.first(name: Wire.usedUp), let item = UsedUp(field: field) {
+                        throw MSAIError.alreadyUsed(item)
+                    }
                     throw refusal(status: status, message: message)
                 }
             } catch let error as MSAIError {
@@ -113,12 +116,12 @@ struct RoleClient: Sendable {
 
     private func refusal(status: Int, message: String) -> MSAIError {
         switch status {
-        case 401: return .io("the \(role) at \(baseURL) refused our token (401: \(message)); the configuration's tokens must be the ones the roles were started with (run `msai init` once and give every role the same file)")
+        case 401: return .refused(status: 401, message: "the \(role) at \(baseURL) refused our token (401: \(message)); the configuration's tokens must be the ones the roles were started with (run `msai init` once and give every role the same file)")
         case 409: return .replay(message)
         case 404 where message.isEmpty || message.lowercased().contains("not found"):
-            return .invalidArgument("the \(role) at \(baseURL) has no such endpoint (404): is that URL the \(role)'s? Check \(urlSetting)")
+            return .refused(status: 404, message: "the \(role) at \(baseURL) has no such endpoint (404): is that URL the \(role)'s? Check \(urlSetting)")
         default:
-            return .invalidArgument("the \(role) at \(baseURL) refused the request (\(status))" + (message.isEmpty ? "" : ": \(message)"))
+            return .refused(status: status, message: "the \(role) at \(baseURL) refused the request (\(status))" + (message.isEmpty ? "" : ": \(message)"))
         }
     }
 }
@@ -172,9 +175,8 @@ public final class HTTPDataCenterClient: MembraneKeyEscrow, ScrambleService, Fra
             _ = try await client.send(.POST, "/v1/keys", contentType: "application/json",
                                       body: Array(try Wire.encoder().encode(MembraneKeyBody(record))), responseLimit: 4096,
                                       ambiguous: &ambiguous)
-        } catch MSAIError.replay(let message) where ambiguous {
+        } catch MSAIError.alreadyUsed(.membraneKey(let id)) where ambiguous && id == record.id.rawValue {
             // An earlier attempt got through before its reply was lost: the key is there.
-            _ = message
         }
     }
 
@@ -196,10 +198,10 @@ public final class HTTPDataCenterClient: MembraneKeyEscrow, ScrambleService, Fra
             let reply = try await client.send(.POST, "/v1/frames", contentType: SealedFrame.mediaType, body: maskedFrame,
                                               responseLimit: 64 * 1024, ambiguous: &ambiguous)
             return try Wire.decoder().decode(FrameReceipt.self, from: Data(reply.body))
-        } catch MSAIError.replay(let message) where ambiguous {
+        } catch MSAIError.alreadyUsed(.tau(let id)) where ambiguous && id == expected.frameID {
             // An earlier attempt reached the data center but its acknowledgement was lost; the
-            // replay check proves the frame is stored. Report it as accepted.
-            guard message.contains(expected.frameID) else { throw MSAIError.replay(message) }
+            // data center names this frame's own τ as used up, which proves the frame is stored.
+            // Report it as accepted. (Another τ, or a membrane, is someone else's replay.)
             return expected
         }
     }

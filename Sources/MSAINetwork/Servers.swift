@@ -40,11 +40,16 @@ func json<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) throws ->
     return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(data: try Wire.encoder().encode(value))))
 }
 
-/// Library errors as HTTP: a replay is 409, no such frame 404, anything the client sent wrong 400,
+/// Library errors as HTTP, in this one place: a replay is 409 (naming what was used up in the
+/// msai-used-up header when it is known), no such frame 404, anything the client sent wrong 400,
 /// the rest 500.
 func httpError(_ error: Error) -> Error {
     guard let error = error as? MSAIError else { return error }
     switch error {
+    case .alreadyUsed(let item):
+        var headers = HTTPFields()
+        headers[HTTPField.Name(Wire.usedUp)!] = item.field
+        return HTTPError(.conflict, headers: headers, message: error.description)
     case .replay: return HTTPError(.conflict, message: error.description)
     case .unknownKey(let message) where message.hasPrefix("no frame "): return HTTPError(.notFound, message: message)
     case .io: return HTTPError(.internalServerError, message: error.description)

@@ -92,6 +92,8 @@ enum Wire {
     static let membraneMode = "msai-membrane-mode"
     /// Why a recoverer reads an original or deletes a frame (or the `reason` query parameter).
     static let reason = "msai-reason"
+    /// On a 409: which single-use secret was named again ("tau ID", "membrane ID", "membrane-key ID").
+    static let usedUp = "msai-used-up"
 
     static func encoder() -> JSONEncoder {
         let e = JSONEncoder()

@@ -143,7 +143,7 @@ public final class DataCenter: MembraneKeyEscrow, ScrambleService, FrameSink, @u
         guard let tau = try store.tau(header.tauID) else {
             throw MSAIError.unknownKey("masked frame names tau \(header.tauID), which this data center did not issue")
         }
-        guard !tau.used, let seed = tau.seed else { throw MSAIError.replay("tau \(header.tauID) was already used by another frame") }
+        guard !tau.used, let seed = tau.seed else { throw MSAIError.alreadyUsed(.tau(header.tauID)) }
         guard Date().timeIntervalSince(tau.issuedAt) <= milliseconds(tauLifetime) / 1000 else {
             throw MSAIError.unknownKey("tau \(header.tauID) expired: it was issued more than \(Int(milliseconds(tauLifetime) / 1000)) s ago; ask for a new one")
         }
@@ -171,7 +171,7 @@ public final class DataCenter: MembraneKeyEscrow, ScrambleService, FrameSink, @u
             guard let (key, used) = try store.key(area.membraneID) else {
                 throw MSAIError.unknownKey("area \(area.rect) names membrane \(area.membraneID), whose key this data center does not hold")
             }
-            guard !used, !keys.contains(area.membraneID) else { throw MSAIError.replay("membrane \(area.membraneID) was already used") }
+            guard !used, !keys.contains(area.membraneID) else { throw MSAIError.alreadyUsed(.membrane(area.membraneID.rawValue)) }
             guard key.mode == area.mode else {
                 throw MSAIError.invalidMetadata("area \(area.rect) says mode \(area.mode.rawValue) but its membrane is \(key.mode.rawValue)")
             }

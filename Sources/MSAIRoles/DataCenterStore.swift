@@ -143,7 +143,7 @@ public final class InMemoryDataCenterStore: DataCenterStore, @unchecked Sendable
 
     public func insertKey(_ record: MembraneKeyRecord) throws {
         try lock.withLock {
-            guard keys[record.id] == nil else { throw MSAIError.replay("membrane key \(record.id) was already deposited") }
+            guard keys[record.id] == nil else { throw MSAIError.alreadyUsed(.membraneKey(record.id.rawValue)) }
             keys[record.id] = (record, false, Date())
         }
     }
@@ -167,9 +167,9 @@ public final class InMemoryDataCenterStore: DataCenterStore, @unchecked Sendable
 
     public func commit(_ frame: StoredFrame, tau: String, membranes: [MembraneID], actor: String) throws {
         try lock.withLock {
-            guard let t = taus[tau], !t.used else { throw MSAIError.replay("tau \(tau) was already used by another frame") }
+            guard let t = taus[tau], !t.used else { throw MSAIError.alreadyUsed(.tau(tau)) }
             for id in membranes where keys[id]?.used != false {
-                throw MSAIError.replay("membrane \(id) was already used")
+                throw MSAIError.alreadyUsed(.membrane(id.rawValue))
             }
             taus[tau] = TauRecord(id: t.id, layout: t.layout, seed: t.seed, used: true, issuedAt: t.issuedAt)
             for id in membranes { keys[id]?.used = true }

@@ -233,7 +233,7 @@ public final class SQLiteDataCenterStore: DataCenterStore, @unchecked Sendable {
         try run {
             try pool.write { db in
                 guard try Row.fetchOne(db, sql: "SELECT 1 FROM membrane_key WHERE id = ?", arguments: [record.id.rawValue]) == nil else {
-                    throw MSAIError.replay("membrane key \(record.id) was already deposited")
+                    throw MSAIError.alreadyUsed(.membraneKey(record.id.rawValue))
                 }
                 try db.execute(
                     sql: "INSERT INTO membrane_key (id, mode, rows, cols, channels, wrapped, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -297,11 +297,11 @@ public final class SQLiteDataCenterStore: DataCenterStore, @unchecked Sendable {
         try run {
             try pool.write { db in
                 try db.execute(sql: "UPDATE tau SET used = 1 WHERE id = ? AND used = 0", arguments: [tau])
-                guard db.changesCount == 1 else { throw MSAIError.replay("tau \(tau) was already used by another frame") }
+                guard db.changesCount == 1 else { throw MSAIError.alreadyUsed(.tau(tau)) }
                 for id in membranes {
                     try db.execute(sql: "UPDATE membrane_key SET used = 1, frame_id = ? WHERE id = ? AND used = 0",
                                    arguments: [frame.id, id.rawValue])
-                    guard db.changesCount == 1 else { throw MSAIError.replay("membrane \(id) was already used") }
+                    guard db.changesCount == 1 else { throw MSAIError.alreadyUsed(.membrane(id.rawValue)) }
                 }
                 try db.execute(
                     sql: "INSERT INTO frame (id, sealed, wrapped_manifest, width, height, channels, background, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

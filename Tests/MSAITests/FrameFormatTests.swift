@@ -74,7 +74,7 @@ import Testing
         }
         // None of that used anything up: the untouched frame is accepted, once.
         #expect(try dc.submit(maskedFrame: frame.sealed).areaCount == 1)
-        #expect(throws: MSAIError.replay("tau \(frame.manifest.tauID) was already used by another frame")) {
+        #expect(throws: MSAIError.alreadyUsed(.tau(frame.manifest.tauID))) {
             try dc.submit(maskedFrame: frame.sealed)
         }
     }

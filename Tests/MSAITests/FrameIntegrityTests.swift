@@ -100,7 +100,7 @@ import Testing
         let (image, frame) = try await preparedFrame(roles)
         let receipt = try await roles.edge.send(frame)
         #expect(try roles.dataCenter.original(receipt.frameID) == image)
-        #expect(throws: MSAIError.replay("tau \(frame.manifest.tauID) was already used by another frame")) {
+        #expect(throws: MSAIError.alreadyUsed(.tau(frame.manifest.tauID))) {
             try roles.dataCenter.submit(maskedFrame: frame.sealed)
         }
     }

@@ -606,6 +606,21 @@ import Testing
             let replay = try await raw(d.dataCenter.url + "/v1/frames", token: edgeToken, body: frame.sealed, contentType: SealedFrame.mediaType)
             #expect(replay.status == 409 && replay.body.contains("already used"))
             #expect(try await d.reader.frameIDs().count == 1)
+            // The 409 names what was used up, for clients to read without parsing the message; the
+            // edge's client turns it into the typed error, and only its own frame's τ counts as
+            // its own lost acknowledgement (tested above by resending with attempts that time out).
+            var again = HTTPClientRequest(url: d.dataCenter.url + "/v1/frames")
+            again.method = .POST
+            again.headers.add(name: "Authorization", value: "Bearer \(edgeToken)")
+            again.headers.add(name: "Content-Type", value: SealedFrame.mediaType)
+            again.body = .bytes(ByteBuffer(bytes: frame.sealed))
+            let conflict = try await HTTPClient.shared.execute(again, timeout: .seconds(10))
+            #expect(conflict.status.code == 409 && conflict.headers.first(name: "msai-used-up") == "tau \(frame.manifest.tauID)")
+            let client = HTTPDataCenterClient(url: d.dataCenter.url, token: edgeToken, retry: NetworkTests.quick)
+            let someoneElses = FrameReceipt(frameID: "0123456789abcdef0123456789abcdef", width: 512, height: 512, areaCount: 1)
+            await #expect(throws: MSAIError.alreadyUsed(.tau(frame.manifest.tauID))) {
+                try await client.submit(maskedFrame: frame.sealed, expected: someoneElses)
+            }
 
             // A membrane id used by an accepted frame, named again by a new frame under a fresh tau.
             final class ReplayingCloud: MembraneService, @unchecked Sendable {

@@ -86,7 +86,7 @@ import Testing
         #expect(try reopened.original(receipt.frameID) == image)
         #expect(try reopened.store.frame(receipt.frameID)?.sealed == frame)
         #expect(try reopened.store.frameIDs() == [receipt.frameID])
-        #expect(throws: MSAIError.replay("tau \(receipt.frameID) was already used by another frame")) {
+        #expect(throws: MSAIError.alreadyUsed(.tau(receipt.frameID))) {
             try reopened.submit(maskedFrame: frame)
         }
         #expect(try reopened.store.auditLog(limit: 10).map(\.action) == ["accepted", "recovered"])

@@ -23,17 +23,21 @@ public final class DataCenter: MembraneKeyEscrow, ScrambleService, FrameSink, @u
     private let lock = NSLock()
     private var random: AnyRandomNumberGenerator
     /// Largest tau the data center will issue, in pixels: the largest image msai decodes.
-    public var maximumFramePixels = 100_000_000
+    public let maximumFramePixels: Int
     /// How long an issued tau may wait for its frame. Older unused taus (and membrane keys) are
     /// refused and purged, so a flood of requests cannot grow the store without bound.
-    public var tauLifetime: Duration = .seconds(600)
+    public let tauLifetime: Duration
     /// The longest reason a recoverer may give.
     public static let maximumReasonLength = 500
 
+    /// The settings are fixed for the data center's life: it is shared by every request at once.
     public init(store: DataCenterStore = InMemoryDataCenterStore(),
-                random: some RandomNumberGenerator = SystemRandomNumberGenerator()) {
+                random: some RandomNumberGenerator = SystemRandomNumberGenerator(),
+                maximumFramePixels: Int = 100_000_000, tauLifetime: Duration = .seconds(600)) {
         self.store = store
         self.random = AnyRandomNumberGenerator(random)
+        self.maximumFramePixels = maximumFramePixels
+        self.tauLifetime = tauLifetime
     }
 
     // MARK: from the cloud

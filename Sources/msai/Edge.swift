@@ -58,7 +58,7 @@ struct Edge: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Write the previews into this folder instead.", valueName: "folder")) var previewFolder: String?
     @Option(help: ArgumentHelp("How masked frames travel: png or qoi (default: qoi for streams, png for images; gray frames are always png).",
                                valueName: "format"))
-    var frameFormat: String?
+    var frameFormat: MaskedFrameCodec.Format?
     @OptionGroup(title: "Privacy policy (what is detected and masked)") var policy: PolicyOptions
     @OptionGroup(title: "Streams (a video file, udp://, http:// or --watch FOLDER)") var stream: StreamOptions
 
@@ -90,14 +90,7 @@ struct Edge: AsyncParsableCommand {
             let manual = try regions.map(Rect.init(parsing:))
             streaming = try stream.isStream(inputs)
             files = streaming ? [] : try expandImageInputs(inputs)
-            if let frameFormat {
-                guard let f = MaskedFrameCodec.Format(rawValue: frameFormat) else {
-                    throw MSAIError.invalidArgument("--frame-format must be png or qoi, got '\(frameFormat)'")
-                }
-                format = f
-            } else {
-                format = streaming ? .qoi : .png
-            }
+            format = frameFormat ?? (streaming ? .qoi : .png)
             selector = manual.isEmpty ? try policy.selector(for: try policy.resolve()) : .manual(manual)
         } catch let error as MSAIError {
             printError(error.description)

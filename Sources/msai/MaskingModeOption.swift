@@ -1,5 +1,6 @@
 import ArgumentParser
 import MSAICore
+import MSAIRoles
 
 extension MaskingMode: ExpressibleByArgument {
     /// The help of every command's --mode; each mode's line says what it protects and what not.
@@ -16,3 +17,6 @@ extension MaskingMode: ExpressibleByArgument {
         ]
     }
 }
+
+/// `--frame-format png|qoi`, checked by the argument parser.
+extension MaskedFrameCodec.Format: ExpressibleByArgument {}

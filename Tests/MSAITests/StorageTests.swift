@@ -127,8 +127,7 @@ import Testing
 
     /// A tau waits at most `tauLifetime` for its frame; unused old ones are purged when new ones are issued.
     @Test func unusedTausExpireAndArePurged() async throws {
-        let roles = Roles(seed: 31)
-        roles.dataCenter.tauLifetime = .zero
+        let roles = Roles(seed: 31, tauLifetime: .zero)
         let image = try PixelBuffer(width: 32, height: 32, channels: 1, filling: 5)
         let frame = try await roles.edge.prepare(image, areas: [Rect(x: 0, y: 0, width: 8, height: 8)])
         do {

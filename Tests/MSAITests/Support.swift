@@ -22,8 +22,9 @@ struct Roles {
     let cloud: CloudPlatform
     let edge: EdgeCamera
 
-    init(seed: UInt64, mode: MaskingMode = .standard, blockSize: Int = 8, format: MaskedFrameCodec.Format = .png) {
-        dataCenter = DataCenter(random: SplitMix64(seed: seed ^ 0xDA7A))
+    init(seed: UInt64, mode: MaskingMode = .standard, blockSize: Int = 8, format: MaskedFrameCodec.Format = .png,
+         tauLifetime: Duration = .seconds(600)) {
+        dataCenter = DataCenter(random: SplitMix64(seed: seed ^ 0xDA7A), tauLifetime: tauLifetime)
         cloud = CloudPlatform(escrow: dataCenter, random: SplitMix64(seed: seed))
         edge = EdgeCamera(membranes: cloud, scrambling: dataCenter, egress: dataCenter, mode: mode, blockSize: blockSize,
                           frameFormat: format)

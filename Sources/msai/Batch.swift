@@ -84,49 +84,18 @@ struct Batch: AsyncParsableCommand {
         }
         if jobs > 1 { setInferenceThreads(1) }  // the workers share the cores instead
         let progress = Progress(total: pending.count, interactive: isatty(STDOUT_FILENO) != 0)
-        let queue = WorkQueue(pending)
         let models = policy.models
-        let results = try await withThrowingTaskGroup(of: (Int, Int).self) { group in
-            for _ in 0..<min(jobs, max(1, pending.count)) {
-                group.addTask {
-                    // Each worker has its own roles and its own detectors (OpenCV nets are not thread-safe).
-                    let selector = try AreaSelector.load(policy: privacyPolicy) { try ModelStore.locate(explicit: models) }
-                    let evaluator = makeEvaluator()
-                    var done = 0, failed = 0
-                    while let item = await queue.next() {
-                        do {
-                            var image = try ImageFile.read(item.path)
-                            if let size = item.resize { image = try image.resized(width: size.width, height: size.height) }
-                            let start = ContinuousClock.now
-                            let decision = try selector.select(image)
-                            let detectMs = milliseconds(ContinuousClock.now - start)
-                            let result = try await evaluator.evaluate(
-                                name: item.id, image: image, regions: decision.areas, detectMilliseconds: detectMs,
-                                decision: (decision.outcome.rawValue, decision.reason))
-                            // Previews first: the metrics file marks the image done.
-                            try run.recordPreviews(item, try Previews.make(
-                                original: image, masked: result.masked.scrambled, view: result.masked.maskedAreas, recovered: result.recovered))
-                            try run.record(item, report: result.report)
-                            done += 1
-                            await progress.step(item.id, ok: true)
-                        } catch {
-                            failed += 1
-                            run.recordFailure(item, reason: (error as? MSAIError)?.description ?? "\(error)")
-                            await progress.step(item.id, ok: false, reason: (error as? MSAIError)?.description ?? "\(error)")
-                            // Nothing answers: every other image would fail the same way. They stay
-                            // pending, and a second run into the folder takes them up.
-                            if case MSAIError.unreachable = error { await queue.stop() }
-                        }
-                    }
-                    return (done, failed)
-                }
+        let runner = BatchRunner(jobs: jobs, makeSelector: { try AreaSelector.load(policy: privacyPolicy) { try ModelStore.locate(explicit: models) } },
+                                 makeEvaluator: makeEvaluator)
+        let totals = try await runner.run(pending, into: run) { step in
+            switch step {
+            case .evaluated(let id): await progress.step(id, ok: true)
+            case .failed(let id, let reason): await progress.step(id, ok: false, reason: reason)
             }
-            var totals = (0, 0)
-            for try await (d, f) in group { totals.0 += d; totals.1 += f }
-            return totals
         }
+        let results = (totals.evaluated, totals.failed)
         await progress.finish()
-        let untried = await queue.stoppedWith
+        let untried = totals.untried
         print("\(results.0) evaluated, \(results.1) failed, \(total - pending.count) skipped as done; results in \(out)/images/"
               + (results.1 > 0 ? ", failures in \(out)/failures.jsonl" : ""))
         if untried > 0 {
@@ -165,19 +134,6 @@ extension Batch {
                                   scrambling: dataCenter, egress: dataCenter, mode: mode, blockSize: blockSize)
             return Evaluator(edge: edge) { id in (try PNGCodec.decode(try await reader.recovered(frameID: id, reason: "msai batch: measuring recovery")).pixels, StepTimings()) }
         }
-    }
-}
-
-/// Hands out the images one at a time to the workers.
-actor WorkQueue {
-    private var items: [RunFolder.Item]
-    private(set) var stoppedWith = 0
-    init(_ items: [RunFolder.Item]) { self.items = items.reversed() }
-    func next() -> RunFolder.Item? { items.popLast() }
-    /// Hands out nothing more; remembers how many were left.
-    func stop() {
-        stoppedWith += items.count
-        items.removeAll()
     }
 }
 

@@ -220,26 +220,16 @@ import Testing
             .components(separatedBy: "```")[0].split(separator: "\n").map(String.init) ?? []
         #expect(quickStart.count >= 5 && quickStart.contains { $0.hasPrefix("msai up") }, "\(quickStart)")
 
-        var roles: Process?
-        defer { if let roles, roles.isRunning { roles.terminate(); roles.waitUntilExit() } }
+        var roles: NetworkTests.Launched?
+        defer { if let process = roles?.process, process.isRunning { process.terminate(); process.waitUntilExit() } }
         for line in quickStart {
             let arguments = Array(docs.words(line).dropFirst())
             if arguments == ["up"] {
                 // It runs until stopped: started apart, and the rest goes on once it listens.
-                let process = Process()
-                process.executableURL = CommandLineTests.executable
-                process.arguments = arguments
-                process.currentDirectoryURL = folder
-                let out = Pipe()
-                process.standardOutput = out
-                process.standardError = FileHandle.nullDevice
-                try process.run()
-                roles = process
-                var seen = ""
-                while !seen.contains("stop with Ctrl-C"), process.isRunning {
-                    seen += String(decoding: out.fileHandleForReading.availableData, as: UTF8.self)
-                }
-                #expect(seen.contains("data center listening on http://127.0.0.1:8702"), "\(seen)")
+                let up = try NetworkTests().launch(arguments, in: folder)
+                roles = up
+                #expect(up.line(containing: "stop with Ctrl-C") != nil)
+                #expect(up.line(containing: "data center listening on http://127.0.0.1:8702") != nil, "\(up.finish().text)")
                 continue
             }
             let run = try cli.msai(arguments, in: folder)

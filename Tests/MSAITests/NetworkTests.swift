@@ -119,12 +119,12 @@ import Testing
         return Int(line[range.upperBound...].prefix { $0.isNumber })
     }
 
-    /// Starts `msai ARGUMENTS` in the repository.
-    func launch(_ arguments: [String]) throws -> Launched {
+    /// Starts `msai ARGUMENTS` in the repository (or `folder`); its output, stdout and stderr, is read through the result.
+    func launch(_ arguments: [String], in folder: URL = repositoryRoot) throws -> Launched {
         let process = Process()
         process.executableURL = CommandLineTests.executable
         process.arguments = arguments
-        process.currentDirectoryURL = repositoryRoot
+        process.currentDirectoryURL = folder
         let out = Pipe()
         process.standardOutput = out
         process.standardError = out

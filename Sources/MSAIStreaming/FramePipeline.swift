@@ -410,3 +410,13 @@ public actor StreamCounters {
 
     public func snapshot() -> Snapshot { now }
 }
+
+extension StreamCounters.Snapshot {
+    /// The edge's status line: rates in and out, then what happened to the frames so far.
+    public func statusLine(inRate: Double, outRate: Double) -> String {
+        String(format: "in %.1f fps, out %.1f fps | ", inRate, outRate)
+            + "received \(received), masked \(maskedAreas + maskedWhole) (whole \(maskedWhole)), dropped \(dropped)"
+            + (still > 0 ? ", still \(still)" : "") + ", sent \(sent)" + (sentPatches > 0 ? " (\(sentPatches) areas only)" : "")
+            + (failed > 0 ? ", FAILED \(failed)" : "")
+    }
+}

@@ -195,10 +195,7 @@ struct StreamOptions: ParsableArguments {
 }
 
 func statusLine(_ c: StreamCounters.Snapshot, inRate: Double, outRate: Double) -> String {
-    String(format: "in %.1f fps, out %.1f fps | ", inRate, outRate)
-        + "received \(c.received), masked \(c.maskedAreas + c.maskedWhole) (whole \(c.maskedWhole)), dropped \(c.dropped)"
-        + (c.still > 0 ? ", still \(c.still)" : "") + ", sent \(c.sent)" + (c.sentPatches > 0 ? " (\(c.sentPatches) areas only)" : "")
-        + (c.failed > 0 ? ", FAILED \(c.failed)" : "")
+    c.statusLine(inRate: inRate, outRate: outRate)
 }
 
 /// Ends a stream from a signal handler.

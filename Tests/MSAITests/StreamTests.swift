@@ -270,3 +270,14 @@ final class Counter: @unchecked Sendable {
         #expect(counts.lastDetectionError == "yolov4-tiny: the network cannot run (test)")
     }
 }
+
+@Suite struct StatusLineTests {
+    @Test func theStatusLineSaysWhatHappenedToTheFrames() {
+        var c = StreamCounters.Snapshot()
+        c.received = 20; c.maskedAreas = 18; c.maskedWhole = 2; c.dropped = 1; c.sent = 19; c.sentPatches = 17
+        #expect(c.statusLine(inRate: 10, outRate: 9.5)
+                == "in 10.0 fps, out 9.5 fps | received 20, masked 20 (whole 2), dropped 1, sent 19 (17 areas only)")
+        c.failed = 1; c.still = 3
+        #expect(c.statusLine(inRate: 0, outRate: 0).hasSuffix("dropped 1, still 3, sent 19 (17 areas only), FAILED 1"))
+    }
+}

@@ -230,6 +230,10 @@ public struct EvaluationReport: Codable, Sendable {
 func round4(_ x: Double) -> Double { (x * 10000).rounded() / 10000 }
 
 extension EvaluationReport {
+    /// How many of the Wu tests' verdicts passed: each test has two, NPCR and UACI.
+    public var wuVerdictsPassed: Int { wuTests.reduce(0) { $0 + ($1.npcrPass ? 1 : 0) + ($1.uaciPass ? 1 : 0) } }
+    public var wuVerdicts: Int { wuTests.count * 2 }
+
     /// Reads a NAME.metrics.json back.
     public static func decode(_ data: Data) throws -> EvaluationReport {
         try JSONDecoder().decode(EvaluationReport.self, from: data)

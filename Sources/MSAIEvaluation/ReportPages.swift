@@ -32,9 +32,8 @@ struct ImageRow {
         uaciWhole = RunReport.format(r.uaciWhole, digits: 2)
         npcrAreas = RunReport.format(r.npcrAreas, digits: 2)
         uaciAreas = RunReport.format(r.uaciAreas, digits: 2)
-        let passed = r.wuTests.reduce(0) { $0 + ($1.npcrPass ? 1 : 0) + ($1.uaciPass ? 1 : 0) }
-        wu = r.wuTests.isEmpty ? "–" : "\(passed)/\(r.wuTests.count * 2)"
-        wuFailed = passed != r.wuTests.count * 2
+        wu = r.wuVerdicts == 0 ? "–" : "\(r.wuVerdictsPassed)/\(r.wuVerdicts)"
+        wuFailed = r.wuVerdictsPassed != r.wuVerdicts
         psnr = r.psnrRecovered.isInfinite ? "∞" : RunReport.format(r.psnrRecovered, digits: 2)
         psnrFailed = !r.recoveredIdentical
         leak = RunReport.format(r.leakShare, digits: 6)

@@ -85,11 +85,12 @@ public enum RunReport {
     public static func make(_ run: Run) throws -> Output {
         let reports = run.reports
         let identical = reports.filter(\.recoveredIdentical).count
-        let wuFailures = reports.flatMap(\.wuTests).reduce(0) { $0 + ($1.npcrPass ? 0 : 1) + ($1.uaciPass ? 0 : 1) }
+        let wuVerdicts = reports.map(\.wuVerdicts).reduce(0, +)
+        let wuFailures = wuVerdicts - reports.map(\.wuVerdictsPassed).reduce(0, +)
         let page = RunPage(
             runName: run.name,
             images: reports.count, failedCount: run.failures.count, identical: identical, allIdentical: identical == reports.count,
-            wuTests: reports.flatMap(\.wuTests).count * 2, wuFailures: wuFailures, hasWuFailures: wuFailures > 0,
+            wuTests: wuVerdicts, wuFailures: wuFailures, hasWuFailures: wuFailures > 0,
             settings: settingRows(run.settings), hasSettings: run.settings != nil,
             isGF251: (run.settings?.mode ?? reports.first?.mode) == MaskingMode.gf251.rawValue,
             rows: reports.map(ImageRow.init), entropyRows: reports.map(EntropyRow.init), timingRows: reports.map(TimingRow.init),
@@ -128,9 +129,8 @@ public enum RunReport {
             CompareRow(name: "NPCR areas %, mean", cells: runs.map { Cell(text: mean($0) { $0.npcrAreas }) }, differs: false),
             CompareRow(name: "UACI areas %, mean", cells: runs.map { Cell(text: mean($0) { $0.uaciAreas }) }, differs: false),
             CompareRow(name: "Wu tests passed", cells: runs.map { r in
-                let tests = r.reports.flatMap(\.wuTests)
-                let passed = tests.reduce(0) { $0 + ($1.npcrPass ? 1 : 0) + ($1.uaciPass ? 1 : 0) }
-                return Cell(text: tests.isEmpty ? "–" : "\(passed) of \(tests.count * 2)", bad: passed != tests.count * 2)
+                let passed = r.reports.map(\.wuVerdictsPassed).reduce(0, +), all = r.reports.map(\.wuVerdicts).reduce(0, +)
+                return Cell(text: all == 0 ? "–" : "\(passed) of \(all)", bad: passed != all)
             }, differs: false),
             CompareRow(name: "leak share, mean", cells: runs.map { r in
                 let m = r.reports.map(\.leakShare).meanOrNil
@@ -147,11 +147,9 @@ public enum RunReport {
             var cells: [Cell] = []
             for run in runs {
                 let r = run.reports.first { $0.image == image }!
-                let tests = r.wuTests
-                let passed = tests.reduce(0) { $0 + ($1.npcrPass ? 1 : 0) + ($1.uaciPass ? 1 : 0) }
                 cells += [Cell(text: format(r.npcrAreas)), Cell(text: format(r.uaciAreas)),
                           Cell(text: format(r.leakShare, digits: 6), bad: r.leakShare > 0),
-                          Cell(text: tests.isEmpty ? "–" : "\(passed)/\(tests.count * 2)", bad: passed != tests.count * 2)]
+                          Cell(text: r.wuVerdicts == 0 ? "–" : "\(r.wuVerdictsPassed)/\(r.wuVerdicts)", bad: r.wuVerdictsPassed != r.wuVerdicts)]
             }
             return CompareRow(name: image, cells: cells, differs: false)
         }
@@ -245,11 +243,13 @@ public enum RunReport {
     }
 
     static func channelName(_ index: Int, of count: Int) -> String {
-        count == 1 ? "gray" : (["red", "green", "blue", "alpha"].indices.contains(index) ? ["red", "green", "blue", "alpha"][index] : "\(index)")
+        let names = ["red", "green", "blue", "alpha"]
+        return count == 1 ? "gray" : index < names.count ? names[index] : "\(index)"
     }
 
     static func channelColour(_ index: Int, of count: Int) -> String {
-        count == 1 ? "#444" : (["#c0392b", "#27ae60", "#1f5fa8", "#888"].indices.contains(index) ? ["#c0392b", "#27ae60", "#1f5fa8", "#888"][index] : "#444")
+        let colours = ["#c0392b", "#27ae60", "#1f5fa8", "#888"]
+        return count > 1 && index < colours.count ? colours[index] : "#444"
     }
 
     // MARK: - metrics.csv and summary.json
@@ -265,11 +265,10 @@ public enum RunReport {
     static func csv(_ reports: [EvaluationReport]) -> String {
         var out = csvColumns.joined(separator: ",") + "\n"
         for r in reports {
-            let passed = r.wuTests.reduce(0) { $0 + ($1.npcrPass ? 1 : 0) + ($1.uaciPass ? 1 : 0) }
             let row: [String] = [
                 r.image, "\(r.width)", "\(r.height)", "\(r.channels)", r.mode, "\(r.block)", "\(r.regions.count)", r.maskDecision,
                 format(r.npcrWhole, blank: ""), format(r.uaciWhole, blank: ""), format(r.npcrAreas, blank: ""), format(r.uaciAreas, blank: ""),
-                "\(passed)", "\(r.wuTests.count * 2)", r.psnrRecovered.isInfinite ? "inf" : format(r.psnrRecovered), "\(r.recoveredIdentical)",
+                "\(r.wuVerdictsPassed)", "\(r.wuVerdicts)", r.psnrRecovered.isInfinite ? "inf" : format(r.psnrRecovered), "\(r.recoveredIdentical)",
                 format(r.leakShare, digits: 6),
                 format(r.entropy["original_whole"], blank: ""), format(r.entropy["masked_whole"], blank: ""),
                 format(r.entropy["original_areas"], blank: ""), format(r.entropy["masked_areas"], blank: ""),
@@ -314,13 +313,12 @@ public enum RunReport {
 
     static func summary(_ run: Run) throws -> Data {
         let r = run.reports
-        let tests = r.flatMap(\.wuTests)
         func rounded(_ x: Double?, _ digits: Double = 1e4) -> Double? { x.map { ($0 * digits).rounded() / digits } }
         let summary = Summary(
             run: run.name, settings: run.settings,
             images: r.count, failed: run.failures.count,
             recoveredIdentical: r.filter(\.recoveredIdentical).count, allRecoveredIdentical: r.allSatisfy(\.recoveredIdentical),
-            wuTestsPassed: tests.reduce(0) { $0 + ($1.npcrPass ? 1 : 0) + ($1.uaciPass ? 1 : 0) }, wuTests: tests.count * 2,
+            wuTestsPassed: r.map(\.wuVerdictsPassed).reduce(0, +), wuTests: r.map(\.wuVerdicts).reduce(0, +),
             meanNPCRWhole: rounded(r.map(\.npcrWhole).meanOrNil), meanUACIWhole: rounded(r.map(\.uaciWhole).meanOrNil),
             meanNPCRAreas: rounded(r.compactMap(\.npcrAreas).meanOrNil), meanUACIAreas: rounded(r.compactMap(\.uaciAreas).meanOrNil),
             meanLeakShare: rounded(r.map(\.leakShare).meanOrNil, 1e6))

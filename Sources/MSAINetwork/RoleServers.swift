@@ -24,7 +24,7 @@ public struct DataCenterServer: Sendable {
         let server = try await RunningServer.start(
             DataCenterService.router(dataCenter: dataCenter, cloudToken: c.cloudToken, edgeTokens: c.edgeTokens,
                                      viewerTokens: c.viewerTokens, recovererTokens: c.recovererTokens),
-            host: host, port: port, name: name, logLevel: logLevel, services: retention.map { [$0] } ?? [])
+            host: host, port: port, name: name, role: "the data center", logLevel: logLevel, services: retention.map { [$0] } ?? [])
         return DataCenterServer(dataCenter: dataCenter, server: server)
     }
 
@@ -47,7 +47,7 @@ public struct CloudServer: Sendable {
         try RoleConfiguration.checkTransport(dataCenterURL, role: "data center")
         let cloud = CloudPlatform(escrow: HTTPDataCenterClient(url: dataCenterURL, token: c.cloudToken, retry: retry))
         let server = try await RunningServer.start(CloudService.router(cloud: cloud, edgeTokens: c.edgeTokens), host: host, port: port,
-                                                   name: name, logLevel: logLevel)
+                                                   name: name, role: "the cloud", logLevel: logLevel)
         return CloudServer(cloud: cloud, server: server)
     }
 

@@ -204,9 +204,10 @@ public final class RunningServer: Sendable {
 
     /// Starts `router` and returns once it listens; throws if it cannot bind.
     /// `services` run beside the server in its service group (the data center's retention) and
-    /// stop with it.
+    /// stop with it; `role` names the server in errors ("the data center"), `name` in its logs.
     public static func start<Context: RequestContext>(_ router: Router<Context>, host: String, port: Int, name: String,
-                             logLevel: Logger.Level = .warning, services: [any Service] = []) async throws -> RunningServer
+                             role: String? = nil, logLevel: Logger.Level = .warning, services: [any Service] = []) async throws
+        -> RunningServer
     where Context.Source == ApplicationRequestContextSource {
         var logger = Logger(label: name)
         logger.logLevel = logLevel
@@ -227,8 +228,7 @@ public final class RunningServer: Sendable {
             do {
                 try await task.value
             } catch {
-                let who = ["msai-cloud": "the cloud", "msai-datacenter": "the data center"][name] ?? name
-                throw MSAIError.io("\(who) cannot listen on \(host):\(port): \(TransportErrors.bindFailure(error, host: host, port: port))")
+                throw MSAIError.io("\(role ?? name) cannot listen on \(host):\(port): \(TransportErrors.bindFailure(error, host: host, port: port))")
             }
             throw MSAIError.io("\(name) stopped before it listened on \(host):\(port)")
         }

@@ -60,7 +60,6 @@ struct Batch: AsyncParsableCommand {
         let makeEvaluator: @Sendable () -> Evaluator
         do {
             let m = mode
-            guard jobsOption.map({ $0 >= 1 }) ?? true else { throw MSAIError.invalidArgument("--jobs must be at least 1") }
             privacyPolicy = try policy.resolveForResearch()
             // A detector that cannot load is named now, once, rather than by every worker.
             if privacyPolicy.onDetectorFailure == .stop {

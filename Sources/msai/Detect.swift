@@ -52,9 +52,9 @@ struct Detect: ParsableCommand {
             do {
                 let image = try ImageFile.read(file)
                 let decision = try selector.select(image)
+                let name = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
                 let report = DetectionReport(image: URL(fileURLWithPath: file).lastPathComponent, pixels: image, decision: decision)
                 if let out {
-                    let name = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
                     try writeAll([
                         ("\(name).detections.json", Array(report.json(pretty: true))),
                         ("\(name).annotated.png", try PNGCodec.encode(try image.annotated(with: decision.areas))),
@@ -65,7 +65,6 @@ struct Detect: ParsableCommand {
                 } else {
                     print(render(report))
                     if let out {
-                        let name = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
                         print("  wrote \(out)/\(name).detections.json and \(out)/\(name).annotated.png")
                     }
                 }

@@ -70,6 +70,17 @@ struct Edge: AsyncParsableCommand {
         guard (1...20).contains(attempts) else { throw ValidationError("--attempts must lie in 1...20, got \(attempts)") }
     }
 
+    /// Where --preview writes the masked view of `input`: NAME.masked-view.EXT beside it, or in
+    /// --preview-folder; masked-view.EXT for a live stream (nil), which has no folder of its own;
+    /// nil without --preview.
+    func previewPath(for input: String?, fileExtension: String) -> String? {
+        guard preview || previewFolder != nil else { return nil }
+        let file = (input.map { URL(fileURLWithPath: $0).deletingPathExtension().lastPathComponent + "." } ?? "")
+            + "masked-view." + fileExtension
+        let folder = previewFolder ?? input.map { ($0 as NSString).deletingLastPathComponent } ?? ""
+        return folder.isEmpty ? file : (folder as NSString).appendingPathComponent(file)
+    }
+
     func run() async throws {
         let start = ContinuousClock.now
         let c: RoleConfiguration
@@ -105,14 +116,10 @@ struct Edge: AsyncParsableCommand {
         let reader = verify ? c.recovererTokens.first.map { HTTPReaderClient(url: c.dataCenterURL, token: $0, retry: retry) } : nil
         if verify && reader == nil { printError("--verify needs a recoverer token (recoverer_tokens or MSAI_RECOVERER_TOKEN)"); throw ExitCode(1) }
         if streaming {
-            var previewPath: String?
-            if preview || previewFolder != nil {
-                let isFile = stream.watch == nil && !inputs[0].hasPrefix("udp://") && !StreamOptions.isMJPEG(inputs[0])
-                let name = isFile ? URL(fileURLWithPath: inputs[0]).deletingPathExtension().lastPathComponent + ".masked-view.avi" : "masked-view.avi"
-                let folder = previewFolder ?? (isFile ? (inputs[0] as NSString).deletingLastPathComponent : "")
-                previewPath = folder.isEmpty ? name : (folder as NSString).appendingPathComponent(name)
-            }
-            try await stream.run(inputs: inputs, edge: edge, selector: selector, reader: reader, preview: previewPath)
+            let isFile = stream.watch == nil && !inputs[0].hasPrefix("udp://") && !StreamOptions.isMJPEG(inputs[0])
+            // A live stream has no folder to write beside: its preview goes here.
+            try await stream.run(inputs: inputs, edge: edge, selector: selector, reader: reader,
+                                 preview: previewPath(for: isFile ? inputs[0] : nil, fileExtension: "avi"))
             return
         }
 
@@ -129,11 +136,8 @@ struct Edge: AsyncParsableCommand {
                 sent += 1
                 areas += receipt.areaCount
                 var line = "sent \(file) as frame \(receipt.frameID) (\(decision.summary(areaCount: receipt.areaCount)))"
-                if preview || previewFolder != nil {
-                    // Only what was sent: a frame that failed has no preview either.
-                    let name = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent + ".masked-view.png"
-                    let folder = previewFolder ?? (file as NSString).deletingLastPathComponent
-                    let path = folder.isEmpty ? name : (folder as NSString).appendingPathComponent(name)
+                // Only what was sent: a frame that failed has no preview either.
+                if let path = previewPath(for: file, fileExtension: "png") {
                     do {
                         try ImageFile.writeAtomically(try PNGCodec.encode(frame.maskedAreas), to: URL(fileURLWithPath: path))
                         line += "; its masked view in \(path)"

@@ -51,9 +51,6 @@ struct StreamOptions: ParsableArguments {
         guard inputs.count == 1 else {
             throw MSAIError.invalidArgument("a video file, udp:// or http:// stream is processed on its own; got \(inputs.count) inputs")
         }
-        guard detectEvery >= 1 else { throw MSAIError.invalidArgument("--detect-every must be 1 or more, got \(detectEvery)") }
-        guard maxAge > 0, growth >= 0 else { throw MSAIError.invalidArgument("--max-age must be positive and --growth 0 or more") }
-        guard backgroundEvery >= 1 else { throw MSAIError.invalidArgument("--background-every must be 1 or more, got \(backgroundEvery)") }
         return true
     }
 

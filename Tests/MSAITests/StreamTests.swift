@@ -241,19 +241,26 @@ final class Counter: @unchecked Sendable {
 /// without polling.
 @Suite struct DetectionBoardTests {
     @Test func aWaiterIsWokenByTheDetectionOrItsDeadline() async throws {
-        let board = DetectionBoard()
+        let clock = ManualClock()
+        let board = DetectionBoard(clock: clock)
         // Settled already: no wait at all.
         await board.settle(0, with: nil)
         await board.wait(for: 0, upTo: .seconds(600))
-        // Woken by the detection, long before a deadline of ten minutes.
+        // Woken by the detection, the clock never moving.
         let waiting = Task { await board.wait(for: 4, upTo: .seconds(600)) }
+        await settle { await board.waiting == 1 }
         await board.settle(4, with: AreaCarrier.Detected(frame: 4, time: .zero, areas: [Rect(x: 0, y: 0, width: 4, height: 4)]))
         await waiting.value
         #expect(await board.newest(atOrBefore: 5)?.frame == 4)
-        // Never settled: the deadline ends the wait, and a later settle finds nobody to wake.
-        let start = ContinuousClock.now
-        await board.wait(for: 8, upTo: .milliseconds(50))
-        #expect(ContinuousClock.now - start >= .milliseconds(50))
+        // Never settled: the deadline ends the wait once the clock reaches it, not before; a
+        // later settle finds nobody to wake.
+        let expiring = Task { await board.wait(for: 8, upTo: .seconds(2)) }
+        await settle { clock.sleeping == 1 }
+        clock.advance(by: .milliseconds(1999))
+        #expect(await board.waiting == 1)
+        clock.advance(by: .milliseconds(1))
+        await expiring.value
+        #expect(await board.waiting == 0)
         await board.settle(8, with: nil)
     }
 

@@ -1,0 +1,28 @@
+import MSAICore
+
+/// One decoded frame of a stream: its number at the source, its time in the stream (from the
+/// container's frame rate for files, from arrival for live sources), and its pixels.
+public struct StreamFrame: Sendable {
+    public let index: Int
+    public let time: Duration
+    public let pixels: PixelBuffer
+
+    public init(index: Int, time: Duration, pixels: PixelBuffer) {
+        self.index = index
+        self.time = time
+        self.pixels = pixels
+    }
+}
+
+/// Where a stream's frames come from. `next()` is called by one task at a time; nil ends the
+/// stream. A live source drops frames itself when the pipeline falls behind (before detection)
+/// and counts them in `dropped`.
+public protocol FrameSource: AnyObject, Sendable {
+    func next() async throws -> StreamFrame?
+    var dropped: Int { get async }
+    /// Ends the stream: `next()` returns nil from now on (callable from any thread).
+    func close()
+    /// A live source cannot wait: when detection falls behind, scheduled detections are skipped
+    /// (the frames reuse older areas, or go whole). A file can wait: every scheduled frame is detected.
+    var isLive: Bool { get }
+}

@@ -3,7 +3,8 @@ import PackageDescription
 
 // Layers, from the inside out:
 //   MSAICore      the scheme itself: GF(251), membranes, masking, tau and block scrambling,
-//                 metrics, role messages. Foundation only: no C library, no I/O.
+//                 metrics, role messages. Foundation only: no C library, no I/O. A package of
+//                 its own (Core/), so that its tests build without any C library.
 //   MSAICrypto    swift-crypto adapter: the keyed PRF (ChaCha20 keystream), the frame keys (HKDF),
 //                 the frame seal (AES-GCM) and the master key that wraps secrets at rest.
 //   MSAIBigInt    GMP adapter and the integer VHE mode built on it.
@@ -17,14 +18,17 @@ import PackageDescription
 //   MSAIStreaming the edge's frame pipeline for video and live streams, and its sources
 //                 (video files, watched folders, UDP through SwiftNIO).
 //   msai          the command line, which wires the rest.
+/// The core, from its own package (Core/).
+let core: Target.Dependency = .product(name: "MSAICore", package: "Core")
+
 let package = Package(
     name: "msai",
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "msai", targets: ["msai"]),
-        .library(name: "MSAICore", targets: ["MSAICore"]),
     ],
     dependencies: [
+        .package(path: "Core"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"4.0.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
@@ -37,19 +41,18 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.5.0"),
     ],
     targets: [
-        .target(name: "MSAICore"),
         .target(
             name: "MSAICrypto",
-            dependencies: ["MSAICore", .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: [core, .product(name: "Crypto", package: "swift-crypto")]
         ),
         .systemLibrary(name: "CGMP", path: "Sources/CGMP"),
-        .target(name: "MSAIBigInt", dependencies: ["MSAICore", "MSAICrypto", "CGMP"]),
+        .target(name: "MSAIBigInt", dependencies: [core, "MSAICrypto", "CGMP"]),
         .systemLibrary(name: "CTurboJPEG", path: "Sources/CTurboJPEG"),
         .target(
             name: "CMSAIPNG",
             linkerSettings: [.linkedLibrary("png")]
         ),
-        .target(name: "MSAIImageIO", dependencies: ["MSAICore", "CTurboJPEG", "CMSAIPNG", "CMSAIQOI"]),
+        .target(name: "MSAIImageIO", dependencies: [core, "CTurboJPEG", "CMSAIPNG", "CMSAIQOI"]),
         .target(name: "CMSAIQOI"),
         .target(
             name: "CMSAIBenchCodecs",
@@ -64,16 +67,16 @@ let package = Package(
                 .linkedLibrary("stdc++"),
             ]
         ),
-        .target(name: "MSAIVision", dependencies: ["MSAICore", "CMSAIOpenCV"]),
-        .target(name: "MSAIRoles", dependencies: ["MSAICore", "MSAICrypto", "MSAIBigInt", "MSAIImageIO"]),
+        .target(name: "MSAIVision", dependencies: [core, "CMSAIOpenCV"]),
+        .target(name: "MSAIRoles", dependencies: [core, "MSAICrypto", "MSAIBigInt", "MSAIImageIO"]),
         .target(
             name: "MSAIStorage",
-            dependencies: ["MSAICore", "MSAICrypto", "MSAIImageIO", "MSAIRoles", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: [core, "MSAICrypto", "MSAIImageIO", "MSAIRoles", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .target(
             name: "MSAINetwork",
             dependencies: [
-                "MSAICore", "MSAICrypto", "MSAIImageIO", "MSAIRoles",
+                core, "MSAICrypto", "MSAIImageIO", "MSAIRoles",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
@@ -85,13 +88,13 @@ let package = Package(
         ),
         .target(
             name: "MSAIEvaluation",
-            dependencies: ["MSAICore", "MSAICrypto", "MSAIImageIO", "MSAIRoles", "MSAIVision",
+            dependencies: [core, "MSAICrypto", "MSAIImageIO", "MSAIRoles", "MSAIVision",
                            .product(name: "Mustache", package: "swift-mustache")]
         ),
         .target(
             name: "MSAIStreaming",
             dependencies: [
-                "MSAICore", "MSAIRoles", "MSAIImageIO", "MSAIVision",
+                core, "MSAIRoles", "MSAIImageIO", "MSAIVision",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
@@ -99,17 +102,17 @@ let package = Package(
         .executableTarget(
             name: "msai",
             dependencies: [
-                "MSAICore", "MSAICrypto", "MSAIBigInt", "MSAIImageIO", "MSAIVision", "MSAIRoles", "MSAIEvaluation", "MSAIStorage", "MSAINetwork", "MSAIStreaming",
+                core, "MSAICrypto", "MSAIBigInt", "MSAIImageIO", "MSAIVision", "MSAIRoles", "MSAIEvaluation", "MSAIStorage", "MSAINetwork", "MSAIStreaming",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(
             name: "msai-bench",
-            dependencies: ["MSAICore", "MSAICrypto", "MSAIImageIO", "MSAIVision", "MSAIRoles", "MSAINetwork", "MSAIStorage", "MSAIStreaming", "CMSAIBenchCodecs"]
+            dependencies: [core, "MSAICrypto", "MSAIImageIO", "MSAIVision", "MSAIRoles", "MSAINetwork", "MSAIStorage", "MSAIStreaming", "CMSAIBenchCodecs"]
         ),
         .testTarget(
             name: "MSAITests",
-            dependencies: ["msai", "MSAICore", "MSAICrypto", "MSAIBigInt", "MSAIImageIO", "MSAIVision", "MSAIRoles", "MSAIEvaluation", "MSAIStorage", "MSAINetwork", "MSAIStreaming",
+            dependencies: ["msai", core, .product(name: "MSAICoreTesting", package: "Core"), "MSAICrypto", "MSAIBigInt", "MSAIImageIO", "MSAIVision", "MSAIRoles", "MSAIEvaluation", "MSAIStorage", "MSAINetwork", "MSAIStreaming",
                            .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "GRDB", package: "GRDB.swift"),
                            .product(name: "ArgumentParser", package: "swift-argument-parser"),
                            .product(name: "Hummingbird", package: "hummingbird")],

@@ -1,6 +1,7 @@
 import Foundation
 import MSAIBigInt
 import MSAICore
+import MSAICoreTesting
 import MSAICrypto
 import MSAIImageIO
 import MSAIRoles

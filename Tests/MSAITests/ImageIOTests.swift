@@ -1,5 +1,6 @@
 import Foundation
 import MSAICore
+import MSAICoreTesting
 import MSAIImageIO
 import Testing
 

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import MSAICore
+import MSAICoreTesting
 import MSAICrypto
 import MSAIImageIO
 import MSAINetwork

@@ -1,5 +1,6 @@
 import Foundation
 import MSAICore
+import MSAICoreTesting
 import MSAIImageIO
 import MSAIRoles
 import MSAIStorage
@@ -10,34 +11,6 @@ import Testing
 /// ROI-only transmission (seed 002): a full frame once, then only masked areas, composed by
 /// the data center onto that background.
 @Suite struct ROIOnlyTests {
-    @Test func theMosaicHoldsEveryAreaOnceAndComposesBack() throws {
-        var random = SplitMix64(seed: 70)
-        for round in 0..<200 {
-            let width = Int.random(in: 1...90, using: &random), height = Int.random(in: 1...70, using: &random)
-            let frame = randomImage(width: width, height: height, channels: round % 2 == 0 ? 3 : 1, using: &random)
-            let background = randomImage(width: width, height: height, channels: frame.channels, using: &random)
-            let areas = (0..<Int.random(in: 0...6, using: &random)).map { _ in randomRect(width: width, height: height, using: &random) }
-            let mosaic = RegionMosaic(packing: areas, frameWidth: width)
-            #expect(mosaic.pieces.map(\.frameRect) == areas)
-            #expect(mosaic.width <= width)
-            for (i, a) in mosaic.pieces.enumerated() {
-                #expect(a.mosaicRect.fits(width: mosaic.width, height: mosaic.height))
-                for b in mosaic.pieces[(i + 1)...] { #expect(a.mosaicRect.intersection(b.mosaicRect) == nil) }
-            }
-            // Shelves waste at most the space beside shorter areas: never more than the frame.
-            #expect(mosaic.width * mosaic.height <= max(1, width * height * max(1, areas.count)))
-            let composed = try RegionMosaic.compose(try mosaic.extract(from: frame), pieces: mosaic.pieces, onto: background)
-            for y in 0..<height {
-                for x in 0..<width {
-                    let inside = areas.contains { $0.intersection(Rect(x: x, y: y, width: 1, height: 1)) != nil }
-                    let i = (y * width + x) * frame.channels
-                    let expected = inside ? frame.samples[i..<(i + frame.channels)] : background.samples[i..<(i + frame.channels)]
-                    #expect(composed.samples[i..<(i + frame.channels)] == expected, "round \(round) at \(x),\(y)")
-                }
-            }
-        }
-    }
-
     /// A background, then patches: each recovered frame is the background with that frame's
     /// areas in place, bit for bit, through the SQLite store; the patch is a fraction of the size.
     @Test func patchesAreComposedOntoTheBackgroundTheyName() async throws {

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import MSAICore
+import MSAICoreTesting
 import MSAICrypto
 import MSAIImageIO
 import MSAINetwork

@@ -1,5 +1,6 @@
 import Foundation
 import MSAICore
+import MSAICoreTesting
 import MSAICrypto
 import MSAIImageIO
 import MSAIRoles
@@ -169,46 +170,6 @@ import Testing
         #expect(counts.framesDelivered == intact.count + 1)
         #expect(counts.framesLost == 30 - intact.count)
         await sender.close()
-    }
-
-    @Test func reassemblyToleratesReorderingDuplicatesAndGarbage() throws {
-        let frame = (0..<5000).map { UInt8($0 % 251) }
-        let packets = try FramePackets.split(frame, number: 9)
-        #expect(packets.count == 4 && packets.allSatisfy { $0.count <= FramePackets.headerSize + FramePackets.payloadSize })
-        var r = FrameReassembler()
-        var forged = packets[0]
-        forged[11] = 200  // a packet count that disagrees with its frame's other packets
-        for p in [Array("hello".utf8), packets[3], packets[1], packets[1], forged, packets[2]] {
-            let delivered = r.accept(p)
-            #expect(delivered == nil)
-        }
-        let last = r.accept(packets[0])
-        let done = try #require(last)
-        #expect(done.number == 9 && done.bytes == frame)
-        #expect(r.counts.datagramsRejected == 2 && r.counts.framesDelivered == 1)
-        // A late packet of a delivered frame is ignored; an impossible header is refused.
-        let late = r.accept(packets[0])
-        #expect(late == nil)
-        var huge = packets[0]
-        huge.replaceSubrange(12..<16, with: [0xFF, 0xFF, 0xFF, 0xFF])
-        #expect(throws: MSAIError.self) { try FramePackets.Header(parsing: huge) }
-        #expect(throws: MSAIError.self) { try FramePackets.split([], number: 0) }
-    }
-
-    @Test func carriedAreasGrowWithAgeAndGoWholeWhenStale() {
-        let carrier = AreaCarrier(settings: .init(growth: 0.1, minimumGrowth: 2, maximumAge: .milliseconds(400)))
-        let detection = AreaCarrier.Detected(frame: 10, time: .seconds(1), areas: [Rect(x: 100, y: 100, width: 50, height: 20)])
-        #expect(carrier.decide(frame: 10, time: .seconds(1), width: 640, height: 480, detection: detection)
-            == .areas([Rect(x: 100, y: 100, width: 50, height: 20)], detectedAt: 10, age: 0))
-        // 3 frames later: 5 px (10 % of 50) per frame on every side.
-        #expect(carrier.decide(frame: 13, time: .milliseconds(1300), width: 640, height: 480, detection: detection)
-            == .areas([Rect(x: 85, y: 85, width: 80, height: 50)], detectedAt: 10, age: 3))
-        // Grown areas are clamped to the frame.
-        let corner = AreaCarrier.Detected(frame: 0, time: .zero, areas: [Rect(x: 0, y: 0, width: 10, height: 10)])
-        #expect(carrier.decide(frame: 2, time: .milliseconds(100), width: 640, height: 480, detection: corner)
-            == .areas([Rect(x: 0, y: 0, width: 14, height: 14)], detectedAt: 0, age: 2))
-        #expect(carrier.decide(frame: 15, time: .milliseconds(1500), width: 640, height: 480, detection: detection).isWholeFrame)
-        #expect(carrier.decide(frame: 0, time: .zero, width: 640, height: 480, detection: nil).isWholeFrame)
     }
 
     @Test func aLiveQueueDropsTheOldestAndAWaitingQueueHoldsTheProducer() async {

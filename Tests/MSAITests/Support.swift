@@ -1,5 +1,6 @@
 import Foundation
 import MSAICore
+import MSAICoreTesting
 import MSAICrypto
 import Testing
 import MSAIEvaluation
@@ -52,28 +53,6 @@ struct Roles {
         let receipt = try await edge.send(frame)
         return (frame, try dataCenter.recoverOriginal(receipt.frameID, actor: "test", reason: "round trip").pixels)
     }
-}
-
-/// A random image; `values` chooses the samples (default uniform 0...255).
-func randomImage(width: Int, height: Int, channels: Int, using random: inout SplitMix64) -> PixelBuffer {
-    let samples = (0..<(width * height * channels)).map { _ in UInt8.random(in: 0...255, using: &random) }
-    return try! PixelBuffer(width: width, height: height, channels: channels, samples: samples)
-}
-
-/// A random rectangle inside a width × height image, biased to touch the edges often.
-func randomRect(width: Int, height: Int, using random: inout SplitMix64) -> Rect {
-    func span(_ side: Int) -> (Int, Int) {
-        switch Int.random(in: 0..<4, using: &random) {
-        case 0: return (0, Int.random(in: 1...side, using: &random))  // touches the start
-        case 1: let l = Int.random(in: 1...side, using: &random); return (side - l, l)  // touches the end
-        case 2: return (0, side)  // the whole side
-        default:
-            let start = Int.random(in: 0..<side, using: &random)
-            return (start, Int.random(in: 1...(side - start), using: &random))
-        }
-    }
-    let (x, w) = span(width), (y, h) = span(height)
-    return Rect(x: x, y: y, width: w, height: h)
 }
 
 struct Vectors: Decodable {

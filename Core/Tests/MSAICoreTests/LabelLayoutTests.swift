@@ -1,4 +1,5 @@
 import MSAICore
+import MSAICoreTesting
 import Testing
 
 /// Labels of annotated detections never cover one another, and stay inside the image.

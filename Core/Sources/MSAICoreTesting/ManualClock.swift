@@ -3,12 +3,12 @@ import Synchronization
 /// A clock that moves only when a test says so (`advance(by:)`), after swift-nio's embedded
 /// event loop: sleepers wake when the time they wait for is reached, so no test waits for real
 /// time to pass.
-final class ManualClock: Clock, Sendable {
-    struct Instant: InstantProtocol {
-        var offset: Duration
-        func advanced(by duration: Duration) -> Instant { Instant(offset: offset + duration) }
-        func duration(to other: Instant) -> Duration { other.offset - offset }
-        static func < (a: Instant, b: Instant) -> Bool { a.offset < b.offset }
+public final class ManualClock: Clock, Sendable {
+    public struct Instant: InstantProtocol {
+        public var offset: Duration
+        public func advanced(by duration: Duration) -> Instant { Instant(offset: offset + duration) }
+        public func duration(to other: Instant) -> Duration { other.offset - offset }
+        public static func < (a: Instant, b: Instant) -> Bool { a.offset < b.offset }
     }
 
     private struct Sleeper {
@@ -25,13 +25,15 @@ final class ManualClock: Clock, Sendable {
 
     private let state = Mutex(State())
 
-    var now: Instant { state.withLock { $0.now } }
-    var minimumResolution: Duration { .zero }
+    public init() {}
+
+    public var now: Instant { state.withLock { $0.now } }
+    public var minimumResolution: Duration { .zero }
 
     /// How many sleepers wait for the clock.
-    var sleeping: Int { state.withLock { $0.sleepers.count } }
+    public var sleeping: Int { state.withLock { $0.sleepers.count } }
 
-    func sleep(until deadline: Instant, tolerance: Duration?) async throws {
+    public func sleep(until deadline: Instant, tolerance: Duration?) async throws {
         let id = state.withLock { state -> Int in
             state.nextID += 1
             return state.nextID
@@ -55,7 +57,7 @@ final class ManualClock: Clock, Sendable {
     }
 
     /// Moves time on and wakes every sleeper whose deadline it reaches.
-    func advance(by duration: Duration) {
+    public func advance(by duration: Duration) {
         let due = state.withLock { state -> [Sleeper] in
             state.now = state.now.advanced(by: duration)
             let now = state.now
@@ -69,6 +71,6 @@ final class ManualClock: Clock, Sendable {
 
 /// Lets other tasks run until `condition` holds (for a task to reach a wait it registers); it
 /// yields, it does not sleep, so it takes no time that a test's outcome depends on.
-func settle(until condition: () async -> Bool) async {
+public func settle(until condition: () async -> Bool) async {
     for _ in 0..<100_000 where await !condition() { await Task.yield() }
 }

@@ -55,10 +55,11 @@ public struct DetectionLedger: Sendable {
 
     /// Drops what frames before `sequence` left, keeping the newest detection among them as the
     /// fallback for the frames that still need one. Bounds the ledger on an endless stream.
+    /// (Nobody waits for a frame before `sequence` any more: the mask stage goes in order.)
     public mutating func forget(before sequence: Int) {
-        guard let keep = detections.keys.filter({ $0 < sequence }).max() ?? settled.filter({ $0 < sequence }).max() else { return }
+        settled = settled.filter { $0 >= sequence }
+        guard let keep = detections.keys.filter({ $0 < sequence }).max() else { return }
         for key in detections.keys where key < keep { detections[key] = nil }
-        settled = settled.filter { $0 >= keep }
     }
 
     /// How many frames the ledger remembers (settled or detected): bounded by `forget`.

@@ -95,6 +95,7 @@ let package = Package(
             name: "MSAIStreaming",
             dependencies: [
                 core, "MSAIRoles", "MSAIImageIO", "MSAIVision",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]

@@ -77,6 +77,9 @@ struct RoleClient: Sendable {
                     if status == 409, let field = response.headers.first(name: Wire.usedUp), let item = UsedUp(field: field) {
                         throw MSAIError.alreadyUsed(item)
                     }
+                    if status == 404, let field = response.headers.first(name: Wire.notFound), field.hasPrefix("frame ") {
+                        throw MSAIError.noSuchFrame(String(field.dropFirst("frame ".count)))
+                    }
                     throw refusal(status: status, message: message)
                 }
             } catch let error as MSAIError {

@@ -244,14 +244,6 @@ public struct RoleConfiguration: Codable, Equatable, Sendable {
 
     /// "host:port" split, with a message naming the field when malformed.
     public static func hostAndPort(_ text: String, field: String) throws -> (host: String, port: Int) {
-        guard let colon = text.lastIndex(of: ":"), colon != text.startIndex, let port = Int(text[text.index(after: colon)...]) else {
-            throw MSAIError.invalidArgument("\(field) '\(text)' is not of the form host:port (e.g. 127.0.0.1:8701)")
-        }
-        guard (0...65535).contains(port) else {
-            throw MSAIError.invalidArgument(
-                "\(field) '\(text)': port \(port) is out of range; a port must lie in 1…65535"
-                    + (field.hasSuffix("_listen") ? " (0 in a listen address: any free port)" : ""))
-        }
-        return (String(text[..<colon]), port)
+        try HostAndPort.parse(text, field: field)
     }
 }

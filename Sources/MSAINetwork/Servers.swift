@@ -51,7 +51,10 @@ func httpError(_ error: Error) -> Error {
         headers[HTTPField.Name(Wire.usedUp)!] = item.field
         return HTTPError(.conflict, headers: headers, message: error.description)
     case .replay: return HTTPError(.conflict, message: error.description)
-    case .unknownKey(let message) where message.hasPrefix("no frame "): return HTTPError(.notFound, message: message)
+    case .noSuchFrame(let id):
+        var headers = HTTPFields()
+        headers[HTTPField.Name(Wire.notFound)!] = "frame \(id)"
+        return HTTPError(.notFound, headers: headers, message: error.description)
     case .io: return HTTPError(.internalServerError, message: error.description)
     default: return HTTPError(.badRequest, message: error.description)
     }

@@ -94,6 +94,8 @@ enum Wire {
     static let reason = "msai-reason"
     /// On a 409: which single-use secret was named again ("tau ID", "membrane ID", "membrane-key ID").
     static let usedUp = "msai-used-up"
+    /// On a 404 for a stored frame: the frame id that is not there ("frame ID").
+    static let notFound = "msai-not-found"
 
     static func encoder() -> JSONEncoder {
         let e = JSONEncoder()

@@ -106,7 +106,7 @@ public final class DataCenter: MembraneKeyEscrow, ScrambleService, FrameSink, @u
 
     /// The sealed frame as it arrived (readable by nobody without the data center's keys). Audited.
     public func sealedFrame(_ id: String, actor: String) throws -> [UInt8] {
-        guard let frame = try store.frame(id) else { throw MSAIError.unknownKey("no frame \(id)") }
+        guard let frame = try store.frame(id) else { throw MSAIError.noSuchFrame(id) }
         try store.appendAudit(AuditEntry(actor: actor, action: "read sealed", frameID: id))
         return frame.sealed
     }
@@ -114,7 +114,7 @@ public final class DataCenter: MembraneKeyEscrow, ScrambleService, FrameSink, @u
     /// Deletes a frame with its τ seed and membrane keys, so nothing can recover it. Audited.
     public func deleteFrame(_ id: String, actor: String, reason: String) throws {
         guard try store.deleteFrame(id, actor: actor, reason: try Self.checkReason(reason)) else {
-            throw MSAIError.unknownKey("no frame \(id)")
+            throw MSAIError.noSuchFrame(id)
         }
     }
 
@@ -208,7 +208,7 @@ public final class DataCenter: MembraneKeyEscrow, ScrambleService, FrameSink, @u
     /// Opens a stored frame and unscrambles it; with `unmask`, unmasks its areas too. A patch
     /// frame's pieces are laid onto its background, read the same way.
     private func read(_ id: String, unmask: Bool, asBackground: Bool = false) throws -> Recovery {
-        guard let frame = try store.frame(id) else { throw MSAIError.unknownKey("no frame \(id)") }
+        guard let frame = try store.frame(id) else { throw MSAIError.noSuchFrame(id) }
         guard let tau = try store.tau(id), let seed = tau.seed else {
             throw MSAIError.unknownKey("frame \(id)'s keys were destroyed; it cannot be read")
         }

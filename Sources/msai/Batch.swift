@@ -78,8 +78,7 @@ struct Batch: AsyncParsableCommand {
                   + (paper.map { ", each also at \($0) (\(total) evaluations)" } ?? "") + (cloud.map { ", through the roles at \($0) and \(datacenter ?? "")" } ?? "")
                   + "; \(skipped) already done in \(out), \(pending.count) to go, \(min(jobs, max(1, pending.count))) at a time")
         } catch let error as MSAIError {
-            printError(error.description)
-            throw ExitCode(1)
+            throw fail(error)
         }
         if jobs > 1 { setInferenceThreads(1) }  // the workers share the cores instead
         let progress = Progress(total: pending.count, interactive: isatty(STDOUT_FILENO) != 0)
@@ -100,7 +99,8 @@ struct Batch: AsyncParsableCommand {
         if untried > 0 {
             print("stopped: the other \(untried) image(s) were not tried, since a role cannot be reached; run the same command again once it can")
         }
-        if results.1 > 0 || untried > 0 { throw ExitCode(1) }
+        if untried > 0 { throw ExitStatus.unreachable }
+        if results.1 > 0 { throw ExitStatus.partial }
         print("next: msai report \(out)")
     }
 }

@@ -53,17 +53,16 @@ struct Camera: AsyncParsableCommand {
             (reader, rate) = try openSource()
             if let fps { guard fps >= 0 else { throw MSAIError.invalidArgument("--fps must be 0 or more, got \(fps)") }; rate = fps }
             if let udp {
-                let (host, port) = try parseHostPort(udp, option: "--udp")
+                let (host, port) = try HostAndPort.parseEndpoint(udp, option: "--udp")
                 outlet = .udp(try await UDPFrameSender(host: host, port: port, loss: loss, seed: seed))
             } else {
-                let (host, port) = try parseHostPort(mjpeg!, option: "--mjpeg")
+                let (host, port) = try HostAndPort.parseEndpoint(mjpeg!, option: "--mjpeg")
                 let broadcaster = MJPEGBroadcaster()
                 outlet = .mjpeg(broadcaster, try await RunningServer.start(MJPEGService.router(broadcaster: broadcaster), host: host, port: port,
                                                                             name: "msai-camera"))
             }
         } catch let error as MSAIError {
-            printError(error.description)
-            throw ExitCode(1)
+            throw fail(error)
         }
         let pace = rate > 0 ? String(format: "%.1f", rate) + " frames/s" : "full speed"
         switch outlet {
@@ -140,13 +139,3 @@ struct Camera: AsyncParsableCommand {
 }
 
 /// "host:port", with the option's name in the error.
-func parseHostPort(_ text: String, option: String) throws -> (String, Int) {
-    var trimmed = text.hasPrefix("udp://") ? String(text.dropFirst(6)) : text
-    if trimmed.hasPrefix("http://") { trimmed = String(trimmed.dropFirst(7)) }
-    if trimmed.hasSuffix("/") { trimmed = String(trimmed.dropLast()) }
-    let (named, port) = try RoleConfiguration.hostAndPort(trimmed, field: option)
-    var host = named
-    if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-    guard !host.isEmpty else { throw MSAIError.invalidArgument("\(option) must name a host, got '\(text)'") }
-    return (host, port)
-}

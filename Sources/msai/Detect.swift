@@ -44,8 +44,7 @@ struct Detect: ParsableCommand {
             selector = try AreaSelector.load(policy: strict) { try ModelStore.locate(explicit: policy.models) }
             if let out { try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true) }
         } catch let error as MSAIError {
-            printError(error.description)
-            throw ExitCode(1)
+            throw fail(error)
         }
         var failures = 0
         for file in files {
@@ -75,7 +74,7 @@ struct Detect: ParsableCommand {
         }
         if failures > 0 {
             printError("\(failures) of \(files.count) image(s) failed")
-            throw ExitCode(1)
+            throw ExitStatus.partial
         }
     }
 

@@ -87,7 +87,7 @@ struct Edge: AsyncParsableCommand {
         let selector: AreaSelector
         let files: [String]
         let maskingMode: MaskingMode
-        let streaming: Bool
+        let streamInput: StreamInput?
         let format: MaskedFrameCodec.Format
         do {
             maskingMode = mode
@@ -99,13 +99,12 @@ struct Edge: AsyncParsableCommand {
             try RoleConfiguration.checkTransport(c.cloudURL, role: "cloud")
             try RoleConfiguration.checkTransport(c.dataCenterURL, role: "data center")
             let manual = try regions.map(Rect.init(parsing:))
-            streaming = try stream.isStream(inputs)
-            files = streaming ? [] : try expandImageInputs(inputs)
-            format = frameFormat ?? (streaming ? .qoi : .png)
+            streamInput = try StreamInput.parse(inputs, watch: stream.watch)
+            files = streamInput != nil ? [] : try expandImageInputs(inputs)
+            format = frameFormat ?? (streamInput != nil ? .qoi : .png)
             selector = manual.isEmpty ? try policy.selector(for: try policy.resolve()) : .manual(manual)
         } catch let error as MSAIError {
-            printError(error.description)
-            throw ExitCode(1)
+            throw fail(error)
         }
         let retry = RetryPolicy(deadline: .seconds(deadline), attempts: attempts)
         let edge = EdgeCamera(
@@ -114,12 +113,12 @@ struct Edge: AsyncParsableCommand {
             egress: HTTPDataCenterClient(url: c.dataCenterURL, token: c.edgeTokens[0], retry: retry),
             mode: maskingMode, blockSize: block, frameFormat: format)
         let reader = verify ? c.recovererTokens.first.map { HTTPReaderClient(url: c.dataCenterURL, token: $0, retry: retry) } : nil
-        if verify && reader == nil { printError("--verify needs a recoverer token (recoverer_tokens or MSAI_RECOVERER_TOKEN)"); throw ExitCode(1) }
-        if streaming {
-            let isFile = stream.watch == nil && !inputs[0].hasPrefix("udp://") && !StreamOptions.isMJPEG(inputs[0])
+        if verify && reader == nil { throw fail(MSAIError.invalidArgument("--verify needs a recoverer token (recoverer_tokens or MSAI_RECOVERER_TOKEN)")) }
+        if let streamInput {
             // A live stream has no folder to write beside: its preview goes here.
-            try await stream.run(inputs: inputs, edge: edge, selector: selector, reader: reader,
-                                 preview: previewPath(for: isFile ? inputs[0] : nil, fileExtension: "avi"))
+            let file: String? = if case .videoFile(let path) = streamInput { path } else { nil }
+            try await stream.run(streamInput, edge: edge, selector: selector, reader: reader,
+                                 preview: previewPath(for: file, fileExtension: "avi"))
             return
         }
 
@@ -183,7 +182,8 @@ struct Edge: AsyncParsableCommand {
         }
         if failures.count > 1 { for (file, _) in failures { print("  not sent: \(file)") } }
         for (file, reason) in verifyFailures { print("  sent but not verified: \(file): \(reason)") }
-        if !failures.isEmpty || !verifyFailures.isEmpty { throw ExitCode(1) }
+        if stoppedBefore != nil { throw ExitStatus.unreachable }
+        if !failures.isEmpty || !verifyFailures.isEmpty { throw ExitStatus.partial }
     }
 }
 

@@ -37,56 +37,12 @@ struct StreamOptions: ParsableArguments {
         try check(backgroundEvery >= 1, "--background-every must be 1 or more, got \(backgroundEvery)")
     }
 
-    static let videoExtensions: Set<String> = ["avi", "mp4", "mkv", "mov", "webm", "mjpeg", "mjpg", "m4v", "mpg", "mpeg"]
-
-    func isStream(_ inputs: [String]) throws -> Bool {
-        let streams = inputs.filter {
-            $0.hasPrefix("udp://") || Self.isMJPEG($0) || Self.videoExtensions.contains(URL(fileURLWithPath: $0).pathExtension.lowercased())
-        }
-        if watch != nil {
-            guard inputs.isEmpty || inputs == [watch!] else { throw MSAIError.invalidArgument("--watch takes the folder; give no other inputs") }
-            return true
-        }
-        guard !streams.isEmpty else { return false }
-        guard inputs.count == 1 else {
-            throw MSAIError.invalidArgument("a video file, udp:// or http:// stream is processed on its own; got \(inputs.count) inputs")
-        }
-        return true
-    }
-
-    static func isMJPEG(_ input: String) -> Bool { input.hasPrefix("http://") || input.hasPrefix("https://") }
-
-    func run(inputs: [String], edge: EdgeCamera, selector: AreaSelector, reader: HTTPReaderClient?, preview: String? = nil) async throws {
-        let source: FrameSource
-        var previewRate = 10.0
-        var receiver: UDPFrameReceiver?
-        var mjpegReceiver: MJPEGReceiver?
-        let name: String
+    func run(_ input: StreamInput, edge: EdgeCamera, selector: AreaSelector, reader: HTTPReaderClient?, preview: String? = nil) async throws {
+        let stream: OpenedStream
         do {
-            if let watch {
-                source = try ImageFolderSource(folder: watch, watch: true, idleTimeout: idleTimeout.map { .seconds($0) })
-                name = "folder \(watch)"
-            } else if Self.isMJPEG(inputs[0]) {
-                // The stream ends when the camera ends it: the source closes and queued frames finish.
-                let buffer = LiveJPEGSource(capacity: liveBuffer, idleTimeout: idleTimeout.map { .seconds($0) })
-                mjpegReceiver = try await MJPEGReceiver.start(url: inputs[0], onFrame: { buffer.offer($0) }, onEnd: { buffer.close() })
-                source = buffer
-                name = "MJPEG \(inputs[0])"
-            } else if inputs[0].hasPrefix("udp://") {
-                let (host, port) = try parseHostPort(inputs[0], option: "udp://")
-                let buffer = LiveJPEGSource(capacity: liveBuffer, idleTimeout: idleTimeout.map { .seconds($0) })
-                receiver = try await UDPFrameReceiver.start(host: host, port: port, into: buffer)
-                source = buffer
-                name = "udp://\(host):\(receiver!.port)"
-            } else {
-                let video = try VideoFileSource(path: inputs[0])
-                source = video
-                previewRate = video.framesPerSecond
-                name = "\(inputs[0]) (\(video.width)x\(video.height), \(String(format: "%.1f", video.framesPerSecond)) fps)"
-            }
-        } catch let error as MSAIError {
-            printError(error.description)
-            throw ExitCode(1)
+            stream = try await OpenedStream.open(input, liveBuffer: liveBuffer, idleTimeout: idleTimeout.map { .seconds($0) })
+        } catch {
+            throw fail(error)
         }
         let pipeline = FramePipeline(
             edge: edge,
@@ -97,32 +53,20 @@ struct StreamOptions: ParsableArguments {
             detect: FramePipeline.detecting(with: selector))
 
         // Ctrl-C and SIGTERM end the stream cleanly: the source stops, queued frames finish.
-        let stopper = StreamStopper(source)
-        let signals = [SIGINT, SIGTERM].map { signo -> DispatchSourceSignal in
-            signal(signo, SIG_IGN)
-            let s = DispatchSource.makeSignalSource(signal: signo)
-            s.setEventHandler { stopper.stop() }
-            s.resume()
-            return s
+        let stopOnSignal = Task { [source = stream.source] in
+            await waitForTerminationSignal()
+            source.close()
         }
-        defer { signals.forEach { $0.cancel() } }
+        defer { stopOnSignal.cancel() }
 
-        print("masking \(name): detection every \(detectEvery) frame(s), areas trusted for \(maxAge) s"
+        print("masking \(stream.name): detection every \(detectEvery) frame(s), areas trusted for \(maxAge) s"
               + (motion ? ", motion trigger on (keyframe every \(keyframeEvery))" : "")
               + (roiOnly ? ", ROI only (a full frame every \(backgroundEvery))" : "") + "; Ctrl-C stops")
         fflush(nil)
         let interactive = isatty(STDOUT_FILENO) != 0
         let start = ContinuousClock.now
         let statusTask = status ? Task {
-            var previous = StreamCounters.Snapshot(), previousTime = ContinuousClock.now
-            while !Task.isCancelled {
-                try? await Task.sleep(for: .seconds(interactive ? 1 : 5))
-                if Task.isCancelled { break }
-                let now = await pipeline.counters.snapshot(), time = ContinuousClock.now
-                let seconds = max(0.001, milliseconds(time - previousTime) / 1000)
-                let line = statusLine(now, inRate: Double(now.received + now.dropped - previous.received - previous.dropped) / seconds,
-                                      outRate: Double(now.sent - previous.sent) / seconds)
-                (previous, previousTime) = (now, time)
+            await StreamStatus.report(pipeline.counters, every: .seconds(interactive ? 1 : 5), clock: ContinuousClock()) { line in
                 if interactive {
                     FileHandle.standardOutput.write(Data(("\r" + line + "   ").utf8))
                 } else {
@@ -132,11 +76,11 @@ struct StreamOptions: ParsableArguments {
             }
         } : nil
 
-        let verification = VerificationTally()
-        let previewVideo = preview.map { PreviewVideo(path: $0, framesPerSecond: previewRate) }
+        let verifier = StreamVerifier()
+        let previewVideo = preview.map { PreviewVideo(path: $0, framesPerSecond: stream.framesPerSecond, report: printError) }
         let counts: StreamCounters.Snapshot
         do {
-            counts = try await pipeline.run(source, limit: frames) { outcome in
+            counts = try await pipeline.run(stream.source, limit: frames) { outcome in
                 if let error = outcome.error {
                     if interactive { print() }
                     printError("frame \(outcome.frame.index): not sent: \(error)")
@@ -146,107 +90,33 @@ struct StreamOptions: ParsableArguments {
                 guard let reader, let receipt = outcome.receipt else { return }
                 do {
                     let recovered = try PNGCodec.decode(try await reader.recovered(frameID: receipt.frameID, reason: verificationReason)).pixels
-                    let base = outcome.manifest?.composition?.base
-                    let expected = try outcome.expectedRecovery(background: await verification.background(base))
-                    await verification.record(recovered == expected, frame: outcome.frame.index)
-                    if outcome.manifest?.composition == nil { await verification.remember(receipt.frameID, outcome.frame.pixels) }
+                    await verifier.check(outcome, recovered: recovered)
                 } catch {
-                    await verification.record(false, frame: outcome.frame.index)
+                    await verifier.couldNotRecover(outcome)
                 }
             }
         } catch {
             statusTask?.cancel()
-            _ = await receiver?.stop()
-            _ = await mjpegReceiver?.stop()
+            _ = await stream.stop()
             printError("the stream failed: \((error as? MSAIError)?.description ?? "\(error)")")
-            throw ExitCode(1)
+            throw ExitStatus.code(for: error)
         }
         statusTask?.cancel()
-        if let previewVideo {
-            if let summary = previewVideo.finish() { print(summary) }
-        }
-        let udpCounts = await receiver?.stop()
-        let mjpegCounts = await mjpegReceiver?.stop()
+        if let summary = previewVideo?.finish() { print(summary) }
+        let received = await stream.stop()
         if interactive && status { print() }
-        let seconds = max(0.001, milliseconds(ContinuousClock.now - start) / 1000)
-        print(statusLine(counts, inRate: Double(counts.received + counts.dropped) / seconds, outRate: Double(counts.sent) / seconds)
-              + String(format: " in %.1f s", seconds)
+        let elapsed = ContinuousClock.now - start
+        print(counts.statusLine(since: StreamCounters.Snapshot(), over: elapsed) + String(format: " in %.1f s", milliseconds(elapsed) / 1000)
               + (counts.detections > 0 ? String(format: "; detection %.0f ms on average", counts.detectionMilliseconds / Double(counts.detections)) : ""))
         if let reason = counts.lastDetectionError {
             printError("detection failed on \(counted(counts.detectionsFailed, "frame")) (their frames were masked whole when no recent detection was left); the last time: \(reason)")
         }
-        if let udpCounts {
-            print("udp: \(udpCounts.datagrams) datagrams, \(udpCounts.framesDelivered) frames reassembled, \(udpCounts.framesLost) lost to missing datagrams, \(udpCounts.datagramsRejected) datagrams rejected")
-        }
-        if let mjpegCounts {
-            print("mjpeg: \(mjpegCounts.parts) frames read (\(mjpegCounts.bytes / 1024) KiB), \(mjpegCounts.malformed) malformed parts skipped"
-                  + (mjpegCounts.error.map { "; the stream broke off: \($0)" } ?? ""))
-        }
+        if let received { print(received) }
         if reader != nil {
-            let (ok, bad) = await verification.totals()
+            let (ok, bad) = await verifier.totals
             print("\(ok) frame(s) verified bit-exact" + (bad.isEmpty ? "" : ", \(bad.count) NOT: frames \(bad.prefix(10).map(String.init).joined(separator: ", "))"))
-            if !bad.isEmpty { throw ExitCode(1) }
+            if !bad.isEmpty { throw ExitStatus.partial }
         }
-        if counts.failed > 0 { throw ExitCode(1) }
-    }
-}
-
-func statusLine(_ c: StreamCounters.Snapshot, inRate: Double, outRate: Double) -> String {
-    c.statusLine(inRate: inRate, outRate: outRate)
-}
-
-/// Ends a stream from a signal handler.
-final class StreamStopper: Sendable {
-    let source: FrameSource
-    init(_ source: FrameSource) { self.source = source }
-    func stop() { source.close() }
-}
-
-actor VerificationTally {
-    private var ok = 0
-    private var bad: [Int] = []
-    /// The newest full frame sent, which patch frames are composed onto.
-    private var newestFull: (id: String, pixels: PixelBuffer)?
-    func remember(_ id: String, _ pixels: PixelBuffer) { newestFull = (id, pixels) }
-    func background(_ id: String?) -> PixelBuffer? { newestFull.flatMap { $0.id == id ? $0.pixels : nil } }
-    func record(_ identical: Bool, frame: Int) { if identical { ok += 1 } else { bad.append(frame) } }
-    func totals() -> (Int, [Int]) { (ok, bad) }
-}
-
-/// `msai edge --preview` on a stream: the masked view of every frame sent, as a video for people
-/// to look at. Frames come from the pipeline's send stage one at a time; a frame the preview
-/// cannot take (a size change) is left out of it and said once, and never stops the stream.
-final class PreviewVideo: @unchecked Sendable {
-    let path: String
-    let framesPerSecond: Double
-    private let lock = NSLock()
-    private var writer: VideoWriter?
-    private var problem: String?
-
-    init(path: String, framesPerSecond: Double) {
-        self.path = path
-        self.framesPerSecond = framesPerSecond
-    }
-
-    func append(_ view: PixelBuffer) {
-        lock.withLock {
-            guard problem == nil else { return }
-            do {
-                if writer == nil { writer = try VideoWriter(path: path, framesPerSecond: framesPerSecond, width: view.width, height: view.height) }
-                try writer?.write(view)
-            } catch {
-                problem = (error as? MSAIError)?.description ?? "\(error)"
-                printError("preview: \(problem!); the stream goes on without it")
-            }
-        }
-    }
-
-    /// Closes the file; says where it is.
-    func finish() -> String? {
-        lock.withLock {
-            guard let writer else { return nil }
-            writer.finish()
-            return "wrote the masked view of the \(writer.framesWritten) frame(s) sent to \(path)"
-        }
+        if counts.failed > 0 { throw ExitStatus.partial }
     }
 }

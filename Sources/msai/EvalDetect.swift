@@ -31,8 +31,7 @@ struct EvalDetect: ParsableCommand {
         do {
             try evaluate()
         } catch let error as MSAIError {
-            printError(error.description)
-            throw ExitCode(1)
+            throw fail(error)
         }
     }
 

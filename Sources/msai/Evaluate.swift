@@ -70,19 +70,16 @@ struct Evaluate: AsyncParsableCommand {
             files = try expandImageInputs(inputs, oneOutputFolder: out != nil)
             if let out { try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true) }
         } catch let error as MSAIError {
-            printError(error.description)
-            throw ExitCode(1)
+            throw fail(error)
         } catch {
-            printError("cannot create output folder \(out ?? ""): \(error.localizedDescription)")
-            throw ExitCode(1)
+            throw fail(MSAIError.io("cannot create output folder \(out ?? ""): \(error.localizedDescription)"))
         }
 
         let selector: AreaSelector
         do {
             selector = manualRegions.isEmpty ? try policy.selector(for: privacyPolicy) : .manual(manualRegions)
         } catch let error as MSAIError {
-            printError(error.description)
-            throw ExitCode(1)
+            throw fail(error)
         }
         let evaluator = Evaluator(mode: maskingMode, blockSize: block)
         var failures = 0
@@ -99,7 +96,7 @@ struct Evaluate: AsyncParsableCommand {
         }
         if failures > 0 {
             printError("\(failures) of \(files.count) image(s) failed; their outputs were not written")
-            throw ExitCode(1)
+            throw ExitStatus.partial
         }
     }
 

@@ -131,8 +131,7 @@ private func withReader(_ config: ConfigOptions, as kind: ReaderKind, _ body: (H
         try RoleConfiguration.checkTransport(c.dataCenterURL, role: "data center")
         try await body(HTTPReaderClient(url: c.dataCenterURL, token: token))
     } catch let error as MSAIError {
-        printError(error.description)
-        throw ExitCode(1)
+        throw fail(error)
     }
 }
 

@@ -65,6 +65,6 @@ struct Inspect: ParsableCommand {
                 failures += 1
             }
         }
-        if failures > 0 { throw ExitCode(1) }
+        if failures > 0 { throw ExitStatus.partial }
     }
 }

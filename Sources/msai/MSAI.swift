@@ -29,6 +29,11 @@ struct MSAI: AsyncParsableCommand {
               msai up
               msai edge Datasets --verify
               msai frames list
+
+            Exit status: 0 done; 1 done in part (each failure is named); 64 a bad option \
+            or configuration value; 65 input that does not check out; 66 no such frame; \
+            69 a role cannot be reached; 74 reading or writing failed; 76 another role \
+            refused the request; 77 it refused our token; 78 a model is missing or broken.
             """,
         version: msaiVersion,
         subcommands: [Evaluate.self, Batch.self, Report.self, Detect.self, Inspect.self, Metrics.self, EvalDetect.self, Init.self, Up.self, Cloud.self, DataCenterCommand.self, Edge.self, Frames.self, Camera.self]
@@ -37,20 +42,6 @@ struct MSAI: AsyncParsableCommand {
 
 /// The release: 2 since frames are sealed and keys wrapped (an msai 1 database is migrated).
 let msaiVersion = "2.0.0"
-
-/// Runs `body`, turning library errors into one-line messages and a non-zero exit.
-func reportingErrors<T>(_ body: () throws -> T) throws -> T {
-    do {
-        return try body()
-    } catch let error as MSAIError {
-        throw ValidationFailure(message: error.description)
-    }
-}
-
-struct ValidationFailure: Error, CustomStringConvertible {
-    let message: String
-    var description: String { message }
-}
 
 func printError(_ message: String) {
     FileHandle.standardError.write(Data("msai: error: \(message)\n".utf8))

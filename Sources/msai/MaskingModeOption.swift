@@ -2,7 +2,7 @@ import ArgumentParser
 import MSAICore
 import MSAIRoles
 
-extension MaskingMode: ExpressibleByArgument {
+extension MaskingMode: @retroactive ExpressibleByArgument {
     /// The help of every command's --mode; each mode's line says what it protects and what not.
     static let help = ArgumentHelp("How areas are masked.", valueName: "mode")
 

@@ -46,8 +46,7 @@ struct Metrics: ParsableCommand {
                 print("  PSNR dB  \(psnr.isInfinite ? "inf" : format(psnr))")
             }
         } catch let error as MSAIError {
-            printError(error.description)
-            throw ExitCode(1)
+            throw fail(error)
         }
     }
 

@@ -61,8 +61,7 @@ struct Report: ParsableCommand {
                 print("wrote \(target): \(runs.map(\.name).joined(separator: ", ")) side by side")
             }
         } catch let error as MSAIError {
-            printError(error.description)
-            throw ExitCode(1)
+            throw fail(error)
         }
     }
 

@@ -66,8 +66,7 @@ struct Init: ParsableCommand {
             print("wrote \(config.path) with fresh tokens (cloud on 127.0.0.1:\(cloudPort), data center on 127.0.0.1:\(datacenterPort), database \(database))")
             print(keptKey ? "kept the data center's master key in \(keyFile)" : "wrote the data center's master key to \(keyFile): back it up apart from the database; without it stored frames cannot be read")
         } catch let error as MSAIError {
-            printError(error.description)
-            throw ExitCode(1)
+            throw fail(error)
         }
     }
 }
@@ -157,8 +156,7 @@ func serveUntilTerminated(_ config: ConfigOptions,
         await server.stop()
         print(stopped)
     } catch let error as MSAIError {
-        printError(error.description)
-        throw ExitCode(1)
+        throw fail(error)
     }
 }
 
@@ -193,8 +191,7 @@ struct Up: AsyncParsableCommand {
             await dataCenter.stop()
             print("stopped")
         } catch let error as MSAIError {
-            printError(error.description)
-            throw ExitCode(1)
+            throw fail(error)
         }
     }
 }

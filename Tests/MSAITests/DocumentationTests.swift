@@ -45,6 +45,27 @@ import Testing
         }
     }
 
+    /// The exit statuses `msai --help` lists are the ones msai ends with, kind of failure by kind.
+    @Test func theExitStatusesTheHelpListsAreTheOnesMsaiUses() throws {
+        let help = MSAI.helpMessage(columns: 10_000)
+        let paragraph = try #require(help.components(separatedBy: "Exit status:").dropFirst().first?.components(separatedBy: "\n").first)
+        var listed: [Int32: String] = [:]
+        for item in paragraph.split(separator: ";") {
+            let words = item.trimmingCharacters(in: .whitespaces).split(separator: " ", maxSplits: 1)
+            listed[try #require(Int32(words[0]))] = String(words[1])
+        }
+        let examples: [Int32: Error?] = [
+            0: nil, 1: nil, 64: MSAIError.invalidArgument("x"), 65: MSAIError.integrityFailure("x"), 66: MSAIError.noSuchFrame("x"),
+            69: MSAIError.unreachable("x"), 74: MSAIError.io("x"), 76: MSAIError.refused(status: 400, message: "x"),
+            77: MSAIError.refused(status: 401, message: "x"), 78: MSAIError.model("x"),
+        ]
+        #expect(Set(listed.keys) == Set(examples.keys), "\(listed)")
+        for case let (status, error?) in examples { #expect(ExitStatus.code(for: error).rawValue == status, "\(error)") }
+        #expect(ExitStatus.partial.rawValue == 1 && ExitStatus.unreachable.rawValue == 69)
+        #expect(ExitStatus.code(for: MSAIError.alreadyUsed(.tau("t"))).rawValue == 76)
+        #expect(ExitStatus.code(for: MSAIError.refused(status: 403, message: "x")).rawValue == 77)
+    }
+
     @Test func versionAndNegativeNumbersAreUnderstood() throws {
         #expect(MSAI.configuration.version == msaiVersion && !msaiVersion.isEmpty)
         // A negative number is read as a number and refused by range, not as a missing value.

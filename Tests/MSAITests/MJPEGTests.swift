@@ -3,6 +3,7 @@ import MSAICore
 import MSAICoreTesting
 import MSAIImageIO
 import MSAINetwork
+import MSAIStreaming
 import Testing
 
 /// MJPEG over HTTP: the parser, and `msai camera --mjpeg`'s server read by the edge's receiver.

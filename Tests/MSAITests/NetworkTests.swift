@@ -255,17 +255,19 @@ import Testing
             try config.write(to: configPath)
             let run = try CommandLineTests().msai(["edge", "Datasets/lena.png", "Datasets/coffee.png", "--config", configPath,
                                                    "--region", "0,0,16,16", "--deadline", "5", "--attempts", "1"])
-            #expect(run.status == 1)
             #expect(run.stdout.contains("0 of 2 frame(s) sent"), "\(run.stdout)")
             // Normally the cloud's refusal; under heavy load the tau call's deadline may expire first,
             // which is the same fail-closed outcome and is not a reason to stop.
             #expect(run.stderr.contains("msai: error: Datasets/lena.png: not sent: "), "\(run.stderr)")
             if run.stderr.contains("lena.png: not sent: cannot reach the cloud") {
+                #expect(run.status == 69, "a role that cannot be reached ends msai with 69")
                 #expect(run.stderr.contains("cannot reach the cloud at http://127.0.0.1:9: connection refused"), "\(run.stderr)")
                 #expect(run.stderr.contains("`msai up`") && run.stderr.contains("cloud_url"), "\(run.stderr)")
                 #expect(!run.stderr.contains("errno") && !run.stderr.contains("error set"), "\(run.stderr)")
                 #expect(run.stdout.contains("stopped: the other 1 image(s) were not tried"), "\(run.stdout)")
                 #expect(!run.stderr.contains("coffee.png"), "\(run.stderr)")
+            } else {
+                #expect(run.status == 1, "\(run.stderr)")
             }
             // One line per failure, never the same failure twice.
             #expect(run.stderr.components(separatedBy: "lena.png").count == 2, "\(run.stderr)")
@@ -375,7 +377,7 @@ import Testing
             try RoleConfiguration.writeMasterKey(to: folder.appendingPathComponent("k").path)
             try config.write(to: configPath)
             let taken = try cli.msai(["up", "--config", configPath])
-            #expect(taken.status == 1)
+            #expect(taken.status == 74)
             #expect(taken.stderr.contains("cannot listen on 127.0.0.1:\(holder.port): port \(holder.port) is taken by another process"),
                     "\(taken.stderr)")
             #expect(taken.stderr.contains("cloud_listen") && !taken.stderr.contains("errno"), "\(taken.stderr)")
@@ -396,7 +398,7 @@ import Testing
             config.dataCenterURL = "http://127.0.0.1:9"
             try config.write(to: configPath, overwrite: true)
             let list = try cli.msai(["frames", "list", "--config", configPath])
-            #expect(list.status == 1)
+            #expect(list.status == 69)
             #expect(list.stderr.contains("cannot reach the data center at http://127.0.0.1:9"), "\(list.stderr)")
             #expect(list.stderr.contains("`msai up`") && !list.stderr.contains("errno"), "\(list.stderr)")
             #expect(list.stderr.split(separator: "\n").count == 1, "\(list.stderr)")
@@ -406,7 +408,7 @@ import Testing
             config.dataCenterURL = "http://127.0.0.1:99999"
             try config.write(to: configPath, overwrite: true)
             let badURL = try cli.msai(["frames", "list", "--config", configPath])
-            #expect(badURL.status == 1 && badURL.stderr == "msai: error: data center URL 'http://127.0.0.1:99999': port 99999 is out of range; a port must lie in 1…65535\n",
+            #expect(badURL.status == 64 && badURL.stderr == "msai: error: data center URL 'http://127.0.0.1:99999': port 99999 is out of range; a port must lie in 1…65535\n",
                     "\(badURL.stderr)")
             config.dataCenterURL = d.cloud.url
             try config.write(to: configPath, overwrite: true)
@@ -419,7 +421,7 @@ import Testing
             try config.write(to: configPath, overwrite: true)
             let batch = try cli.msai(["batch", dataset("lena.png"), dataset("coffee.png"), "--out", run, "--paper-size", "none", "--jobs", "1",
                                       "--config", configPath, "--cloud", "http://127.0.0.1:9", "--datacenter", "http://127.0.0.1:9"])
-            #expect(batch.status == 1)
+            #expect(batch.status == 69)
             #expect(batch.stdout.contains("0 evaluated, 1 failed") && batch.stdout.contains("stopped: the other 1 image(s) were not tried"),
                     "\(batch.stdout)")
             #expect(batch.stdout.contains("(--datacenter)") || batch.stdout.contains("(--cloud)") || batch.stderr.contains("(--"), "\(batch.stdout)\(batch.stderr)")
@@ -468,7 +470,7 @@ import Testing
             let deleted = try launch(["frames", "delete", id, "--config", recovererConfig, "--reason", "subject's request"]).finish()
             #expect(deleted.status == 0, "\(deleted.text)")
             let gone = try launch(["frames", "masked", id, "--config", viewerConfig, "--out", view]).finish()
-            #expect(gone.status != 0 && gone.text.contains("no frame \(id)"), "\(gone.text)")
+            #expect(gone.status == 66 && gone.text.contains("no frame \(id)"), "\(gone.text)")
         }
     }
 

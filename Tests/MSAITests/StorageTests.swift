@@ -41,7 +41,7 @@ import Testing
         #expect(try dataCenter.applyRetention(keeping: .seconds(3600), now: between) == 0)
         #expect(try dataCenter.applyRetention(keeping: .zero, now: between) == 1)
         #expect(try DataCenter(store: try SQLiteDataCenterStore(path: path, masterKey: testMasterKey)).store.frameIDs() == [recent.frameID])
-        #expect(throws: MSAIError.unknownKey("no frame \(old.frameID)")) { try dataCenter.original(old.frameID) }
+        #expect(throws: MSAIError.noSuchFrame(old.frameID)) { try dataCenter.original(old.frameID) }
         #expect(try dataCenter.store.auditLog(limit: 10).map(\.action).last == "deleted 1 frame(s)")
         // The deleted frame's τ is still known as used: its frame cannot be sent again.
         #expect(try dataCenter.store.tau(old.frameID)?.used == true)

@@ -8,6 +8,8 @@ public enum MSAIError: Error, Equatable, CustomStringConvertible {
     case invalidMetadata(String)
     case integrityFailure(String)
     case unknownKey(String)
+    /// No stored frame has this id (never received, deleted, or past retention).
+    case noSuchFrame(String)
     case replay(String)
     /// A single-use secret named again: the τ of a frame already stored, a membrane already
     /// used, a key already deposited. Structured, so that a client can tell its own lost
@@ -30,6 +32,8 @@ public enum MSAIError: Error, Equatable, CustomStringConvertible {
             return m
         case .alreadyUsed(let item):
             return item.description
+        case .noSuchFrame(let id):
+            return "no frame \(id)"
         }
     }
 }

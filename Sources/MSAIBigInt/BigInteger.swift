@@ -5,7 +5,7 @@ import CGMP
 /// Each value lives behind its own pointer, initialised in `init` and cleared in `deinit`;
 /// an `__mpz_struct` is never copied by value (copies would share limbs). Operations write
 /// into an existing value, so hot loops reuse a few of these and allocate nothing per sample.
-public final class BigInteger: @unchecked Sendable {
+public final class BigInteger {
     let value: UnsafeMutablePointer<__mpz_struct>
 
     public init(_ n: UInt64 = 0) {

@@ -13,8 +13,10 @@ import MSAICrypto
 /// k has only 250 possible values, so the secrecy of this mode rests on w and the noise,
 /// not on k. Ciphertexts are 16 bytes per sample and travel beside the image.
 public enum IntegerVHE {
-    /// q = 2¹²⁷ − 1, a Mersenne prime.
-    public static let modulus: BigInteger = BigInteger("170141183460469231731687303715884105727")!
+    /// q = 2¹²⁷ − 1, a Mersenne prime. Shared by every thread, and only ever read (GMP reads
+    /// of one mpz_t from several threads at once are safe); nothing may write it, which is why
+    /// it is unsafe to the compiler and BigInteger itself is not Sendable.
+    nonisolated(unsafe) public static let modulus: BigInteger = BigInteger("170141183460469231731687303715884105727")!
     /// B = 2¹⁶.
     public static let noiseBound: UInt64 = 1 << 16
     /// Bytes per membrane value and per ciphertext (little-endian).

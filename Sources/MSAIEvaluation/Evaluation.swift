@@ -22,8 +22,8 @@ public final class Evaluator {
     }
 
     /// The three roles in this process, each its own object.
-    public convenience init(mode: MaskingMode, blockSize: Int, random: some RandomNumberGenerator = SystemRandomNumberGenerator(),
-                            dataCenterRandom: some RandomNumberGenerator = SystemRandomNumberGenerator()) {
+    public convenience init(mode: MaskingMode, blockSize: Int, random: sending some RandomNumberGenerator = SystemRandomNumberGenerator(),
+                            dataCenterRandom: sending some RandomNumberGenerator = SystemRandomNumberGenerator()) {
         let dataCenter = DataCenter(random: dataCenterRandom)
         let cloud = CloudPlatform(escrow: dataCenter, random: random)
         self.init(edge: EdgeCamera(membranes: cloud, scrambling: dataCenter, egress: dataCenter, mode: mode, blockSize: blockSize)) { id in

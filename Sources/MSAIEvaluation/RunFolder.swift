@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import MSAICore
 import MSAIImageIO
 
@@ -7,7 +8,7 @@ import MSAIImageIO
 /// without its extension), small JPEG previews beside it (NAME.preview-original.jpg, …),
 /// RUN/failures.jsonl. A run can be resumed with the same settings; a folder from another msai
 /// version or with other settings is refused, not mixed, and the refusal names what differs.
-public final class RunFolder: @unchecked Sendable {
+public final class RunFolder: Sendable {
     public static let format = "msai-run"
     /// 2: names without the extension, previews kept.
     public static let version = 2
@@ -110,7 +111,8 @@ public final class RunFolder: @unchecked Sendable {
     }
 
     public let url: URL
-    private let lock = NSLock()
+    /// Held while failures.jsonl is appended to: the workers of a batch share it.
+    private let appending = Mutex(())
 
     private init(url: URL) { self.url = url }
 
@@ -238,7 +240,7 @@ public final class RunFolder: @unchecked Sendable {
                                       "at": ISO8601DateFormatter().string(from: Date())]
         guard var data = try? JSONSerialization.data(withJSONObject: line, options: [.sortedKeys]) else { return }
         data.append(10)
-        lock.withLock {
+        appending.withLock { _ in
             let url = self.url.appendingPathComponent("failures.jsonl")
             if let handle = try? FileHandle(forWritingTo: url) {
                 handle.seekToEndOfFile()

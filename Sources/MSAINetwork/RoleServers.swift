@@ -14,13 +14,17 @@ public struct DataCenterServer: Sendable {
     public var url: String { server.url }
 
     /// Listens on `listen` (host:port; port 0 picks a free one), or on the configuration's
-    /// `datacenter_listen`. `onRetention` is told how many frames each retention pass deleted.
+    /// `datacenter_listen`. `onRetention` is told how many frames each retention pass deleted;
+    /// retention waits between passes on `clock` and cuts off at `now()` less the period.
     public static func start(_ c: RoleConfiguration, store: DataCenterStore, listen: String? = nil,
                              name: String = "msai-datacenter", logLevel: Logger.Level = .warning,
+                             clock: any Clock<Duration> = ContinuousClock(), now: @escaping @Sendable () -> Date = Date.init,
                              onRetention: @escaping @Sendable (Result<Int, Error>) -> Void = { _ in }) async throws -> DataCenterServer {
         let (host, port) = try RoleConfiguration.hostAndPort(listen ?? c.dataCenterListen, field: "datacenter_listen")
         let dataCenter = DataCenter(store: store)
-        let retention = c.retentionSeconds.map { RetentionService(dataCenter: dataCenter, keeping: $0, report: onRetention) }
+        let retention = c.retentionSeconds.map {
+            RetentionService(dataCenter: dataCenter, keeping: $0, clock: clock, now: now, report: onRetention)
+        }
         let server = try await RunningServer.start(
             DataCenterService.router(dataCenter: dataCenter, cloudToken: c.cloudToken, edgeTokens: c.edgeTokens,
                                      viewerTokens: c.viewerTokens, recovererTokens: c.recovererTokens),
@@ -59,6 +63,8 @@ public struct CloudServer: Sendable {
 struct RetentionService: Service {
     let dataCenter: DataCenter
     let keeping: Double
+    let clock: any Clock<Duration>
+    let now: @Sendable () -> Date
     let report: @Sendable (Result<Int, Error>) -> Void
 
     var interval: Duration { .seconds(min(60, max(1, keeping / 10))) }
@@ -66,8 +72,8 @@ struct RetentionService: Service {
     func run() async throws {
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
-                report(Result { try dataCenter.applyRetention(keeping: .seconds(keeping)) })
-                try? await Task.sleep(for: interval)
+                report(Result { try dataCenter.applyRetention(keeping: .seconds(keeping), now: now()) })
+                do { try await clock.sleep(for: interval) } catch { return }
             }
         }
     }

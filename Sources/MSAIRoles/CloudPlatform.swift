@@ -2,24 +2,24 @@ import Foundation
 import MSAICore
 import MSAIBigInt
 import MSAICrypto
+import Synchronization
 
 /// The cloud platform: makes a fresh membrane per request and hands its key to the data center.
 ///
 /// It is told only the shape of an area (rows × cols × channels) and the mode; it never sees
 /// pixels, frames or tau. It keeps no key after handing it over. What it knows (λ for every
 /// membrane it made) unmasks nothing in the default mode, whose pad it never sees.
-public final class CloudPlatform: MembraneService, @unchecked Sendable {
+public final class CloudPlatform: MembraneService, Sendable {
     private let escrow: MembraneKeyEscrow
-    private let lock = NSLock()
-    private var random: AnyRandomNumberGenerator
-    private var issued = 0
-    public var membranesIssued: Int { lock.withLock { issued } }
+    private let random: Mutex<AnyRandomNumberGenerator>
+    private let issued = Atomic<Int>(0)
+    public var membranesIssued: Int { issued.load(ordering: .relaxed) }
 
     /// `random` must be a cryptographically secure generator in production (the default);
     /// tests inject a seeded one so their runs repeat.
-    public init(escrow: MembraneKeyEscrow, random: some RandomNumberGenerator = SystemRandomNumberGenerator()) {
+    public init(escrow: MembraneKeyEscrow, random: sending some RandomNumberGenerator = SystemRandomNumberGenerator()) {
         self.escrow = escrow
-        self.random = AnyRandomNumberGenerator(random)
+        self.random = Mutex(AnyRandomNumberGenerator(random))
     }
 
     /// The largest membrane the cloud makes, in bytes (a 100-megapixel RGB area in GF(251) mode
@@ -36,14 +36,14 @@ public final class CloudPlatform: MembraneService, @unchecked Sendable {
         // The key reaches the data center before the membrane reaches the edge, so a frame
         // masked with this membrane can always be recovered.
         try await escrow.depositKey(record)
-        lock.withLock { issued += 1 }
+        issued.add(1, ordering: .relaxed)
         return try MembraneGrant(id: record.id, shape: request.shape, mode: request.mode, values: values)
     }
 
     private func makeMembrane(_ request: MembraneRequest) throws -> (MembraneKeyRecord, [UInt8]) {
         // Only the draws from the shared generator happen under the lock; the membrane itself
         // (the keystream and the field arithmetic) is computed from the key outside it.
-        let record: MembraneKeyRecord = try lock.withLock {
+        let record: MembraneKeyRecord = try random.withLock { random in
             let id = MembraneID.random(using: &random)
             switch request.mode {
             case .gf251, .hardened:

@@ -2,6 +2,7 @@ import Foundation
 import MSAIBigInt
 import MSAICore
 import MSAICrypto
+import Synchronization
 
 /// The data center: issues a single-use tau per frame, holds the membrane keys the cloud
 /// deposits, accepts sealed frames, and is the one party that can recover them.
@@ -10,7 +11,7 @@ import MSAICrypto
 /// read, each audited: the **masked view** (unscrambled, areas still masked: what an operator
 /// watches) and the **original** (areas unmasked too), for which the reader must give a reason.
 /// A frame whose seal, metadata or keys do not check out is refused before anything is used up.
-public final class DataCenter: MembraneKeyEscrow, ScrambleService, FrameSink, @unchecked Sendable {
+public final class DataCenter: MembraneKeyEscrow, ScrambleService, FrameSink, Sendable {
     /// A frame as read back: its pixels, its manifest and what reading it cost.
     public struct Recovery: Sendable {
         public let pixels: PixelBuffer
@@ -19,9 +20,8 @@ public final class DataCenter: MembraneKeyEscrow, ScrambleService, FrameSink, @u
     }
 
     public let store: DataCenterStore
-    // Guards the random generator; the store guards itself.
-    private let lock = NSLock()
-    private var random: AnyRandomNumberGenerator
+    // The store guards itself; the generator is the one mutable thing here.
+    private let random: Mutex<AnyRandomNumberGenerator>
     /// Largest tau the data center will issue, in pixels: the largest image msai decodes.
     public let maximumFramePixels: Int
     /// How long an issued tau may wait for its frame. Older unused taus (and membrane keys) are
@@ -32,10 +32,10 @@ public final class DataCenter: MembraneKeyEscrow, ScrambleService, FrameSink, @u
 
     /// The settings are fixed for the data center's life: it is shared by every request at once.
     public init(store: DataCenterStore = InMemoryDataCenterStore(),
-                random: some RandomNumberGenerator = SystemRandomNumberGenerator(),
+                random: sending some RandomNumberGenerator = SystemRandomNumberGenerator(),
                 maximumFramePixels: Int = 100_000_000, tauLifetime: Duration = .seconds(600)) {
         self.store = store
-        self.random = AnyRandomNumberGenerator(random)
+        self.random = Mutex(AnyRandomNumberGenerator(random))
         self.maximumFramePixels = maximumFramePixels
         self.tauLifetime = tauLifetime
     }
@@ -53,7 +53,7 @@ public final class DataCenter: MembraneKeyEscrow, ScrambleService, FrameSink, @u
         guard request.width.multipliedReportingOverflow(by: request.height).partialValue <= maximumFramePixels else {
             throw MSAIError.invalidArgument("frame \(request.width)x\(request.height) is larger than this data center accepts")
         }
-        let (id, seed) = lock.withLock { (Hex.encode(randomBytes(16, using: &random)), randomBytes(32, using: &random)) }
+        let (id, seed) = random.withLock { (Hex.encode(randomBytes(16, using: &$0)), randomBytes(32, using: &$0)) }
         let grant = try TauGrant(id: id, seed: seed, layout: layout)
         try store.purgeUnused(issuedBefore: Date().addingTimeInterval(-milliseconds(tauLifetime) / 1000))
         try store.insertTau(grant)

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import MSAICore
 
 /// Where the data center keeps membrane keys, taus, accepted frames and its audit log.
@@ -8,7 +9,7 @@ import MSAICore
 ///
 /// What a store keeps of a frame is the sealed frame as received and its manifest: never a
 /// recovered image. Recovery happens on read (`DataCenter.recoverOriginal`).
-public protocol DataCenterStore: AnyObject {
+public protocol DataCenterStore: AnyObject, Sendable {
     /// Stores a key; throws `.replay` if a key with this id was ever stored.
     func insertKey(_ record: MembraneKeyRecord) throws
     func key(_ id: MembraneID) throws -> (record: MembraneKeyRecord, used: Bool)?
@@ -130,93 +131,97 @@ public struct AuditEntry: Codable, Equatable, Sendable {
 }
 
 /// Keeps everything in memory: for in-process evaluation and tests. Nothing reaches a disk.
-public final class InMemoryDataCenterStore: DataCenterStore, @unchecked Sendable {
-    private let lock = NSLock()
-    private var keys: [MembraneID: (record: MembraneKeyRecord, used: Bool, createdAt: Date)] = [:]
-    private var taus: [String: TauRecord] = [:]
-    private var frames: [String: StoredFrame] = [:]
-    private var membranesOfFrame: [String: [MembraneID]] = [:]
-    private var order: [String] = []
-    private var audit: [AuditEntry] = []
+public final class InMemoryDataCenterStore: DataCenterStore, Sendable {
+    /// Everything the store holds, changed only under the lock.
+    private struct State {
+        var keys: [MembraneID: (record: MembraneKeyRecord, used: Bool, createdAt: Date)] = [:]
+        var taus: [String: TauRecord] = [:]
+        var frames: [String: StoredFrame] = [:]
+        var membranesOfFrame: [String: [MembraneID]] = [:]
+        var order: [String] = []
+        var audit: [AuditEntry] = []
+
+        /// Forgets a frame with its τ seed and membrane keys (the τ id stays, used, to refuse replays).
+        mutating func destroy(_ id: String) {
+            frames[id] = nil
+            order.removeAll { $0 == id }
+            for key in membranesOfFrame.removeValue(forKey: id) ?? [] { keys[key] = nil }
+            if let t = taus[id] { taus[id] = TauRecord(id: t.id, layout: t.layout, seed: nil, used: true, issuedAt: t.issuedAt) }
+        }
+    }
+
+    private let state = Mutex(State())
 
     public init() {}
 
     public func insertKey(_ record: MembraneKeyRecord) throws {
-        try lock.withLock {
-            guard keys[record.id] == nil else { throw MSAIError.alreadyUsed(.membraneKey(record.id.rawValue)) }
-            keys[record.id] = (record, false, Date())
+        try state.withLock { s in
+            guard s.keys[record.id] == nil else { throw MSAIError.alreadyUsed(.membraneKey(record.id.rawValue)) }
+            s.keys[record.id] = (record, false, Date())
         }
     }
 
     public func key(_ id: MembraneID) throws -> (record: MembraneKeyRecord, used: Bool)? {
-        lock.withLock { keys[id].map { ($0.record, $0.used) } }
+        state.withLock { s in s.keys[id].map { ($0.record, $0.used) } }
     }
 
     public func insertTau(_ grant: TauGrant) throws {
-        lock.withLock { taus[grant.id] = TauRecord(id: grant.id, layout: grant.layout, seed: grant.seed, used: false, issuedAt: Date()) }
+        state.withLock { $0.taus[grant.id] = TauRecord(id: grant.id, layout: grant.layout, seed: grant.seed, used: false, issuedAt: Date()) }
     }
 
-    public func tau(_ id: String) throws -> TauRecord? { lock.withLock { taus[id] } }
+    public func tau(_ id: String) throws -> TauRecord? { state.withLock { $0.taus[id] } }
 
     public func purgeUnused(issuedBefore date: Date) throws {
-        lock.withLock {
-            taus = taus.filter { $0.value.used || $0.value.issuedAt >= date }
-            keys = keys.filter { $0.value.used || $0.value.createdAt >= date }
+        state.withLock { s in
+            s.taus = s.taus.filter { $0.value.used || $0.value.issuedAt >= date }
+            s.keys = s.keys.filter { $0.value.used || $0.value.createdAt >= date }
         }
     }
 
     public func commit(_ frame: StoredFrame, tau: String, membranes: [MembraneID], actor: String) throws {
-        try lock.withLock {
-            guard let t = taus[tau], !t.used else { throw MSAIError.alreadyUsed(.tau(tau)) }
-            for id in membranes where keys[id]?.used != false {
+        try state.withLock { s in
+            guard let t = s.taus[tau], !t.used else { throw MSAIError.alreadyUsed(.tau(tau)) }
+            for id in membranes where s.keys[id]?.used != false {
                 throw MSAIError.alreadyUsed(.membrane(id.rawValue))
             }
-            taus[tau] = TauRecord(id: t.id, layout: t.layout, seed: t.seed, used: true, issuedAt: t.issuedAt)
-            for id in membranes { keys[id]?.used = true }
-            frames[frame.id] = frame
-            membranesOfFrame[frame.id] = membranes
-            order.append(frame.id)
-            audit.append(AuditEntry(actor: actor, action: "accepted", frameID: frame.id))
+            s.taus[tau] = TauRecord(id: t.id, layout: t.layout, seed: t.seed, used: true, issuedAt: t.issuedAt)
+            for id in membranes { s.keys[id]?.used = true }
+            s.frames[frame.id] = frame
+            s.membranesOfFrame[frame.id] = membranes
+            s.order.append(frame.id)
+            s.audit.append(AuditEntry(actor: actor, action: "accepted", frameID: frame.id))
         }
     }
 
-    public func frame(_ id: String) throws -> StoredFrame? { lock.withLock { frames[id] } }
-    public func summary(_ id: String) throws -> FrameSummary? { lock.withLock { frames[id]?.summary } }
-    public func summaries() throws -> [FrameSummary] { lock.withLock { order.compactMap { frames[$0]?.summary } } }
-    public func frameIDs() throws -> [String] { lock.withLock { order } }
+    public func frame(_ id: String) throws -> StoredFrame? { state.withLock { $0.frames[id] } }
+    public func summary(_ id: String) throws -> FrameSummary? { state.withLock { $0.frames[id]?.summary } }
+    public func summaries() throws -> [FrameSummary] { state.withLock { s in s.order.compactMap { s.frames[$0]?.summary } } }
+    public func frameIDs() throws -> [String] { state.withLock { $0.order } }
 
     public func deleteFrames(receivedBefore date: Date) throws -> Int {
-        lock.withLock {
-            let needed = Set(frames.values.filter { $0.receivedAt >= date }.compactMap { $0.manifest.composition?.base })
-            let old = frames.values.filter { $0.receivedAt < date && !needed.contains($0.id) }.map(\.id)
-            for id in old { destroy(id) }
-            if !old.isEmpty { audit.append(AuditEntry(actor: "retention", action: "deleted \(old.count) frame(s)", frameID: nil)) }
+        state.withLock { s in
+            let needed = Set(s.frames.values.filter { $0.receivedAt >= date }.compactMap { $0.manifest.composition?.base })
+            let old = s.frames.values.filter { $0.receivedAt < date && !needed.contains($0.id) }.map(\.id)
+            for id in old { s.destroy(id) }
+            if !old.isEmpty { s.audit.append(AuditEntry(actor: "retention", action: "deleted \(old.count) frame(s)", frameID: nil)) }
             return old.count
         }
     }
 
     public func deleteFrame(_ id: String, actor: String, reason: String) throws -> Bool {
-        try lock.withLock {
-            guard frames[id] != nil else { return false }
-            let patches = frames.values.filter { $0.manifest.composition?.base == id }.map(\.id)
+        try state.withLock { s in
+            guard s.frames[id] != nil else { return false }
+            let patches = s.frames.values.filter { $0.manifest.composition?.base == id }.map(\.id)
             guard patches.isEmpty else {
                 throw MSAIError.invalidArgument("frame \(id) is the background of \(patches.count) stored patch frame(s); delete those first")
             }
-            destroy(id)
-            audit.append(AuditEntry(actor: actor, action: "deleted", frameID: id, reason: reason))
+            s.destroy(id)
+            s.audit.append(AuditEntry(actor: actor, action: "deleted", frameID: id, reason: reason))
             return true
         }
     }
 
-    /// Forgets a frame with its τ seed and membrane keys (the τ id stays, used, to refuse replays).
-    private func destroy(_ id: String) {
-        frames[id] = nil
-        order.removeAll { $0 == id }
-        for key in membranesOfFrame.removeValue(forKey: id) ?? [] { keys[key] = nil }
-        if let t = taus[id] { taus[id] = TauRecord(id: t.id, layout: t.layout, seed: nil, used: true, issuedAt: t.issuedAt) }
-    }
+    public func appendAudit(_ entry: AuditEntry) throws { state.withLock { $0.audit.append(entry) } }
 
-    public func appendAudit(_ entry: AuditEntry) throws { lock.withLock { audit.append(entry) } }
-
-    public func auditLog(limit: Int) throws -> [AuditEntry] { lock.withLock { Array(audit.suffix(limit)) } }
+    public func auditLog(limit: Int) throws -> [AuditEntry] { state.withLock { Array($0.audit.suffix(limit)) } }
 }

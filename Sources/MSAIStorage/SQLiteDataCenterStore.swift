@@ -15,12 +15,12 @@ import MSAIRoles
 /// Deleting a frame destroys its seed and keys in the same transaction, with `secure_delete` on
 /// (freed space is zeroed), and then checkpoints and truncates the WAL, so no byte of them
 /// remains in any of the database's files.
-public final class SQLiteDataCenterStore: DataCenterStore, @unchecked Sendable {
+public final class SQLiteDataCenterStore: DataCenterStore, Sendable {
     public let path: String
     private let pool: DatabasePool
     private let masterKey: MasterKey
     /// Frames an msai 1 database held, sealed and wrapped when this store opened it (0 if none).
-    public private(set) var migratedFrames = 0
+    public let migratedFrames: Int
 
     /// Opens (or creates) the database at `path`. A database another master key made is refused
     /// before anything in it changes; an msai 1 database is migrated (see `migrateFromVersion1`).
@@ -44,14 +44,14 @@ public final class SQLiteDataCenterStore: DataCenterStore, @unchecked Sendable {
         } catch {
             throw MSAIError.io("\(path): cannot open the data center's database (\(error))")
         }
-        try checkMasterKey()
+        try Self.checkMasterKey(masterKey, of: pool, at: path)
         do {
             var migrator = Self.migrator
             migrator.registerMigration("v3") { db in try Self.migrateFromVersion1(db, masterKey: masterKey) }
             let before = try pool.read { db in try migrator.appliedIdentifiers(db) }
             try migrator.migrate(pool)
-            migratedFrames = before.contains("v2") && !before.contains("v3")
-                ? try pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM frame") ?? 0 } : 0
+            let migrated = before.contains("v2") && !before.contains("v3")
+            migratedFrames = migrated ? try pool.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM frame") ?? 0 } : 0
             for file in [path, path + "-wal", path + "-shm"] where FileManager.default.fileExists(atPath: file) {
                 try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: file)
             }
@@ -79,8 +79,8 @@ public final class SQLiteDataCenterStore: DataCenterStore, @unchecked Sendable {
     }
 
     /// Refuses a master key other than the one the database was made with, before any change.
-    private func checkMasterKey() throws {
-        let stored: Data? = try run {
+    private static func checkMasterKey(_ masterKey: MasterKey, of pool: DatabasePool, at path: String) throws {
+        let stored: Data? = try catching(at: path) {
             try pool.read { db in try db.tableExists("vault") ? Data.fetchOne(db, sql: "SELECT check_value FROM vault") : nil }
         }
         if let stored, [UInt8](stored) != masterKey.checkValue {
@@ -204,7 +204,10 @@ public final class SQLiteDataCenterStore: DataCenterStore, @unchecked Sendable {
                         manifest.recoveredWidth, manifest.recoveredHeight, manifest.channels, manifest.composition?.base, receivedAt])
     }
 
-    private func run<T>(_ body: () throws -> T) throws -> T {
+    private func run<T>(_ body: () throws -> T) throws -> T { try Self.catching(at: path, body) }
+
+    /// A database error as msai's, naming the file.
+    private static func catching<T>(at path: String, _ body: () throws -> T) throws -> T {
         do {
             return try body()
         } catch let error as MSAIError {

@@ -2,31 +2,35 @@ import Foundation
 import MSAICore
 import MSAIImageIO
 import MSAIVision
+import Synchronization
 
 /// A video file's frames through OpenCV's VideoCapture, read as fast as the pipeline takes
 /// them (a file can wait, so nothing is dropped); stream time comes from the frame rate.
-public final class VideoFileSource: FrameSource, @unchecked Sendable {
-    private let reader: VideoReader
-    private let lock = NSLock()
+public final class VideoFileSource: FrameSource, Sendable {
+    private struct State {
+        let reader: VideoReader
+        var closed = false
+    }
+    private let state: Mutex<State>
     public let framesPerSecond: Double
+    public let width: Int
+    public let height: Int
+    public let frameCount: Int
 
     public init(path: String) throws {
-        reader = try VideoReader(path: path)
+        let reader = try VideoReader(path: path)
         framesPerSecond = reader.framesPerSecond > 0 ? reader.framesPerSecond : 25
+        (width, height, frameCount) = (reader.width, reader.height, reader.frameCount)
+        state = Mutex(State(reader: reader))
     }
 
-    public var width: Int { reader.width }
-    public var height: Int { reader.height }
-    public var frameCount: Int { reader.frameCount }
-
-    private var closed = false
-    public func close() { lock.withLock { closed = true } }
+    public func close() { state.withLock { $0.closed = true } }
 
     public func next() async throws -> StreamFrame? {
-        try lock.withLock {
-            if closed { return nil }
-            let index = reader.framesRead
-            guard let pixels = try reader.next() else { return nil }
+        try state.withLock { state in
+            if state.closed { return nil }
+            let index = state.reader.framesRead
+            guard let pixels = try state.reader.next() else { return nil }
             return StreamFrame(index: index, time: .seconds(Double(index) / framesPerSecond), pixels: pixels)
         }
     }
@@ -38,19 +42,23 @@ public final class VideoFileSource: FrameSource, @unchecked Sendable {
 /// The JPEG and PNG files of a folder in name order; with `watch`, it then waits for new files
 /// (a camera or another program writing them) until `idleTimeout` passes without one. A file
 /// is taken once its size has stayed the same for one poll, so a half-written file is not read.
-public final class ImageFolderSource: FrameSource, @unchecked Sendable {
+public final class ImageFolderSource: FrameSource, Sendable {
     public let folder: String
     public let watch: Bool
     public let idleTimeout: Duration?
-    private let lock = NSLock()
-    private var seen = Set<String>()
-    private var pending: [String] = []
-    private var sizes: [String: Int] = [:]
-    private var index = 0
     private let start = ContinuousClock.now
-    private var undecodable = 0
-    private var closed = false
-    public func close() { lock.withLock { closed = true } }
+
+    private struct State {
+        var seen = Set<String>()
+        var pending: [String] = []
+        var sizes: [String: Int] = [:]
+        var index = 0
+        var undecodable = 0
+        var closed = false
+    }
+    private let state = Mutex(State())
+
+    public func close() { state.withLock { $0.closed = true } }
 
     public init(folder: String, watch: Bool, idleTimeout: Duration? = nil) throws {
         var isDirectory: ObjCBool = false
@@ -61,8 +69,9 @@ public final class ImageFolderSource: FrameSource, @unchecked Sendable {
         self.watch = watch
         self.idleTimeout = idleTimeout
         if !watch {
-            pending = try Self.images(in: folder)
-            guard !pending.isEmpty else { throw MSAIError.io("\(folder): folder holds no JPEG or PNG files") }
+            let names = try Self.images(in: folder)
+            guard !names.isEmpty else { throw MSAIError.io("\(folder): folder holds no JPEG or PNG files") }
+            state.withLock { $0.pending = names }
         }
     }
 
@@ -72,17 +81,17 @@ public final class ImageFolderSource: FrameSource, @unchecked Sendable {
     }
 
     /// Files whose size did not change since the last poll and that were not taken yet.
-    private func poll() {
+    private func poll(_ state: inout State) {
         let names = (try? Self.images(in: folder)) ?? []
-        for name in names where !seen.contains(name) {
+        for name in names where !state.seen.contains(name) {
             let path = URL(fileURLWithPath: folder).appendingPathComponent(name).path
             let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? -1
-            if let before = sizes[name], before == size, size > 0 {
-                seen.insert(name)
-                pending.append(name)
-                sizes[name] = nil
+            if let before = state.sizes[name], before == size, size > 0 {
+                state.seen.insert(name)
+                state.pending.append(name)
+                state.sizes[name] = nil
             } else {
-                sizes[name] = size
+                state.sizes[name] = size
             }
         }
     }
@@ -90,20 +99,21 @@ public final class ImageFolderSource: FrameSource, @unchecked Sendable {
     public func next() async throws -> StreamFrame? {
         let waitingSince = ContinuousClock.now
         while true {
-            if lock.withLock({ closed }) { return nil }
-            let name: String? = lock.withLock {
-                if pending.isEmpty && watch { poll() }
-                return pending.isEmpty ? nil : pending.removeFirst()
+            let (closed, name): (Bool, String?) = state.withLock { state in
+                if state.closed { return (true, nil) }
+                if state.pending.isEmpty && watch { poll(&state) }
+                return (false, state.pending.isEmpty ? nil : state.pending.removeFirst())
             }
+            if closed { return nil }
             if let name {
                 let path = URL(fileURLWithPath: folder).appendingPathComponent(name).path
                 guard let pixels = try? ImageFile.read(path) else {
-                    lock.withLock { undecodable += 1 }
+                    state.withLock { $0.undecodable += 1 }
                     continue
                 }
-                return lock.withLock {
-                    defer { index += 1 }
-                    return StreamFrame(index: index, time: ContinuousClock.now - start, pixels: pixels)
+                return state.withLock { state in
+                    defer { state.index += 1 }
+                    return StreamFrame(index: state.index, time: ContinuousClock.now - start, pixels: pixels)
                 }
             }
             guard watch else { return nil }
@@ -114,7 +124,7 @@ public final class ImageFolderSource: FrameSource, @unchecked Sendable {
     }
 
     /// Files that could not be decoded (skipped).
-    public var dropped: Int { lock.withLock { undecodable } }
+    public var dropped: Int { state.withLock { $0.undecodable } }
     /// Files wait on disk, so even a watched folder is not dropped from.
     public var isLive: Bool { false }
 }
@@ -123,16 +133,19 @@ public final class ImageFolderSource: FrameSource, @unchecked Sendable {
 /// `offer`s them; when the pipeline has not taken the previous ones, the oldest are dropped
 /// (before decoding and detection) and counted. `next()` decodes; it ends after `close()`, or
 /// when no frame arrived for `idleTimeout`.
-public final class LiveJPEGSource: FrameSource, @unchecked Sendable {
+public final class LiveJPEGSource: FrameSource, Sendable {
     public let capacity: Int
     public let idleTimeout: Duration?
-    private let lock = NSLock()
-    private var queue: [(bytes: [UInt8], arrival: ContinuousClock.Instant)] = []
-    private var closed = false
-    private var droppedCount = 0
-    private var index = 0
     private let start = ContinuousClock.now
-    private var lastArrival = ContinuousClock.now
+
+    private struct State {
+        var queue: [(bytes: [UInt8], arrival: ContinuousClock.Instant)] = []
+        var closed = false
+        var dropped = 0
+        var index = 0
+        var lastArrival = ContinuousClock.now
+    }
+    private let state = Mutex(State())
 
     public init(capacity: Int = 2, idleTimeout: Duration? = nil) {
         self.capacity = max(1, capacity)
@@ -140,39 +153,37 @@ public final class LiveJPEGSource: FrameSource, @unchecked Sendable {
     }
 
     public func offer(_ bytes: [UInt8]) {
-        lock.withLock {
-            guard !closed else { return }
-            queue.append((bytes, ContinuousClock.now))
-            lastArrival = ContinuousClock.now
-            if queue.count > capacity {
-                droppedCount += queue.count - capacity
-                queue.removeFirst(queue.count - capacity)
+        state.withLock { state in
+            guard !state.closed else { return }
+            state.queue.append((bytes, ContinuousClock.now))
+            state.lastArrival = ContinuousClock.now
+            if state.queue.count > capacity {
+                state.dropped += state.queue.count - capacity
+                state.queue.removeFirst(state.queue.count - capacity)
             }
         }
     }
 
-    public func close() { lock.withLock { closed = true } }
+    public func close() { state.withLock { $0.closed = true } }
 
     /// Frames lost before the pipeline: dropped for being behind, or not decodable.
-    public func addLost(_ count: Int) { lock.withLock { droppedCount += count } }
+    public func addLost(_ count: Int) { state.withLock { $0.dropped += count } }
 
     public func next() async throws -> StreamFrame? {
         while true {
-            let item: (bytes: [UInt8], arrival: ContinuousClock.Instant)?
-            let ended: Bool
-            (item, ended) = lock.withLock {
-                if !queue.isEmpty { return (queue.removeFirst(), false) }
-                let idle = idleTimeout.map { ContinuousClock.now - lastArrival > $0 } ?? false
-                return (nil, closed || idle)
+            let (item, ended) = state.withLock { state -> ((bytes: [UInt8], arrival: ContinuousClock.Instant)?, Bool) in
+                if !state.queue.isEmpty { return (state.queue.removeFirst(), false) }
+                let idle = idleTimeout.map { ContinuousClock.now - state.lastArrival > $0 } ?? false
+                return (nil, state.closed || idle)
             }
             if let item {
                 guard let pixels = try? JPEGCodec.decode(item.bytes, name: "streamed frame") else {
                     addLost(1)
                     continue
                 }
-                return lock.withLock {
-                    defer { index += 1 }
-                    return StreamFrame(index: index, time: item.arrival - start, pixels: pixels)
+                return state.withLock { state in
+                    defer { state.index += 1 }
+                    return StreamFrame(index: state.index, time: item.arrival - start, pixels: pixels)
                 }
             }
             if ended || Task.isCancelled { return nil }
@@ -180,6 +191,6 @@ public final class LiveJPEGSource: FrameSource, @unchecked Sendable {
         }
     }
 
-    public var dropped: Int { lock.withLock { droppedCount } }
+    public var dropped: Int { state.withLock { $0.dropped } }
     public var isLive: Bool { true }
 }

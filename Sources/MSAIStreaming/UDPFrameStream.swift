@@ -65,7 +65,7 @@ public final class UDPFrameReceiver: Sendable {
 
 /// Sends JPEG frames as `FramePackets` datagrams to one address (`msai camera --udp`).
 /// `loss` drops that share of datagrams on purpose, to try the receiver's tolerance.
-public final class UDPFrameSender: @unchecked Sendable {
+public actor UDPFrameSender {
     private let channel: NIOAsyncChannel<AddressedEnvelope<ByteBuffer>, AddressedEnvelope<ByteBuffer>>
     private let target: SocketAddress
     private var number: UInt32 = 0
@@ -81,6 +81,8 @@ public final class UDPFrameSender: @unchecked Sendable {
         } catch {
             throw MSAIError.invalidArgument("cannot resolve the UDP target \(host):\(port): \(error)")
         }
+        self.loss = loss
+        random = SplitMix64(seed: seed)
         channel = try await DatagramBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelOption(ChannelOptions.socketOption(.so_sndbuf), value: 4 << 20)
             .bind(host: target.protocol == .inet6 ? "::" : "0.0.0.0", port: 0) { channel in
@@ -88,8 +90,6 @@ public final class UDPFrameSender: @unchecked Sendable {
                     try NIOAsyncChannel<AddressedEnvelope<ByteBuffer>, AddressedEnvelope<ByteBuffer>>(wrappingChannelSynchronously: channel)
                 }
             }
-        self.loss = loss
-        random = SplitMix64(seed: seed)
     }
 
     /// Sends one frame; returns its number, and whether every datagram of it went out (none

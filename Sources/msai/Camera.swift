@@ -104,7 +104,7 @@ struct Camera: AsyncParsableCommand {
         switch outlet {
         case .udp(let sender):
             await sender.close()
-            print(summary + ", \(sender.datagramsSent) datagrams, \(sender.datagramsDropped) dropped on purpose")
+            print(summary + ", \(await sender.datagramsSent) datagrams, \(await sender.datagramsDropped) dropped on purpose")
         case .mjpeg(let broadcaster, let server):
             await broadcaster.finish()
             await server.stop()

@@ -79,7 +79,7 @@ func startDataCenter(_ c: RoleConfiguration) async throws -> DataCenterServer {
     }
     let keeping = c.retentionSeconds ?? 0
     return try await listening(field: "datacenter_listen") {
-        try await DataCenterServer.start(c, store: store) { result in
+        try await DataCenterServer.start(c, store: store, onRetention: { result in
             switch result {
             case .success(let deleted) where deleted > 0:
                 print("retention: deleted \(deleted) frame(s) older than \(keeping) s")
@@ -89,7 +89,7 @@ func startDataCenter(_ c: RoleConfiguration) async throws -> DataCenterServer {
             default:
                 break
             }
-        }
+        })
     }
 }
 

@@ -10,6 +10,7 @@ import MSAIStorage
 import MSAIVision
 import NIOCore
 import NIOHTTP1
+import Synchronization
 import Testing
 
 /// The three roles as HTTP services on real loopback sockets (port 0), with the real SQLite store.
@@ -314,40 +315,46 @@ import Testing
         }
     }
 
-    /// Retention as the data center's service runs it (msai up's wiring): a frame older than the
-    /// period is deleted by the service itself, and stopping the server stops the service.
+    /// Retention as the data center's service runs it (msai up's wiring), on a clock the test
+    /// moves: a pass at start, then one every interval; a frame older than the period is deleted
+    /// by the service itself at the first pass after it is due, and stopping the server stops it.
     @Test func retentionRunsAsAServiceBesideTheDataCenter() async throws {
         let folder = try CommandLineTests().temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         var config = NetworkTests.config
-        config.retentionSeconds = 1
-        let passes = Counter()
-        let deleted = Counter()
+        config.retentionSeconds = 30  // a pass every 3 s of the clock
+        let clock = ManualClock()
+        let later = Mutex(Duration.zero)  // how far the test has moved the calendar on
+        let (passes, reporter) = AsyncStream<Result<Int, Error>>.makeStream()
         let dc = try await DataCenterServer.start(
             config, store: try SQLiteDataCenterStore(path: folder.appendingPathComponent("dc.sqlite").path, masterKey: NetworkTests.masterKey),
-            listen: "127.0.0.1:0", name: "test-dc"
-        ) { result in
-            passes.increment()
-            if case .success(let n) = result { for _ in 0..<n { deleted.increment() } }
-        }
+            listen: "127.0.0.1:0", name: "test-dc", clock: clock, now: { Date().addingTimeInterval(milliseconds(later.withLock { $0 }) / 1000) },
+            onRetention: { reporter.yield($0) })
+        var pass = passes.makeAsyncIterator()
+        #expect(try await pass.next()?.get() == 0, "the pass at start finds nothing")
         let cloud = try await CloudServer.start(config, dataCenterURL: dc.url, listen: "127.0.0.1:0", name: "test-cloud", retry: NetworkTests.quick)
         let edge = EdgeCamera(membranes: HTTPCloudClient(url: cloud.url, edgeToken: config.edgeTokens[0], retry: NetworkTests.quick),
                               scrambling: HTTPDataCenterClient(url: dc.url, token: config.edgeTokens[0], retry: NetworkTests.quick),
                               egress: HTTPDataCenterClient(url: dc.url, token: config.edgeTokens[0], retry: NetworkTests.quick))
         let image = try ImageFile.read(dataset("coffee.png"))
         let id = try await edge.send(try await edge.prepare(image, areas: [Rect(x: 0, y: 0, width: 16, height: 16)])).frameID
+
+        // 3 s on: a pass, but the frame is not 30 s old.
+        await clock.sleepers(atLeast: 1)
+        later.withLock { $0 = .seconds(3) }
+        clock.advance(by: .seconds(3))
+        #expect(try await pass.next()?.get() == 0)
         #expect(try dc.dataCenter.store.frame(id) != nil)
-        // The service passes every second (a tenth of the period, at least a second); wait for
-        // the pass that deletes the frame, up to 20 s on a loaded machine.
-        let deadline = ContinuousClock.now + .seconds(20)
-        while deleted.value == 0 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(100)) }
-        let stored = try dc.dataCenter.store.frame(id)
-        #expect(deleted.value == 1 && stored == nil)
+        // 33 s on: the next pass deletes it.
+        await clock.sleepers(atLeast: 1)
+        later.withLock { $0 = .seconds(33) }
+        clock.advance(by: .seconds(3))
+        #expect(try await pass.next()?.get() == 1)
+        #expect(try dc.dataCenter.store.frame(id) == nil)
+
         await cloud.stop()
         await dc.stop()
-        let after = passes.value
-        try await Task.sleep(for: .milliseconds(1500))
-        #expect(passes.value == after, "retention went on after the server stopped")
+        #expect(clock.sleeping == 0, "retention still waits for its next pass after the server stopped")
     }
 
     /// Configuration and listening errors in one line each, naming the setting and the way out:

@@ -216,7 +216,7 @@ final class Counter: @unchecked Sendable {
         // Never settled: the deadline ends the wait once the clock reaches it, not before; a
         // later settle finds nobody to wake.
         let expiring = Task { await board.wait(for: 8, upTo: .seconds(2)) }
-        await settle { clock.sleeping == 1 }
+        await clock.sleepers(atLeast: 1)
         clock.advance(by: .milliseconds(1999))
         #expect(await board.waiting == 1)
         clock.advance(by: .milliseconds(1))
@@ -240,6 +240,29 @@ final class Counter: @unchecked Sendable {
 }
 
 @Suite struct StatusLineTests {
+    /// The status line comes every interval of the clock (one the test moves), with the rates
+    /// since the line before, and stops when its task is cancelled.
+    @Test func theStatusLineComesEveryIntervalWithTheRatesSinceTheLast() async {
+        let clock = ManualClock()
+        let counters = StreamCounters()
+        let (lines, sink) = AsyncStream<String>.makeStream()
+        let reporter = Task { await StreamStatus.report(counters, every: .seconds(5), clock: clock) { sink.yield($0) } }
+        for _ in 0..<10 { await counters.received(dropped: 0) }
+        for _ in 0..<8 { await counters.sent(patch: false, bytes: 1) }
+        var line = lines.makeAsyncIterator()
+        await clock.sleepers(atLeast: 1)
+        clock.advance(by: .seconds(5))
+        #expect(await line.next() == "in 2.0 fps, out 1.6 fps | received 10, masked 0 (whole 0), dropped 0, sent 8")
+        await counters.received(dropped: 0)
+        await clock.sleepers(atLeast: 1)
+        clock.advance(by: .seconds(5))
+        #expect(await line.next() == "in 0.2 fps, out 0.0 fps | received 11, masked 0 (whole 0), dropped 0, sent 8")
+        await clock.sleepers(atLeast: 1)
+        reporter.cancel()
+        await reporter.value
+        #expect(clock.sleeping == 0)
+    }
+
     @Test func theStatusLineSaysWhatHappenedToTheFrames() {
         var c = StreamCounters.Snapshot()
         c.received = 20; c.maskedAreas = 18; c.maskedWhole = 2; c.dropped = 1; c.sent = 19; c.sentPatches = 17

@@ -11,6 +11,8 @@ public actor MJPEGBroadcaster {
     public let viewerBuffer: Int
     private var viewers: [UUID: AsyncStream<[UInt8]>.Continuation] = [:]
     private var finished = false
+    /// Who waits for the first viewer, woken by it (or by the end of the broadcast).
+    private var waitingForViewer: [CheckedContinuation<Void, Never>] = []
 
     public init(viewerBuffer: Int = 2) { self.viewerBuffer = max(1, viewerBuffer) }
 
@@ -18,7 +20,13 @@ public actor MJPEGBroadcaster {
 
     /// Returns once someone watches (or the broadcast is finished).
     public func waitForViewer() async {
-        while viewers.isEmpty && !finished && !Task.isCancelled { try? await Task.sleep(for: .milliseconds(20)) }
+        guard viewers.isEmpty && !finished else { return }
+        await withCheckedContinuation { waitingForViewer.append($0) }
+    }
+
+    private func wakeWaiters() {
+        for waiter in waitingForViewer { waiter.resume() }
+        waitingForViewer = []
     }
 
     public func publish(_ jpeg: [UInt8]) {
@@ -30,12 +38,14 @@ public actor MJPEGBroadcaster {
         finished = true
         for viewer in viewers.values { viewer.finish() }
         viewers = [:]
+        wakeWaiters()
     }
 
     func subscribe() -> (UUID, AsyncStream<[UInt8]>) {
         let (stream, continuation) = AsyncStream<[UInt8]>.makeStream(bufferingPolicy: .bufferingNewest(viewerBuffer))
         let id = UUID()
         if finished { continuation.finish() } else { viewers[id] = continuation }
+        wakeWaiters()
         return (id, stream)
     }
 

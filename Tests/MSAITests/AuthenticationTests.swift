@@ -1,12 +1,14 @@
-import AsyncHTTPClient
 import Foundation
+import HTTPTypes
 import Hummingbird
+import HummingbirdTesting
 import Testing
 
 @testable import MSAINetwork
 
 /// Authentication as route middleware: a route says who may call it or that anyone may; the
 /// caller is found once per request, in constant time, and each route admits only its roles.
+/// Driven through Hummingbird's router test framework: in process, no socket.
 @Suite struct AuthenticationTests {
     static let viewer = String(repeating: "v", count: 64), recoverer = String(repeating: "r", count: 64)
     static let edge = String(repeating: "e", count: 64)
@@ -22,13 +24,12 @@ import Testing
         routes.on(.get, "/recover", access: .only([.recoverer])) { _, context in
             Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: try context.caller().actor)))
         }
-        let server = try await RunningServer.start(routes.router, host: "127.0.0.1", port: 0, name: "test-auth")
-        try await stopping({ await server.stop() }) {
+        try await Application(router: routes.router).test(.router) { client in
             func get(_ path: String, _ token: String?) async throws -> (Int, String) {
-                var request = HTTPClientRequest(url: server.url + path)
-                if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
-                let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
-                return (Int(response.status.code), String(buffer: try await response.body.collect(upTo: 1 << 16)))
+                var headers = HTTPFields()
+                if let token { headers[.authorization] = "Bearer \(token)" }
+                let response = try await client.execute(uri: path, method: .get, headers: headers)
+                return (response.status.code, String(buffer: response.body))
             }
             #expect(try await get("/open", nil).0 == 200)
             #expect(try await get("/open", nil).1 == "nobody")

@@ -25,6 +25,11 @@ public enum SealedFrame {
     static let tagLength = 16
     /// τ ids are 32 hex digits; a header may name at most this many bytes.
     static let maximumTauIDLength = 64
+    /// The most bytes `header` needs to read a sealed frame's clear part (with room for the tag):
+    /// a receiver reads this much before it knows which τ, and so how large the frame may be.
+    public static let longestHeader = magic.count + 2 + maximumTauIDLength + nonceLength + tagLength
+    /// What sealing adds to an encoded frame, at most.
+    public static let longestOverhead = longestHeader
 
     /// The clear header of a sealed frame.
     public struct Header: Equatable, Sendable {

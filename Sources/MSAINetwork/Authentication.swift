@@ -35,10 +35,13 @@ public struct Caller: Sendable {
 public struct RoleRequestContext: AuthRequestContext, RequestContext {
     public var coreContext: CoreRequestContextStorage
     public var identity: Caller?
+    /// The peer's address (what admission counts a caller without a token by).
+    public let remoteAddress: String
 
     public init(source: Source) {
         coreContext = .init(source: source)
         identity = nil
+        remoteAddress = source.channel.remoteAddress?.ipAddress ?? "unknown"
     }
 
     /// The caller a role-checked route admitted.
@@ -110,10 +113,12 @@ struct RoleRoutes {
 
     let router: Router<RoleRequestContext>
 
-    /// A router that identifies each request's caller from `tokens`.
-    init(tokens: [Caller.Role: [String]]) {
+    /// A router that identifies each request's caller from `tokens`, then admits the request
+    /// within `limits` (in flight, per caller, rate) before any route reads its body.
+    init(tokens: [Caller.Role: [String]], limits: ServerLimits = ServerLimits()) {
         router = Router(context: RoleRequestContext.self)
         router.add(middleware: TokenAuthenticator(tokens))
+        router.add(middleware: AdmissionMiddleware(admission: Admission(limits: limits)))
     }
 
     func on(_ method: HTTPRequest.Method, _ path: RouterPath, access: Access,

@@ -30,6 +30,9 @@ enum SharedHTTPClient {
             certificateVerification: .fullVerification, redirectConfiguration: .disallow,
             timeout: HTTPClient.Configuration.Timeout(connect: .seconds(3)))
         configuration.connectionPool.retryConnectionEstablishment = false
+        // Shorter than the roles' idle timeout (ServerLimits.headerTimeout, 10 s), so that a
+        // pooled connection is dropped here before the server closes it under a request.
+        configuration.connectionPool.idleTimeout = .seconds(5)
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }()
 }
@@ -70,7 +73,12 @@ struct RoleClient: Sendable {
                 if (200..<300).contains(status) { return Reply(status: status, headers: response.headers, body: bytes) }
                 let message = (try? JSONDecoder().decode(ServerError.self, from: Data(bytes)))?.error.message
                     ?? String(decoding: bytes.prefix(300), as: UTF8.self)
-                if status >= 500 {
+                if status == 503 || status == 429, let wait = response.headers.first(name: "Retry-After").flatMap(Int.init) {
+                    // Refused before it was processed: not ambiguous; wait as long as asked (the
+                    // backoff when that is longer), at most a few seconds.
+                    lastError = "\(status): \(message)"
+                    backoff = max(backoff, .seconds(min(5, max(0, wait))))
+                } else if status >= 500 {
                     lastError = "\(status): \(message)"
                     ambiguous = true
                 } else {
@@ -253,7 +261,7 @@ public final class HTTPReaderClient: Sendable {
         try Wire.decoder().decode([AuditEntry].self, from: Data(try await get("/v1/audit", limit: 64 * 1024 * 1024)))
     }
 
-    private func get(_ path: String, reason: String? = nil, limit: Int = BodyLimits.maximumFrameBytes) async throws -> [UInt8] {
+    private func get(_ path: String, reason: String? = nil, limit: Int = BodyLimits.frameReply) async throws -> [UInt8] {
         var ambiguous = false
         return try await client.send(.GET, path, headers: reason.map { [(Wire.reason, Self.escape($0))] } ?? [], responseLimit: limit,
                                      ambiguous: &ambiguous).body

@@ -29,6 +29,9 @@ public struct RoleConfiguration: Codable, Equatable, Sendable {
     public var masterKeyFile: String?
     /// Retention: the data center deletes frames older than this many seconds (nil: keeps them).
     public var retentionSeconds: Double?
+    /// The largest frame, in pixels, the data center issues a τ for (nil: 16 MiP, 4096 × 4096);
+    /// it sizes how much any peer may send it.
+    public var maxFramePixels: Int?
 
     enum CodingKeys: String, CodingKey {
         case database
@@ -42,11 +45,12 @@ public struct RoleConfiguration: Codable, Equatable, Sendable {
         case recovererTokens = "recoverer_tokens"
         case masterKeyFile = "master_key_file"
         case retentionSeconds = "retention_seconds"
+        case maxFramePixels = "max_frame_pixels"
     }
 
     public init(cloudListen: String, cloudURL: String, dataCenterListen: String, dataCenterURL: String, database: String,
                 cloudToken: String, edgeTokens: [String], viewerTokens: [String], recovererTokens: [String],
-                masterKeyFile: String?, retentionSeconds: Double? = nil) {
+                masterKeyFile: String?, retentionSeconds: Double? = nil, maxFramePixels: Int? = nil) {
         self.cloudListen = cloudListen
         self.cloudURL = cloudURL
         self.dataCenterListen = dataCenterListen
@@ -58,6 +62,7 @@ public struct RoleConfiguration: Codable, Equatable, Sendable {
         self.recovererTokens = recovererTokens
         self.masterKeyFile = masterKeyFile
         self.retentionSeconds = retentionSeconds
+        self.maxFramePixels = maxFramePixels
     }
 
     public init(from decoder: Decoder) throws {
@@ -75,7 +80,8 @@ public struct RoleConfiguration: Codable, Equatable, Sendable {
             viewerTokens: try c.decodeIfPresent([String].self, forKey: .viewerTokens) ?? [],
             recovererTokens: try c.decodeIfPresent([String].self, forKey: .recovererTokens) ?? [],
             masterKeyFile: try c.decodeIfPresent(String.self, forKey: .masterKeyFile),
-            retentionSeconds: try c.decodeIfPresent(Double.self, forKey: .retentionSeconds))
+            retentionSeconds: try c.decodeIfPresent(Double.self, forKey: .retentionSeconds),
+            maxFramePixels: try c.decodeIfPresent(Int.self, forKey: .maxFramePixels))
     }
 
     private enum LegacyKeys: String, CodingKey { case readerTokens = "reader_tokens" }
@@ -126,7 +132,8 @@ public struct RoleConfiguration: Codable, Equatable, Sendable {
     /// Reads the file (if it exists) and applies the environment: MSAI_CLOUD_URL,
     /// MSAI_DATACENTER_URL, MSAI_CLOUD_LISTEN, MSAI_DATACENTER_LISTEN, MSAI_DATABASE,
     /// MSAI_CLOUD_TOKEN, MSAI_EDGE_TOKEN, MSAI_VIEWER_TOKEN, MSAI_RECOVERER_TOKEN,
-    /// MSAI_MASTER_KEY_FILE, MSAI_RETENTION_SECONDS (and MSAI_MASTER_KEY, read by `masterKey`).
+    /// MSAI_MASTER_KEY_FILE, MSAI_RETENTION_SECONDS, MSAI_MAX_FRAME_PIXELS (and MSAI_MASTER_KEY,
+    /// read by `masterKey`).
     public static func load(_ path: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws
         -> RoleConfiguration
     {
@@ -163,6 +170,15 @@ public struct RoleConfiguration: Codable, Equatable, Sendable {
         }
         if let r = configuration.retentionSeconds, !(r > 0) {
             throw MSAIError.invalidArgument("\(path): retention_seconds must be positive, got \(r)")
+        }
+        if let v = environment["MSAI_MAX_FRAME_PIXELS"] {
+            guard let pixels = Int(v) else {
+                throw MSAIError.invalidArgument("MSAI_MAX_FRAME_PIXELS must be a whole number of pixels, got '\(v)'")
+            }
+            configuration.maxFramePixels = pixels
+        }
+        if let p = configuration.maxFramePixels, !(1...(1 << 28)).contains(p) {
+            throw MSAIError.invalidArgument("\(path): max_frame_pixels must lie in 1...268435456 (16384 x 16384), got \(p)")
         }
         try configuration.checkTokens()
         return configuration

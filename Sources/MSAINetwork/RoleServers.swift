@@ -17,18 +17,20 @@ public struct DataCenterServer: Sendable {
     /// `datacenter_listen`. `onRetention` is told how many frames each retention pass deleted;
     /// retention waits between passes on `clock` and cuts off at `now()` less the period.
     public static func start(_ c: RoleConfiguration, store: DataCenterStore, listen: String? = nil,
-                             name: String = "msai-datacenter", logLevel: Logger.Level = .warning,
+                             name: String = "msai-datacenter", limits: ServerLimits = ServerLimits(), logLevel: Logger.Level = .warning,
                              clock: any Clock<Duration> = ContinuousClock(), now: @escaping @Sendable () -> Date = Date.init,
                              onRetention: @escaping @Sendable (Result<Int, Error>) -> Void = { _ in }) async throws -> DataCenterServer {
         let (host, port) = try RoleConfiguration.hostAndPort(listen ?? c.dataCenterListen, field: "datacenter_listen")
-        let dataCenter = DataCenter(store: store)
+        let dataCenter = DataCenter(store: store, maximumFramePixels: c.maxFramePixels ?? DataCenter.defaultMaximumFramePixels)
         let retention = c.retentionSeconds.map {
             RetentionService(dataCenter: dataCenter, keeping: $0, clock: clock, now: now, report: onRetention)
         }
+        let heavy = HeavyWork(workers: limits.heavyWorkers, queue: limits.heavyQueue)
         let server = try await RunningServer.start(
             DataCenterService.router(dataCenter: dataCenter, cloudToken: c.cloudToken, edgeTokens: c.edgeTokens,
-                                     viewerTokens: c.viewerTokens, recovererTokens: c.recovererTokens),
-            host: host, port: port, name: name, role: "the data center", logLevel: logLevel, services: retention.map { [$0] } ?? [])
+                                     viewerTokens: c.viewerTokens, recovererTokens: c.recovererTokens, limits: limits, heavy: heavy),
+            host: host, port: port, name: name, role: "the data center", limits: limits, logLevel: logLevel,
+            services: [heavy] + (retention.map { [$0] } ?? []))
         return DataCenterServer(dataCenter: dataCenter, server: server)
     }
 
@@ -46,12 +48,14 @@ public struct CloudServer: Sendable {
     /// the edge would blame the cloud for the data center's silence.
     public static func start(_ c: RoleConfiguration, dataCenterURL: String, listen: String? = nil, name: String = "msai-cloud",
                              retry: RetryPolicy = RetryPolicy(deadline: .seconds(3), attempts: 2),
-                             logLevel: Logger.Level = .warning) async throws -> CloudServer {
+                             limits: ServerLimits = ServerLimits(), logLevel: Logger.Level = .warning) async throws -> CloudServer {
         let (host, port) = try RoleConfiguration.hostAndPort(listen ?? c.cloudListen, field: "cloud_listen")
         try RoleConfiguration.checkTransport(dataCenterURL, role: "data center")
         let cloud = CloudPlatform(escrow: HTTPDataCenterClient(url: dataCenterURL, token: c.cloudToken, retry: retry))
-        let server = try await RunningServer.start(CloudService.router(cloud: cloud, edgeTokens: c.edgeTokens), host: host, port: port,
-                                                   name: name, role: "the cloud", logLevel: logLevel)
+        let heavy = HeavyWork(workers: limits.heavyWorkers, queue: limits.heavyQueue)
+        let server = try await RunningServer.start(CloudService.router(cloud: cloud, edgeTokens: c.edgeTokens, limits: limits, heavy: heavy),
+                                                   host: host, port: port, name: name, role: "the cloud", limits: limits,
+                                                   logLevel: logLevel, services: [heavy])
         return CloudServer(cloud: cloud, server: server)
     }
 

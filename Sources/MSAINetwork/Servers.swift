@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import HTTPTypes
 import Hummingbird
+import HummingbirdCore
 import Logging
 import MSAICore
 import MSAICrypto
@@ -10,20 +11,50 @@ import MSAIRoles
 import NIOCore
 import ServiceLifecycle
 
-/// Limits on request bodies: a membrane request or key is a few hundred bytes; a masked frame
-/// is a PNG of at most `maximumFrameBytes`.
+/// Limits on request bodies: a membrane request or key is a few hundred bytes. (A sealed frame
+/// is bounded by its τ: `DataCenter.sealedFrameLimit`.)
 public enum BodyLimits {
     public static let control = 64 * 1024
-    public static let maximumFrameBytes = 256 * 1024 * 1024
+    /// The most a reader takes from its own data center for one frame (a PNG of the largest
+    /// frame a data center can be set to accept is less).
+    public static let frameReply = 1 << 30
 }
 
-/// Reads a request body up to `limit` bytes, with a 400 naming the limit when it is larger.
+/// Reads a request body up to `limit` bytes, with a 413 naming the limit when it is larger.
 func body(_ request: Request, limit: Int) async throws -> ByteBuffer {
     do {
         return try await request.body.collect(upTo: limit)
     } catch {
-        throw HTTPError(.badRequest, message: "request body is larger than \(limit) bytes")
+        throw HTTPError(.contentTooLarge, message: "request body is larger than \(limit) bytes")
     }
+}
+
+/// Reads a sealed frame's body: first its clear header, which names the τ, then no more than a
+/// frame under that τ can take (`limit`, which throws for a τ not issued here before anything
+/// more is read). A 413 names the limit.
+func sealedFrameBody(_ request: Request, limit: @Sendable (String) throws -> Int) async throws -> [UInt8] {
+    var bytes: [UInt8] = []
+    var bound: Int?
+    for try await chunk in request.body {
+        if bytes.count + chunk.readableBytes > (bound ?? SealedFrame.longestHeader + (1 << 16)) {
+            if bound == nil, bytes.count < SealedFrame.longestHeader {
+                bytes += chunk.readableBytesView.prefix(SealedFrame.longestHeader - bytes.count)
+            } else {
+                throw HTTPError(.contentTooLarge, message: bound.map { "a sealed frame under its τ is at most \($0) bytes" }
+                                ?? "a sealed frame must start with its header")
+            }
+        } else {
+            bytes += chunk.readableBytesView
+        }
+        if bound == nil, bytes.count >= SealedFrame.longestHeader {
+            do {
+                bound = try limit(try SealedFrame.header(bytes).tauID)
+            } catch {
+                throw httpError(error)
+            }
+        }
+    }
+    return bytes
 }
 
 func decodeJSON<T: Decodable>(_ type: T.Type, from buffer: ByteBuffer, what: String) throws -> T {
@@ -66,14 +97,16 @@ func httpError(_ error: Error) -> Error {
 ///                                       with msai-membrane-id / -shape / -mode headers
 ///     GET  /v1/health
 public enum CloudService {
-    public static func router(cloud: CloudPlatform, edgeTokens: [String]) -> Router<RoleRequestContext> {
-        let routes = RoleRoutes(tokens: [.edge: edgeTokens])
+    public static func router(cloud: CloudPlatform, edgeTokens: [String], limits: ServerLimits = ServerLimits(),
+                              heavy: HeavyWork) -> Router<RoleRequestContext> {
+        let routes = RoleRoutes(tokens: [.edge: edgeTokens], limits: limits)
         routes.on(.get, "/v1/health", access: .anyone) { _, _ in Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "ok"))) }
         routes.on(.post, "/v1/membranes", access: .only([.edge])) { request, _ -> Response in
             let message = try decodeJSON(MembraneRequestBody.self, from: try await body(request, limit: BodyLimits.control), what: "membrane request")
             do {
                 let shape = try MembraneShape(rows: message.rows, cols: message.cols, channels: message.channels)
-                let grant = try await cloud.requestMembrane(MembraneRequest(shape: shape, mode: message.mode))
+                let request = MembraneRequest(shape: shape, mode: message.mode)
+                let grant = try await cloud.issue(try await heavy.run { try cloud.makeMembrane(request) })
                 var headers = HTTPFields()
                 headers[.contentType] = "application/octet-stream"
                 headers[HTTPField.Name(Wire.membraneID)!] = grant.id.rawValue
@@ -102,9 +135,10 @@ public enum CloudService {
 ///     GET    /v1/health
 public enum DataCenterService {
     public static func router(dataCenter: DataCenter, cloudToken: String, edgeTokens: [String], viewerTokens: [String],
-                              recovererTokens: [String]) -> Router<RoleRequestContext>
+                              recovererTokens: [String], limits: ServerLimits = ServerLimits(), heavy: HeavyWork) -> Router<RoleRequestContext>
     {
-        let routes = RoleRoutes(tokens: [.cloud: [cloudToken], .edge: edgeTokens, .viewer: viewerTokens, .recoverer: recovererTokens])
+        let routes = RoleRoutes(tokens: [.cloud: [cloudToken], .edge: edgeTokens, .viewer: viewerTokens, .recoverer: recovererTokens],
+                                limits: limits)
         // Either kind of reader (a recoverer may do all a viewer may), named in the audit log as the kind it is.
         let readers = RoleRoutes.Access.only([.viewer, .recoverer])
         /// The msai-reason header (percent-encoded UTF-8, which keeps it out of access logs), or
@@ -139,9 +173,9 @@ public enum DataCenterService {
         }
         routes.on(.post, "/v1/frames", access: .only([.edge])) { request, context -> Response in
             let actor = try context.caller().actor
-            let frame = try await body(request, limit: BodyLimits.maximumFrameBytes)
+            let frame = try await sealedFrameBody(request, limit: dataCenter.sealedFrameLimit(tauID:))
             do {
-                return try json(try dataCenter.submit(maskedFrame: Array(buffer: frame), actor: actor), status: .created)
+                return try json(try await heavy.run { try dataCenter.submit(maskedFrame: frame, actor: actor) }, status: .created)
             } catch {
                 throw httpError(error)
             }
@@ -151,7 +185,8 @@ public enum DataCenterService {
         }
         routes.on(.get, "/v1/frames/:id/masked", access: readers) { _, context -> Response in
             do {
-                return try png(try dataCenter.maskedView(try context.parameters.require("id"), actor: try context.caller().actor).pixels)
+                let (id, actor) = (try context.parameters.require("id"), try context.caller().actor)
+                return try await heavy.run { try png(try dataCenter.maskedView(id, actor: actor).pixels) }
             } catch {
                 throw httpError(error)
             }
@@ -168,8 +203,8 @@ public enum DataCenterService {
         }
         routes.on(.get, "/v1/frames/:id/recovered", access: .only([.recoverer])) { request, context -> Response in
             do {
-                return try png(try dataCenter.recoverOriginal(try context.parameters.require("id"), actor: try context.caller().actor,
-                                                             reason: reason(request)).pixels)
+                let (id, actor, reason) = (try context.parameters.require("id"), try context.caller().actor, reason(request))
+                return try await heavy.run { try png(try dataCenter.recoverOriginal(id, actor: actor, reason: reason).pixels) }
             } catch {
                 throw httpError(error)
             }
@@ -208,15 +243,22 @@ public final class RunningServer: Sendable {
     /// Starts `router` and returns once it listens; throws if it cannot bind.
     /// `services` run beside the server in its service group (the data center's retention) and
     /// stop with it; `role` names the server in errors ("the data center"), `name` in its logs.
+    /// `limits` close slow connections and cap how many are open (all, and per address).
     public static func start<Context: RequestContext>(_ router: Router<Context>, host: String, port: Int, name: String,
-                             role: String? = nil, logLevel: Logger.Level = .warning, services: [any Service] = []) async throws
-        -> RunningServer
+                             role: String? = nil, limits: ServerLimits = ServerLimits(), logLevel: Logger.Level = .warning,
+                             services: [any Service] = []) async throws -> RunningServer
     where Context.Source == ApplicationRequestContextSource {
         var logger = Logger(label: name)
         logger.logLevel = logLevel
         let (ports, continuation) = AsyncStream<Int>.makeStream()
+        let perAddress = ConnectionsPerAddress(limit: limits.connectionsPerAddress)
+        let http1 = HTTP1Channel.Configuration(
+            additionalChannelHandlers: [perAddress.handler(), BodyDeadlineHandler(timeout: limits.bodyTimeout)],
+            idleTimeout: .nanoseconds(Int64(milliseconds(limits.headerTimeout) * 1_000_000)))
         let app = Application(
-            router: router, configuration: .init(address: .hostname(host, port: port), serverName: name),
+            router: router, server: .http1(configuration: http1),
+            configuration: .init(address: .hostname(host, port: port), serverName: name,
+                                 availableConnectionsDelegate: MaximumAvailableConnections(limits.maximumConnections)),
             onServerRunning: { channel in
                 continuation.yield(channel.localAddress?.port ?? port)
                 continuation.finish()

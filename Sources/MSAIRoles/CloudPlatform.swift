@@ -27,20 +27,36 @@ public final class CloudPlatform: MembraneService, Sendable {
     public static let maximumMembraneBytes = 64 << 20
 
     public func requestMembrane(_ request: MembraneRequest) async throws -> MembraneGrant {
+        try await issue(try makeMembrane(request))
+    }
+
+    /// A membrane made but not yet issued: its key, and the values the edge gets.
+    public struct Made: Sendable {
+        let record: MembraneKeyRecord
+        let values: [UInt8]
+    }
+
+    /// The arithmetic half of a request, for a caller that runs heavy work on threads of its own
+    /// (the HTTP service): a fresh key and its membrane, nothing handed over yet.
+    public func makeMembrane(_ request: MembraneRequest) throws -> Made {
         let bytes = request.shape.sampleCount.multipliedReportingOverflow(by: request.mode.bytesPerSample)
         guard !bytes.overflow, bytes.partialValue <= Self.maximumMembraneBytes else {
             throw MSAIError.invalidArgument(
                 "a \(request.shape) \(request.mode.rawValue) membrane would be larger than \(Self.maximumMembraneBytes >> 20) MiB; mask smaller areas")
         }
-        let (record, values) = try makeMembrane(request)
-        // The key reaches the data center before the membrane reaches the edge, so a frame
-        // masked with this membrane can always be recovered.
-        try await escrow.depositKey(record)
-        issued.add(1, ordering: .relaxed)
-        return try MembraneGrant(id: record.id, shape: request.shape, mode: request.mode, values: values)
+        let (record, values) = try drawMembrane(request)
+        return Made(record: record, values: values)
     }
 
-    private func makeMembrane(_ request: MembraneRequest) throws -> (MembraneKeyRecord, [UInt8]) {
+    /// The other half: the key reaches the data center before the membrane reaches the edge, so
+    /// a frame masked with this membrane can always be recovered.
+    public func issue(_ made: Made) async throws -> MembraneGrant {
+        try await escrow.depositKey(made.record)
+        issued.add(1, ordering: .relaxed)
+        return try MembraneGrant(id: made.record.id, shape: made.record.shape, mode: made.record.mode, values: made.values)
+    }
+
+    private func drawMembrane(_ request: MembraneRequest) throws -> (MembraneKeyRecord, [UInt8]) {
         // Only the draws from the shared generator happen under the lock; the membrane itself
         // (the keystream and the field arithmetic) is computed from the key outside it.
         let record: MembraneKeyRecord = try random.withLock { random in

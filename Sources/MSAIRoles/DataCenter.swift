@@ -22,8 +22,11 @@ public final class DataCenter: MembraneKeyEscrow, ScrambleService, FrameSink, Se
     public let store: DataCenterStore
     // The store guards itself; the generator is the one mutable thing here.
     private let random: Mutex<AnyRandomNumberGenerator>
-    /// Largest tau the data center will issue, in pixels: the largest image msai decodes.
+    /// Largest tau the data center will issue, in pixels (`max_frame_pixels`): the largest frame
+    /// it accepts, which sizes what a peer may send it.
     public let maximumFramePixels: Int
+    /// 16 MiP: 4096 × 4096, a 12-megapixel camera or 4K video.
+    public static let defaultMaximumFramePixels = 1 << 24
     /// How long an issued tau may wait for its frame. Older unused taus (and membrane keys) are
     /// refused and purged, so a flood of requests cannot grow the store without bound.
     public let tauLifetime: Duration
@@ -33,7 +36,7 @@ public final class DataCenter: MembraneKeyEscrow, ScrambleService, FrameSink, Se
     /// The settings are fixed for the data center's life: it is shared by every request at once.
     public init(store: DataCenterStore = InMemoryDataCenterStore(),
                 random: sending some RandomNumberGenerator = SystemRandomNumberGenerator(),
-                maximumFramePixels: Int = 100_000_000, tauLifetime: Duration = .seconds(600)) {
+                maximumFramePixels: Int = DataCenter.defaultMaximumFramePixels, tauLifetime: Duration = .seconds(600)) {
         self.store = store
         self.random = Mutex(AnyRandomNumberGenerator(random))
         self.maximumFramePixels = maximumFramePixels
@@ -51,13 +54,30 @@ public final class DataCenter: MembraneKeyEscrow, ScrambleService, FrameSink, Se
     public func issueTau(_ request: TauRequest) throws -> TauGrant {
         let layout = try BlockLayout(width: request.width, height: request.height, blockSize: request.blockSize)
         guard request.width.multipliedReportingOverflow(by: request.height).partialValue <= maximumFramePixels else {
-            throw MSAIError.invalidArgument("frame \(request.width)x\(request.height) is larger than this data center accepts")
+            throw MSAIError.invalidArgument(
+                "frame \(request.width)x\(request.height) is larger than this data center accepts (\(maximumFramePixels) pixels: max_frame_pixels)")
         }
         let (id, seed) = random.withLock { (Hex.encode(randomBytes(16, using: &$0)), randomBytes(32, using: &$0)) }
         let grant = try TauGrant(id: id, seed: seed, layout: layout)
         try store.purgeUnused(issuedBefore: Date().addingTimeInterval(-milliseconds(tauLifetime) / 1000))
         try store.insertTau(grant)
         return grant
+    }
+
+    /// What a VHE frame's ciphertexts may add to it over the network (16 bytes a masked sample:
+    /// areas of about 87,000 RGB samples). VHE is for study; `msai evaluate` has no such bound.
+    public static let ciphertextAllowance = 4 << 20
+
+    /// The most bytes a sealed frame under τ `tauID` can take: its pixels at 4 bytes each (QOI's
+    /// worst; PNG's is less), the manifest, VHE ciphertexts up to `ciphertextAllowance`, the seal.
+    /// A receiver asks before it reads a frame's body, so that no peer makes it hold more than
+    /// the frame it was given a τ for. Throws for a τ not issued here, or used.
+    public func sealedFrameLimit(tauID: String) throws -> Int {
+        guard let tau = try store.tau(tauID) else {
+            throw MSAIError.unknownKey("masked frame names tau \(tauID), which this data center did not issue")
+        }
+        guard !tau.used, tau.seed != nil else { throw MSAIError.alreadyUsed(.tau(tauID)) }
+        return 4 * tau.layout.width * tau.layout.height + (1 << 20) + Self.ciphertextAllowance + SealedFrame.longestOverhead
     }
 
     /// Checks and stores a sealed frame; its tau and membranes are then used up.

@@ -1,0 +1,284 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import MSAICore
+import NIOCore
+import NIOHTTPTypes
+import NIOPosix
+import ServiceLifecycle
+import Synchronization
+
+/// What a role server lets a peer cost it, set once for the server's life. Each limit answers an
+/// attack that worked on msai 2.0: slow clients holding connections (`headerTimeout`,
+/// `bodyTimeout`, `maximumConnections`, `connectionsPerAddress`), many requests at once
+/// (`requestsInFlight`, `requestsInFlightPerCaller`, `requestsPerSecondPerCaller`), and heavy work
+/// starving the rest (`heavyWorkers`: decoding, unscrambling and storing frames, making membranes,
+/// run on a bounded pool of threads, never on Swift's cooperative pool that answers `/v1/health`).
+public struct ServerLimits: Sendable, Equatable {
+    /// A request's head must have arrived this long after the connection opened or after the
+    /// previous reply; an idle connection is closed after it too.
+    public var headerTimeout: Duration
+    /// A request's body must have arrived this long after its head.
+    public var bodyTimeout: Duration
+    /// Open connections at most; beyond, new ones wait in the listen backlog.
+    public var maximumConnections: Int
+    /// Open connections from one address at most; more are closed at once.
+    public var connectionsPerAddress: Int
+    /// Requests being handled at once, in all; more are answered 503 with Retry-After.
+    public var requestsInFlight: Int
+    /// Requests being handled at once for one caller (a device or role token); more get 503.
+    public var requestsInFlightPerCaller: Int
+    /// Requests a second one caller may make, as a bucket refilled at this rate holding as many;
+    /// more are answered 429 with Retry-After.
+    public var requestsPerSecondPerCaller: Double
+    /// Threads for heavy work, and how many more heavy requests may wait for one (beyond: 503).
+    public var heavyWorkers: Int
+    public var heavyQueue: Int
+
+    public init(headerTimeout: Duration = .seconds(10), bodyTimeout: Duration = .seconds(60), maximumConnections: Int = ServerLimits.connectionBudget(),
+                connectionsPerAddress: Int = 64, requestsInFlight: Int = 64, requestsInFlightPerCaller: Int = 8,
+                requestsPerSecondPerCaller: Double = 200, heavyWorkers: Int = max(2, ProcessInfo.processInfo.activeProcessorCount),
+                heavyQueue: Int = 8) {
+        self.headerTimeout = headerTimeout
+        self.bodyTimeout = bodyTimeout
+        self.maximumConnections = max(1, maximumConnections)
+        self.connectionsPerAddress = max(1, connectionsPerAddress)
+        self.requestsInFlight = max(1, requestsInFlight)
+        self.requestsInFlightPerCaller = max(1, requestsInFlightPerCaller)
+        self.requestsPerSecondPerCaller = max(0.1, requestsPerSecondPerCaller)
+        self.heavyWorkers = max(1, heavyWorkers)
+        self.heavyQueue = max(0, heavyQueue)
+    }
+
+    /// Half the process's file descriptors (the rest are the database's, the models', the
+    /// clients'), between 16 and 1024: a flood of connections cannot take the last descriptor.
+    public static func connectionBudget() -> Int {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return 128 }
+        return Int(min(1024, max(16, limit.rlim_cur / 2)))
+    }
+}
+
+/// Closes a connection whose request body has not fully arrived `bodyTimeout` after its head
+/// (Hummingbird's idle timeout covers the head itself: it closes a connection on which no
+/// request part arrives in time, but each trickled body byte would keep it alive). And closes a
+/// connection once a refusal (4xx, 5xx) is written before its request's body was all read:
+/// otherwise the server would go on reading, and discarding, whatever the peer sends.
+final class BodyDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPRequestPart
+    typealias InboundOut = HTTPRequestPart
+    typealias OutboundIn = HTTPResponsePart
+    typealias OutboundOut = HTTPResponsePart
+
+    private let timeout: TimeAmount
+    private var deadline: Scheduled<Void>?
+    private var bodyUnread = false
+    private var closeAfterReply = false
+
+    init(timeout: Duration) { self.timeout = .nanoseconds(Int64(milliseconds(timeout) * 1_000_000)) }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head:
+            deadline?.cancel()
+            bodyUnread = true
+            let channel = context.channel
+            deadline = context.eventLoop.scheduleTask(in: timeout) { channel.close(promise: nil) }
+        case .end:
+            deadline?.cancel()
+            deadline = nil
+            bodyUnread = false
+        case .body:
+            break
+        }
+        context.fireChannelRead(data)
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        switch unwrapOutboundIn(data) {
+        case .head(var head) where bodyUnread && head.status.code >= 400:
+            closeAfterReply = true
+            head.headerFields[.connection] = "close"
+            context.write(wrapOutboundOut(.head(head)), promise: promise)
+        case .end where closeAfterReply:
+            closeAfterReply = false
+            let channel = context.channel
+            let written = promise ?? context.eventLoop.makePromise()
+            context.writeAndFlush(data, promise: written)
+            written.futureResult.whenComplete { _ in channel.close(promise: nil) }
+        default:
+            context.write(data, promise: promise)
+        }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) { deadline?.cancel() }
+    func channelInactive(context: ChannelHandlerContext) {
+        deadline?.cancel()
+        context.fireChannelInactive()
+    }
+}
+
+/// Counts open connections per remote address across a server's channels, and closes a new one
+/// over `limit` as soon as it is set up.
+final class ConnectionsPerAddress: Sendable {
+    let limit: Int
+    private let open = Mutex<[String: Int]>([:])
+
+    init(limit: Int) { self.limit = limit }
+
+    /// Registers a connection from `address`; false when that address already has `limit`.
+    func admit(_ address: String) -> Bool {
+        open.withLock { open in
+            guard open[address, default: 0] < limit else { return false }
+            open[address, default: 0] += 1
+            return true
+        }
+    }
+
+    func release(_ address: String) {
+        open.withLock { open in
+            open[address, default: 1] -= 1
+            if open[address] == 0 { open[address] = nil }
+        }
+    }
+
+    /// The channel handler that does it for one connection.
+    func handler() -> ConnectionAdmission { ConnectionAdmission(counter: self) }
+}
+
+final class ConnectionAdmission: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPRequestPart
+    typealias InboundOut = HTTPRequestPart
+    private let counter: ConnectionsPerAddress
+    private var admitted: String?
+
+    init(counter: ConnectionsPerAddress) { self.counter = counter }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        let address = context.channel.remoteAddress?.ipAddress ?? "unknown"
+        if counter.admit(address) {
+            admitted = address
+        } else {
+            context.close(promise: nil)
+        }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        if let admitted { counter.release(admitted) }
+        admitted = nil
+    }
+}
+
+/// Admission of requests: in flight in all and per caller, and a rate per caller. What is over
+/// a limit is answered at once, before its body is read: 503 (busy) or 429 (too fast), each with
+/// Retry-After, which msai's clients honour.
+final class Admission: Sendable {
+    struct State {
+        var inFlight = 0
+        var perCaller: [String: Int] = [:]
+        var buckets: [String: (tokens: Double, at: ContinuousClock.Instant)] = [:]
+    }
+    let limits: ServerLimits
+    private let state = Mutex(State())
+
+    init(limits: ServerLimits) { self.limits = limits }
+
+    enum Decision: Equatable {
+        case admitted
+        case busy
+        case tooFast(retryAfter: Int)
+    }
+
+    func admit(caller: String, now: ContinuousClock.Instant = .now) -> Decision {
+        state.withLock { s in
+            // The bucket first: a caller over its rate does not count against the others.
+            var bucket = s.buckets[caller] ?? (limits.requestsPerSecondPerCaller, now)
+            let refill = milliseconds(bucket.at.duration(to: now)) / 1000 * limits.requestsPerSecondPerCaller
+            bucket = (min(limits.requestsPerSecondPerCaller, bucket.tokens + refill), now)
+            guard bucket.tokens >= 1 else {
+                s.buckets[caller] = bucket
+                return .tooFast(retryAfter: max(1, Int(((1 - bucket.tokens) / limits.requestsPerSecondPerCaller).rounded(.up))))
+            }
+            guard s.inFlight < limits.requestsInFlight, s.perCaller[caller, default: 0] < limits.requestsInFlightPerCaller else {
+                s.buckets[caller] = bucket
+                return .busy
+            }
+            bucket.tokens -= 1
+            s.buckets[caller] = bucket
+            s.inFlight += 1
+            s.perCaller[caller, default: 0] += 1
+            // Forget full buckets now and then, so that many callers cannot grow the table.
+            if s.buckets.count > 4096 { s.buckets = s.buckets.filter { $0.value.tokens < limits.requestsPerSecondPerCaller } }
+            return .admitted
+        }
+    }
+
+    func release(caller: String) {
+        state.withLock { s in
+            s.inFlight -= 1
+            s.perCaller[caller, default: 1] -= 1
+            if s.perCaller[caller] == 0 { s.perCaller[caller] = nil }
+        }
+    }
+}
+
+/// The middleware that applies `Admission` to every request but the health check, keyed by the
+/// authenticated caller (a device or role token's fingerprint) or, without one, the address.
+struct AdmissionMiddleware: RouterMiddleware {
+    typealias Context = RoleRequestContext
+    let admission: Admission
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        if request.uri.path == "/v1/health" { return try await next(request, context) }
+        let caller = context.identity?.fingerprint ?? context.remoteAddress
+        switch admission.admit(caller: caller) {
+        case .admitted:
+            defer { admission.release(caller: caller) }
+            return try await next(request, context)
+        case .busy:
+            throw HTTPError(.serviceUnavailable, headers: [.retryAfter: "1"], message: "busy: too many requests in flight; retry after 1 s")
+        case .tooFast(let seconds):
+            throw HTTPError(.tooManyRequests, headers: [.retryAfter: "\(seconds)"],
+                            message: "too many requests from this caller; retry after \(seconds) s")
+        }
+    }
+}
+
+/// Heavy work (decoding, unscrambling and storing a frame, recovering one, making a membrane)
+/// runs here: on a fixed set of threads, never on Swift's cooperative pool, so that it cannot
+/// delay the requests that are cheap (health, τ, keys). Work beyond the threads and the queue is
+/// refused with 503 rather than piled up.
+public final class HeavyWork: Service, Sendable {
+    private let pool: NIOThreadPool
+    private let capacity: Int
+    private let taken = Mutex(0)
+
+    public init(workers: Int, queue: Int) {
+        pool = NIOThreadPool(numberOfThreads: workers)
+        pool.start()
+        capacity = workers + queue
+    }
+
+    /// Runs `body` on a worker; throws a 503 at once when the workers and the queue are full.
+    func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        let admitted = taken.withLock { taken in
+            guard taken < capacity else { return false }
+            taken += 1
+            return true
+        }
+        guard admitted else {
+            throw HTTPError(.serviceUnavailable, headers: [.retryAfter: "1"], message: "busy: too much heavy work queued; retry after 1 s")
+        }
+        defer { taken.withLock { $0 -= 1 } }
+        return try await pool.runIfActive(body)
+    }
+
+    /// Jobs running or waiting.
+    var inUse: Int { taken.withLock { $0 } }
+
+    /// As a service beside the server: the threads end when the server's group shuts down.
+    public func run() async throws {
+        try? await gracefulShutdown()
+        try? await pool.shutdownGracefully()
+    }
+}

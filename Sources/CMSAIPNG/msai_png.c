@@ -253,6 +253,7 @@ typedef struct decode_context {
     size_t length, position;
     png_bytep *rows;
     png_bytep keep_list;  // keep_count names, 5 bytes each (4 letters + NUL), as libpng wants
+    const msai_png_limits *limits;  // NULL: lenient (files a user gives)
     msai_png_decoded result;
 } decode_context;
 
@@ -304,13 +305,20 @@ static int decode_run(decode_context *ctx, int keep_count) {
     ctx->position = 8;
     // Altered metadata must not be silently dropped: CRC errors in ancillary chunks are errors too.
     png_set_crc_action(ctx->png, PNG_CRC_ERROR_QUIT, PNG_CRC_ERROR_QUIT);
-    // A chunk can never be longer than the input, so allow that much (libpng drops larger ones).
-    {
+    if (ctx->limits != NULL) {
+        // A peer's PNG: nothing repaired or dropped quietly, nothing larger than the limits.
+        png_set_benign_errors(ctx->png, 0);
+        png_set_chunk_malloc_max(ctx->png, (png_alloc_size_t)ctx->limits->max_chunk_bytes);
+        // One more than allowed is kept, so that going over is seen (and refused) below rather
+        // than dropped by libpng with a warning.
+        png_set_chunk_cache_max(ctx->png, (png_uint_32)ctx->limits->max_ancillary_chunks + 1);
+    } else {
+        // A chunk can never be longer than the input, so allow that much (libpng drops larger ones).
         size_t limit = ctx->length + 1024;
         if (limit < PNG_USER_CHUNK_MALLOC_MAX) limit = PNG_USER_CHUNK_MALLOC_MAX;
         png_set_chunk_malloc_max(ctx->png, (png_alloc_size_t)limit);
+        png_set_chunk_cache_max(ctx->png, 0);  // unlimited: never drop text or kept chunks
     }
-    png_set_chunk_cache_max(ctx->png, 0);  // unlimited: never drop text or kept chunks
     if (keep_count > 0)
         png_set_keep_unknown_chunks(ctx->png, PNG_HANDLE_CHUNK_ALWAYS, ctx->keep_list, keep_count);
 
@@ -352,6 +360,14 @@ static int decode_run(decode_context *ctx, int keep_count) {
     for (png_uint_32 y = 0; y < height; y++) ctx->rows[y] = ctx->result.pixels + (size_t)y * row_bytes;
     png_read_image(ctx->png, ctx->rows);
     png_read_end(ctx->png, ctx->info);  // texts and kept chunks after IDAT land in the same info
+    if (ctx->limits != NULL) {
+        if (ctx->position != ctx->length) png_error(ctx->png, "bytes after IEND");
+        if (ctx->errors.warned) png_error(ctx->png, ctx->errors.warning);
+        png_unknown_chunkp kept = NULL;
+        png_textp kept_texts = NULL;
+        int count = png_get_unknown_chunks(ctx->png, ctx->info, &kept) + png_get_text(ctx->png, ctx->info, &kept_texts, NULL);
+        if (count > ctx->limits->max_ancillary_chunks) png_error(ctx->png, "too many ancillary chunks");
+    }
 
     png_textp texts = NULL;
     int text_count = png_get_text(ctx->png, ctx->info, &texts, NULL);
@@ -392,6 +408,11 @@ static int decode_run(decode_context *ctx, int keep_count) {
 
 int msai_png_decode(const uint8_t *data, size_t length, const char *keep_chunks, msai_png_decoded *out,
                     msai_png_error *error) {
+    return msai_png_decode_limited(data, length, keep_chunks, NULL, out, error);
+}
+
+int msai_png_decode_limited(const uint8_t *data, size_t length, const char *keep_chunks, const msai_png_limits *limits,
+                            msai_png_decoded *out, msai_png_error *error) {
     if (out == NULL) {
         report(error, "decode: null output");
         return -1;
@@ -427,6 +448,7 @@ int msai_png_decode(const uint8_t *data, size_t length, const char *keep_chunks,
     memset(&ctx, 0, sizeof ctx);
     ctx.data = data;
     ctx.length = length;
+    ctx.limits = limits;
     if (keep_count > 0) {
         ctx.keep_list = (png_bytep)calloc((size_t)keep_count, 5);
         if (ctx.keep_list == NULL) {

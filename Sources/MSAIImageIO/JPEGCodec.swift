@@ -32,7 +32,8 @@ public enum JPEGCodec {
             pixels.withUnsafeMutableBufferPointer { target in
                 tjDecompress2(
                     handle, source.baseAddress, UInt(data.count), target.baseAddress, width, 0, height,
-                    Int32(format.rawValue), TJFLAG_STOPONWARNING | TJFLAG_ACCURATEDCT)
+                    // LIMITSCANS: a progressive JPEG of a thousand scans would cost minutes of CPU.
+                    Int32(format.rawValue), TJFLAG_STOPONWARNING | TJFLAG_ACCURATEDCT | TJFLAG_LIMITSCANS)
             }
         }
         guard status == 0 else {

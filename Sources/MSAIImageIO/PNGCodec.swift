@@ -79,8 +79,24 @@ public enum PNGCodec {
         return Array(UnsafeBufferPointer(start: output, count: length))
     }
 
+    /// What a PNG from a peer may make the decoder hold (`decode(_:keepChunks:limits:name:)`).
+    public struct Limits: Sendable {
+        /// No ancillary chunk may be longer.
+        public var maximumChunkBytes: Int
+        /// No more ancillary chunks (text or kept) may come; one more is an error.
+        public var maximumAncillaryChunks: Int
+
+        public init(maximumChunkBytes: Int, maximumAncillaryChunks: Int) {
+            self.maximumChunkBytes = maximumChunkBytes
+            self.maximumAncillaryChunks = maximumAncillaryChunks
+        }
+    }
+
     /// Decodes any PNG into 8-bit gray or RGB; returns the private chunks named in `keepChunks`.
-    public static func decode(_ data: [UInt8], keepChunks: [String] = [], name: String = "PNG") throws -> PNGImage {
+    /// With `limits` (a PNG from a peer), nothing is repaired or dropped quietly, chunks are
+    /// bounded in size and number, and bytes after IEND are refused; name the text chunk types
+    /// in `keepChunks` to have text handed back raw (never decompressed) as chunks.
+    public static func decode(_ data: [UInt8], keepChunks: [String] = [], limits: Limits? = nil, name: String = "PNG") throws -> PNGImage {
         // IHDR is the first chunk: bytes 16..<24 hold width and height. Refuse huge images before
         // libpng allocates them (a small, highly compressible file can claim gigabytes).
         if data.count >= 24 {
@@ -90,10 +106,19 @@ public enum PNGCodec {
         var decoded = msai_png_decoded()
         var error = msai_png_error()
         let keep = keepChunks.joined()
-        let status = data.withUnsafeBufferPointer { bytes in
-            keep.withCString { keepPointer in
-                msai_png_decode(bytes.baseAddress, data.count, keep.isEmpty ? nil : keepPointer, &decoded, &error)
+        func run(_ cLimits: UnsafePointer<msai_png_limits>?) -> Int32 {
+            data.withUnsafeBufferPointer { bytes in
+                keep.withCString { keepPointer in
+                    msai_png_decode_limited(bytes.baseAddress, data.count, keep.isEmpty ? nil : keepPointer, cLimits, &decoded, &error)
+                }
             }
+        }
+        let status: Int32
+        if let limits {
+            var cLimits = msai_png_limits(max_chunk_bytes: limits.maximumChunkBytes, max_ancillary_chunks: Int32(limits.maximumAncillaryChunks))
+            status = run(&cLimits)
+        } else {
+            status = run(nil)
         }
         guard status == 0 else { throw MSAIError.codec("\(name): not a readable PNG (\(text(of: &error)))") }
         defer { msai_png_decoded_free(&decoded) }

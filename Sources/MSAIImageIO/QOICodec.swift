@@ -45,8 +45,8 @@ public enum QOICodec {
     public static func decode(_ bytes: ArraySlice<UInt8>, name: String = "QOI image") throws -> PixelBuffer {
         let (width, height, channels) = try header(bytes, name: name)
         try ImageFile.checkSize(width: width, height: height, name: name)
-        // libqoi pads a truncated stream with its last pixel instead of failing; the end marker
-        // tells a complete stream from a cut one.
+        // The decoder is strict (see msai_qoi.c): a cut stream, a run past the last pixel, or
+        // bytes after it are refused, not padded or ignored; this names the commonest case.
         guard bytes.suffix(endMarker.count).elementsEqual(endMarker) else {
             throw MSAIError.invalidImage("\(name): QOI stream is truncated (no end marker)")
         }
@@ -56,7 +56,9 @@ public enum QOICodec {
                 msai_qoi_decode(input.baseAddress, input.count, Int32(width), Int32(height), Int32(channels), out.baseAddress)
             }
         }
-        guard ok == 1 else { throw MSAIError.invalidImage("\(name): not a readable QOI image") }
+        guard ok == 1 else {
+            throw MSAIError.invalidImage("\(name): not a readable QOI image (exactly \(width)x\(height) pixels, its end marker, and nothing after)")
+        }
         return try PixelBuffer(width: width, height: height, channels: channels, samples: samples)
     }
 }

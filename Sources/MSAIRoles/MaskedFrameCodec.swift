@@ -175,13 +175,36 @@ public enum MaskedFrameCodec {
         guard ImageFile.sniff(bytes) == .png else {
             throw MSAIError.invalidImage("\(name): a masked frame must be a PNG or an msai QOI container; this is neither")
         }
-        let png = try PNGCodec.decode(bytes, keepChunks: [ciphertextChunkName], name: name)
-        guard let json = png.texts[FrameManifest.pngKeyword] else {
+        // Text comes back raw, never decompressed, to be judged here: one manifest, no other text.
+        let png = try PNGCodec.decode(bytes, keepChunks: ["iTXt", "tEXt", "zTXt", ciphertextChunkName], limits: pngLimits, name: name)
+        let texts = png.chunks.filter { $0.name != ciphertextChunkName }
+        guard let json = texts.lazy.compactMap({ $0.name == "iTXt" ? manifestText(of: $0.data) : nil }).first else {
             throw MSAIError.invalidMetadata(
-                "\(name): no msai metadata (iTXt chunk '\(FrameManifest.pngKeyword)'): not a masked frame, or its metadata was stripped")
+                "\(name): no msai metadata (an uncompressed iTXt chunk '\(FrameManifest.pngKeyword)'): not a masked frame, or its metadata was stripped")
+        }
+        guard texts.count == 1 else {
+            throw MSAIError.invalidMetadata("\(name): \(texts.count) text chunks; a masked frame has one, its manifest")
         }
         let ciphertexts = png.chunks.filter { $0.name == ciphertextChunkName }.flatMap(\.data)
-        return Contents(pixels: png.pixels, manifestJSON: Data(json.utf8), ciphertexts: ciphertexts, format: .png)
+        return Contents(pixels: png.pixels, manifestJSON: Data(json), ciphertexts: ciphertexts, format: .png)
+    }
+
+    /// What a masked frame's PNG may hold besides its pixels: its manifest, and VHE ciphertexts
+    /// in chunks of at most `ciphertextChunkLimit` (as much as a data center takes over the
+    /// network, and some).
+    static let pngLimits = PNGCodec.Limits(maximumChunkBytes: manifestLimit + 1024,
+                                           maximumAncillaryChunks: 1 + (16 << 20) / ciphertextChunkLimit)
+
+    /// The text of an uncompressed iTXt chunk whose keyword is msai's: keyword NUL, compression
+    /// flag (0), method (0), language tag NUL, translated keyword NUL, text.
+    static func manifestText(of chunk: [UInt8]) -> ArraySlice<UInt8>? {
+        let keyword = Array(FrameManifest.pngKeyword.utf8)
+        guard chunk.count >= keyword.count + 5, chunk.starts(with: keyword + [0, 0, 0]) else { return nil }
+        var rest = chunk[(keyword.count + 3)...]
+        guard let language = rest.firstIndex(of: 0) else { return nil }
+        rest = rest[(language + 1)...]
+        guard let translated = rest.firstIndex(of: 0) else { return nil }
+        return rest[(translated + 1)...]
     }
 }
 

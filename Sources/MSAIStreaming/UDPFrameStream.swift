@@ -30,20 +30,21 @@ public final class UDPFrameReceiver: Sendable {
         }
         let boundPort = asyncChannel.channel.localAddress?.port ?? port
         let task = Task {
-            var reassembler = FrameReassembler()
+            var senders = SenderReassemblers()
             var lostReported = 0
             try await asyncChannel.executeThenClose { inbound, _ in
                 for try await envelope in inbound {
                     var buffer = envelope.data
                     let bytes = buffer.readBytes(length: buffer.readableBytes) ?? []
-                    if let frame = reassembler.accept(bytes) { source.offer(frame.bytes) }
-                    if reassembler.counts.framesLost > lostReported {
-                        source.addLost(reassembler.counts.framesLost - lostReported)
-                        lostReported = reassembler.counts.framesLost
+                    if let frame = senders.accept(bytes, from: "\(envelope.remoteAddress)") { source.offer(frame) }
+                    let lost = senders.counts.framesLost
+                    if lost > lostReported {
+                        source.addLost(lost - lostReported)
+                        lostReported = lost
                     }
                 }
             }
-            return reassembler.counts
+            return senders.counts
         }
         return UDPFrameReceiver(source: source, port: boundPort, task: task, channel: asyncChannel.channel)
     }
@@ -60,6 +61,36 @@ public final class UDPFrameReceiver: Sendable {
         try? await channel.close()
         source.close()
         return try? await task.value
+    }
+}
+
+/// One reassembler per sender, so that nobody can interleave datagrams into another camera's
+/// frames, and a few senders at most: a new one past `maximumSenders` takes the place of the one
+/// heard from longest ago (whose frames in flight are lost). Each holds at most its reassembler's
+/// cap, so all of them at most `maximumSenders` times that.
+struct SenderReassemblers {
+    static let maximumSenders = 4
+    private var senders: [String: (reassembler: FrameReassembler, heard: Int)] = [:]
+    private var clock = 0
+    /// The counts of senders forgotten.
+    private var forgotten = FrameReassembler.Counts()
+
+    mutating func accept(_ datagram: [UInt8], from sender: String) -> [UInt8]? {
+        clock += 1
+        if senders[sender] == nil, senders.count >= Self.maximumSenders,
+            let oldest = senders.min(by: { $0.value.heard < $1.value.heard })?.key, let gone = senders.removeValue(forKey: oldest)
+        {
+            forgotten.add(gone.reassembler.counts, lostInFlight: gone.reassembler.framesInFlight)
+        }
+        var entry = senders[sender] ?? (FrameReassembler(), clock)
+        entry.heard = clock
+        let frame = entry.reassembler.accept(datagram)
+        senders[sender] = entry
+        return frame?.bytes
+    }
+
+    var counts: FrameReassembler.Counts {
+        senders.values.reduce(into: forgotten) { $0.add($1.reassembler.counts, lostInFlight: 0) }
     }
 }
 

@@ -172,6 +172,29 @@ import Testing
         await sender.close()
     }
 
+    /// Datagrams are reassembled per sender: a second sender using the same frame numbers
+    /// cannot splice its bytes into a camera's frame, and a fifth sender takes the place of the
+    /// one heard from longest ago.
+    @Test func udpFramesAreReassembledPerSender() throws {
+        var senders = SenderReassemblers()
+        let camera = (0..<5000).map { UInt8($0 % 200) }, intruder = [UInt8](repeating: 7, count: 5000)
+        let good = try FramePackets.split(camera, number: 1), bad = try FramePackets.split(intruder, number: 1)
+        var delivered: [[UInt8]] = []
+        for (g, b) in zip(good, bad) {
+            if let frame = senders.accept(b, from: "intruder") { delivered.append(frame) }
+            if let frame = senders.accept(g, from: "camera") { delivered.append(frame) }
+        }
+        #expect(delivered == [intruder, camera])
+        let partial = try FramePackets.split(camera, number: 2)
+        _ = senders.accept(partial[0], from: "camera")
+        for other in ["b", "c", "d"] { _ = senders.accept(bad[0], from: other) }
+        _ = senders.accept(bad[0], from: "intruder")  // camera is now the one heard from longest ago
+        _ = senders.accept(bad[0], from: "e")
+        #expect(senders.counts.framesLost >= 1, "the camera's frame in flight is lost with it")
+        let rest = partial.dropFirst().compactMap { senders.accept($0, from: "camera") }
+        #expect(rest.isEmpty, "frame 2's first packet went with the forgotten sender")
+    }
+
     @Test func aLiveQueueDropsTheOldestAndAWaitingQueueHoldsTheProducer() async {
         let live = StageQueue<Int>(capacity: 2, whenFull: .dropOldest)
         #expect(await live.push(1) == nil)

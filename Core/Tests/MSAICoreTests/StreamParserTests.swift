@@ -124,4 +124,67 @@ import Testing
             }
         }
     }
+
+    /// A sender cannot make the reassembler hold more than its frames' lengths, nor more than its
+    /// cap in all: 6,000 datagrams of 56 KB claiming packets of 16 MiB frames (msai 2.0 held
+    /// 277 MB of such) keep it under its cap, older frames given up; payloads that cannot be
+    /// their frame's are refused.
+    @Test func reassemblyHoldsNoMoreThanTheFramesClaimAndItsCap() throws {
+        var r = FrameReassembler(window: 64, maximumBytesHeld: 16 << 20)
+        for frame in UInt32(0)..<100 {
+            for index in 0..<60 {
+                var datagram = try FramePackets.split([1], number: frame)[0]
+                // A header claiming packet `index` of 300 of a 16 MiB frame, and a payload of the
+                // size such a packet has (56,000 bytes: 299 of them are less than 16 MiB).
+                datagram.replaceSubrange(8..<16, with: [UInt8(index >> 8), UInt8(index & 255), 1, 44, 1, 0, 0, 0])
+                datagram += [UInt8](repeating: 9, count: 56_000 - 1)
+                _ = r.accept(datagram)
+                #expect(r.bytesHeld <= 16 << 20)
+                // 60 KB could not be a packet of that frame: refused, nothing held.
+                let held = r.bytesHeld
+                _ = r.accept(datagram + [UInt8](repeating: 9, count: 4_000))
+                #expect(r.bytesHeld == held)
+            }
+        }
+        #expect(r.counts.datagramsRejected == 6_000 && r.counts.framesDelivered == 0 && r.counts.framesLost > 50)
+        // Any split that is the same size but for the last packet is taken, in any order.
+        let frame = (0..<10_000).map { UInt8($0 % 256) }
+        for size in [1400, 999, 4096, 10_000] {
+            var fresh = FrameReassembler()
+            let packets = try FramePackets.split(frame, number: 1, payloadSize: size)
+            var delivered: [UInt8]?
+            for packet in packets.reversed() { if let done = fresh.accept(packet) { delivered = done.bytes } }
+            #expect(delivered == frame && fresh.bytesHeld == 0, "packets of \(size)")
+        }
+        // A packet of another size than its siblings is refused, whichever came first.
+        let packets = try FramePackets.split(frame, number: 2)
+        var mixed = FrameReassembler()
+        _ = mixed.accept(packets[0])
+        #expect(mixed.accept(Array(packets[1].dropLast())) == nil && mixed.counts.datagramsRejected == 1)
+    }
+
+    /// Whether a boundary line's padding is too long is decided by the bytes, not by how they
+    /// arrive: the same stream gives the same parts fed whole, byte by byte, or in any pieces.
+    @Test func theParserGivesTheSamePartsHoweverTheStreamIsSplit() {
+        var random = SplitMix64(seed: 91)
+        for padding in [0, 100, 255, 256, 257, 300, 1000] {
+            let body = (0..<500).map { _ in UInt8.random(in: 0...255, using: &random) }
+            let stream = Array("--xyz".utf8) + [UInt8](repeating: 32, count: padding) + Array("\r\nContent-Length: 500\r\n\r\n".utf8)
+                + body + Array("\r\n--xyz--\r\n".utf8)
+            func parse(pieces: Int) -> [[UInt8]] {
+                var parser = MJPEGParser(boundary: "xyz")
+                var parts: [[UInt8]] = []
+                var offset = 0
+                while offset < stream.count {
+                    let n = pieces == 1 ? stream.count : Int.random(in: 1...pieces, using: &random)
+                    parts += parser.feed(stream[offset..<min(stream.count, offset + n)])
+                    offset += n
+                }
+                return parts
+            }
+            let whole = parse(pieces: 1)
+            #expect(whole == (padding <= 256 ? [body] : []), "padding \(padding)")
+            for pieces in [1, 2, 7, 64, 300] { #expect(parse(pieces: pieces) == whole, "padding \(padding), pieces of up to \(pieces)") }
+        }
+    }
 }

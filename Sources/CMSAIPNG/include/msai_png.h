@@ -57,6 +57,19 @@ typedef struct msai_png_decoded {
 /// filled (truncated data, bad CRC, not a PNG, zero size).
 int msai_png_decode(const uint8_t *data, size_t length, const char *keep_chunks, msai_png_decoded *out,
                     msai_png_error *error);
+
+/// Limits for a PNG from a peer (a masked frame): what input can make the decoder allocate is
+/// bounded before it allocates, and what would be dropped or repaired is refused instead.
+typedef struct msai_png_limits {
+    size_t max_chunk_bytes;    // no ancillary chunk may be longer
+    int max_ancillary_chunks;  // no more may be kept; one more is an error, not a silent drop
+} msai_png_limits;
+
+/// msai_png_decode under `limits`: libpng's benign errors and warnings are errors, and bytes
+/// after IEND are refused. List the text chunk types ("iTXttEXtzTXt") in `keep_chunks` to have
+/// text handed back raw, undecompressed, as chunks, for the caller to judge.
+int msai_png_decode_limited(const uint8_t *data, size_t length, const char *keep_chunks, const msai_png_limits *limits,
+                            msai_png_decoded *out, msai_png_error *error);
 void msai_png_decoded_free(msai_png_decoded *decoded);
 void msai_png_free(void *buffer);
 

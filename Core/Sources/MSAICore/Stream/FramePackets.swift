@@ -75,6 +75,16 @@ public struct FrameReassembler: Sendable {
         public var framesLost = 0
         /// Datagrams that were not frame datagrams, or disagreed with their frame's header.
         public var datagramsRejected = 0
+
+        public init() {}
+
+        /// Adds `other`'s counts, and `lostInFlight` frames given up with it.
+        public mutating func add(_ other: Counts, lostInFlight: Int) {
+            datagrams += other.datagrams
+            framesDelivered += other.framesDelivered
+            framesLost += other.framesLost + lostInFlight
+            datagramsRejected += other.datagramsRejected
+        }
     }
 
     private struct Partial {
@@ -82,15 +92,48 @@ public struct FrameReassembler: Sendable {
         let length: Int
         var parts: [[UInt8]?]
         var received = 0
+        /// The size of every packet but the last, once one of them arrived.
+        var stride: Int?
+        /// The size of the last packet, once it arrived.
+        var last: Int?
+        var held = 0
+
+        /// Whether a payload of `size` bytes fits packet `index` of this frame: every packet but
+        /// the last has one size S with S(count-1) < length <= S·count, and the last holds the
+        /// rest. A sender cannot make a frame hold more than its length.
+        mutating func admits(_ size: Int, at index: Int) -> Bool {
+            guard size >= 1, size <= length else { return false }
+            if index == count - 1 {
+                if count == 1 { return size == length }
+                if let stride, size != length - stride * (count - 1) { return false }
+                if last == nil { last = size }
+                return last == size
+            }
+            if let stride { return size == stride }
+            guard size * (count - 1) < length, size * count >= length, last.map({ size * (count - 1) + $0 == length }) ?? true else {
+                return false
+            }
+            stride = size
+            return true
+        }
     }
 
     /// Frames being assembled at once; older ones are given up beyond this.
     public let window: Int
+    /// Bytes held in frames being assembled, at most; the oldest are given up beyond this.
+    public let maximumBytesHeld: Int
     public private(set) var counts = Counts()
     private var partial: [UInt32: Partial] = [:]
     private var newestDelivered: UInt32?
+    /// Bytes now held in `partial`.
+    public private(set) var bytesHeld = 0
+    /// Frames being assembled.
+    public var framesInFlight: Int { partial.count }
 
-    public init(window: Int = 8) { self.window = max(1, window) }
+    public init(window: Int = 8, maximumBytesHeld: Int = 32 << 20) {
+        self.window = max(1, window)
+        self.maximumBytesHeld = max(FramePackets.maximumFrameBytes, maximumBytesHeld)
+    }
 
     /// Takes one datagram; returns a frame when this datagram completes one.
     public mutating func accept(_ datagram: [UInt8]) -> (number: UInt32, bytes: [UInt8])? {
@@ -105,14 +148,16 @@ public struct FrameReassembler: Sendable {
         }
         var entry = partial[header.frame] ?? Partial(count: header.count, length: header.length,
                                                       parts: Array(repeating: nil, count: header.count))
-        let payload = Array(datagram.dropFirst(FramePackets.headerSize))
-        guard entry.count == header.count, entry.length == header.length, !payload.isEmpty, payload.count <= header.length else {
+        let size = datagram.count - FramePackets.headerSize
+        guard entry.count == header.count, entry.length == header.length, entry.admits(size, at: header.index) else {
             counts.datagramsRejected += 1
             return nil
         }
         if entry.parts[header.index] == nil {
-            entry.parts[header.index] = payload
+            entry.parts[header.index] = Array(datagram.dropFirst(FramePackets.headerSize))
             entry.received += 1
+            entry.held += size
+            bytesHeld += size
         }
         guard entry.received == entry.count else {
             partial[header.frame] = entry
@@ -120,10 +165,10 @@ public struct FrameReassembler: Sendable {
             return nil
         }
         partial[header.frame] = nil
+        bytesHeld -= entry.held
         // Every frame older than this one that is still incomplete will not be shown: lost.
         for number in partial.keys where !Self.isNewer(number, than: header.frame) {
-            partial[number] = nil
-            counts.framesLost += 1
+            giveUp(number)
         }
         newestDelivered = header.frame
         let bytes = entry.parts.flatMap { $0! }
@@ -136,10 +181,15 @@ public struct FrameReassembler: Sendable {
     }
 
     private mutating func evictBeyondWindow() {
-        while partial.count > window, let oldest = partial.keys.min(by: { Self.isNewer($1, than: $0) }) {
-            partial[oldest] = nil
-            counts.framesLost += 1
+        while partial.count > window || bytesHeld > maximumBytesHeld, let oldest = partial.keys.min(by: { Self.isNewer($1, than: $0) }) {
+            giveUp(oldest)
         }
+    }
+
+    private mutating func giveUp(_ number: UInt32) {
+        guard let entry = partial.removeValue(forKey: number) else { return }
+        bytesHeld -= entry.held
+        counts.framesLost += 1
     }
 
     /// Serial-number comparison (RFC 1982), so numbering may wrap around 2^32.

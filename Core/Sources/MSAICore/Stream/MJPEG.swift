@@ -46,6 +46,7 @@ public struct MJPEGParser: Sendable {
     /// Where the search for the next boundary resumes (bytes before it were searched).
     private var searched = 0
     static let maximumHeaderBytes = 16 * 1024
+    static let maximumPadding = 256
 
     public init(boundary: String, maximumPartBytes: Int = 32 << 20) {
         delimiter = Array("--\(boundary)".utf8)
@@ -83,9 +84,11 @@ public struct MJPEGParser: Sendable {
                 ended = true
                 return .some(nil)
             }
-            // The rest of the boundary line (transport padding) up to its line end.
-            guard let lineEnd = find([13, 10], from: after) else {
-                if buffer.count - after > 256 {
+            // The rest of the boundary line (transport padding, at most `maximumPadding` bytes)
+            // up to its line end. The line end is looked for only that far, so the verdict is
+            // the same however the bytes arrive.
+            guard let lineEnd = find([13, 10], from: after, below: after + Self.maximumPadding + 2) else {
+                if buffer.count - after >= Self.maximumPadding + 2 {
                     buffer.removeFirst(after)
                     skipMalformed()
                     return .some(nil)

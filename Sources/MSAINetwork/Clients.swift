@@ -1,4 +1,6 @@
 import AsyncHTTPClient
+import NIOSSL
+import Synchronization
 import Foundation
 import MSAICore
 import MSAICrypto
@@ -22,19 +24,47 @@ public struct RetryPolicy: Sendable {
     }
 }
 
-/// The process's HTTP client: never follows redirects (a redirect could carry a token or a key
-/// elsewhere), and fails a refused connection at once so that our own retry policy decides.
+/// The process's HTTP clients: one for plain HTTP on loopback, one per pinned CA. None follows
+/// redirects (a redirect could carry a token or a key elsewhere), and each fails a refused
+/// connection at once so that our own retry policy decides. A client with a CA trusts that CA
+/// alone, and checks the role's name or address against its certificate.
 enum SharedHTTPClient {
-    static let client: HTTPClient = {
+    private static let clients = Mutex<[String: HTTPClient]>([:])
+
+    static func make(_ tls: TLSConfiguration?) -> HTTPClient {
         var configuration = HTTPClient.Configuration(
-            certificateVerification: .fullVerification, redirectConfiguration: .disallow,
-            timeout: HTTPClient.Configuration.Timeout(connect: .seconds(3)))
+            tlsConfiguration: tls, redirectConfiguration: .disallow, timeout: HTTPClient.Configuration.Timeout(connect: .seconds(3)))
         configuration.connectionPool.retryConnectionEstablishment = false
         // Shorter than the roles' idle timeout (ServerLimits.headerTimeout, 10 s), so that a
         // pooled connection is dropped here before the server closes it under a request.
         configuration.connectionPool.idleTimeout = .seconds(5)
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
-    }()
+    }
+
+    static let plain = make(nil)
+
+    /// The client that trusts the CA in `caFile` (read once per process), or the plain one.
+    static func client(caFile: String?) throws -> HTTPClient {
+        guard let caFile else { return plain }
+        if let client = clients.withLock({ $0[caFile] }) { return client }
+        let roots: [NIOSSLCertificate]
+        do {
+            roots = try NIOSSLCertificate.fromPEMFile(caFile)
+        } catch {
+            throw MSAIError.invalidArgument("\(caFile): cannot read the CA certificate to trust (\(error)); msai init writes it as tls.ca")
+        }
+        guard !roots.isEmpty else { throw MSAIError.invalidArgument("\(caFile) holds no certificate") }
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.trustRoots = .certificates(roots)
+        tls.certificateVerification = .fullVerification
+        tls.minimumTLSVersion = .tlsv12
+        return clients.withLock { clients in
+            if let client = clients[caFile] { return client }
+            let client = make(tls)
+            clients[caFile] = client
+            return client
+        }
+    }
 }
 
 /// One role's HTTP client: a base URL and the bearer token it presents.
@@ -44,6 +74,8 @@ struct RoleClient: Sendable {
     let token: String
     let retry: RetryPolicy
     var setting: String? = nil
+    /// The CA certificate pinned for an https:// role (nil: plain HTTP, loopback only).
+    var caFile: String? = nil
 
     struct Reply {
         let status: Int
@@ -66,7 +98,7 @@ struct RoleClient: Sendable {
             for (name, value) in extra { request.headers.add(name: name, value: value) }
             if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
             do {
-                let response = try await SharedHTTPClient.client.execute(
+                let response = try await SharedHTTPClient.client(caFile: caFile).execute(
                     request, deadline: .now() + .milliseconds(Int64(milliseconds(retry.deadline))))
                 let bytes = Array(buffer: try await response.body.collect(upTo: responseLimit))
                 let status = Int(response.status.code)
@@ -93,6 +125,10 @@ struct RoleClient: Sendable {
             } catch let error as MSAIError {
                 throw error
             } catch {
+                if let tls = TransportErrors.tlsFailure(error) {
+                    // The same every time: no retry helps, and nothing was sent before TLS.
+                    throw MSAIError.unreachable("cannot talk to the \(role) at \(baseURL) over TLS: \(tls)")
+                }
                 lastError = TransportErrors.plainWords(error)
                 unreachable = TransportErrors.isUnreachable(error)
                 // A request that never connected was not processed; anything later (a timeout, a
@@ -148,8 +184,9 @@ public final class HTTPCloudClient: MembraneService {
     private let client: RoleClient
 
     /// `setting` is where the user gave `url` (a configuration key or an option), for messages.
-    public init(url: String, edgeToken: String, retry: RetryPolicy = RetryPolicy(), setting: String? = nil) {
-        client = RoleClient(role: "cloud", baseURL: url, token: edgeToken, retry: retry, setting: setting)
+    /// `caFile` is the deployment's CA, pinned for an https:// URL.
+    public init(url: String, edgeToken: String, retry: RetryPolicy = RetryPolicy(), setting: String? = nil, caFile: String? = nil) {
+        client = RoleClient(role: "cloud", baseURL: url, token: edgeToken, retry: retry, setting: setting, caFile: caFile)
     }
 
     public func requestMembrane(_ request: MembraneRequest) async throws -> MembraneGrant {
@@ -176,8 +213,9 @@ public final class HTTPDataCenterClient: MembraneKeyEscrow, ScrambleService, Fra
     private let client: RoleClient
 
     /// `setting` is where the user gave `url` (a configuration key or an option), for messages.
-    public init(url: String, token: String, retry: RetryPolicy = RetryPolicy(), setting: String? = nil) {
-        client = RoleClient(role: "data center", baseURL: url, token: token, retry: retry, setting: setting)
+    /// `caFile` is the deployment's CA, pinned for an https:// URL.
+    public init(url: String, token: String, retry: RetryPolicy = RetryPolicy(), setting: String? = nil, caFile: String? = nil) {
+        client = RoleClient(role: "data center", baseURL: url, token: token, retry: retry, setting: setting, caFile: caFile)
     }
 
     public func depositKey(_ record: MembraneKeyRecord) async throws {
@@ -225,8 +263,9 @@ public final class HTTPReaderClient: Sendable {
     private let client: RoleClient
 
     /// `setting` is where the user gave `url` (a configuration key or an option), for messages.
-    public init(url: String, token: String, retry: RetryPolicy = RetryPolicy(), setting: String? = nil) {
-        client = RoleClient(role: "data center", baseURL: url, token: token, retry: retry, setting: setting)
+    /// `caFile` is the deployment's CA, pinned for an https:// URL.
+    public init(url: String, token: String, retry: RetryPolicy = RetryPolicy(), setting: String? = nil, caFile: String? = nil) {
+        client = RoleClient(role: "data center", baseURL: url, token: token, retry: retry, setting: setting, caFile: caFile)
     }
 
     /// The original of a stored frame (PNG bytes). `reason` goes into the audit log; it travels in

@@ -32,6 +32,11 @@ public struct RoleConfiguration: Codable, Equatable, Sendable {
     /// The largest frame, in pixels, the data center issues a τ for (nil: 16 MiP, 4096 × 4096);
     /// it sizes how much any peer may send it.
     public var maxFramePixels: Int?
+    /// The deployment's private CA and the roles' certificates (`msai init` makes them): roles
+    /// serve HTTPS with theirs, and every client pins the CA.
+    public var tls: PrivateCA.Files?
+    /// Plain HTTP, asked for, and only between processes of one machine (loopback).
+    public var plaintextOnLoopback: Bool?
 
     enum CodingKeys: String, CodingKey {
         case database
@@ -46,11 +51,14 @@ public struct RoleConfiguration: Codable, Equatable, Sendable {
         case masterKeyFile = "master_key_file"
         case retentionSeconds = "retention_seconds"
         case maxFramePixels = "max_frame_pixels"
+        case tls
+        case plaintextOnLoopback = "plaintext_on_loopback"
     }
 
     public init(cloudListen: String, cloudURL: String, dataCenterListen: String, dataCenterURL: String, database: String,
                 cloudToken: String, edgeTokens: [String], viewerTokens: [String], recovererTokens: [String],
-                masterKeyFile: String?, retentionSeconds: Double? = nil, maxFramePixels: Int? = nil) {
+                masterKeyFile: String?, retentionSeconds: Double? = nil, maxFramePixels: Int? = nil, tls: PrivateCA.Files? = nil,
+                plaintextOnLoopback: Bool? = nil) {
         self.cloudListen = cloudListen
         self.cloudURL = cloudURL
         self.dataCenterListen = dataCenterListen
@@ -63,6 +71,8 @@ public struct RoleConfiguration: Codable, Equatable, Sendable {
         self.masterKeyFile = masterKeyFile
         self.retentionSeconds = retentionSeconds
         self.maxFramePixels = maxFramePixels
+        self.tls = tls
+        self.plaintextOnLoopback = plaintextOnLoopback
     }
 
     public init(from decoder: Decoder) throws {
@@ -81,23 +91,27 @@ public struct RoleConfiguration: Codable, Equatable, Sendable {
             recovererTokens: try c.decodeIfPresent([String].self, forKey: .recovererTokens) ?? [],
             masterKeyFile: try c.decodeIfPresent(String.self, forKey: .masterKeyFile),
             retentionSeconds: try c.decodeIfPresent(Double.self, forKey: .retentionSeconds),
-            maxFramePixels: try c.decodeIfPresent(Int.self, forKey: .maxFramePixels))
+            maxFramePixels: try c.decodeIfPresent(Int.self, forKey: .maxFramePixels),
+            tls: try c.decodeIfPresent(PrivateCA.Files.self, forKey: .tls),
+            plaintextOnLoopback: try c.decodeIfPresent(Bool.self, forKey: .plaintextOnLoopback))
     }
 
     private enum LegacyKeys: String, CodingKey { case readerTokens = "reader_tokens" }
 
     /// A fresh configuration for one machine: loopback addresses, 256-bit random tokens, and the
     /// master key's file beside the configuration (not beside the database: a copy of the data
-    /// folder must not carry its key).
+    /// folder must not carry its key). With `tls` the roles serve HTTPS under those certificates;
+    /// without, plain HTTP on loopback, asked for.
     public static func fresh(cloudPort: Int = 8701, dataCenterPort: Int = 8702, database: String = "msai-data/datacenter.sqlite",
-                             masterKeyFile: String = "msai.master.key") -> RoleConfiguration
+                             masterKeyFile: String = "msai.master.key", tls: PrivateCA.Files? = nil) -> RoleConfiguration
     {
         func token() -> String { Hex.encode(Array(SymmetricKey(size: .bits256).withUnsafeBytes { Array($0) })) }
+        let scheme = tls == nil ? "http" : "https"
         return RoleConfiguration(
-            cloudListen: "127.0.0.1:\(cloudPort)", cloudURL: "http://127.0.0.1:\(cloudPort)",
-            dataCenterListen: "127.0.0.1:\(dataCenterPort)", dataCenterURL: "http://127.0.0.1:\(dataCenterPort)",
+            cloudListen: "127.0.0.1:\(cloudPort)", cloudURL: "\(scheme)://127.0.0.1:\(cloudPort)",
+            dataCenterListen: "127.0.0.1:\(dataCenterPort)", dataCenterURL: "\(scheme)://127.0.0.1:\(dataCenterPort)",
             database: database, cloudToken: token(), edgeTokens: [token()], viewerTokens: [token()], recovererTokens: [token()],
-            masterKeyFile: masterKeyFile)
+            masterKeyFile: masterKeyFile, tls: tls, plaintextOnLoopback: tls == nil ? true : nil)
     }
 
     /// The master key's file for a configuration at `configPath`: beside it, named after it.
@@ -151,6 +165,10 @@ public struct RoleConfiguration: Codable, Equatable, Sendable {
                                               recovererTokens: [], masterKeyFile: nil)
         } else {
             throw MSAIError.io("\(path): no configuration (run `msai init` first, or set MSAI_* variables)")
+        }
+        if environment["MSAI_ALLOW_PLAINTEXT"] != nil {
+            throw MSAIError.invalidArgument(
+                "MSAI_ALLOW_PLAINTEXT is no longer read: the roles speak HTTPS under the deployment's own CA (msai init makes it), and plain HTTP only on loopback with plaintext_on_loopback: true. Unset it")
         }
         if let v = environment["MSAI_CLOUD_URL"] { configuration.cloudURL = v }
         if let v = environment["MSAI_DATACENTER_URL"] { configuration.dataCenterURL = v }
@@ -225,24 +243,55 @@ public struct RoleConfiguration: Codable, Equatable, Sendable {
         return false
     }
 
-    /// msai speaks plain HTTP: membranes, tau seeds and tokens cross the wire in the clear. So a
-    /// role may only be reached over loopback, unless MSAI_ALLOW_PLAINTEXT=1 says the network
-    /// between the machines is trusted (or a TLS-terminating proxy sits on loopback in front).
-    public static func checkTransport(_ url: String, role: String,
-                                      environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+    /// How a client may reach a role at `url`: https:// with the deployment's CA pinned (the CA
+    /// file it returns), or plain http:// to loopback when the configuration asks for it (nil).
+    /// τ seeds, membranes, keys and tokens cross this connection: nothing else is allowed.
+    public func transport(_ url: String, role: String, setting: String? = nil) throws -> String? {
+        let named = setting.map { " (\($0))" } ?? ""
         guard let components = URLComponents(string: url), let scheme = components.scheme, let host = components.host else {
-            throw MSAIError.invalidArgument("\(role) URL '\(url)' is not a URL like http://127.0.0.1:8702")
-        }
-        guard scheme == "http" else {
-            throw MSAIError.invalidArgument("\(role) URL '\(url)': msai speaks http only; put TLS in a proxy on loopback")
+            throw MSAIError.invalidArgument("\(role) URL '\(url)'\(named) is not a URL like https://127.0.0.1:8702")
         }
         if let port = components.port, !(1...65535).contains(port) {
             throw MSAIError.invalidArgument("\(role) URL '\(url)': port \(port) is out of range; a port must lie in 1…65535")
         }
-        guard isLoopback(host) || environment["MSAI_ALLOW_PLAINTEXT"] == "1" else {
-            throw MSAIError.invalidArgument(
-                "\(role) URL '\(url)' is not on loopback: keys and tokens would travel in the clear. Use a TLS proxy on loopback, or set MSAI_ALLOW_PLAINTEXT=1 on a trusted network")
+        switch scheme {
+        case "https":
+            guard let ca = tls?.ca, !ca.isEmpty else {
+                throw MSAIError.invalidArgument(
+                    "\(role) URL '\(url)' is https, but the configuration names no CA to trust (tls.ca); msai init makes the deployment's CA")
+            }
+            return ca
+        case "http":
+            guard Self.isLoopback(host) else {
+                throw MSAIError.invalidArgument(
+                    "\(role) URL '\(url)'\(named) is plain HTTP to another machine: τ seeds, keys and tokens would travel in the clear. Use https:// with the deployment's certificates (msai init makes them)")
+            }
+            guard plaintextOnLoopback == true else {
+                throw MSAIError.invalidArgument(
+                    "\(role) URL '\(url)'\(named) is plain HTTP; msai speaks it only on loopback, and only when the configuration says plaintext_on_loopback: true. Use https:// (msai init makes the certificates)")
+            }
+            return nil
+        default:
+            throw MSAIError.invalidArgument("\(role) URL '\(url)'\(named): msai speaks https (or http on loopback), not \(scheme)")
         }
+    }
+
+    /// Where role `role` (the cloud or the data center) listens, and how: with TLS from its
+    /// certificate and key, or plain HTTP on a loopback address when the configuration asks for
+    /// it. A server reachable from other machines without TLS is refused, saying why.
+    public func listening(_ address: String, role: String, field: String) throws -> (host: String, port: Int, tls: (certificate: String, key: String)?) {
+        let (host, port) = try HostAndPort.parse(address, field: field)
+        let files = role == "cloud" ? (tls?.cloudCertificate, tls?.cloudKey) : (tls?.dataCenterCertificate, tls?.dataCenterKey)
+        if let certificate = files.0, let key = files.1 { return (host, port, (certificate, key)) }
+        guard Self.isLoopback(host) else {
+            throw MSAIError.invalidArgument(
+                "the \(role) would listen on \(address) (\(field)) without TLS: τ seeds, keys and tokens would cross the network in the clear. Give it a certificate (msai init makes them: tls in the configuration), or listen on 127.0.0.1")
+        }
+        guard plaintextOnLoopback == true else {
+            throw MSAIError.invalidArgument(
+                "the \(role) has no certificate (tls in the configuration) and plain HTTP was not asked for; msai init makes the certificates, or set plaintext_on_loopback: true to serve plain HTTP on loopback")
+        }
+        return (host, port, nil)
     }
 
     /// Throws when a token a role relies on is too short to be a secret.

@@ -20,7 +20,7 @@ public struct DataCenterServer: Sendable {
                              name: String = "msai-datacenter", limits: ServerLimits = ServerLimits(), logLevel: Logger.Level = .warning,
                              clock: any Clock<Duration> = ContinuousClock(), now: @escaping @Sendable () -> Date = Date.init,
                              onRetention: @escaping @Sendable (Result<Int, Error>) -> Void = { _ in }) async throws -> DataCenterServer {
-        let (host, port) = try RoleConfiguration.hostAndPort(listen ?? c.dataCenterListen, field: "datacenter_listen")
+        let (host, port, tls) = try c.listening(listen ?? c.dataCenterListen, role: "data center", field: "datacenter_listen")
         let dataCenter = DataCenter(store: store, maximumFramePixels: c.maxFramePixels ?? DataCenter.defaultMaximumFramePixels)
         let retention = c.retentionSeconds.map {
             RetentionService(dataCenter: dataCenter, keeping: $0, clock: clock, now: now, report: onRetention)
@@ -29,7 +29,7 @@ public struct DataCenterServer: Sendable {
         let server = try await RunningServer.start(
             DataCenterService.router(dataCenter: dataCenter, cloudToken: c.cloudToken, edgeTokens: c.edgeTokens,
                                      viewerTokens: c.viewerTokens, recovererTokens: c.recovererTokens, limits: limits, heavy: heavy),
-            host: host, port: port, name: name, role: "the data center", limits: limits, logLevel: logLevel,
+            host: host, port: port, name: name, role: "the data center", limits: limits, tls: tls, logLevel: logLevel,
             services: [heavy] + (retention.map { [$0] } ?? []))
         return DataCenterServer(dataCenter: dataCenter, server: server)
     }
@@ -49,12 +49,12 @@ public struct CloudServer: Sendable {
     public static func start(_ c: RoleConfiguration, dataCenterURL: String, listen: String? = nil, name: String = "msai-cloud",
                              retry: RetryPolicy = RetryPolicy(deadline: .seconds(3), attempts: 2),
                              limits: ServerLimits = ServerLimits(), logLevel: Logger.Level = .warning) async throws -> CloudServer {
-        let (host, port) = try RoleConfiguration.hostAndPort(listen ?? c.cloudListen, field: "cloud_listen")
-        try RoleConfiguration.checkTransport(dataCenterURL, role: "data center")
-        let cloud = CloudPlatform(escrow: HTTPDataCenterClient(url: dataCenterURL, token: c.cloudToken, retry: retry))
+        let (host, port, tls) = try c.listening(listen ?? c.cloudListen, role: "cloud", field: "cloud_listen")
+        let caFile = try c.transport(dataCenterURL, role: "data center")
+        let cloud = CloudPlatform(escrow: HTTPDataCenterClient(url: dataCenterURL, token: c.cloudToken, retry: retry, caFile: caFile))
         let heavy = HeavyWork(workers: limits.heavyWorkers, queue: limits.heavyQueue)
         let server = try await RunningServer.start(CloudService.router(cloud: cloud, edgeTokens: c.edgeTokens, limits: limits, heavy: heavy),
-                                                   host: host, port: port, name: name, role: "the cloud", limits: limits,
+                                                   host: host, port: port, name: name, role: "the cloud", limits: limits, tls: tls,
                                                    logLevel: logLevel, services: [heavy])
         return CloudServer(cloud: cloud, server: server)
     }

@@ -3,6 +3,8 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import HummingbirdCore
+import HummingbirdTLS
+import NIOSSL
 import Logging
 import MSAICore
 import MSAICrypto
@@ -36,23 +38,22 @@ func sealedFrameBody(_ request: Request, limit: @Sendable (String) throws -> Int
     var bytes: [UInt8] = []
     var bound: Int?
     for try await chunk in request.body {
-        if bytes.count + chunk.readableBytes > (bound ?? SealedFrame.longestHeader + (1 << 16)) {
-            if bound == nil, bytes.count < SealedFrame.longestHeader {
-                bytes += chunk.readableBytesView.prefix(SealedFrame.longestHeader - bytes.count)
-            } else {
-                throw HTTPError(.contentTooLarge, message: bound.map { "a sealed frame under its τ is at most \($0) bytes" }
-                                ?? "a sealed frame must start with its header")
-            }
-        } else {
-            bytes += chunk.readableBytesView
-        }
-        if bound == nil, bytes.count >= SealedFrame.longestHeader {
+        var rest = chunk.readableBytesView[...]
+        if bound == nil {
+            let needed = SealedFrame.longestHeader - bytes.count
+            bytes += rest.prefix(needed)
+            rest = rest.dropFirst(needed)
+            guard bytes.count >= SealedFrame.longestHeader else { continue }
             do {
                 bound = try limit(try SealedFrame.header(bytes).tauID)
             } catch {
                 throw httpError(error)
             }
         }
+        guard let bound, bytes.count + rest.count <= bound else {
+            throw HTTPError(.contentTooLarge, message: "a sealed frame under its τ is at most \(bound ?? 0) bytes")
+        }
+        bytes += rest
     }
     return bytes
 }
@@ -231,22 +232,27 @@ public final class RunningServer: Sendable {
     private let task: Task<Void, Error>
     private let group: ServiceGroup
 
-    init(host: String, port: Int, task: Task<Void, Error>, group: ServiceGroup) {
+    init(host: String, port: Int, secure: Bool, task: Task<Void, Error>, group: ServiceGroup) {
         self.host = host
         self.port = port
+        self.secure = secure
         self.task = task
         self.group = group
     }
 
-    public var url: String { "http://\(host):\(port)" }
+    /// Whether it serves HTTPS.
+    public let secure: Bool
+
+    public var url: String { "\(secure ? "https" : "http")://\(host.contains(":") ? "[\(host)]" : host):\(port)" }
 
     /// Starts `router` and returns once it listens; throws if it cannot bind.
     /// `services` run beside the server in its service group (the data center's retention) and
     /// stop with it; `role` names the server in errors ("the data center"), `name` in its logs.
-    /// `limits` close slow connections and cap how many are open (all, and per address).
+    /// `limits` close slow connections and cap how many are open (all, and per address); `tls`
+    /// (a certificate chain and its key, PEM files) makes it serve HTTPS.
     public static func start<Context: RequestContext>(_ router: Router<Context>, host: String, port: Int, name: String,
-                             role: String? = nil, limits: ServerLimits = ServerLimits(), logLevel: Logger.Level = .warning,
-                             services: [any Service] = []) async throws -> RunningServer
+                             role: String? = nil, limits: ServerLimits = ServerLimits(), tls: (certificate: String, key: String)? = nil,
+                             logLevel: Logger.Level = .warning, services: [any Service] = []) async throws -> RunningServer
     where Context.Source == ApplicationRequestContextSource {
         var logger = Logger(label: name)
         logger.logLevel = logLevel
@@ -255,8 +261,10 @@ public final class RunningServer: Sendable {
         let http1 = HTTP1Channel.Configuration(
             additionalChannelHandlers: [perAddress.handler(), BodyDeadlineHandler(timeout: limits.bodyTimeout)],
             idleTimeout: .nanoseconds(Int64(milliseconds(limits.headerTimeout) * 1_000_000)))
+        let server: HTTPServerBuilder = try tls.map { try .tls(.http1(configuration: http1), tlsConfiguration: try serverTLS($0)) }
+            ?? .http1(configuration: http1)
         let app = Application(
-            router: router, server: .http1(configuration: http1),
+            router: router, server: server,
             configuration: .init(address: .hostname(host, port: port), serverName: name,
                                  availableConnectionsDelegate: MaximumAvailableConnections(limits.maximumConnections)),
             onServerRunning: { channel in
@@ -277,7 +285,7 @@ public final class RunningServer: Sendable {
             }
             throw MSAIError.io("\(name) stopped before it listened on \(host):\(port)")
         }
-        return RunningServer(host: host, port: bound, task: task, group: group)
+        return RunningServer(host: host, port: bound, secure: tls != nil, task: task, group: group)
     }
 
     /// Stops accepting requests, lets requests in flight finish, and waits for the server to end.
@@ -286,4 +294,25 @@ public final class RunningServer: Sendable {
         _ = try? await task.value
     }
 
+}
+
+/// A server's TLS from its certificate chain and key (PEM files), with a message naming the file
+/// that cannot be read.
+func serverTLS(_ files: (certificate: String, key: String)) throws -> TLSConfiguration {
+    let chain: [NIOSSLCertificate]
+    let key: NIOSSLPrivateKey
+    do {
+        chain = try NIOSSLCertificate.fromPEMFile(files.certificate)
+    } catch {
+        throw MSAIError.invalidArgument("\(files.certificate): cannot read the certificate (\(error))")
+    }
+    do {
+        key = try NIOSSLPrivateKey(file: files.key, format: .pem)
+    } catch {
+        throw MSAIError.invalidArgument("\(files.key): cannot read the private key (\(error))")
+    }
+    guard !chain.isEmpty else { throw MSAIError.invalidArgument("\(files.certificate) holds no certificate") }
+    var configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
+    configuration.minimumTLSVersion = .tlsv12
+    return configuration
 }

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOPosix
+import NIOSSL
 
 /// Network failures in the words of the person who has to fix them. SwiftNIO's own descriptions
 /// ("connection reset (error set): Connection refused) (errno: 111)") name the system call that
@@ -9,6 +10,7 @@ import NIOPosix
 enum TransportErrors {
     /// What went wrong talking to a server, in a few words.
     static func plainWords(_ error: Error) -> String {
+        if let tls = tlsFailure(error) { return tls }
         if let e = error as? HTTPClientError {
             if e == .connectTimeout { return "no connection within the connect timeout (is the address right, or is a firewall dropping it?)" }
             if e == .deadlineExceeded { return "no reply within the deadline" }
@@ -33,6 +35,8 @@ enum TransportErrors {
     /// Whether the failure means nothing answered at the address (as opposed to a server that
     /// answered and then failed): the edge stops rather than failing every frame the same way.
     static func isUnreachable(_ error: Error) -> Bool {
+        // A server we cannot trust is as good as none: every request would fail the same way.
+        if tlsFailure(error) != nil { return true }
         if let e = error as? HTTPClientError, e == .connectTimeout { return true }
         if let e = error as? NIOConnectionError {
             return e.connectionErrors.isEmpty || e.connectionErrors.allSatisfy { isUnreachable($0.error) }
@@ -69,5 +73,22 @@ enum TransportErrors {
         case EADDRNOTAVAIL: return "the address is not available"
         default: return nil
         }
+    }
+
+    /// A TLS failure in the words of whoever must fix the configuration, or nil.
+    static func tlsFailure(_ error: Error) -> String? {
+        if let e = error as? NIOSSLExtraError, e == .failedToValidateHostname {
+            return "its certificate is for another host: name the host it was made for in the URL, or make certificates for this one (msai init --host)"
+        }
+        guard let e = error as? NIOSSLError else { return nil }
+        let detail = "\(e)"
+        if detail.contains("CERTIFICATE_VERIFY_FAILED") {
+            return "its certificate is not one the deployment's CA (tls.ca in the configuration) signed: is tls.ca this deployment's, and is that the right server?"
+        }
+        if detail.contains("WRONG_VERSION_NUMBER") || detail.contains("PACKET_LENGTH_TOO_LONG") || detail.contains("HTTP_REQUEST") {
+            return "it does not speak TLS there (a plain HTTP server?); the URL must be https:// to a role serving its certificate"
+        }
+        if case .handshakeFailed = e { return "the TLS handshake failed (\(detail.prefix(200)))" }
+        return "TLS failed (\(detail.prefix(200)))"
     }
 }

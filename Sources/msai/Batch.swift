@@ -123,13 +123,13 @@ extension Batch {
         guard let readerToken = c.recovererTokens.first, !readerToken.isEmpty else {
             throw MSAIError.invalidArgument("\(config.path): no recoverer token (recoverer_tokens or MSAI_RECOVERER_TOKEN): the batch recovers each frame back")
         }
-        try RoleConfiguration.checkTransport(cloudURL, role: "cloud")
-        try RoleConfiguration.checkTransport(dataCenterURL, role: "data center")
+        let cloudCA = try c.transport(cloudURL, role: "cloud", setting: "--cloud")
+        let dataCenterCA = try c.transport(dataCenterURL, role: "data center", setting: "--datacenter")
         let retry = RetryPolicy(deadline: .seconds(deadline), attempts: 3)
         return {
-            let dataCenter = HTTPDataCenterClient(url: dataCenterURL, token: edgeToken, retry: retry, setting: "--datacenter")
-            let reader = HTTPReaderClient(url: dataCenterURL, token: readerToken, retry: retry, setting: "--datacenter")
-            let edge = EdgeCamera(membranes: HTTPCloudClient(url: cloudURL, edgeToken: edgeToken, retry: retry, setting: "--cloud"),
+            let dataCenter = HTTPDataCenterClient(url: dataCenterURL, token: edgeToken, retry: retry, setting: "--datacenter", caFile: dataCenterCA)
+            let reader = HTTPReaderClient(url: dataCenterURL, token: readerToken, retry: retry, setting: "--datacenter", caFile: dataCenterCA)
+            let edge = EdgeCamera(membranes: HTTPCloudClient(url: cloudURL, edgeToken: edgeToken, retry: retry, setting: "--cloud", caFile: cloudCA),
                                   scrambling: dataCenter, egress: dataCenter, mode: mode, blockSize: blockSize)
             return Evaluator(edge: edge) { id in (try PNGCodec.decode(try await reader.recovered(frameID: id, reason: "msai batch: measuring recovery")).pixels, StepTimings()) }
         }

@@ -88,6 +88,7 @@ struct Edge: AsyncParsableCommand {
         let files: [String]
         let maskingMode: MaskingMode
         let streamInput: StreamInput?
+        let cloudCA: String?, dataCenterCA: String?
         let format: MaskedFrameCodec.Format
         do {
             maskingMode = mode
@@ -96,8 +97,7 @@ struct Edge: AsyncParsableCommand {
                 throw MSAIError.invalidArgument("\(config.path): no edge token (edge_tokens or MSAI_EDGE_TOKEN)")
             }
             _ = edgeToken
-            try RoleConfiguration.checkTransport(c.cloudURL, role: "cloud")
-            try RoleConfiguration.checkTransport(c.dataCenterURL, role: "data center")
+            (cloudCA, dataCenterCA) = (try c.transport(c.cloudURL, role: "cloud"), try c.transport(c.dataCenterURL, role: "data center"))
             let manual = try regions.map(Rect.init(parsing:))
             streamInput = try StreamInput.parse(inputs, watch: stream.watch)
             files = streamInput != nil ? [] : try expandImageInputs(inputs)
@@ -108,11 +108,11 @@ struct Edge: AsyncParsableCommand {
         }
         let retry = RetryPolicy(deadline: .seconds(deadline), attempts: attempts)
         let edge = EdgeCamera(
-            membranes: HTTPCloudClient(url: c.cloudURL, edgeToken: c.edgeTokens[0], retry: retry),
-            scrambling: HTTPDataCenterClient(url: c.dataCenterURL, token: c.edgeTokens[0], retry: retry),
-            egress: HTTPDataCenterClient(url: c.dataCenterURL, token: c.edgeTokens[0], retry: retry),
+            membranes: HTTPCloudClient(url: c.cloudURL, edgeToken: c.edgeTokens[0], retry: retry, caFile: cloudCA),
+            scrambling: HTTPDataCenterClient(url: c.dataCenterURL, token: c.edgeTokens[0], retry: retry, caFile: dataCenterCA),
+            egress: HTTPDataCenterClient(url: c.dataCenterURL, token: c.edgeTokens[0], retry: retry, caFile: dataCenterCA),
             mode: maskingMode, blockSize: block, frameFormat: format)
-        let reader = verify ? c.recovererTokens.first.map { HTTPReaderClient(url: c.dataCenterURL, token: $0, retry: retry) } : nil
+        let reader = verify ? c.recovererTokens.first.map { HTTPReaderClient(url: c.dataCenterURL, token: $0, retry: retry, caFile: dataCenterCA) } : nil
         if verify && reader == nil { throw fail(MSAIError.invalidArgument("--verify needs a recoverer token (recoverer_tokens or MSAI_RECOVERER_TOKEN)")) }
         if let streamInput {
             // A live stream has no folder to write beside: its preview goes here.

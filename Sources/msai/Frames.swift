@@ -128,8 +128,8 @@ private func withReader(_ config: ConfigOptions, as kind: ReaderKind, _ body: (H
                 ? "\(config.path): no viewer or recoverer token (viewer_tokens, MSAI_VIEWER_TOKEN)"
                 : "\(config.path): no recoverer token (recoverer_tokens, MSAI_RECOVERER_TOKEN): this needs one")
         }
-        try RoleConfiguration.checkTransport(c.dataCenterURL, role: "data center")
-        try await body(HTTPReaderClient(url: c.dataCenterURL, token: token))
+        let caFile = try c.transport(c.dataCenterURL, role: "data center")
+        try await body(HTTPReaderClient(url: c.dataCenterURL, token: token, caFile: caFile))
     } catch let error as MSAIError {
         throw fail(error)
     }

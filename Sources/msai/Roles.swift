@@ -15,7 +15,7 @@ struct ConfigOptions: ParsableArguments {
 
 struct Init: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Write a configuration with fresh random tokens, and the data center's master key.",
+        abstract: "Write a configuration with fresh tokens, the deployment's certificates, and the master key.",
         discussion: """
             The file (mode 0600) holds the addresses the roles listen on and the credentials: the cloud's token \
             (the data center accepts membrane keys only with it), the enrolled edges' tokens (for membranes, \
@@ -27,6 +27,13 @@ struct Init: ParsableCommand {
             data center's machine needs it; keep it out of the database's backups, and back it up apart: \
             without it the stored frames cannot be read.
 
+            In NAME-tls/ it makes the deployment's own certificate authority and a certificate for \
+            each role: the roles serve HTTPS, and every client trusts this CA alone (tls.ca). \
+            ca-key.pem signs certificates and nothing else: keep it off the role machines. With \
+            --host, the roles listen on every address and the certificates also name those hosts; \
+            without, they listen on 127.0.0.1. --plaintext-on-loopback makes no certificates: plain \
+            HTTP, which msai speaks only on loopback.
+
             On several machines, copy to each role only what it needs, or set MSAI_CLOUD_TOKEN, \
             MSAI_EDGE_TOKEN, MSAI_VIEWER_TOKEN, MSAI_RECOVERER_TOKEN, MSAI_MASTER_KEY (or \
             MSAI_MASTER_KEY_FILE), MSAI_CLOUD_URL, MSAI_DATACENTER_URL, MSAI_CLOUD_LISTEN, \
@@ -35,6 +42,7 @@ struct Init: ParsableCommand {
             Examples:
               msai init
               msai init --config lab.json --cloud-port 9701 --datacenter-port 9702
+              msai init --host dc.example.org --host 192.0.2.10
             """)
 
     @OptionGroup var config: ConfigOptions
@@ -42,6 +50,9 @@ struct Init: ParsableCommand {
     @Option(parsing: .unconditional, help: "Port of the cloud.") var cloudPort = 8701
     @Option(parsing: .unconditional, help: "Port of the data center.") var datacenterPort = 8702
     @Option(help: "The data center's SQLite database.") var database = "msai-data/datacenter.sqlite"
+    @Option(name: .customLong("host"), help: ArgumentHelp("A name or address other machines reach the roles at (repeatable).", valueName: "host"))
+    var hosts: [String] = []
+    @Flag(help: "No certificates: plain HTTP, on loopback only.") var plaintextOnLoopback = false
 
     func validate() throws {
         for (option, port) in [("--cloud-port", cloudPort), ("--datacenter-port", datacenterPort)] where !(0...65535).contains(port) {
@@ -50,6 +61,17 @@ struct Init: ParsableCommand {
         guard cloudPort != datacenterPort || cloudPort == 0 else {
             throw ValidationError("--cloud-port and --datacenter-port are both \(cloudPort): the cloud and the data center need a port each")
         }
+        guard !(plaintextOnLoopback && !hosts.isEmpty) else {
+            throw ValidationError("--host and --plaintext-on-loopback do not go together: other machines are reached over TLS only")
+        }
+    }
+
+    /// The folder of the deployment's certificates: beside the configuration, named after it.
+    var tlsFolder: String {
+        let url = URL(fileURLWithPath: config.path)
+        let name = url.deletingPathExtension().lastPathComponent + "-tls"
+        let folder = (config.path as NSString).deletingLastPathComponent
+        return folder.isEmpty ? name : (folder as NSString).appendingPathComponent(name)
     }
 
     func run() throws {
@@ -61,9 +83,21 @@ struct Init: ParsableCommand {
             // An existing key is kept even with --force: a database made with it needs it.
             let keptKey = FileManager.default.fileExists(atPath: keyFile)
             if !keptKey { try RoleConfiguration.writeMasterKey(to: keyFile) }
-            try RoleConfiguration.fresh(cloudPort: cloudPort, dataCenterPort: datacenterPort, database: database, masterKeyFile: keyFile)
-                .write(to: config.path, overwrite: force)
-            print("wrote \(config.path) with fresh tokens (cloud on 127.0.0.1:\(cloudPort), data center on 127.0.0.1:\(datacenterPort), database \(database))")
+            let tls = plaintextOnLoopback ? nil : try PrivateCA.create(in: tlsFolder, hosts: hosts)
+            var c = RoleConfiguration.fresh(cloudPort: cloudPort, dataCenterPort: datacenterPort, database: database,
+                                            masterKeyFile: keyFile, tls: tls)
+            if let host = hosts.first {
+                let named = host.contains(":") && !host.hasPrefix("[") ? "[\(host)]" : host
+                (c.cloudListen, c.dataCenterListen) = ("0.0.0.0:\(cloudPort)", "0.0.0.0:\(datacenterPort)")
+                (c.cloudURL, c.dataCenterURL) = ("https://\(named):\(cloudPort)", "https://\(named):\(datacenterPort)")
+            }
+            try c.write(to: config.path, overwrite: force)
+            print("wrote \(config.path) with fresh tokens (cloud on \(c.cloudListen), data center on \(c.dataCenterListen), database \(database))")
+            if let tls {
+                print("wrote the deployment's CA and the roles' certificates to \(tlsFolder)/: clients trust \(tls.ca) alone; keep \(tls.caKey ?? "") off the role machines")
+            } else {
+                print("no certificates: the roles speak plain HTTP, on loopback only")
+            }
             print(keptKey ? "kept the data center's master key in \(keyFile)" : "wrote the data center's master key to \(keyFile): back it up apart from the database; without it stored frames cannot be read")
         } catch let error as MSAIError {
             throw fail(error)

@@ -250,7 +250,7 @@ import Testing
                 let up = try NetworkTests().launch(arguments, in: folder)
                 roles = up
                 #expect(up.line(containing: "stop with Ctrl-C") != nil)
-                #expect(up.line(containing: "data center listening on http://127.0.0.1:8702") != nil, "\(up.finish().text)")
+                #expect(up.line(containing: "data center listening on https://127.0.0.1:8702") != nil, "\(up.finish().text)")
                 continue
             }
             let run = try cli.msai(arguments, in: folder)

@@ -563,20 +563,43 @@ import Testing
         }
     }
 
-    @Test func plainHTTPToAnotherHostIsRefusedUnlessDeclaredTrusted() throws {
-        #expect(throws: Never.self) { try RoleConfiguration.checkTransport("http://127.0.0.1:8702", role: "data center", environment: [:]) }
-        #expect(throws: Never.self) { try RoleConfiguration.checkTransport("http://localhost:1", role: "cloud", environment: [:]) }
-        #expect(throws: MSAIError.self) { try RoleConfiguration.checkTransport("http://10.0.0.5:8702", role: "data center", environment: [:]) }
-        #expect(throws: Never.self) {
-            try RoleConfiguration.checkTransport("http://10.0.0.5:8702", role: "data center", environment: ["MSAI_ALLOW_PLAINTEXT": "1"])
+    /// Plain HTTP only on loopback, and only when the configuration asks for it; https only with
+    /// the deployment's CA to pin; a server reachable from elsewhere only with TLS.
+    @Test func plainHTTPOnlyOnLoopbackAndOnlyWhenAskedFor() throws {
+        var c = RoleConfiguration.fresh()
+        #expect(c.plaintextOnLoopback == true)
+        for url in ["http://127.0.0.1:8702", "http://localhost:1", "http://127.8.9.10:8702", "http://[::1]:8702", "http://LOCALHOST:1"] {
+            #expect(throws: Never.self, "\(url)") { try c.transport(url, role: "data center") }
         }
-        #expect(throws: MSAIError.self) { try RoleConfiguration.checkTransport("not a url", role: "cloud", environment: [:]) }
-        // Loopback is an address, not a name that looks like one.
-        for url in ["http://127.attacker.example:8702", "http://127.0.0.1.nip.io:8702", "http://localhost.example:1", "http://[::2]:8702"] {
-            #expect(throws: MSAIError.self, "\(url)") { try RoleConfiguration.checkTransport(url, role: "data center", environment: [:]) }
+        // Another machine, or a name that only looks like loopback: refused, saying why.
+        for url in ["http://10.0.0.5:8702", "http://127.attacker.example:8702", "http://127.0.0.1.nip.io:8702", "http://localhost.example:1",
+                    "http://[::2]:8702"] {
+            #expect(throws: MSAIError.self, "\(url)") { try c.transport(url, role: "data center") }
         }
-        for url in ["http://127.8.9.10:8702", "http://[::1]:8702", "http://LOCALHOST:1"] {
-            #expect(throws: Never.self, "\(url)") { try RoleConfiguration.checkTransport(url, role: "data center", environment: [:]) }
+        #expect(throws: MSAIError.invalidArgument(
+            "data center URL 'http://10.0.0.5:8702' is plain HTTP to another machine: τ seeds, keys and tokens would travel in the clear. Use https:// with the deployment's certificates (msai init makes them)")) {
+            try c.transport("http://10.0.0.5:8702", role: "data center")
+        }
+        #expect(throws: MSAIError.self) { try c.transport("not a url", role: "cloud") }
+        #expect(throws: MSAIError.self) { try c.transport("ftp://127.0.0.1:21", role: "cloud") }
+        // https needs the CA to pin.
+        #expect(throws: MSAIError.self) { try c.transport("https://10.0.0.5:8702", role: "data center") }
+        c.tls = PrivateCA.Files(ca: "ca.pem", caKey: nil, cloudCertificate: nil, cloudKey: nil, dataCenterCertificate: nil, dataCenterKey: nil)
+        #expect(try c.transport("https://10.0.0.5:8702", role: "data center") == "ca.pem")
+        // Not asked for: plain HTTP is refused even on loopback.
+        c.plaintextOnLoopback = nil
+        #expect(throws: MSAIError.self) { try c.transport("http://127.0.0.1:8702", role: "data center") }
+        #expect(throws: MSAIError.self) { try c.listening("127.0.0.1:8702", role: "data center", field: "datacenter_listen") }
+        // A listener without TLS on an address other machines reach is refused at start.
+        c.plaintextOnLoopback = true
+        #expect(try c.listening("127.0.0.1:8702", role: "data center", field: "datacenter_listen").tls == nil)
+        #expect(throws: MSAIError.invalidArgument(
+            "the data center would listen on 0.0.0.0:8702 (datacenter_listen) without TLS: τ seeds, keys and tokens would cross the network in the clear. Give it a certificate (msai init makes them: tls in the configuration), or listen on 127.0.0.1")) {
+            try c.listening("0.0.0.0:8702", role: "data center", field: "datacenter_listen")
+        }
+        // msai 1's escape hatch is gone, and says so.
+        #expect(throws: MSAIError.self) {
+            try RoleConfiguration.load("/nonexistent", environment: ["MSAI_EDGE_TOKEN": String(repeating: "e", count: 64), "MSAI_ALLOW_PLAINTEXT": "1"])
         }
     }
 

@@ -1,13 +1,16 @@
 import AsyncHTTPClient
 import Foundation
 import Glibc
+import HTTPTypes
 import Hummingbird
+import NIOCore
 import MSAICore
 import MSAICoreTesting
 import MSAICrypto
 import MSAIImageIO
 import MSAIRoles
 import MSAIStorage
+import Synchronization
 import Testing
 
 @testable import MSAINetwork
@@ -70,6 +73,12 @@ final class RawConnection: Sendable {
     }
 }
 
+/// Runs blocking socket work on a thread of its own: blocking one of the cooperative pool's few
+/// threads (one a core) would starve the servers under test, which run their handlers there.
+func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+    await withCheckedContinuation { continuation in Thread.detachNewThread { continuation.resume(returning: body()) } }
+}
+
 /// The limits that keep a role serving on a hostile network (issue 12): slow clients are closed,
 /// connections per address and requests per caller are capped, a frame may be no larger than
 /// its τ allows, heavy work is refused rather than queued without end.
@@ -110,7 +119,7 @@ final class RawConnection: Sendable {
             #expect(try await health(dc.url) == 200)
             // The per-address cap (12, with the 10 above open): the third of these is closed unread.
             let extra = try (0..<3).map { _ in try RawConnection(port: port) }
-            #expect(extra[2].readUntilClosed().closed)
+            #expect(await onOwnThread { extra[2].readUntilClosed().closed })
             // The tricklers send a byte every 200 ms, which keeps an idle timer from firing; the
             // body deadline (a second) closes them anyway, and the head deadline the stalled ones.
             let start = ContinuousClock.now
@@ -123,7 +132,7 @@ final class RawConnection: Sendable {
                 }
             }
             for connection in stalled + trickling {
-                #expect(connection.readUntilClosed().closed)
+                #expect(await onOwnThread { connection.readUntilClosed().closed })
                 // (Without the deadlines the tricklers would last the whole 30 s, and the stalled forever.)
                 #expect(ContinuousClock.now - start < .seconds(10), "a slow connection was held far past its deadline")
             }
@@ -147,15 +156,44 @@ final class RawConnection: Sendable {
                 connection.send("POST /v1/frames HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(NetworkTests.config.edgeTokens[0])\r\n"
                                 + "Content-Type: \(SealedFrame.mediaType)\r\nContent-Length: \(total)\r\n\r\n")
                 connection.send(Array(forged))
-                // Send on in pieces until the server answers and closes; it must not take all 64 MiB.
-                var sent = forged.count
-                let piece = [UInt8](repeating: 0xAB, count: 1 << 16)
-                while sent < total, connection.send(piece) { sent += piece.count }
-                let reply = connection.readReply()
+                // Send on in pieces until the server answers (read as it comes: once the server
+                // closes on unread bytes, a reset may discard what was not yet read) and closes; it
+                // must not take all 64 MiB.
+                let answered = Mutex<String?>(nil)
+                Thread.detachNewThread {
+                    let reply = connection.readReply()
+                    answered.withLock { $0 = reply }
+                }
+                let (sent, reply) = await onOwnThread { () -> (Int, String) in
+                    var sent = forged.count
+                    let piece = [UInt8](repeating: 0xAB, count: 1 << 16)
+                    while sent < total, answered.withLock({ $0 == nil }), connection.send(piece) { sent += piece.count }
+                    while answered.withLock({ $0 == nil }) { usleep(10_000) }  // bounded by the socket's 30 s read timeout
+                    return (sent, answered.withLock { $0 } ?? "")
+                }
                 #expect(reply.hasPrefix("HTTP/1.1 \(expected)"), "\(reply.prefix(200))")
                 #expect(sent < total, "the server read the whole oversized body before answering")
                 if expected == "400" { #expect(reply.contains("did not issue")) }
             }
+        }
+    }
+
+    /// However the body arrives (whole, or in pieces of any size), what is read is the frame
+    /// sent, byte for byte. (The first version dropped the rest of a first piece longer than the
+    /// header; TLS delivered such pieces.)
+    @Test func aFrameBodyIsReadWholeHoweverItArrives() async throws {
+        let roles = Roles(seed: 40)
+        var random = SplitMix64(seed: 40)
+        let frame = try await roles.edge.prepare(randomImage(width: 200, height: 150, channels: 3, using: &random),
+                                                 areas: [Rect(x: 0, y: 0, width: 20, height: 20)])
+        let sealed = frame.sealed
+        #expect(sealed.count > SealedFrame.longestHeader + (1 << 16))
+        for piece in [sealed.count, 1 << 17, 16_384, 101, 7, 1] {
+            let chunks = stride(from: 0, to: sealed.count, by: piece).map { ByteBuffer(bytes: sealed[$0..<min(sealed.count, $0 + piece)]) }
+            let request = Request(head: HTTPRequest(method: .post, scheme: "http", authority: "x", path: "/v1/frames"),
+                                  body: RequestBody(asyncSequence: chunks.async))
+            let read = try await sealedFrameBody(request) { _ in sealed.count }
+            #expect(read == sealed, "pieces of \(piece)")
         }
     }
 

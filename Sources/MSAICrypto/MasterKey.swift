@@ -19,6 +19,8 @@ import MSAICore
 public struct MasterKey: Sendable {
     private let wrappingBytes: [UInt8]
     private var wrapping: SymmetricKey { SymmetricKey(data: wrappingBytes) }
+    /// The audit chain's key (HKDF, info "audit chain").
+    private let auditBytes: [UInt8]
     /// Stored in the database so that the wrong key is refused at start, before anything changes.
     public let checkValue: [UInt8]
 
@@ -28,9 +30,14 @@ public struct MasterKey: Sendable {
         let salt = Array("msai master key v1".utf8)
         wrappingBytes = HKDF<SHA256>.deriveKey(inputKeyMaterial: master, salt: salt, info: Array("wrap".utf8), outputByteCount: 32)
             .withUnsafeBytes { Array($0) }
+        auditBytes = HKDF<SHA256>.deriveKey(inputKeyMaterial: master, salt: salt, info: Array("audit chain".utf8), outputByteCount: 32)
+            .withUnsafeBytes { Array($0) }
         let check = HKDF<SHA256>.deriveKey(inputKeyMaterial: master, salt: salt, info: Array("check".utf8), outputByteCount: 32)
         checkValue = Array(HMAC<SHA256>.authenticationCode(for: Array("msai master key check".utf8), using: check))
     }
+
+    /// The audit chain under this master key.
+    public var auditChain: AuditChain { AuditChain(key: SymmetricKey(data: auditBytes)) }
 
     /// A key as 64 hex digits (surrounding whitespace ignored).
     public init(hex text: String, source: String) throws {

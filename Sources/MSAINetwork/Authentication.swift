@@ -26,9 +26,16 @@ public struct Caller: Sendable {
     public let roles: Set<Role>
     public let fingerprint: String
     public var acting: Role?
+    /// The enrolled camera, for an edge token from the device registry (the τs, membranes and
+    /// backgrounds it asks for are bound to it).
+    public var device: String?
 
-    /// How the audit log names the caller: "edge:1a2b3c4d".
-    public var actor: String { "\((acting ?? roles.sorted { $0.rawValue < $1.rawValue }.first!).rawValue):\(fingerprint)" }
+    /// How the audit log names the caller: "edge:camera-7" for an enrolled device, else the
+    /// role and the token's fingerprint, "viewer:1a2b3c4d".
+    public var actor: String {
+        let role = (acting ?? roles.sorted { $0.rawValue < $1.rawValue }.first!).rawValue
+        return device.map { "\(role):\($0)" } ?? "\(role):\(fingerprint)"
+    }
 }
 
 /// The request context of the role services: Hummingbird's, with the authenticated caller.
@@ -48,18 +55,24 @@ public struct RoleRequestContext: AuthRequestContext, RequestContext {
     func caller() throws -> Caller { try requireIdentity() }
 }
 
-/// Finds whose bearer token a request carries, comparing in constant time against every token
-/// of every role (an empty token admits nobody). It never refuses: the routes decide.
+/// Finds whose bearer token a request carries: an enrolled device's (by the token's hash, in the
+/// device registry), or a role's, compared in constant time against every token of every role
+/// (an empty token admits nobody). It never refuses: the routes decide.
 struct TokenAuthenticator: AuthenticatorMiddleware {
     typealias Context = RoleRequestContext
     let tokens: [(role: Caller.Role, token: [UInt8])]
+    let devices: DeviceRegistry?
 
-    init(_ tokens: [Caller.Role: [String]]) {
+    init(_ tokens: [Caller.Role: [String]], devices: DeviceRegistry? = nil) {
         self.tokens = tokens.flatMap { role, list in list.filter { !$0.isEmpty }.map { (role, Array($0.utf8)) } }
+        self.devices = devices
     }
 
     func authenticate(request: Request, context: Context) async throws -> Caller? {
         guard let given = bearerToken(request) else { return nil }
+        if let device = devices?.device(presenting: given) {
+            return Caller(roles: [.edge], fingerprint: device.fingerprint, acting: nil, device: device.name)
+        }
         var roles = Set<Caller.Role>()
         for (role, expected) in tokens where expected.count == given.count {
             var difference: UInt8 = 0
@@ -67,7 +80,7 @@ struct TokenAuthenticator: AuthenticatorMiddleware {
             if difference == 0 { roles.insert(role) }
         }
         guard !roles.isEmpty else { return nil }
-        return Caller(roles: roles, fingerprint: String(Hex.encode(Array(SHA256.hash(data: given))).prefix(8)), acting: nil)
+        return Caller(roles: roles, fingerprint: String(Hex.encode(Array(SHA256.hash(data: given))).prefix(8)), acting: nil, device: nil)
     }
 }
 
@@ -105,29 +118,54 @@ struct RequireRole: RouterMiddleware {
 
 /// The only way the role services register a route: each names who may call it, so that no route
 /// is open by mistake; `.anyone` is written out where a route is meant to be open.
-struct RoleRoutes {
+final class RoleRoutes {
     enum Access {
         case anyone
         case only([Caller.Role])
     }
 
     let router: Router<RoleRequestContext>
+    /// The methods registered on each path, so that `finished` can answer the others with 405.
+    private var methods: [String: Set<HTTPRequest.Method>] = [:]
+    private var order: [String] = []
 
-    /// A router that identifies each request's caller from `tokens`, then admits the request
-    /// within `limits` (in flight, per caller, rate) before any route reads its body.
-    init(tokens: [Caller.Role: [String]], limits: ServerLimits = ServerLimits()) {
+    /// A router that identifies each request's caller from `tokens` and `devices`, then admits
+    /// the request within `limits` (in flight, per caller, rate) before any route reads its body;
+    /// with `audit`, every request refused after that (401, 403, 4xx, 409) goes into the audit log.
+    init(tokens: [Caller.Role: [String]], devices: DeviceRegistry? = nil, limits: ServerLimits = ServerLimits(),
+         audit: RefusalAudit? = nil) {
         router = Router(context: RoleRequestContext.self)
-        router.add(middleware: TokenAuthenticator(tokens))
+        router.add(middleware: TokenAuthenticator(tokens, devices: devices))
         router.add(middleware: AdmissionMiddleware(admission: Admission(limits: limits)))
+        if let audit { router.add(middleware: audit) }
     }
 
     func on(_ method: HTTPRequest.Method, _ path: RouterPath, access: Access,
             use handler: @escaping @Sendable (Request, RoleRequestContext) async throws -> Response) {
+        let key = path.description
+        if methods[key] == nil { order.append(key) }
+        methods[key, default: []].insert(method)
         switch access {
         case .anyone:
             router.on(path, method: method, use: handler)
         case .only(let roles):
             router.group().add(middleware: RequireRole(roles: roles)).on(path, method: method, use: handler)
         }
+    }
+
+    /// The router, every other method on a registered path answered 405 with the Allow header
+    /// (as the OpenAPI documents say), before any authentication is asked for.
+    var finished: Router<RoleRequestContext> {
+        let all: [HTTPRequest.Method] = [.get, .head, .post, .put, .patch, .delete, .options]
+        for key in order {
+            let allowed = methods[key] ?? []
+            let allow = all.filter(allowed.contains).map(\.rawValue).joined(separator: ", ")
+            for method in all where !allowed.contains(method) {
+                router.on(RouterPath(key), method: method) { _, _ -> Response in
+                    throw HTTPError(.methodNotAllowed, headers: [.allow: allow], message: "\(method.rawValue) is not allowed here; \(allow) is")
+                }
+            }
+        }
+        return router
     }
 }

@@ -163,7 +163,7 @@ struct RoleClient: Sendable {
 
     private func refusal(status: Int, message: String) -> MSAIError {
         switch status {
-        case 401: return .refused(status: 401, message: "the \(role) at \(baseURL) refused our token (401: \(message)); the configuration's tokens must be the ones the roles were started with (run `msai init` once and give every role the same file)")
+        case 401: return .refused(status: 401, message: "the \(role) at \(baseURL) refused our token (401: \(message)); an edge's token must be an enrolled, unrevoked device's (msai device list), and the other tokens the ones the roles were started with (one msai init, the same file for every role)")
         case 409: return .replay(message)
         case 404 where message.isEmpty || message.lowercased().contains("not found"):
             return .refused(status: 404, message: "the \(role) at \(baseURL) has no such endpoint (404): is that URL the \(role)'s? Check \(urlSetting)")
@@ -218,11 +218,11 @@ public final class HTTPDataCenterClient: MembraneKeyEscrow, ScrambleService, Fra
         client = RoleClient(role: "data center", baseURL: url, token: token, retry: retry, setting: setting, caFile: caFile)
     }
 
-    public func depositKey(_ record: MembraneKeyRecord) async throws {
+    public func depositKey(_ record: MembraneKeyRecord, device: String?) async throws {
         var ambiguous = false
         do {
             _ = try await client.send(.POST, "/v1/keys", contentType: "application/json",
-                                      body: Array(try Wire.encoder().encode(MembraneKeyBody(record))), responseLimit: 4096,
+                                      body: Array(try Wire.encoder().encode(MembraneKeyBody(record, device: device))), responseLimit: 4096,
                                       ambiguous: &ambiguous)
         } catch MSAIError.alreadyUsed(.membraneKey(let id)) where ambiguous && id == record.id.rawValue {
             // An earlier attempt got through before its reply was lost: the key is there.
@@ -280,9 +280,25 @@ public final class HTTPReaderClient: Sendable {
     /// The sealed frame as the data center received it.
     public func sealed(frameID: String) async throws -> [UInt8] { try await get("/v1/frames/\(frameID)/sealed") }
 
-    /// The stored frames, oldest first.
+    /// A page of the stored frames, oldest first, after `cursor`; and the next page's cursor
+    /// when there may be more.
+    public func frames(after cursor: String?, limit: Int) async throws -> (frames: [FrameSummary], next: String?) {
+        var ambiguous = false
+        var query = "?limit=\(limit)"
+        if let cursor { query += "&after=" + (cursor.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? cursor) }
+        let reply = try await client.send(.GET, "/v1/frames" + query, responseLimit: 64 * 1024 * 1024, ambiguous: &ambiguous)
+        return (try Wire.decoder().decode([FrameSummary].self, from: Data(reply.body)), reply.headers.first(name: Wire.nextPage))
+    }
+
+    /// Every stored frame, oldest first, page by page.
     public func frames() async throws -> [FrameSummary] {
-        try Wire.decoder().decode([FrameSummary].self, from: Data(try await get("/v1/frames", limit: 64 * 1024 * 1024)))
+        var all: [FrameSummary] = [], cursor: String?
+        repeat {
+            let page = try await frames(after: cursor, limit: 1000)
+            all += page.frames
+            cursor = page.next
+        } while cursor != nil
+        return all
     }
 
     /// The stored frames' ids, oldest first.
@@ -295,9 +311,9 @@ public final class HTTPReaderClient: Sendable {
                                   ambiguous: &ambiguous)
     }
 
-    /// The newest entries of the audit log.
-    public func audit() async throws -> [AuditEntry] {
-        try Wire.decoder().decode([AuditEntry].self, from: Data(try await get("/v1/audit", limit: 64 * 1024 * 1024)))
+    /// Audit entries after sequence number `after`, at most `limit`, oldest first.
+    public func audit(after: Int = 0, limit: Int = 1000) async throws -> [AuditEntry] {
+        try Wire.decoder().decode([AuditEntry].self, from: Data(try await get("/v1/audit?after=\(after)&limit=\(limit)", limit: 64 * 1024 * 1024)))
     }
 
     private func get(_ path: String, reason: String? = nil, limit: Int = BodyLimits.frameReply) async throws -> [UInt8] {

@@ -37,6 +37,17 @@ public struct RoleConfiguration: Codable, Equatable, Sendable {
     public var tls: PrivateCA.Files?
     /// Plain HTTP, asked for, and only between processes of one machine (loopback).
     public var plaintextOnLoopback: Bool?
+    /// The enrolled cameras (`msai device`): a name and a token's hash each. With it, the roles
+    /// accept an edge only by its own token, and bind what it asks for to it; `edge_tokens` is
+    /// then not accepted (msai 2.0's one shared token, kept in the clear).
+    public var devicesFile: String?
+    /// This edge's own token, which it presents (one of the registry's, given by `msai device add`).
+    public var edgeToken: String?
+
+    /// The token an edge run from this configuration presents.
+    public var presentedEdgeToken: String? { edgeToken ?? edgeTokens.first }
+    /// The shared edge tokens the roles still accept: none once there is a device registry.
+    public var acceptedEdgeTokens: [String] { devicesFile == nil ? edgeTokens : [] }
 
     enum CodingKeys: String, CodingKey {
         case database
@@ -53,12 +64,14 @@ public struct RoleConfiguration: Codable, Equatable, Sendable {
         case maxFramePixels = "max_frame_pixels"
         case tls
         case plaintextOnLoopback = "plaintext_on_loopback"
+        case devicesFile = "devices_file"
+        case edgeToken = "edge_token"
     }
 
     public init(cloudListen: String, cloudURL: String, dataCenterListen: String, dataCenterURL: String, database: String,
                 cloudToken: String, edgeTokens: [String], viewerTokens: [String], recovererTokens: [String],
                 masterKeyFile: String?, retentionSeconds: Double? = nil, maxFramePixels: Int? = nil, tls: PrivateCA.Files? = nil,
-                plaintextOnLoopback: Bool? = nil) {
+                plaintextOnLoopback: Bool? = nil, devicesFile: String? = nil, edgeToken: String? = nil) {
         self.cloudListen = cloudListen
         self.cloudURL = cloudURL
         self.dataCenterListen = dataCenterListen
@@ -73,6 +86,8 @@ public struct RoleConfiguration: Codable, Equatable, Sendable {
         self.maxFramePixels = maxFramePixels
         self.tls = tls
         self.plaintextOnLoopback = plaintextOnLoopback
+        self.devicesFile = devicesFile
+        self.edgeToken = edgeToken
     }
 
     public init(from decoder: Decoder) throws {
@@ -86,14 +101,16 @@ public struct RoleConfiguration: Codable, Equatable, Sendable {
             cloudListen: try c.decode(String.self, forKey: .cloudListen), cloudURL: try c.decode(String.self, forKey: .cloudURL),
             dataCenterListen: try c.decode(String.self, forKey: .dataCenterListen),
             dataCenterURL: try c.decode(String.self, forKey: .dataCenterURL), database: try c.decode(String.self, forKey: .database),
-            cloudToken: try c.decode(String.self, forKey: .cloudToken), edgeTokens: try c.decode([String].self, forKey: .edgeTokens),
+            cloudToken: try c.decode(String.self, forKey: .cloudToken), edgeTokens: try c.decodeIfPresent([String].self, forKey: .edgeTokens) ?? [],
             viewerTokens: try c.decodeIfPresent([String].self, forKey: .viewerTokens) ?? [],
             recovererTokens: try c.decodeIfPresent([String].self, forKey: .recovererTokens) ?? [],
             masterKeyFile: try c.decodeIfPresent(String.self, forKey: .masterKeyFile),
             retentionSeconds: try c.decodeIfPresent(Double.self, forKey: .retentionSeconds),
             maxFramePixels: try c.decodeIfPresent(Int.self, forKey: .maxFramePixels),
             tls: try c.decodeIfPresent(PrivateCA.Files.self, forKey: .tls),
-            plaintextOnLoopback: try c.decodeIfPresent(Bool.self, forKey: .plaintextOnLoopback))
+            plaintextOnLoopback: try c.decodeIfPresent(Bool.self, forKey: .plaintextOnLoopback),
+            devicesFile: try c.decodeIfPresent(String.self, forKey: .devicesFile),
+            edgeToken: try c.decodeIfPresent(String.self, forKey: .edgeToken))
     }
 
     private enum LegacyKeys: String, CodingKey { case readerTokens = "reader_tokens" }
@@ -176,7 +193,11 @@ public struct RoleConfiguration: Codable, Equatable, Sendable {
         if let v = environment["MSAI_DATACENTER_LISTEN"] { configuration.dataCenterListen = v }
         if let v = environment["MSAI_DATABASE"] { configuration.database = v }
         if let v = environment["MSAI_CLOUD_TOKEN"] { configuration.cloudToken = v }
-        if let v = environment["MSAI_EDGE_TOKEN"] { configuration.edgeTokens = [v] }
+        if let v = environment["MSAI_DEVICES_FILE"] { configuration.devicesFile = v }
+        if let v = environment["MSAI_EDGE_TOKEN"] {
+            configuration.edgeToken = v
+            if configuration.devicesFile == nil { configuration.edgeTokens = [v] }
+        }
         if let v = environment["MSAI_VIEWER_TOKEN"] { configuration.viewerTokens = [v] }
         if let v = environment["MSAI_RECOVERER_TOKEN"] { configuration.recovererTokens = [v] }
         if let v = environment["MSAI_MASTER_KEY_FILE"] { configuration.masterKeyFile = v }
@@ -296,7 +317,7 @@ public struct RoleConfiguration: Codable, Equatable, Sendable {
 
     /// Throws when a token a role relies on is too short to be a secret.
     public func checkTokens() throws {
-        let named = [("cloud_token", cloudToken)] + edgeTokens.map { ("an edge token", $0) } + viewerTokens.map { ("a viewer token", $0) }
+        let named = [("cloud_token", cloudToken)] + edgeTokens.map { ("an edge token", $0) } + [edgeToken].compactMap { $0.map { ("edge_token", $0) } } + viewerTokens.map { ("a viewer token", $0) }
             + recovererTokens.map { ("a recoverer token", $0) }
         let shared = Set(viewerTokens).intersection(recovererTokens).filter { !$0.isEmpty }
         guard shared.isEmpty else {

@@ -27,8 +27,9 @@ public struct DataCenterServer: Sendable {
         }
         let heavy = HeavyWork(workers: limits.heavyWorkers, queue: limits.heavyQueue)
         let server = try await RunningServer.start(
-            DataCenterService.router(dataCenter: dataCenter, cloudToken: c.cloudToken, edgeTokens: c.edgeTokens,
-                                     viewerTokens: c.viewerTokens, recovererTokens: c.recovererTokens, limits: limits, heavy: heavy),
+            DataCenterService.router(dataCenter: dataCenter, cloudToken: c.cloudToken, edgeTokens: c.acceptedEdgeTokens,
+                                     viewerTokens: c.viewerTokens, recovererTokens: c.recovererTokens,
+                                     devices: try c.devicesFile.map { try DeviceRegistry(path: $0) }, limits: limits, heavy: heavy),
             host: host, port: port, name: name, role: "the data center", limits: limits, tls: tls, logLevel: logLevel,
             services: [heavy] + (retention.map { [$0] } ?? []))
         return DataCenterServer(dataCenter: dataCenter, server: server)
@@ -53,7 +54,9 @@ public struct CloudServer: Sendable {
         let caFile = try c.transport(dataCenterURL, role: "data center")
         let cloud = CloudPlatform(escrow: HTTPDataCenterClient(url: dataCenterURL, token: c.cloudToken, retry: retry, caFile: caFile))
         let heavy = HeavyWork(workers: limits.heavyWorkers, queue: limits.heavyQueue)
-        let server = try await RunningServer.start(CloudService.router(cloud: cloud, edgeTokens: c.edgeTokens, limits: limits, heavy: heavy),
+        let server = try await RunningServer.start(CloudService.router(cloud: cloud, edgeTokens: c.acceptedEdgeTokens,
+                                                                                       devices: try c.devicesFile.map { try DeviceRegistry(path: $0) },
+                                                                                       limits: limits, heavy: heavy),
                                                    host: host, port: port, name: name, role: "the cloud", limits: limits, tls: tls,
                                                    logLevel: logLevel, services: [heavy])
         return CloudServer(cloud: cloud, server: server)

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import MSAICore
+import MSAIRoles
 import NIOCore
 import NIOHTTPTypes
 import NIOPosix
@@ -280,5 +281,49 @@ public final class HeavyWork: Service, Sendable {
     public func run() async throws {
         try? await gracefulShutdown()
         try? await pool.shutdownGracefully()
+    }
+}
+
+/// Every request refused after admission goes into the data center's audit log: who (the
+/// caller, or the address when no token was accepted), what it asked (method and path, never the
+/// query, which may hold a reason), the status and why. At most one entry a second per caller;
+/// the refusals between are counted in the next, so a flood of bad requests cannot make the
+/// log write at its pace. (Requests turned away for load, 429 and 503, come before this.)
+final class RefusalAudit: RouterMiddleware, Sendable {
+    typealias Context = RoleRequestContext
+    private let append: @Sendable (AuditEntry) -> Void
+    private let recent = Mutex<[String: (last: ContinuousClock.Instant, suppressed: Int)]>([:])
+
+    init(append: @escaping @Sendable (AuditEntry) -> Void) { self.append = append }
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            let response = try await next(request, context)
+            if response.status.code >= 400 { record(request, context, status: response.status.code, message: "") }
+            return response
+        } catch {
+            let status = (error as? HTTPResponseError)?.status.code ?? 500
+            record(request, context, status: status, message: (error as? HTTPError)?.body ?? "")
+            throw error
+        }
+    }
+
+    private func record(_ request: Request, _ context: Context, status: Int, message: String) {
+        let actor = context.identity?.actor ?? "unauthenticated:\(context.remoteAddress)"
+        let now = ContinuousClock.now
+        let suppressed: Int? = recent.withLock { recent in
+            if let last = recent[actor], now - last.last < .seconds(1) {
+                recent[actor]!.suppressed += 1
+                return nil
+            }
+            let suppressed = recent[actor]?.suppressed ?? 0
+            recent[actor] = (now, 0)
+            if recent.count > 4096 { recent = recent.filter { now - $0.value.last < .seconds(1) } }
+            return suppressed
+        }
+        guard let suppressed else { return }
+        let why = message.isEmpty ? "" : ": " + String(message.prefix(200))
+        append(AuditEntry(actor: actor, action: "refused \(status) \(request.method.rawValue) \(request.uri.path)\(why)"
+                          + (suppressed > 0 ? " (and \(suppressed) more refused in the second before)" : ""), frameID: nil))
     }
 }

@@ -83,6 +83,8 @@ func httpError(_ error: Error) -> Error {
         headers[HTTPField.Name(Wire.usedUp)!] = item.field
         return HTTPError(.conflict, headers: headers, message: error.description)
     case .replay: return HTTPError(.conflict, message: error.description)
+    case .refused(let status, let message) where (400..<500).contains(status):
+        return HTTPError(HTTPResponse.Status(code: status), message: message)
     case .noSuchFrame(let id):
         var headers = HTTPFields()
         headers[HTTPField.Name(Wire.notFound)!] = "frame \(id)"
@@ -98,16 +100,17 @@ func httpError(_ error: Error) -> Error {
 ///                                       with msai-membrane-id / -shape / -mode headers
 ///     GET  /v1/health
 public enum CloudService {
-    public static func router(cloud: CloudPlatform, edgeTokens: [String], limits: ServerLimits = ServerLimits(),
+    public static func router(cloud: CloudPlatform, edgeTokens: [String], devices: DeviceRegistry? = nil, limits: ServerLimits = ServerLimits(),
                               heavy: HeavyWork) -> Router<RoleRequestContext> {
-        let routes = RoleRoutes(tokens: [.edge: edgeTokens], limits: limits)
+        let routes = RoleRoutes(tokens: [.edge: edgeTokens], devices: devices, limits: limits)
         routes.on(.get, "/v1/health", access: .anyone) { _, _ in Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "ok"))) }
-        routes.on(.post, "/v1/membranes", access: .only([.edge])) { request, _ -> Response in
+        routes.on(.post, "/v1/membranes", access: .only([.edge])) { request, context -> Response in
+            let device = try context.caller().device
             let message = try decodeJSON(MembraneRequestBody.self, from: try await body(request, limit: BodyLimits.control), what: "membrane request")
             do {
                 let shape = try MembraneShape(rows: message.rows, cols: message.cols, channels: message.channels)
                 let request = MembraneRequest(shape: shape, mode: message.mode)
-                let grant = try await cloud.issue(try await heavy.run { try cloud.makeMembrane(request) })
+                let grant = try await cloud.issue(try await heavy.run { try cloud.makeMembrane(request, for: device) })
                 var headers = HTTPFields()
                 headers[.contentType] = "application/octet-stream"
                 headers[HTTPField.Name(Wire.membraneID)!] = grant.id.rawValue
@@ -118,7 +121,7 @@ public enum CloudService {
                 throw httpError(error)
             }
         }
-        return routes.router
+        return routes.finished
     }
 }
 
@@ -136,10 +139,19 @@ public enum CloudService {
 ///     GET    /v1/health
 public enum DataCenterService {
     public static func router(dataCenter: DataCenter, cloudToken: String, edgeTokens: [String], viewerTokens: [String],
-                              recovererTokens: [String], limits: ServerLimits = ServerLimits(), heavy: HeavyWork) -> Router<RoleRequestContext>
+                              recovererTokens: [String], devices: DeviceRegistry? = nil, limits: ServerLimits = ServerLimits(),
+                              heavy: HeavyWork) -> Router<RoleRequestContext>
     {
         let routes = RoleRoutes(tokens: [.cloud: [cloudToken], .edge: edgeTokens, .viewer: viewerTokens, .recoverer: recovererTokens],
-                                limits: limits)
+                                devices: devices, limits: limits, audit: RefusalAudit { try? dataCenter.store.appendAudit($0) })
+        /// A whole-number query parameter in `range`, or `fallback` when absent; a 400 naming it otherwise.
+        @Sendable func number(_ request: Request, _ name: String, in range: ClosedRange<Int>, fallback: Int) throws -> Int {
+            guard let text = request.uri.queryParameters.get(name) else { return fallback }
+            guard let value = Int(text), range.contains(value) else {
+                throw HTTPError(.badRequest, message: "\(name) must be a whole number in \(range.lowerBound)...\(range.upperBound), got '\(text)'")
+            }
+            return value
+        }
         // Either kind of reader (a recoverer may do all a viewer may), named in the audit log as the kind it is.
         let readers = RoleRoutes.Access.only([.viewer, .recoverer])
         /// The msai-reason header (percent-encoded UTF-8, which keeps it out of access logs), or
@@ -155,34 +167,41 @@ public enum DataCenterService {
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: try PNGCodec.encode(pixels))))
         }
         routes.on(.get, "/v1/health", access: .anyone) { _, _ in Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "ok"))) }
-        routes.on(.post, "/v1/keys", access: .only([.cloud])) { request, _ -> Response in
+        routes.on(.post, "/v1/keys", access: .only([.cloud])) { request, context -> Response in
             let key = try decodeJSON(MembraneKeyBody.self, from: try await body(request, limit: BodyLimits.control), what: "membrane key")
             do {
-                try dataCenter.depositKey(try key.record())
+                try dataCenter.depositKey(try key.record(), device: key.device, actor: try context.caller().actor)
             } catch {
                 throw httpError(error)
             }
             return Response(status: .noContent)
         }
-        routes.on(.post, "/v1/taus", access: .only([.edge])) { request, _ -> Response in
+        routes.on(.post, "/v1/taus", access: .only([.edge])) { request, context -> Response in
             let message = try decodeJSON(TauRequestBody.self, from: try await body(request, limit: BodyLimits.control), what: "tau request")
+            let caller = try context.caller()
             do {
-                return try json(TauGrantBody(try dataCenter.issueTau(TauRequest(width: message.width, height: message.height, blockSize: message.blockSize))))
+                return try json(TauGrantBody(try dataCenter.issueTau(TauRequest(width: message.width, height: message.height, blockSize: message.blockSize),
+                                                                     device: caller.device, actor: caller.actor)))
             } catch {
                 throw httpError(error)
             }
         }
         routes.on(.post, "/v1/frames", access: .only([.edge])) { request, context -> Response in
-            let actor = try context.caller().actor
+            let caller = try context.caller()
+            let (actor, device) = (caller.actor, caller.device)
             let frame = try await sealedFrameBody(request, limit: dataCenter.sealedFrameLimit(tauID:))
             do {
-                return try json(try await heavy.run { try dataCenter.submit(maskedFrame: frame, actor: actor) }, status: .created)
+                return try json(try await heavy.run { try dataCenter.submit(maskedFrame: frame, actor: actor, device: device) }, status: .created)
             } catch {
                 throw httpError(error)
             }
         }
-        routes.on(.get, "/v1/frames", access: readers) { _, _ -> Response in
-            try json(try dataCenter.store.summaries())
+        routes.on(.get, "/v1/frames", access: readers) { request, context -> Response in
+            let limit = try number(request, "limit", in: 1...1000, fallback: 100)
+            let page = try dataCenter.listFrames(after: request.uri.queryParameters.get("after"), limit: limit, actor: try context.caller().actor)
+            var response = try json(page)
+            if page.count == limit, let last = page.last { response.headers[HTTPField.Name(Wire.nextPage)!] = last.cursor }
+            return response
         }
         routes.on(.get, "/v1/frames/:id/masked", access: readers) { _, context -> Response in
             do {
@@ -218,10 +237,12 @@ public enum DataCenterService {
                 throw httpError(error)
             }
         }
-        routes.on(.get, "/v1/audit", access: .only([.recoverer])) { _, _ -> Response in
-            try json(try dataCenter.store.auditLog(limit: 1000))
+        routes.on(.get, "/v1/audit", access: .only([.recoverer])) { request, context -> Response in
+            let after = try number(request, "after", in: 0...Int.max, fallback: 0)
+            let limit = try number(request, "limit", in: 1...10_000, fallback: 1000)
+            return try json(try dataCenter.readAudit(after: after, limit: limit, actor: try context.caller().actor))
         }
-        return routes.router
+        return routes.finished
     }
 }
 

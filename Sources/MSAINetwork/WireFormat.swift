@@ -22,8 +22,11 @@ struct MembraneKeyBody: Codable {
     let k: Int
     let w: String
     let seed: String
+    /// The enrolled device the cloud made the membrane for.
+    let device: String?
 
-    init(_ r: MembraneKeyRecord) {
+    init(_ r: MembraneKeyRecord, device: String?) {
+        self.device = device
         id = r.id.rawValue
         rows = r.shape.rows
         cols = r.shape.cols
@@ -38,6 +41,7 @@ struct MembraneKeyBody: Codable {
         guard (1...250).contains(k), let w = Hex.decode(w), (1...8).contains(w.count), let seed = Hex.decode(seed), seed.count == 32,
             !id.isEmpty, id.count <= 64
         else { throw MSAIError.invalidArgument("membrane key has out-of-range k, w, seed or id") }
+        if let device { try DeviceRegistry.checkName(device) }
         return MembraneKeyRecord(id: MembraneID(rawValue: id), shape: try MembraneShape(rows: rows, cols: cols, channels: channels),
                                  mode: mode, k: UInt8(k), w: w, seed: seed)
     }
@@ -94,6 +98,8 @@ enum Wire {
     static let reason = "msai-reason"
     /// On a 409: which single-use secret was named again ("tau ID", "membrane ID", "membrane-key ID").
     static let usedUp = "msai-used-up"
+    /// On a page of GET /v1/frames that is full: the cursor of the next page (?after=).
+    static let nextPage = "msai-next"
     /// On a 404 for a stored frame: the frame id that is not there ("frame ID").
     static let notFound = "msai-not-found"
 

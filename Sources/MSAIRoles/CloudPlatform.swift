@@ -27,31 +27,33 @@ public final class CloudPlatform: MembraneService, Sendable {
     public static let maximumMembraneBytes = 64 << 20
 
     public func requestMembrane(_ request: MembraneRequest) async throws -> MembraneGrant {
-        try await issue(try makeMembrane(request))
+        try await issue(try makeMembrane(request, for: nil))
     }
 
     /// A membrane made but not yet issued: its key, and the values the edge gets.
     public struct Made: Sendable {
         let record: MembraneKeyRecord
         let values: [UInt8]
+        /// The device it is made for, bound to it at the data center.
+        let device: String?
     }
 
     /// The arithmetic half of a request, for a caller that runs heavy work on threads of its own
     /// (the HTTP service): a fresh key and its membrane, nothing handed over yet.
-    public func makeMembrane(_ request: MembraneRequest) throws -> Made {
+    public func makeMembrane(_ request: MembraneRequest, for device: String?) throws -> Made {
         let bytes = request.shape.sampleCount.multipliedReportingOverflow(by: request.mode.bytesPerSample)
         guard !bytes.overflow, bytes.partialValue <= Self.maximumMembraneBytes else {
             throw MSAIError.invalidArgument(
                 "a \(request.shape) \(request.mode.rawValue) membrane would be larger than \(Self.maximumMembraneBytes >> 20) MiB; mask smaller areas")
         }
         let (record, values) = try drawMembrane(request)
-        return Made(record: record, values: values)
+        return Made(record: record, values: values, device: device)
     }
 
     /// The other half: the key reaches the data center before the membrane reaches the edge, so
     /// a frame masked with this membrane can always be recovered.
     public func issue(_ made: Made) async throws -> MembraneGrant {
-        try await escrow.depositKey(made.record)
+        try await escrow.depositKey(made.record, device: made.device)
         issued.add(1, ordering: .relaxed)
         return try MembraneGrant(id: made.record.id, shape: made.record.shape, mode: made.record.mode, values: made.values)
     }

@@ -45,13 +45,24 @@ public final class DataCenter: MembraneKeyEscrow, ScrambleService, FrameSink, Se
 
     // MARK: from the cloud
 
-    public func depositKey(_ record: MembraneKeyRecord) throws {
-        try store.insertKey(record)
+    public func depositKey(_ record: MembraneKeyRecord, device: String?) throws {
+        try depositKey(record, device: device, actor: "cloud")
+    }
+
+    /// The same, audited as `actor`'s deposit.
+    public func depositKey(_ record: MembraneKeyRecord, device: String?, actor: String) throws {
+        try store.insertKey(record, device: device, audit: AuditEntry(
+            actor: actor, action: "deposited membrane key \(record.id.rawValue)" + (device.map { " for device \($0)" } ?? ""), frameID: nil))
     }
 
     // MARK: from the edge
 
     public func issueTau(_ request: TauRequest) throws -> TauGrant {
+        try issueTau(request, device: nil, actor: "edge")
+    }
+
+    /// A τ for `device`'s next frame (only a frame of that device may use it), audited.
+    public func issueTau(_ request: TauRequest, device: String?, actor: String) throws -> TauGrant {
         let layout = try BlockLayout(width: request.width, height: request.height, blockSize: request.blockSize)
         guard request.width.multipliedReportingOverflow(by: request.height).partialValue <= maximumFramePixels else {
             throw MSAIError.invalidArgument(
@@ -60,7 +71,7 @@ public final class DataCenter: MembraneKeyEscrow, ScrambleService, FrameSink, Se
         let (id, seed) = random.withLock { (Hex.encode(randomBytes(16, using: &$0)), randomBytes(32, using: &$0)) }
         let grant = try TauGrant(id: id, seed: seed, layout: layout)
         try store.purgeUnused(issuedBefore: Date().addingTimeInterval(-milliseconds(tauLifetime) / 1000))
-        try store.insertTau(grant)
+        try store.insertTau(grant, device: device, audit: AuditEntry(actor: actor, action: "issued tau \(id)", frameID: nil))
         return grant
     }
 
@@ -82,19 +93,21 @@ public final class DataCenter: MembraneKeyEscrow, ScrambleService, FrameSink, Se
 
     /// Checks and stores a sealed frame; its tau and membranes are then used up.
     public func submit(maskedFrame: [UInt8]) throws -> FrameReceipt {
-        try submit(maskedFrame: maskedFrame, actor: "edge")
+        try submit(maskedFrame: maskedFrame, actor: "edge", device: nil)
     }
 
     /// In-process there is no lost acknowledgement to make up for, so `expected` is not needed.
     public func submit(maskedFrame: [UInt8], expected: FrameReceipt) throws -> FrameReceipt {
-        try submit(maskedFrame: maskedFrame, actor: "edge")
+        try submit(maskedFrame: maskedFrame, actor: "edge", device: nil)
     }
 
-    /// The same, recording who sent it in the audit log.
-    public func submit(maskedFrame sealed: [UInt8], actor: String) throws -> FrameReceipt {
-        let (manifest, membranes) = try accept(sealed)
+    /// The same, from `device` (its τ, its membranes and its background must all be that
+    /// device's), recording who sent it in the audit log.
+    public func submit(maskedFrame sealed: [UInt8], actor: String, device: String?) throws -> FrameReceipt {
+        let (manifest, membranes) = try accept(sealed, from: device)
         let id = manifest.tauID
-        try store.commit(StoredFrame(id: id, sealed: sealed, manifest: manifest, receivedAt: Date()), tau: id, membranes: membranes, actor: actor)
+        try store.commit(StoredFrame(id: id, sealed: sealed, manifest: manifest, receivedAt: Date(), device: device), tau: id,
+                         membranes: membranes, actor: actor)
         return FrameReceipt(frameID: id, width: manifest.recoveredWidth, height: manifest.recoveredHeight, areaCount: manifest.areas.count)
     }
 
@@ -122,6 +135,21 @@ public final class DataCenter: MembraneKeyEscrow, ScrambleService, FrameSink, Se
         if let base = recovery.manifest.composition?.base {
             try store.appendAudit(AuditEntry(actor: actor, action: "\(action) as the background of \(id)", frameID: base, reason: reason))
         }
+    }
+
+    /// A page of the stored frames (`DataCenterStore.summaries`), audited as `actor`'s listing.
+    public func listFrames(after cursor: String?, limit: Int, actor: String) throws -> [FrameSummary] {
+        let page = try store.summaries(after: cursor, limit: limit)
+        try store.appendAudit(AuditEntry(actor: actor, action: "listed \(page.count) frame(s)", frameID: nil))
+        return page
+    }
+
+    /// A page of the audit log, audited as `actor`'s reading (after the page is read: the page
+    /// does not hold its own reading).
+    public func readAudit(after seq: Int, limit: Int, actor: String) throws -> [AuditEntry] {
+        let page = try store.auditLog(after: seq, limit: limit)
+        try store.appendAudit(AuditEntry(actor: actor, action: "read \(page.count) audit entries", frameID: nil))
+        return page
     }
 
     /// The sealed frame as it arrived (readable by nobody without the data center's keys). Audited.
@@ -161,13 +189,16 @@ public final class DataCenter: MembraneKeyEscrow, ScrambleService, FrameSink, Se
     /// Everything a frame must satisfy before it is stored, checked in order of cost: its τ (from
     /// the clear header) was issued here, unused, unexpired; its seal opens; its image is the size
     /// the τ was issued for; its metadata is sound; every membrane key is here, unused and fits.
-    private func accept(_ sealed: [UInt8]) throws -> (manifest: FrameManifest, membranes: [MembraneID]) {
+    private func accept(_ sealed: [UInt8], from device: String?) throws -> (manifest: FrameManifest, membranes: [MembraneID]) {
         let header = try SealedFrame.header(sealed)
         // (Tau ids are 128 random bits, so saying which check failed tells a caller nothing useful.)
         guard let tau = try store.tau(header.tauID) else {
             throw MSAIError.unknownKey("masked frame names tau \(header.tauID), which this data center did not issue")
         }
         guard !tau.used, let seed = tau.seed else { throw MSAIError.alreadyUsed(.tau(header.tauID)) }
+        // A τ is its device's: a frame from another may not use it (nor learn whether it exists
+        // beyond that: the message is the same whether it was used or not).
+        guard tau.device == device else { throw MSAIError.refused(status: 403, message: "tau \(header.tauID) was issued to another device") }
         guard Date().timeIntervalSince(tau.issuedAt) <= milliseconds(tauLifetime) / 1000 else {
             throw MSAIError.unknownKey("tau \(header.tauID) expired: it was issued more than \(Int(milliseconds(tauLifetime) / 1000)) s ago; ask for a new one")
         }
@@ -192,10 +223,14 @@ public final class DataCenter: MembraneKeyEscrow, ScrambleService, FrameSink, Se
         }
         var keys: [MembraneID] = []
         for area in manifest.areas {
-            guard let (key, used) = try store.key(area.membraneID) else {
+            guard let stored = try store.key(area.membraneID) else {
                 throw MSAIError.unknownKey("area \(area.rect) names membrane \(area.membraneID), whose key this data center does not hold")
             }
-            guard !used, !keys.contains(area.membraneID) else { throw MSAIError.alreadyUsed(.membrane(area.membraneID.rawValue)) }
+            let key = stored.record
+            guard stored.device == device else {
+                throw MSAIError.refused(status: 403, message: "area \(area.rect) names membrane \(area.membraneID), made for another device")
+            }
+            guard !stored.used, !keys.contains(area.membraneID) else { throw MSAIError.alreadyUsed(.membrane(area.membraneID.rawValue)) }
             guard key.mode == area.mode else {
                 throw MSAIError.invalidMetadata("area \(area.rect) says mode \(area.mode.rawValue) but its membrane is \(key.mode.rawValue)")
             }
@@ -203,16 +238,19 @@ public final class DataCenter: MembraneKeyEscrow, ScrambleService, FrameSink, Se
             if area.mode == .vhe { _ = try Self.ciphertextRange(area, total: contents.ciphertexts.count) }
             keys.append(area.membraneID)
         }
-        if let composition = manifest.composition { try checkBackground(composition, channels: manifest.channels) }
+        if let composition = manifest.composition { try checkBackground(composition, channels: manifest.channels, device: device) }
         return (manifest, keys)
     }
 
     /// A patch frame's background must be a full frame stored here, of the size and channels the
     /// patch is for.
-    private func checkBackground(_ composition: FrameComposition, channels: Int) throws {
+    private func checkBackground(_ composition: FrameComposition, channels: Int, device: String?) throws {
         guard let background = try store.summary(composition.base) else {
             throw MSAIError.unknownKey(
                 "patch frame's background \(composition.base) is not held by this data center (never received, or deleted by retention); send a full frame")
+        }
+        guard background.device == device else {
+            throw MSAIError.refused(status: 403, message: "patch frame's background \(composition.base) is another device's frame")
         }
         guard background.background == nil else {
             throw MSAIError.invalidMetadata("patch frame's background \(composition.base) is itself a patch frame; it must be a full frame")
@@ -253,7 +291,7 @@ public final class DataCenter: MembraneKeyEscrow, ScrambleService, FrameSink, Se
             try timed("unmask", into: &timings) {
                 // Reverse order of masking, so overlapping areas come back exactly.
                 for (index, area) in manifest.areas.enumerated().reversed() {
-                    guard let (key, _) = try store.key(area.membraneID) else {
+                    guard let key = try store.key(area.membraneID)?.record else {
                         throw MSAIError.unknownKey("frame \(id)'s membrane \(area.membraneID) is not held here any more")
                     }
                     try Self.unmask(&pixels, area: area, key: key, ciphertexts: contents.ciphertexts) {

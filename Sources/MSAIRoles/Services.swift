@@ -11,9 +11,11 @@ public protocol MembraneService: AnyObject, Sendable {
     func requestMembrane(_ request: MembraneRequest) async throws -> MembraneGrant
 }
 
-/// The data center, as the cloud sees it: it takes membrane keys and nothing else.
+/// The data center, as the cloud sees it: it takes membrane keys and nothing else. `device` is
+/// the enrolled camera the membrane was made for (nil in one process): the data center accepts
+/// the membrane only in a frame of that device.
 public protocol MembraneKeyEscrow: AnyObject, Sendable {
-    func depositKey(_ record: MembraneKeyRecord) async throws
+    func depositKey(_ record: MembraneKeyRecord, device: String?) async throws
 }
 
 /// The data center, as the edge sees it before sending: the source of per-frame taus.

@@ -19,6 +19,7 @@ public final class SQLiteDataCenterStore: DataCenterStore, Sendable {
     public let path: String
     private let pool: DatabasePool
     private let masterKey: MasterKey
+    private let auditChain: AuditChain
     /// Frames an msai 1 database held, sealed and wrapped when this store opened it (0 if none).
     public let migratedFrames: Int
 
@@ -27,6 +28,7 @@ public final class SQLiteDataCenterStore: DataCenterStore, Sendable {
     public init(path: String, masterKey: MasterKey) throws {
         self.path = path
         self.masterKey = masterKey
+        self.auditChain = masterKey.auditChain
         var configuration = Configuration()
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
@@ -48,6 +50,7 @@ public final class SQLiteDataCenterStore: DataCenterStore, Sendable {
         do {
             var migrator = Self.migrator
             migrator.registerMigration("v3") { db in try Self.migrateFromVersion1(db, masterKey: masterKey) }
+            migrator.registerMigration("v4") { db in try Self.migrateToVersion4(db, masterKey: masterKey) }
             let before = try pool.read { db in try migrator.appliedIdentifiers(db) }
             try migrator.migrate(pool)
             let migrated = before.contains("v2") && !before.contains("v3")
@@ -75,6 +78,35 @@ public final class SQLiteDataCenterStore: DataCenterStore, Sendable {
                 throw MSAIError.io(
                     "\(path): cannot rebuild the database after migrating it (\(error)); until that succeeds it may hold msai 1's plaintext in free pages. Free disk space (a rebuild needs the database's size again) and start again")
             }
+        }
+    }
+
+    /// Version 4 (msai 2.1): τs, membrane keys and frames name the device they belong to; frames
+    /// keep their area count, so that listing reads summary columns only (paged, by time and id);
+    /// and the audit log becomes a chain: each entry's MAC (under a key from the master key)
+    /// covers it and the entry before. Entries written before are chained now, in order.
+    static func migrateToVersion4(_ db: Database, masterKey: MasterKey) throws {
+        try db.execute(sql: """
+            ALTER TABLE tau ADD COLUMN device TEXT;
+            ALTER TABLE membrane_key ADD COLUMN device TEXT;
+            ALTER TABLE frame ADD COLUMN device TEXT;
+            ALTER TABLE frame ADD COLUMN area_count INTEGER NOT NULL DEFAULT 0;
+            ALTER TABLE audit ADD COLUMN mac BLOB;
+            CREATE INDEX frame_by_time ON frame (received_at, id);
+            """)
+        for row in try Row.fetchAll(db, sql: "SELECT id, wrapped_manifest FROM frame") {
+            let id: String = row["id"], wrapped: Data = row["wrapped_manifest"]
+            let manifest = try JSONDecoder().decode(FrameManifest.self, from: Data(try masterKey.unwrap([UInt8](wrapped), context: manifestContext(id))))
+            try db.execute(sql: "UPDATE frame SET area_count = ? WHERE id = ?", arguments: [manifest.areas.count, id])
+        }
+        let chain = masterKey.auditChain
+        var previous = AuditChain.start
+        for (index, row) in try Row.fetchAll(db, sql: "SELECT * FROM audit ORDER BY seq").enumerated() {
+            let old: Int = row["seq"]
+            let mac = chain.link(seq: index + 1, at: row["at"], actor: row["actor"], action: row["action"], frameID: row["frame_id"],
+                                 reason: row["reason"], previous: previous)
+            try db.execute(sql: "UPDATE audit SET seq = ?, mac = ? WHERE seq = ?", arguments: [index + 1, Data(mac), old])
+            previous = mac
         }
     }
 
@@ -229,7 +261,7 @@ public final class SQLiteDataCenterStore: DataCenterStore, Sendable {
 
     // MARK: membrane keys
 
-    public func insertKey(_ record: MembraneKeyRecord) throws {
+    public func insertKey(_ record: MembraneKeyRecord, device: String?, audit entry: AuditEntry?) throws {
         guard record.w.count <= 255 else { throw MSAIError.invalidArgument("membrane key \(record.id): w is too long") }
         let secret = [record.k, UInt8(record.w.count)] + record.w + record.seed
         let wrapped = try masterKey.wrap(secret, context: Self.keyContext(record.id.rawValue))
@@ -239,14 +271,15 @@ public final class SQLiteDataCenterStore: DataCenterStore, Sendable {
                     throw MSAIError.alreadyUsed(.membraneKey(record.id.rawValue))
                 }
                 try db.execute(
-                    sql: "INSERT INTO membrane_key (id, mode, rows, cols, channels, wrapped, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    sql: "INSERT INTO membrane_key (id, mode, rows, cols, channels, wrapped, created_at, device) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     arguments: [record.id.rawValue, record.mode.rawValue, record.shape.rows, record.shape.cols, record.shape.channels,
-                                Data(wrapped), Date().timeIntervalSince1970])
+                                Data(wrapped), Date().timeIntervalSince1970, device])
+                if let entry { try audit(db, entry) }
             }
         }
     }
 
-    public func key(_ id: MembraneID) throws -> (record: MembraneKeyRecord, used: Bool)? {
+    public func key(_ id: MembraneID) throws -> StoredKey? {
         let row = try run { try pool.read { db in try Row.fetchOne(db, sql: "SELECT * FROM membrane_key WHERE id = ?", arguments: [id.rawValue]) } }
         guard let row, let wrapped = row["wrapped"] as Data? else { return nil }
         guard let mode = MaskingMode(rawValue: row["mode"]) else { throw MSAIError.io("\(path): membrane key \(id) has an unknown mode") }
@@ -257,20 +290,21 @@ public final class SQLiteDataCenterStore: DataCenterStore, Sendable {
         }
         let wLength = Int(secret[1])
         let used: Int = row["used"]
-        return (MembraneKeyRecord(id: id, shape: shape, mode: mode, k: secret[0], w: Array(secret[2..<(2 + wLength)]),
-                                  seed: Array(secret[(2 + wLength)...])), used != 0)
+        return StoredKey(record: MembraneKeyRecord(id: id, shape: shape, mode: mode, k: secret[0], w: Array(secret[2..<(2 + wLength)]),
+                                                   seed: Array(secret[(2 + wLength)...])), used: used != 0, device: row["device"])
     }
 
     // MARK: taus
 
-    public func insertTau(_ grant: TauGrant) throws {
+    public func insertTau(_ grant: TauGrant, device: String?, audit entry: AuditEntry?) throws {
         let wrapped = try masterKey.wrap(grant.seed, context: Self.tauContext(grant.id))
         try run {
             try pool.write { db in
                 try db.execute(
-                    sql: "INSERT INTO tau (id, wrapped_seed, width, height, block_size, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                    sql: "INSERT INTO tau (id, wrapped_seed, width, height, block_size, created_at, device) VALUES (?, ?, ?, ?, ?, ?, ?)",
                     arguments: [grant.id, Data(wrapped), grant.layout.width, grant.layout.height, grant.layout.blockSize,
-                                Date().timeIntervalSince1970])
+                                Date().timeIntervalSince1970, device])
+                if let entry { try audit(db, entry) }
             }
         }
     }
@@ -290,7 +324,8 @@ public final class SQLiteDataCenterStore: DataCenterStore, Sendable {
         let used: Int = row["used"]
         let layout = try BlockLayout(width: row["width"], height: row["height"], blockSize: row["block_size"])
         let seed = try (row["wrapped_seed"] as Data?).map { try masterKey.unwrap([UInt8]($0), context: Self.tauContext(id)) }
-        return TauRecord(id: id, layout: layout, seed: seed, used: used != 0, issuedAt: Date(timeIntervalSince1970: row["created_at"]))
+        return TauRecord(id: id, layout: layout, seed: seed, used: used != 0, issuedAt: Date(timeIntervalSince1970: row["created_at"]),
+                         device: row["device"])
     }
 
     // MARK: frames
@@ -307,11 +342,14 @@ public final class SQLiteDataCenterStore: DataCenterStore, Sendable {
                     guard db.changesCount == 1 else { throw MSAIError.alreadyUsed(.membrane(id.rawValue)) }
                 }
                 try db.execute(
-                    sql: "INSERT INTO frame (id, sealed, wrapped_manifest, width, height, channels, background, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    sql: """
+                        INSERT INTO frame (id, sealed, wrapped_manifest, width, height, channels, background, received_at, device, area_count)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        """,
                     arguments: [frame.id, Data(frame.sealed), Data(wrappedManifest), frame.manifest.recoveredWidth,
                                 frame.manifest.recoveredHeight, frame.manifest.channels, frame.manifest.composition?.base,
-                                frame.receivedAt.timeIntervalSince1970])
-                try Self.audit(db, AuditEntry(actor: actor, action: "accepted", frameID: frame.id))
+                                frame.receivedAt.timeIntervalSince1970, frame.device, frame.manifest.areas.count])
+                try audit(db, AuditEntry(actor: actor, action: "accepted", frameID: frame.id))
             }
         }
     }
@@ -330,15 +368,16 @@ public final class SQLiteDataCenterStore: DataCenterStore, Sendable {
         let row = try run { try pool.read { db in try Row.fetchOne(db, sql: "SELECT * FROM frame WHERE id = ?", arguments: [id]) } }
         guard let row else { return nil }
         let sealed: Data = row["sealed"]
-        return StoredFrame(id: id, sealed: [UInt8](sealed), manifest: try manifest(row), receivedAt: Date(timeIntervalSince1970: row["received_at"]))
+        return StoredFrame(id: id, sealed: [UInt8](sealed), manifest: try manifest(row), receivedAt: Date(timeIntervalSince1970: row["received_at"]),
+                           device: row["device"])
     }
 
-    private static let summaryColumns = "id, wrapped_manifest, width, height, channels, background, received_at, length(sealed) AS bytes"
+    private static let summaryColumns = "id, width, height, channels, area_count, background, received_at, length(sealed) AS bytes, device"
 
     private func summary(_ row: Row) throws -> FrameSummary {
         FrameSummary(frameID: row["id"], width: row["width"], height: row["height"], channels: row["channels"],
-                     areas: try manifest(row).areas.count, receivedAt: Date(timeIntervalSince1970: row["received_at"]),
-                     background: row["background"], bytes: row["bytes"])
+                     areas: row["area_count"], receivedAt: Date(timeIntervalSince1970: row["received_at"]),
+                     background: row["background"], bytes: row["bytes"], device: row["device"])
     }
 
     public func summary(_ id: String) throws -> FrameSummary? {
@@ -348,9 +387,20 @@ public final class SQLiteDataCenterStore: DataCenterStore, Sendable {
         return try row.map(summary)
     }
 
-    public func summaries() throws -> [FrameSummary] {
+    public func summaries(after cursor: String?, limit: Int) throws -> [FrameSummary] {
+        var after: (time: Double, id: String) = (-Double.infinity, "")
+        if let cursor {
+            let parts = cursor.split(separator: ":", maxSplits: 1).map(String.init)
+            guard parts.count == 2, let bits = UInt64(parts[0]) else { throw MSAIError.invalidArgument("'\(cursor)' is not a page cursor msai gave") }
+            after = (Double(bitPattern: bits), parts[1])
+        }
         let rows = try run {
-            try pool.read { db in try Row.fetchAll(db, sql: "SELECT \(Self.summaryColumns) FROM frame ORDER BY received_at, id") }
+            try pool.read { db in
+                try Row.fetchAll(db, sql: """
+                    SELECT \(Self.summaryColumns) FROM frame WHERE received_at > ? OR (received_at = ? AND id > ?)
+                    ORDER BY received_at, id LIMIT ?
+                    """, arguments: [after.time, after.time, after.id, max(0, limit)])
+            }
         }
         return try rows.map(summary)
     }
@@ -380,7 +430,7 @@ public final class SQLiteDataCenterStore: DataCenterStore, Sendable {
                     AND id NOT IN (SELECT background FROM frame WHERE background IS NOT NULL AND received_at >= ?)
                     """, arguments: [date.timeIntervalSince1970, date.timeIntervalSince1970])
                 try Self.destroy(db, frames: ids)
-                if !ids.isEmpty { try Self.audit(db, AuditEntry(actor: "retention", action: "deleted \(ids.count) frame(s)", frameID: nil)) }
+                if !ids.isEmpty { try audit(db, AuditEntry(actor: "retention", action: "deleted \(ids.count) frame(s)", frameID: nil)) }
                 return ids.count
             }
         }
@@ -397,7 +447,7 @@ public final class SQLiteDataCenterStore: DataCenterStore, Sendable {
                     throw MSAIError.invalidArgument("frame \(id) is the background of \(patches) stored patch frame(s); delete those first")
                 }
                 try Self.destroy(db, frames: [id])
-                try Self.audit(db, AuditEntry(actor: actor, action: "deleted", frameID: id, reason: reason))
+                try audit(db, AuditEntry(actor: actor, action: "deleted", frameID: id, reason: reason))
                 return true
             }
         }
@@ -407,23 +457,38 @@ public final class SQLiteDataCenterStore: DataCenterStore, Sendable {
 
     // MARK: audit
 
-    private static func audit(_ db: Database, _ entry: AuditEntry) throws {
-        try db.execute(sql: "INSERT INTO audit (at, actor, action, frame_id, reason) VALUES (?, ?, ?, ?, ?)",
-                       arguments: [entry.at.timeIntervalSince1970, entry.actor, entry.action, entry.frameID, entry.reason])
+    /// Appends `entry` to the chain, inside the caller's transaction: the next number, and the
+    /// MAC linking it to the last entry.
+    private func audit(_ db: Database, _ entry: AuditEntry) throws {
+        let last = try Row.fetchOne(db, sql: "SELECT seq, mac FROM audit ORDER BY seq DESC LIMIT 1")
+        let seq = (last.map { $0["seq"] as Int } ?? 0) + 1
+        let previous = (last?["mac"] as Data?).map { [UInt8]($0) } ?? AuditChain.start
+        let at = entry.at.timeIntervalSince1970
+        let mac = auditChain.link(seq: seq, at: at, actor: entry.actor, action: entry.action, frameID: entry.frameID, reason: entry.reason,
+                                  previous: previous)
+        try db.execute(sql: "INSERT INTO audit (seq, at, actor, action, frame_id, reason, mac) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                       arguments: [seq, at, entry.actor, entry.action, entry.frameID, entry.reason, Data(mac)])
     }
 
     public func appendAudit(_ entry: AuditEntry) throws {
-        try run { try pool.write { db in try Self.audit(db, entry) } }
+        try run { try pool.write { db in try audit(db, entry) } }
     }
 
-    public func auditLog(limit: Int) throws -> [AuditEntry] {
+    public func auditLog(after seq: Int, limit: Int) throws -> [AuditEntry] {
         try run {
             try pool.read { db in
-                try Row.fetchAll(db, sql: "SELECT * FROM (SELECT * FROM audit ORDER BY seq DESC LIMIT ?) ORDER BY seq", arguments: [limit]).map {
-                    AuditEntry(at: Date(timeIntervalSince1970: $0["at"]), actor: $0["actor"], action: $0["action"], frameID: $0["frame_id"],
-                               reason: $0["reason"])
-                }
+                try Row.fetchAll(db, sql: "SELECT * FROM audit WHERE seq > ? ORDER BY seq LIMIT ?", arguments: [seq, max(0, limit)]).map(Self.entry)
             }
         }
+    }
+
+    public func verifyAudit() throws -> AuditVerification {
+        let entries = try run { try pool.read { db in try Row.fetchAll(db, sql: "SELECT * FROM audit ORDER BY seq").map(Self.entry) } }
+        return AuditVerification.check(entries, chain: auditChain)
+    }
+
+    private static func entry(_ row: Row) -> AuditEntry {
+        AuditEntry(at: Date(timeIntervalSince1970: row["at"]), actor: row["actor"], action: row["action"], frameID: row["frame_id"],
+                   reason: row["reason"], seq: row["seq"], mac: (row["mac"] as Data?).map { Hex.encode([UInt8]($0)) })
     }
 }

@@ -117,7 +117,7 @@ extension Batch {
             throw MSAIError.invalidArgument("--cloud and --datacenter go together: give both URLs, or neither for in-process roles")
         }
         let c = try config.load()
-        guard let edgeToken = c.edgeTokens.first, !edgeToken.isEmpty else {
+        guard let edgeToken = c.presentedEdgeToken, !edgeToken.isEmpty else {
             throw MSAIError.invalidArgument("\(config.path): no edge token (edge_tokens or MSAI_EDGE_TOKEN)")
         }
         guard let readerToken = c.recovererTokens.first, !readerToken.isEmpty else {

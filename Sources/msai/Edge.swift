@@ -89,14 +89,15 @@ struct Edge: AsyncParsableCommand {
         let maskingMode: MaskingMode
         let streamInput: StreamInput?
         let cloudCA: String?, dataCenterCA: String?
+        let edgeToken: String
         let format: MaskedFrameCodec.Format
         do {
             maskingMode = mode
             c = try config.load()
-            guard let edgeToken = c.edgeTokens.first, !edgeToken.isEmpty else {
-                throw MSAIError.invalidArgument("\(config.path): no edge token (edge_tokens or MSAI_EDGE_TOKEN)")
+            guard let token = c.presentedEdgeToken, !token.isEmpty else {
+                throw MSAIError.invalidArgument("\(config.path): no edge token (edge_token, or MSAI_EDGE_TOKEN; msai device add makes one)")
             }
-            _ = edgeToken
+            edgeToken = token
             (cloudCA, dataCenterCA) = (try c.transport(c.cloudURL, role: "cloud"), try c.transport(c.dataCenterURL, role: "data center"))
             let manual = try regions.map(Rect.init(parsing:))
             streamInput = try StreamInput.parse(inputs, watch: stream.watch)
@@ -108,9 +109,9 @@ struct Edge: AsyncParsableCommand {
         }
         let retry = RetryPolicy(deadline: .seconds(deadline), attempts: attempts)
         let edge = EdgeCamera(
-            membranes: HTTPCloudClient(url: c.cloudURL, edgeToken: c.edgeTokens[0], retry: retry, caFile: cloudCA),
-            scrambling: HTTPDataCenterClient(url: c.dataCenterURL, token: c.edgeTokens[0], retry: retry, caFile: dataCenterCA),
-            egress: HTTPDataCenterClient(url: c.dataCenterURL, token: c.edgeTokens[0], retry: retry, caFile: dataCenterCA),
+            membranes: HTTPCloudClient(url: c.cloudURL, edgeToken: edgeToken, retry: retry, caFile: cloudCA),
+            scrambling: HTTPDataCenterClient(url: c.dataCenterURL, token: edgeToken, retry: retry, caFile: dataCenterCA),
+            egress: HTTPDataCenterClient(url: c.dataCenterURL, token: edgeToken, retry: retry, caFile: dataCenterCA),
             mode: maskingMode, blockSize: block, frameFormat: format)
         let reader = verify ? c.recovererTokens.first.map { HTTPReaderClient(url: c.dataCenterURL, token: $0, retry: retry, caFile: dataCenterCA) } : nil
         if verify && reader == nil { throw fail(MSAIError.invalidArgument("--verify needs a recoverer token (recoverer_tokens or MSAI_RECOVERER_TOKEN)")) }

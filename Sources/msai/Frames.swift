@@ -48,7 +48,8 @@ struct Frames: AsyncParsableCommand {
                 for frame in frames {
                     let patch = frame.background.map { "  patch onto \($0)" } ?? ""
                     print("  \(frame.frameID)  \(frame.width)x\(frame.height)x\(frame.channels)  \(frame.areas) area(s)  "
-                          + "\(frame.bytes) bytes  \(ISO8601DateFormatter().string(from: frame.receivedAt))\(patch)")
+                          + "\(frame.bytes) bytes  \(ISO8601DateFormatter().string(from: frame.receivedAt))"
+                          + (frame.device.map { "  from \($0)" } ?? "") + patch)
                 }
             }
         }
@@ -100,15 +101,26 @@ struct Frames: AsyncParsableCommand {
     }
 
     struct Audit: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "The newest 1000 entries of the audit log (recoverer token).")
+        static let configuration = CommandConfiguration(abstract: "The audit log, oldest first (recoverer token).")
         @OptionGroup var config: ConfigOptions
+        @Option(parsing: .unconditional, help: "Only the entries after this one (its number).") var after = 0
+
+        func validate() throws {
+            guard after >= 0 else { throw ValidationError("--after must be 0 or more, got \(after)") }
+        }
 
         func run() async throws {
             try await withReader(config, as: .recoverer) { reader in
-                for entry in try await reader.audit() {
-                    let frame = entry.frameID.map { " \($0)" } ?? ""
-                    let reason = entry.reason.map { "  (\($0))" } ?? ""
-                    print("\(ISO8601DateFormatter().string(from: entry.at))  \(entry.actor)  \(entry.action)\(frame)\(reason)")
+                var seq = after
+                while true {
+                    let page = try await reader.audit(after: seq, limit: 1000)
+                    for entry in page {
+                        let frame = entry.frameID.map { " \($0)" } ?? ""
+                        let reason = entry.reason.map { "  (\($0))" } ?? ""
+                        print("\(entry.seq ?? 0)  \(ISO8601DateFormatter().string(from: entry.at))  \(entry.actor)  \(entry.action)\(frame)\(reason)")
+                    }
+                    guard page.count == 1000, let last = page.last?.seq else { break }
+                    seq = last
                 }
             }
         }

@@ -36,7 +36,7 @@ struct MSAI: AsyncParsableCommand {
             refused the request; 77 it refused our token; 78 a model is missing or broken.
             """,
         version: msaiVersion,
-        subcommands: [Evaluate.self, Batch.self, Report.self, Detect.self, Inspect.self, Metrics.self, EvalDetect.self, Init.self, Up.self, Cloud.self, DataCenterCommand.self, Edge.self, Frames.self, Camera.self]
+        subcommands: [Evaluate.self, Batch.self, Report.self, Detect.self, Inspect.self, Metrics.self, EvalDetect.self, Init.self, Up.self, Cloud.self, DataCenterCommand.self, Edge.self, Frames.self, Device.self, AuditLog.self, Camera.self]
     )
 }
 

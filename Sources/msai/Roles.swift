@@ -67,9 +67,12 @@ struct Init: ParsableCommand {
     }
 
     /// The folder of the deployment's certificates: beside the configuration, named after it.
-    var tlsFolder: String {
+    var tlsFolder: String { sibling("-tls") }
+
+    /// A path beside the configuration, named after it: "msai" + `suffix`.
+    func sibling(_ suffix: String) -> String {
         let url = URL(fileURLWithPath: config.path)
-        let name = url.deletingPathExtension().lastPathComponent + "-tls"
+        let name = url.deletingPathExtension().lastPathComponent + suffix
         let folder = (config.path as NSString).deletingLastPathComponent
         return folder.isEmpty ? name : (folder as NSString).appendingPathComponent(name)
     }
@@ -86,6 +89,11 @@ struct Init: ParsableCommand {
             let tls = plaintextOnLoopback ? nil : try PrivateCA.create(in: tlsFolder, hosts: hosts)
             var c = RoleConfiguration.fresh(cloudPort: cloudPort, dataCenterPort: datacenterPort, database: database,
                                             masterKeyFile: keyFile, tls: tls)
+            // One identity per camera: a registry holding hashes, its first camera this machine's edge.
+            let devices = sibling("-devices.json")
+            if force { try? FileManager.default.removeItem(atPath: devices) }
+            c.edgeToken = try DeviceRegistry.add("camera-1", to: devices)
+            (c.devicesFile, c.edgeTokens) = (devices, [])
             if let host = hosts.first {
                 let named = host.contains(":") && !host.hasPrefix("[") ? "[\(host)]" : host
                 (c.cloudListen, c.dataCenterListen) = ("0.0.0.0:\(cloudPort)", "0.0.0.0:\(datacenterPort)")
@@ -93,6 +101,7 @@ struct Init: ParsableCommand {
             }
             try c.write(to: config.path, overwrite: force)
             print("wrote \(config.path) with fresh tokens (cloud on \(c.cloudListen), data center on \(c.dataCenterListen), database \(database))")
+            print("enrolled camera-1 in \(devices) (its token is this configuration's edge_token; msai device add enrolls more)")
             if let tls {
                 print("wrote the deployment's CA and the roles' certificates to \(tlsFolder)/: clients trust \(tls.ca) alone; keep \(tls.caKey ?? "") off the role machines")
             } else {

@@ -24,7 +24,7 @@ import Testing
         routes.on(.get, "/recover", access: .only([.recoverer])) { _, context in
             Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: try context.caller().actor)))
         }
-        try await Application(router: routes.router).test(.router) { client in
+        try await Application(router: routes.finished).test(.router) { client in
             func get(_ path: String, _ token: String?) async throws -> (Int, String) {
                 var headers = HTTPFields()
                 if let token { headers[.authorization] = "Bearer \(token)" }

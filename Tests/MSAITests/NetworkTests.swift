@@ -862,6 +862,17 @@ import Testing
                 }
             }
             #expect(checked >= (role == "cloud" ? 2 : 10))
+            // A method a path does not declare: 405, naming the ones it does, before any token is asked for.
+            for (path, operations) in paths {
+                for method in [HTTPMethod.GET, .POST, .PUT, .DELETE] where operations[method.rawValue.lowercased()] == nil {
+                    var request = HTTPClientRequest(url: base + path.replacingOccurrences(of: "{id}", with: "x"))
+                    request.method = method
+                    let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+                    #expect(response.status.code == 405, "\(role) \(method) \(path)")
+                    let allow = Set((response.headers.first(name: "Allow") ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() })
+                    #expect(allow == Set(operations.keys), "\(role) \(method) \(path): Allow \(allow)")
+                }
+            }
             var unknown = HTTPClientRequest(url: base + "/v1/nothing-here")
             unknown.method = .GET
             #expect(try await HTTPClient.shared.execute(unknown, timeout: .seconds(10)).status.code == 404)

@@ -34,7 +34,7 @@ import Testing
             for area in areas { try expected.copy(area, of: frame, to: area) }
             #expect(try dataCenter.original(receipt.frameID) == expected)
             // Recovering a patch shows its background too, and the audit log says so under the background's id.
-            let audit = try dataCenter.store.auditLog(limit: 2)
+            let audit = Array(try dataCenter.store.auditLog().suffix(2))
             #expect(audit.map(\.frameID) == [receipt.frameID, base] && audit[1].action == "recovered as the background of \(receipt.frameID)")
             #expect(try dataCenter.store.frame(receipt.frameID)?.manifest.composition?.base == base)
             // The masked view is the background's masked view with this frame's masked areas in place.

@@ -1,0 +1,95 @@
+import ArgumentParser
+import Foundation
+import MSAICore
+import MSAINetwork
+import MSAIRoles
+import MSAIStorage
+
+/// `msai audit`: the data center's audit log, checked and exported on its own machine.
+struct AuditLog: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "audit",
+        abstract: "Check the audit log's chain, or export it (on the data center's machine).",
+        discussion: """
+            Every authentication failure and refusal, τ issued, key deposited, listing, audit read, \
+            recovery and deletion is an entry, naming the device or the role and its token's \
+            fingerprint. Each entry's MAC (HMAC-SHA-256 under a key from the master key) covers it \
+            and the entry before: whoever edits, drops or inserts an entry without the master key \
+            breaks the chain from there on. Both subcommands open the database with the master \
+            key, read-only in effect, while the data center runs or not.
+
+            Examples:
+              msai audit verify
+              msai audit export --out audit.jsonl
+            """,
+        subcommands: [Verify.self, Export.self])
+
+    struct Verify: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Check every entry's MAC and link; exit 65 at the first broken one.")
+        @OptionGroup var config: ConfigOptions
+
+        func run() throws {
+            do {
+                let result = try openStore(config).verifyAudit()
+                if let broken = result.firstBroken {
+                    printError("the audit chain breaks at entry \(broken.seq) (\(result.entries) entries before it hold): \(broken.why)")
+                    throw ExitCode(65)
+                }
+                print("\(result.entries) audit entries, chain intact")
+            } catch let error as MSAIError {
+                throw fail(error)
+            }
+        }
+    }
+
+    struct Export: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Write the audit log as JSON lines, with each entry's number and MAC.")
+        @OptionGroup var config: ConfigOptions
+        @Option(help: "Write here (default: standard output).") var out: String?
+        @Option(parsing: .unconditional, help: "Only the entries after this one (its number).") var after = 0
+
+        func validate() throws {
+            guard after >= 0 else { throw ValidationError("--after must be 0 or more, got \(after)") }
+        }
+
+        func run() throws {
+            do {
+                let store = try openStore(config)
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+                encoder.dateEncodingStrategy = .iso8601
+                var text = Data()
+                var seq = after, count = 0
+                while true {
+                    let page = try store.auditLog(after: seq, limit: 10_000)
+                    for entry in page {
+                        text += try encoder.encode(entry) + Data([10])
+                        count += 1
+                    }
+                    guard page.count == 10_000, let last = page.last?.seq else { break }
+                    seq = last
+                }
+                if let out {
+                    do {
+                        try text.write(to: URL(fileURLWithPath: out), options: .atomic)
+                    } catch {
+                        throw MSAIError.io("\(out): cannot be written (\(error.localizedDescription))")
+                    }
+                    print("wrote \(count) audit entries to \(out)")
+                } else {
+                    FileHandle.standardOutput.write(text)
+                }
+            } catch let error as MSAIError {
+                throw fail(error)
+            }
+        }
+    }
+}
+
+private func openStore(_ config: ConfigOptions) throws -> SQLiteDataCenterStore {
+    let c = try config.load()
+    guard FileManager.default.fileExists(atPath: c.database) else {
+        throw MSAIError.io("\(c.database): no database here; msai audit runs on the data center's machine, with its configuration")
+    }
+    return try SQLiteDataCenterStore(path: c.database, masterKey: try c.masterKey())
+}

@@ -8,7 +8,7 @@ DEMO_OUT ?= runs/demo
 
 PREFIX ?= $(HOME)/.local
 
-.PHONY: all deps build release install test test-core demo bench eval-detect clean vectors
+.PHONY: all deps build release install test test-core fuzz fuzz-build fuzz-smoke load demo bench eval-detect clean vectors
 
 all: build
 
@@ -38,10 +38,12 @@ install: release
 	install -m 0755 .build/release/msai "$(PREFIX)/bin/msai"
 	@echo "installed $(PREFIX)/bin/msai; run it from the repository's folder, or set MSAI_MODELS to its Models/"
 
-# The core's own package first (seconds, no C library), then everything else.
+# The core's own package first (seconds, no C library), then everything else, then a short
+# run of each fuzzer (the regressions it once found are replayed by the suite too).
 test: deps test-core
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --disable-xctest
+	$(MAKE) fuzz-smoke
 
 # The core alone: GF(251), membranes, scrambling, metrics, the stream parsers and state machines.
 test-core:
@@ -55,6 +57,13 @@ bench: deps
 	$(SWIFT) build -c release --product msai-bench
 	GLIBC_TUNABLES=glibc.malloc.mmap_threshold=268435456:glibc.malloc.trim_threshold=536870912 .build/release/msai-bench
 
+# The data center and the cloud as processes on loopback (TLS) under 16 edges sending frames, 48
+# slow clients and 4 uploads of 64 MiB at once, bounded in count and time: accepted frames/s,
+# p50/p99, busy answers, the data center's peak RSS, and every 201 checked in the database.
+load: release
+	$(SWIFT) build -c release --product msai-load
+	.build/release/msai-load $(LOAD_ARGS)
+
 # Precision and recall per class of each detector and of the default policy, against Datasets/labels/.
 eval-detect: release
 	.build/release/msai eval-detect --labels Datasets/labels/instances.json --list-errors
@@ -63,5 +72,34 @@ eval-detect: release
 vectors:
 	python3 Tests/MSAITests/Vectors/make_vectors.py > Tests/MSAITests/Vectors/vectors.json
 
+# The fuzzers: what msai reads from peers (MJPEG, UDP datagrams, masked frames, PNG, QOI, JPEG)
+# under libFuzzer and AddressSanitizer, each for FUZZ_SECONDS from seeds made from the fixtures
+# plus Fuzz/regressions/TARGET. A crash stops it; its input is left in Fuzz/crashes/: fix the
+# cause, then move the input to Fuzz/regressions/TARGET/, which the suite replays.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := mjpeg udp frame png qoi jpeg
+FUZZ_BUILD := --scratch-path .build-fuzz --product msai-fuzz -Xswiftc -DFUZZING -Xswiftc -sanitize=fuzzer,address \
+	-Xcc -fsanitize=fuzzer-no-link,address -Xswiftc -Xclang-linker -Xswiftc -fuse-ld=lld
+
+fuzz-build: deps
+	$(SWIFT) build --product msai-fuzz
+	$(SWIFT) build $(FUZZ_BUILD)
+
+fuzz: fuzz-build
+	rm -rf .build-fuzz/corpus && .build/debug/msai-fuzz corpus .build-fuzz/corpus
+	mkdir -p Fuzz/crashes
+	for t in $(FUZZ_TARGETS); do \
+	  mkdir -p Fuzz/regressions/$$t; \
+	  echo "== fuzzing $$t for $(FUZZ_SECONDS) s"; \
+	  MSAI_FUZZ_TARGET=$$t .build-fuzz/debug/msai-fuzz .build-fuzz/corpus/$$t Fuzz/regressions/$$t \
+	    -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -malloc_limit_mb=1024 -max_len=65536 -print_final_stats=1 \
+	    -artifact_prefix=Fuzz/crashes/$$t- 2>&1 | grep -E "^(Done|stat::number_of_executed_units|==|SUMMARY|INFO: Seed)" ; \
+	  test $${PIPESTATUS[0]} -eq 0 || { echo "fuzz $$t: a crash; its input is in Fuzz/crashes/"; exit 1; }; \
+	done
+
+# A few seconds of each fuzzer: what make test runs.
+fuzz-smoke:
+	$(MAKE) fuzz FUZZ_SECONDS=8
+
 clean:
-	rm -rf .build Core/.build runs
+	rm -rf .build Core/.build .build-fuzz runs

@@ -117,13 +117,24 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // What msai reads from peers, as functions of bytes, and the fuzzer that drives them
+        // (`make fuzz`; built with -DFUZZING -sanitize=fuzzer,address it is a libFuzzer program).
+        .target(name: "MSAIFuzzTargets", dependencies: [core, "MSAICrypto", "MSAIImageIO", "MSAIRoles"]),
+        .executableTarget(name: "msai-fuzz", dependencies: ["MSAIFuzzTargets"]),
+        // make load: the roles as processes under many edges, slow clients and oversized uploads.
+        .executableTarget(
+            name: "msai-load",
+            dependencies: [core, "MSAICrypto", "MSAIImageIO", "MSAIRoles", "MSAINetwork",
+                           .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                           .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl")]
+        ),
         .executableTarget(
             name: "msai-bench",
             dependencies: [core, "MSAICrypto", "MSAIImageIO", "MSAIVision", "MSAIRoles", "MSAINetwork", "MSAIStorage", "MSAIStreaming", "CMSAIBenchCodecs"]
         ),
         .testTarget(
             name: "MSAITests",
-            dependencies: ["msai", core, .product(name: "MSAICoreTesting", package: "Core"), "MSAICrypto", "MSAIBigInt", "MSAIImageIO", "MSAIVision", "MSAIRoles", "MSAIEvaluation", "MSAIStorage", "MSAINetwork", "MSAIStreaming",
+            dependencies: ["msai", core, .product(name: "MSAICoreTesting", package: "Core"), "MSAIFuzzTargets", "MSAICrypto", "MSAIBigInt", "MSAIImageIO", "MSAIVision", "MSAIRoles", "MSAIEvaluation", "MSAIStorage", "MSAINetwork", "MSAIStreaming",
                            .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "GRDB", package: "GRDB.swift"),
                            .product(name: "ArgumentParser", package: "swift-argument-parser"),
                            .product(name: "Hummingbird", package: "hummingbird"),

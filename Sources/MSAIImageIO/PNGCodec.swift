@@ -103,6 +103,7 @@ public enum PNGCodec {
             let word = { (i: Int) in data[i..<(i + 4)].reduce(0) { $0 << 8 | Int($1) } }
             try ImageFile.checkSize(width: word(16), height: word(20), name: name)
         }
+        try checkChunkLengths(data, limits: limits, name: name)
         var decoded = msai_png_decoded()
         var error = msai_png_error()
         let keep = keepChunks.joined()
@@ -138,6 +139,26 @@ public enum PNGCodec {
             chunks.append((chunkName, bytes))
         }
         return PNGImage(pixels: pixels, texts: texts, chunks: chunks, hadAlpha: decoded.had_alpha != 0)
+    }
+
+    /// Walks the chunk headers before libpng sees them: no chunk may claim more bytes than the
+    /// file has left (libpng allocates a text chunk's claimed length before reading it: a 90-byte
+    /// file claiming a 1 GB iTXt made it ask for 1 GB; the fuzzer found it), and under `limits` no
+    /// ancillary chunk may be longer than they allow.
+    static func checkChunkLengths(_ data: [UInt8], limits: Limits?, name: String) throws {
+        var offset = 8
+        while offset + 8 <= data.count {
+            let length = data[offset..<(offset + 4)].reduce(0) { $0 << 8 | Int($1) }
+            let ancillary = data[offset + 4] & 0x20 != 0
+            guard length <= data.count - offset - 12 else {
+                throw MSAIError.codec("\(name): not a readable PNG (a chunk claims \(length) bytes; \(max(0, data.count - offset - 12)) are left)")
+            }
+            if let limits, ancillary, length > limits.maximumChunkBytes {
+                throw MSAIError.codec("\(name): not a readable PNG (an ancillary chunk of \(length) bytes; at most \(limits.maximumChunkBytes) are taken)")
+            }
+            if data[(offset + 4)..<(offset + 8)].elementsEqual(Array("IEND".utf8)) { return }
+            offset += 12 + length
+        }
     }
 
     private static func text(of error: inout msai_png_error) -> String {

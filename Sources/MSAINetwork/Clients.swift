@@ -16,11 +16,16 @@ public struct RetryPolicy: Sendable {
     public var deadline: Duration = .seconds(10)
     public var attempts: Int = 3
     public var firstBackoff: Duration = .milliseconds(200)
+    /// Told the status of each answer that asked to be retried later (503, 429), for a caller
+    /// that counts them (`make load`).
+    public var onBusy: (@Sendable (Int) -> Void)?
 
-    public init(deadline: Duration = .seconds(10), attempts: Int = 3, firstBackoff: Duration = .milliseconds(200)) {
+    public init(deadline: Duration = .seconds(10), attempts: Int = 3, firstBackoff: Duration = .milliseconds(200),
+                onBusy: (@Sendable (Int) -> Void)? = nil) {
         self.deadline = deadline
         self.attempts = max(1, attempts)
         self.firstBackoff = firstBackoff
+        self.onBusy = onBusy
     }
 }
 
@@ -110,6 +115,7 @@ struct RoleClient: Sendable {
                     // backoff when that is longer), at most a few seconds.
                     lastError = "\(status): \(message)"
                     backoff = max(backoff, .seconds(min(5, max(0, wait))))
+                    retry.onBusy?(status)
                 } else if status >= 500 {
                     lastError = "\(status): \(message)"
                     ambiguous = true

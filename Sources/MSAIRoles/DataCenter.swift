@@ -30,13 +30,19 @@ public final class DataCenter: MembraneKeyEscrow, ScrambleService, FrameSink, Se
     /// How long an issued tau may wait for its frame. Older unused taus (and membrane keys) are
     /// refused and purged, so a flood of requests cannot grow the store without bound.
     public let tauLifetime: Duration
+    /// When unused τs and keys were last purged (`purgeExpired`), and how often they are.
+    private let lastPurge = Mutex(Date.distantPast)
+    private let purgeEvery: Duration
+
     /// The longest reason a recoverer may give.
     public static let maximumReasonLength = 500
 
     /// The settings are fixed for the data center's life: it is shared by every request at once.
     public init(store: DataCenterStore = InMemoryDataCenterStore(),
                 random: sending some RandomNumberGenerator = SystemRandomNumberGenerator(),
-                maximumFramePixels: Int = DataCenter.defaultMaximumFramePixels, tauLifetime: Duration = .seconds(600)) {
+                maximumFramePixels: Int = DataCenter.defaultMaximumFramePixels, tauLifetime: Duration = .seconds(600),
+                purgeEvery: Duration = .seconds(10)) {
+        self.purgeEvery = purgeEvery
         self.store = store
         self.random = Mutex(AnyRandomNumberGenerator(random))
         self.maximumFramePixels = maximumFramePixels
@@ -51,6 +57,7 @@ public final class DataCenter: MembraneKeyEscrow, ScrambleService, FrameSink, Se
 
     /// The same, audited as `actor`'s deposit.
     public func depositKey(_ record: MembraneKeyRecord, device: String?, actor: String) throws {
+        try purgeExpired()
         try store.insertKey(record, device: device, audit: AuditEntry(
             actor: actor, action: "deposited membrane key \(record.id.rawValue)" + (device.map { " for device \($0)" } ?? ""), frameID: nil))
     }
@@ -70,9 +77,21 @@ public final class DataCenter: MembraneKeyEscrow, ScrambleService, FrameSink, Se
         }
         let (id, seed) = random.withLock { (Hex.encode(randomBytes(16, using: &$0)), randomBytes(32, using: &$0)) }
         let grant = try TauGrant(id: id, seed: seed, layout: layout)
-        try store.purgeUnused(issuedBefore: Date().addingTimeInterval(-milliseconds(tauLifetime) / 1000))
+        try purgeExpired()
         try store.insertTau(grant, device: device, audit: AuditEntry(actor: actor, action: "issued tau \(id)", frameID: nil))
         return grant
+    }
+
+    /// Forgets the τs and membrane keys no frame used within their lifetime, at most every
+    /// `purgeEvery` (ten seconds): whether the edges ask for τs or the cloud only deposits keys, neither can grow
+    /// the store without bound.
+    private func purgeExpired(now: Date = Date()) throws {
+        let due = lastPurge.withLock { last in
+            guard now.timeIntervalSince(last) >= milliseconds(purgeEvery) / 1000 else { return false }
+            last = now
+            return true
+        }
+        if due { try store.purgeUnused(issuedBefore: now.addingTimeInterval(-milliseconds(tauLifetime) / 1000)) }
     }
 
     /// What a VHE frame's ciphertexts may add to it over the network (16 bytes a masked sample:

@@ -25,7 +25,8 @@ struct Roles {
 
     init(seed: UInt64, mode: MaskingMode = .standard, blockSize: Int = 8, format: MaskedFrameCodec.Format = .png,
          tauLifetime: Duration = .seconds(600)) {
-        dataCenter = DataCenter(random: SplitMix64(seed: seed ^ 0xDA7A), tauLifetime: tauLifetime)
+        dataCenter = DataCenter(random: SplitMix64(seed: seed ^ 0xDA7A), tauLifetime: tauLifetime,
+                                purgeEvery: tauLifetime == .zero ? .zero : .seconds(10))
         cloud = CloudPlatform(escrow: dataCenter, random: SplitMix64(seed: seed))
         edge = EdgeCamera(membranes: cloud, scrambling: dataCenter, egress: dataCenter, mode: mode, blockSize: blockSize,
                           frameFormat: format)

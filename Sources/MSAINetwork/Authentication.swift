@@ -4,6 +4,8 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdAuth
 import MSAICore
+import NIOCore
+import NIOSSL
 
 /// Who presented a request's bearer token: every role whose token list holds it, and the first
 /// 8 hex digits of its SHA-256 (enough to tell enrolled devices apart in the audit log; not the
@@ -44,12 +46,18 @@ public struct RoleRequestContext: AuthRequestContext, RequestContext {
     public var identity: Caller?
     /// The peer's address (what admission counts a caller without a token by).
     public let remoteAddress: String
+    /// The connection, whose TLS handler holds the client certificate, if one was presented.
+    let channel: any Channel
 
     public init(source: Source) {
         coreContext = .init(source: source)
         identity = nil
         remoteAddress = source.channel.remoteAddress?.ipAddress ?? "unknown"
+        channel = source.channel
     }
+
+    /// Whom limits count a request against: the caller's token fingerprint, or without one its address.
+    var callerKey: String { identity?.fingerprint ?? remoteAddress }
 
     /// The caller a role-checked route admitted.
     func caller() throws -> Caller { try requireIdentity() }
@@ -57,7 +65,9 @@ public struct RoleRequestContext: AuthRequestContext, RequestContext {
 
 /// Finds whose bearer token a request carries: an enrolled device's (by the token's hash, in the
 /// device registry), or a role's, compared in constant time against every token of every role
-/// (an empty token admits nobody). It never refuses: the routes decide.
+/// (an empty token admits nobody). Without a token, the client certificate of the connection, if
+/// it presented one (TLS has checked that the deployment's CA signed it): an enrolled device's
+/// by its hash. It never refuses: the routes decide.
 struct TokenAuthenticator: AuthenticatorMiddleware {
     typealias Context = RoleRequestContext
     let tokens: [(role: Caller.Role, token: [UInt8])]
@@ -69,7 +79,12 @@ struct TokenAuthenticator: AuthenticatorMiddleware {
     }
 
     func authenticate(request: Request, context: Context) async throws -> Caller? {
-        guard let given = bearerToken(request) else { return nil }
+        guard let given = bearerToken(request) else {
+            guard let devices, let certificate = try? await context.channel.nioSSL_peerCertificate().get(),
+                  let device = devices.device(presentingCertificate: try certificate.toDERBytes())
+            else { return nil }
+            return Caller(roles: [.edge], fingerprint: device.fingerprint, acting: nil, device: device.name)
+        }
         if let device = devices?.device(presenting: given) {
             return Caller(roles: [.edge], fingerprint: device.fingerprint, acting: nil, device: device.name)
         }

@@ -48,10 +48,12 @@ enum SharedHTTPClient {
 
     static let plain = make(nil)
 
-    /// The client that trusts the CA in `caFile` (read once per process), or the plain one.
-    static func client(caFile: String?) throws -> HTTPClient {
+    /// The client that trusts the CA in `caFile` (read once per process) and, with `identity`,
+    /// presents that client certificate; or the plain one.
+    static func client(caFile: String?, identity: ClientIdentity? = nil) throws -> HTTPClient {
         guard let caFile else { return plain }
-        if let client = clients.withLock({ $0[caFile] }) { return client }
+        let name = caFile + "\u{0}" + (identity.map { $0.certificate + "\u{0}" + $0.key } ?? "")
+        if let client = clients.withLock({ $0[name] }) { return client }
         let roots: [NIOSSLCertificate]
         do {
             roots = try NIOSSLCertificate.fromPEMFile(caFile)
@@ -63,12 +65,36 @@ enum SharedHTTPClient {
         tls.trustRoots = .certificates(roots)
         tls.certificateVerification = .fullVerification
         tls.minimumTLSVersion = .tlsv12
+        if let identity {
+            do {
+                tls.certificateChain = try NIOSSLCertificate.fromPEMFile(identity.certificate).map { .certificate($0) }
+            } catch {
+                throw MSAIError.invalidArgument("\(identity.certificate): cannot read this edge's certificate (edge_certificate) (\(error))")
+            }
+            do {
+                tls.privateKey = .privateKey(try NIOSSLPrivateKey(file: identity.key, format: .pem))
+            } catch {
+                throw MSAIError.invalidArgument("\(identity.key): cannot read this edge's private key (edge_key) (\(error))")
+            }
+        }
         return clients.withLock { clients in
-            if let client = clients[caFile] { return client }
+            if let client = clients[name] { return client }
             let client = make(tls)
-            clients[caFile] = client
+            clients[name] = client
             return client
         }
+    }
+}
+
+/// A client certificate and its key (PEM files): how a camera enrolled with `msai device add
+/// --certificate` identifies itself, over TLS, instead of by a token.
+public struct ClientIdentity: Sendable, Hashable {
+    public let certificate: String
+    public let key: String
+
+    public init(certificate: String, key: String) {
+        self.certificate = certificate
+        self.key = key
     }
 }
 
@@ -81,6 +107,8 @@ struct RoleClient: Sendable {
     var setting: String? = nil
     /// The CA certificate pinned for an https:// role (nil: plain HTTP, loopback only).
     var caFile: String? = nil
+    /// The client certificate presented over TLS (an edge enrolled with one).
+    var identity: ClientIdentity? = nil
 
     struct Reply {
         let status: Int
@@ -98,12 +126,12 @@ struct RoleClient: Sendable {
         for attempt in 1...retry.attempts {
             var request = HTTPClientRequest(url: baseURL + path)
             request.method = method
-            request.headers.add(name: "Authorization", value: "Bearer \(token)")
+            if !token.isEmpty { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
             if let contentType { request.headers.add(name: "Content-Type", value: contentType) }
             for (name, value) in extra { request.headers.add(name: name, value: value) }
             if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
             do {
-                let response = try await SharedHTTPClient.client(caFile: caFile).execute(
+                let response = try await SharedHTTPClient.client(caFile: caFile, identity: identity).execute(
                     request, deadline: .now() + .milliseconds(Int64(milliseconds(retry.deadline))))
                 let bytes = Array(buffer: try await response.body.collect(upTo: responseLimit))
                 let status = Int(response.status.code)
@@ -190,9 +218,11 @@ public final class HTTPCloudClient: MembraneService {
     private let client: RoleClient
 
     /// `setting` is where the user gave `url` (a configuration key or an option), for messages.
-    /// `caFile` is the deployment's CA, pinned for an https:// URL.
-    public init(url: String, edgeToken: String, retry: RetryPolicy = RetryPolicy(), setting: String? = nil, caFile: String? = nil) {
-        client = RoleClient(role: "cloud", baseURL: url, token: edgeToken, retry: retry, setting: setting, caFile: caFile)
+    /// `caFile` is the deployment's CA, pinned for an https:// URL; `identity` the edge's client
+    /// certificate, for an edge enrolled with one (its token may then be empty).
+    public init(url: String, edgeToken: String, retry: RetryPolicy = RetryPolicy(), setting: String? = nil, caFile: String? = nil,
+                identity: ClientIdentity? = nil) {
+        client = RoleClient(role: "cloud", baseURL: url, token: edgeToken, retry: retry, setting: setting, caFile: caFile, identity: identity)
     }
 
     public func requestMembrane(_ request: MembraneRequest) async throws -> MembraneGrant {
@@ -219,9 +249,11 @@ public final class HTTPDataCenterClient: MembraneKeyEscrow, ScrambleService, Fra
     private let client: RoleClient
 
     /// `setting` is where the user gave `url` (a configuration key or an option), for messages.
-    /// `caFile` is the deployment's CA, pinned for an https:// URL.
-    public init(url: String, token: String, retry: RetryPolicy = RetryPolicy(), setting: String? = nil, caFile: String? = nil) {
-        client = RoleClient(role: "data center", baseURL: url, token: token, retry: retry, setting: setting, caFile: caFile)
+    /// `caFile` is the deployment's CA, pinned for an https:// URL; `identity` the edge's client
+    /// certificate, for an edge enrolled with one (its token may then be empty).
+    public init(url: String, token: String, retry: RetryPolicy = RetryPolicy(), setting: String? = nil, caFile: String? = nil,
+                identity: ClientIdentity? = nil) {
+        client = RoleClient(role: "data center", baseURL: url, token: token, retry: retry, setting: setting, caFile: caFile, identity: identity)
     }
 
     public func depositKey(_ record: MembraneKeyRecord, device: String?) async throws {

@@ -43,9 +43,37 @@ public struct RoleConfiguration: Codable, Equatable, Sendable {
     public var devicesFile: String?
     /// This edge's own token, which it presents (one of the registry's, given by `msai device add`).
     public var edgeToken: String?
+    /// This edge's client certificate and key (PEM), for a camera enrolled with one (`msai device
+    /// add --certificate`): it identifies itself by the certificate over TLS, and needs no token.
+    public var edgeCertificate: String?
+    public var edgeKey: String?
+
+    /// The certificate this edge presents, when the configuration names both files.
+    public var edgeIdentity: ClientIdentity? {
+        guard let edgeCertificate, let edgeKey, !edgeCertificate.isEmpty, !edgeKey.isEmpty else { return nil }
+        return ClientIdentity(certificate: edgeCertificate, key: edgeKey)
+    }
 
     /// The token an edge run from this configuration presents.
     public var presentedEdgeToken: String? { edgeToken ?? edgeTokens.first }
+
+    /// What an edge run from this configuration identifies itself by, to the roles at `urls`: its
+    /// client certificate (over https only: plain HTTP has no certificates), else its token
+    /// (then `identity` is nil).
+    public func edgeCredential(for urls: [String], configPath: String) throws -> (token: String, identity: ClientIdentity?) {
+        if let identity = edgeIdentity {
+            for url in urls where !url.lowercased().hasPrefix("https://") {
+                throw MSAIError.invalidArgument(
+                    "\(configPath): this edge identifies itself by its certificate (edge_certificate), which needs https://, and \(url) is not")
+            }
+            return (edgeToken ?? "", identity)
+        }
+        guard let token = presentedEdgeToken, !token.isEmpty else {
+            throw MSAIError.invalidArgument(
+                "\(configPath): no edge token (edge_token, or MSAI_EDGE_TOKEN) and no edge certificate (edge_certificate and edge_key); msai device add makes either")
+        }
+        return (token, nil)
+    }
     /// The shared edge tokens the roles still accept: none once there is a device registry.
     public var acceptedEdgeTokens: [String] { devicesFile == nil ? edgeTokens : [] }
 
@@ -66,12 +94,15 @@ public struct RoleConfiguration: Codable, Equatable, Sendable {
         case plaintextOnLoopback = "plaintext_on_loopback"
         case devicesFile = "devices_file"
         case edgeToken = "edge_token"
+        case edgeCertificate = "edge_certificate"
+        case edgeKey = "edge_key"
     }
 
     public init(cloudListen: String, cloudURL: String, dataCenterListen: String, dataCenterURL: String, database: String,
                 cloudToken: String, edgeTokens: [String], viewerTokens: [String], recovererTokens: [String],
                 masterKeyFile: String?, retentionSeconds: Double? = nil, maxFramePixels: Int? = nil, tls: PrivateCA.Files? = nil,
-                plaintextOnLoopback: Bool? = nil, devicesFile: String? = nil, edgeToken: String? = nil) {
+                plaintextOnLoopback: Bool? = nil, devicesFile: String? = nil, edgeToken: String? = nil,
+                edgeCertificate: String? = nil, edgeKey: String? = nil) {
         self.cloudListen = cloudListen
         self.cloudURL = cloudURL
         self.dataCenterListen = dataCenterListen
@@ -88,6 +119,8 @@ public struct RoleConfiguration: Codable, Equatable, Sendable {
         self.plaintextOnLoopback = plaintextOnLoopback
         self.devicesFile = devicesFile
         self.edgeToken = edgeToken
+        self.edgeCertificate = edgeCertificate
+        self.edgeKey = edgeKey
     }
 
     public init(from decoder: Decoder) throws {
@@ -110,7 +143,9 @@ public struct RoleConfiguration: Codable, Equatable, Sendable {
             tls: try c.decodeIfPresent(PrivateCA.Files.self, forKey: .tls),
             plaintextOnLoopback: try c.decodeIfPresent(Bool.self, forKey: .plaintextOnLoopback),
             devicesFile: try c.decodeIfPresent(String.self, forKey: .devicesFile),
-            edgeToken: try c.decodeIfPresent(String.self, forKey: .edgeToken))
+            edgeToken: try c.decodeIfPresent(String.self, forKey: .edgeToken),
+            edgeCertificate: try c.decodeIfPresent(String.self, forKey: .edgeCertificate),
+            edgeKey: try c.decodeIfPresent(String.self, forKey: .edgeKey))
     }
 
     private enum LegacyKeys: String, CodingKey { case readerTokens = "reader_tokens" }
@@ -162,7 +197,7 @@ public struct RoleConfiguration: Codable, Equatable, Sendable {
 
     /// Reads the file (if it exists) and applies the environment: MSAI_CLOUD_URL,
     /// MSAI_DATACENTER_URL, MSAI_CLOUD_LISTEN, MSAI_DATACENTER_LISTEN, MSAI_DATABASE,
-    /// MSAI_CLOUD_TOKEN, MSAI_EDGE_TOKEN, MSAI_VIEWER_TOKEN, MSAI_RECOVERER_TOKEN,
+    /// MSAI_CLOUD_TOKEN, MSAI_EDGE_TOKEN, MSAI_EDGE_CERTIFICATE, MSAI_EDGE_KEY, MSAI_VIEWER_TOKEN, MSAI_RECOVERER_TOKEN,
     /// MSAI_MASTER_KEY_FILE, MSAI_RETENTION_SECONDS, MSAI_MAX_FRAME_PIXELS (and MSAI_MASTER_KEY,
     /// read by `masterKey`).
     public static func load(_ path: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws
@@ -197,6 +232,11 @@ public struct RoleConfiguration: Codable, Equatable, Sendable {
         if let v = environment["MSAI_EDGE_TOKEN"] {
             configuration.edgeToken = v
             if configuration.devicesFile == nil { configuration.edgeTokens = [v] }
+        }
+        if let v = environment["MSAI_EDGE_CERTIFICATE"] { configuration.edgeCertificate = v }
+        if let v = environment["MSAI_EDGE_KEY"] { configuration.edgeKey = v }
+        if (configuration.edgeCertificate == nil) != (configuration.edgeKey == nil) {
+            throw MSAIError.invalidArgument("\(path): edge_certificate and edge_key go together (msai device add --certificate writes both)")
         }
         if let v = environment["MSAI_VIEWER_TOKEN"] { configuration.viewerTokens = [v] }
         if let v = environment["MSAI_RECOVERER_TOKEN"] { configuration.recovererTokens = [v] }
@@ -277,7 +317,7 @@ public struct RoleConfiguration: Codable, Equatable, Sendable {
         }
         switch scheme {
         case "https":
-            guard let ca = tls?.ca, !ca.isEmpty else {
+            guard let ca = tls?.trust(for: role), !ca.isEmpty else {
                 throw MSAIError.invalidArgument(
                     "\(role) URL '\(url)' is https, but the configuration names no CA to trust (tls.ca); msai init makes the deployment's CA")
             }
@@ -300,10 +340,12 @@ public struct RoleConfiguration: Codable, Equatable, Sendable {
     /// Where role `role` (the cloud or the data center) listens, and how: with TLS from its
     /// certificate and key, or plain HTTP on a loopback address when the configuration asks for
     /// it. A server reachable from other machines without TLS is refused, saying why.
-    public func listening(_ address: String, role: String, field: String) throws -> (host: String, port: Int, tls: (certificate: String, key: String)?) {
+    public func listening(_ address: String, role: String, field: String) throws -> (host: String, port: Int, tls: ServerTLSFiles?) {
         let (host, port) = try HostAndPort.parse(address, field: field)
         let files = role == "cloud" ? (tls?.cloudCertificate, tls?.cloudKey) : (tls?.dataCenterCertificate, tls?.dataCenterKey)
-        if let certificate = files.0, let key = files.1 { return (host, port, (certificate, key)) }
+        if let certificate = files.0, let key = files.1 {
+            return (host, port, ServerTLSFiles(certificate: certificate, key: key, clientCA: tls?.ca))
+        }
         guard Self.isLoopback(host) else {
             throw MSAIError.invalidArgument(
                 "the \(role) would listen on \(address) (\(field)) without TLS: τ seeds, keys and tokens would cross the network in the clear. Give it a certificate (msai init makes them: tls in the configuration), or listen on 127.0.0.1")

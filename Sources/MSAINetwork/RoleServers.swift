@@ -22,16 +22,18 @@ public struct DataCenterServer: Sendable {
                              onRetention: @escaping @Sendable (Result<Int, Error>) -> Void = { _ in }) async throws -> DataCenterServer {
         let (host, port, tls) = try c.listening(listen ?? c.dataCenterListen, role: "data center", field: "datacenter_listen")
         let dataCenter = DataCenter(store: store, maximumFramePixels: c.maxFramePixels ?? DataCenter.defaultMaximumFramePixels)
-        let retention = c.retentionSeconds.map {
-            RetentionService(dataCenter: dataCenter, keeping: $0, clock: clock, now: now, report: onRetention)
-        }
         let heavy = HeavyWork(workers: limits.heavyWorkers, queue: limits.heavyQueue)
+        let storage = HeavyWork(workers: ServerLimits.storageWorkers, queue: ServerLimits.storageQueue)
+        let retention = c.retentionSeconds.map {
+            RetentionService(dataCenter: dataCenter, keeping: $0, storage: storage, clock: clock, now: now, report: onRetention)
+        }
         let server = try await RunningServer.start(
             DataCenterService.router(dataCenter: dataCenter, cloudToken: c.cloudToken, edgeTokens: c.acceptedEdgeTokens,
                                      viewerTokens: c.viewerTokens, recovererTokens: c.recovererTokens,
-                                     devices: try c.devicesFile.map { try DeviceRegistry(path: $0) }, limits: limits, heavy: heavy),
+                                     devices: try c.devicesFile.map { try DeviceRegistry(path: $0) }, limits: limits, heavy: heavy,
+                                     storage: storage),
             host: host, port: port, name: name, role: "the data center", limits: limits, tls: tls, logLevel: logLevel,
-            services: [heavy] + (retention.map { [$0] } ?? []))
+            services: [heavy, storage] + (retention.map { [$0] } ?? []))
         return DataCenterServer(dataCenter: dataCenter, server: server)
     }
 
@@ -70,6 +72,8 @@ public struct CloudServer: Sendable {
 struct RetentionService: Service {
     let dataCenter: DataCenter
     let keeping: Double
+    /// Where its database calls run: not on the cooperative pool.
+    let storage: HeavyWork
     let clock: any Clock<Duration>
     let now: @Sendable () -> Date
     let report: @Sendable (Result<Int, Error>) -> Void
@@ -79,7 +83,12 @@ struct RetentionService: Service {
     func run() async throws {
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
-                report(Result { try dataCenter.applyRetention(keeping: .seconds(keeping), now: now()) })
+                let cutoff = now()
+                do {
+                    report(.success(try await storage.run { try dataCenter.applyRetention(keeping: .seconds(keeping), now: cutoff) }))
+                } catch {
+                    report(.failure(error))
+                }
                 do { try await clock.sleep(for: interval) } catch { return }
             }
         }

@@ -32,14 +32,20 @@ public struct ServerLimits: Sendable, Equatable {
     /// Requests a second one caller may make, as a bucket refilled at this rate holding as many;
     /// more are answered 429 with Retry-After.
     public var requestsPerSecondPerCaller: Double
+    /// Bytes of frames being uploaded that the data center holds at once, in all; an upload that
+    /// would pass it (its Content-Length, else the most its τ allows) gets 503 with Retry-After.
+    public var frameBytesInFlight: Int
     /// Threads for heavy work, and how many more heavy requests may wait for one (beyond: 503).
     public var heavyWorkers: Int
     public var heavyQueue: Int
+    /// Threads for the data center's database calls outside heavy work, and how many may wait.
+    public static let storageWorkers = 2
+    public static let storageQueue = 128
 
     public init(headerTimeout: Duration = .seconds(10), bodyTimeout: Duration = .seconds(60), maximumConnections: Int = ServerLimits.connectionBudget(),
                 connectionsPerAddress: Int = 64, requestsInFlight: Int = 64, requestsInFlightPerCaller: Int = 8,
                 requestsPerSecondPerCaller: Double = 200, heavyWorkers: Int = max(2, ProcessInfo.processInfo.activeProcessorCount),
-                heavyQueue: Int = 8) {
+                heavyQueue: Int = 8, frameBytesInFlight: Int = 512 << 20) {
         self.headerTimeout = headerTimeout
         self.bodyTimeout = bodyTimeout
         self.maximumConnections = max(1, maximumConnections)
@@ -49,6 +55,7 @@ public struct ServerLimits: Sendable, Equatable {
         self.requestsPerSecondPerCaller = max(0.1, requestsPerSecondPerCaller)
         self.heavyWorkers = max(1, heavyWorkers)
         self.heavyQueue = max(0, heavyQueue)
+        self.frameBytesInFlight = max(1 << 20, frameBytesInFlight)
     }
 
     /// Half the process's file descriptors (the rest are the database's, the models', the
@@ -178,7 +185,12 @@ final class Admission: Sendable {
         var inFlight = 0
         var perCaller: [String: Int] = [:]
         var buckets: [String: (tokens: Double, at: ContinuousClock.Instant)] = [:]
+        var pruned: ContinuousClock.Instant?
     }
+    /// Past this many callers' buckets, the table is pruned (at most once a second) of the ones
+    /// that have refilled; past `maximumBuckets` even then, it is cleared.
+    static let pruneAbove = 4096
+    static let maximumBuckets = 65_536
     let limits: ServerLimits
     private let state = Mutex(State())
 
@@ -208,11 +220,26 @@ final class Admission: Sendable {
             s.buckets[caller] = bucket
             s.inFlight += 1
             s.perCaller[caller, default: 0] += 1
-            // Forget full buckets now and then, so that many callers cannot grow the table.
-            if s.buckets.count > 4096 { s.buckets = s.buckets.filter { $0.value.tokens < limits.requestsPerSecondPerCaller } }
+            if s.buckets.count > Self.maximumBuckets {
+                // That many callers within a second: rates go unenforced for a moment, memory stays bounded.
+                s.buckets = [:]
+            } else if s.buckets.count > Self.pruneAbove, s.pruned.map({ $0.duration(to: now) >= .seconds(1) }) ?? true {
+                prune(&s, now: now)
+            }
             return .admitted
         }
     }
+
+    /// Forgets the buckets that have refilled since their caller's last request (a caller coming
+    /// back gets a full one anyway), so that many callers (addresses) cannot grow the table.
+    private func prune(_ s: inout State, now: ContinuousClock.Instant) {
+        let rate = limits.requestsPerSecondPerCaller
+        s.buckets = s.buckets.filter { $0.value.tokens + milliseconds($0.value.at.duration(to: now)) / 1000 * rate < rate }
+        s.pruned = now
+    }
+
+    /// How many callers' rates are being tracked.
+    var trackedCallers: Int { state.withLock { $0.buckets.count } }
 
     func release(caller: String) {
         state.withLock { s in
@@ -231,7 +258,7 @@ struct AdmissionMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         if request.uri.path == "/v1/health" { return try await next(request, context) }
-        let caller = context.identity?.fingerprint ?? context.remoteAddress
+        let caller = context.callerKey
         switch admission.admit(caller: caller) {
         case .admitted:
             defer { admission.release(caller: caller) }
@@ -247,35 +274,107 @@ struct AdmissionMiddleware: RouterMiddleware {
 
 /// Heavy work (decoding, unscrambling and storing a frame, recovering one, making a membrane)
 /// runs here: on a fixed set of threads, never on Swift's cooperative pool, so that it cannot
-/// delay the requests that are cheap (health, τ, keys). Work beyond the threads and the queue is
-/// refused with 503 rather than piled up.
+/// delay the requests that are cheap (health). Work beyond the threads and the queue is refused
+/// with 503 rather than piled up. The data center has a second, `storage`, for the database
+/// calls of the cheap routes (τs, keys, listings, the audit log): SQLite blocks its thread while it
+/// waits for the one writer, and a frame's commit can hold that for a while.
 public final class HeavyWork: Service, Sendable {
+    private struct Job {
+        let caller: String
+        let work: @Sendable () -> Void
+        /// When the pool has shut down before the job could run.
+        let cancel: @Sendable () -> Void
+    }
+    /// Jobs waiting, per caller, and the callers in the order they are served (round robin).
+    private struct State {
+        var waiting: [String: [Job]] = [:]
+        var turn: [String] = []
+        var running: [String: Int] = [:]
+        var idle: Int
+        var taken = 0
+        var held: [String: Int] = [:]
+    }
     private let pool: NIOThreadPool
     private let capacity: Int
-    private let taken = Mutex(0)
+    /// Jobs one caller may have running at once: all workers but one, so that a caller with a
+    /// queue of slow jobs (64 MiB membranes) cannot keep another waiting for a worker.
+    private let runningPerCaller: Int
+    /// Jobs one caller may have running or waiting: half the capacity, so that one caller cannot
+    /// fill the queue either; beyond, 503.
+    private let heldPerCaller: Int
+    private let state: Mutex<State>
 
     public init(workers: Int, queue: Int) {
         pool = NIOThreadPool(numberOfThreads: workers)
         pool.start()
         capacity = workers + queue
+        runningPerCaller = max(1, workers - 1)
+        heldPerCaller = max(runningPerCaller, (workers + queue) / 2)
+        state = Mutex(State(idle: workers))
     }
 
-    /// Runs `body` on a worker; throws a 503 at once when the workers and the queue are full.
-    func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        let admitted = taken.withLock { taken in
-            guard taken < capacity else { return false }
-            taken += 1
-            return true
+    /// Runs `body` on a worker, for `caller` (a device, a role token, an address): callers with
+    /// work waiting take turns for the workers. Throws a 503 at once when the workers and the
+    /// queue are full, or this caller holds its share of them.
+    func run<T: Sendable>(for caller: String = "", _ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, Error>) in
+            let job = Job(caller: caller, work: { continuation.resume(with: Result { try body() }) },
+                          cancel: { continuation.resume(throwing: CancellationError()) })
+            let admitted = state.withLock { s in
+                guard s.taken < capacity, s.held[caller, default: 0] < heldPerCaller else { return false }
+                s.taken += 1
+                s.held[caller, default: 0] += 1
+                if s.waiting[caller] == nil { s.turn.append(caller) }
+                s.waiting[caller, default: []].append(job)
+                return true
+            }
+            guard admitted else {
+                continuation.resume(throwing: HTTPError(.serviceUnavailable, headers: [.retryAfter: "1"],
+                                                        message: "busy: too much heavy work queued; retry after 1 s"))
+                return
+            }
+            dispatch()
         }
-        guard admitted else {
-            throw HTTPError(.serviceUnavailable, headers: [.retryAfter: "1"], message: "busy: too much heavy work queued; retry after 1 s")
+    }
+
+    /// Starts waiting jobs on idle workers, taking callers in turn.
+    private func dispatch() {
+        let ready: [Job] = state.withLock { s in
+            var ready: [Job] = []
+            var passed = 0
+            while s.idle > 0, !s.turn.isEmpty, passed < s.turn.count {
+                let caller = s.turn.removeFirst()
+                guard s.running[caller, default: 0] < runningPerCaller, var jobs = s.waiting[caller], !jobs.isEmpty else {
+                    s.turn.append(caller)
+                    passed += 1
+                    continue
+                }
+                passed = 0
+                ready.append(jobs.removeFirst())
+                s.running[caller, default: 0] += 1
+                s.idle -= 1
+                if jobs.isEmpty { s.waiting[caller] = nil } else { s.waiting[caller] = jobs; s.turn.append(caller) }
+            }
+            return ready
         }
-        defer { taken.withLock { $0 -= 1 } }
-        return try await pool.runIfActive(body)
+        for job in ready {
+            pool.submit { [self] workState in
+                if workState == .cancelled { job.cancel() } else { job.work() }
+                state.withLock { s in
+                    s.idle += 1
+                    s.taken -= 1
+                    s.running[job.caller, default: 1] -= 1
+                    if s.running[job.caller] == 0 { s.running[job.caller] = nil }
+                    s.held[job.caller, default: 1] -= 1
+                    if s.held[job.caller] == 0 { s.held[job.caller] = nil }
+                }
+                dispatch()
+            }
+        }
     }
 
     /// Jobs running or waiting.
-    var inUse: Int { taken.withLock { $0 } }
+    var inUse: Int { state.withLock { $0.taken } }
 
     /// As a service beside the server: the threads end when the server's group shuts down.
     public func run() async throws {
@@ -291,24 +390,24 @@ public final class HeavyWork: Service, Sendable {
 /// log write at its pace. (Requests turned away for load, 429 and 503, come before this.)
 final class RefusalAudit: RouterMiddleware, Sendable {
     typealias Context = RoleRequestContext
-    private let append: @Sendable (AuditEntry) -> Void
+    private let append: @Sendable (AuditEntry) async -> Void
     private let recent = Mutex<[String: (last: ContinuousClock.Instant, suppressed: Int)]>([:])
 
-    init(append: @escaping @Sendable (AuditEntry) -> Void) { self.append = append }
+    init(append: @escaping @Sendable (AuditEntry) async -> Void) { self.append = append }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             let response = try await next(request, context)
-            if response.status.code >= 400 { record(request, context, status: response.status.code, message: "") }
+            if response.status.code >= 400 { await record(request, context, status: response.status.code, message: "") }
             return response
         } catch {
             let status = (error as? HTTPResponseError)?.status.code ?? 500
-            record(request, context, status: status, message: (error as? HTTPError)?.body ?? "")
+            await record(request, context, status: status, message: (error as? HTTPError)?.body ?? "")
             throw error
         }
     }
 
-    private func record(_ request: Request, _ context: Context, status: Int, message: String) {
+    private func record(_ request: Request, _ context: Context, status: Int, message: String) async {
         let actor = context.identity?.actor ?? "unauthenticated:\(context.remoteAddress)"
         let now = ContinuousClock.now
         let suppressed: Int? = recent.withLock { recent in
@@ -323,7 +422,29 @@ final class RefusalAudit: RouterMiddleware, Sendable {
         }
         guard let suppressed else { return }
         let why = message.isEmpty ? "" : ": " + String(message.prefix(200))
-        append(AuditEntry(actor: actor, action: "refused \(status) \(request.method.rawValue) \(request.uri.path)\(why)"
+        // The path as asked, cut short: a peer chooses it, and must not choose the log's size.
+        let path = request.uri.path.count > 120 ? request.uri.path.prefix(120) + "…" : Substring(request.uri.path)
+        await append(AuditEntry(actor: actor, action: "refused \(status) \(request.method.rawValue) \(path)\(why)"
                           + (suppressed > 0 ? " (and \(suppressed) more refused in the second before)" : ""), frameID: nil))
     }
+}
+
+/// Bytes that requests in flight may hold at once, in all (`ServerLimits.frameBytesInFlight`).
+public final class ByteBudget: Sendable {
+    public let total: Int
+    private let used = Mutex(0)
+
+    public init(_ total: Int) { self.total = total }
+
+    func take(_ count: Int) -> Bool {
+        used.withLock { used in
+            guard count <= total - used else { return false }
+            used += count
+            return true
+        }
+    }
+
+    func give(_ count: Int) { used.withLock { $0 -= count } }
+
+    var inUse: Int { used.withLock { $0 } }
 }

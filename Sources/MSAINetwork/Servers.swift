@@ -31,11 +31,17 @@ func body(_ request: Request, limit: Int) async throws -> ByteBuffer {
     }
 }
 
-/// Reads a sealed frame's body: first its clear header, which names the τ, then no more than a
-/// frame under that τ can take (`limit`, which throws for a τ not issued here before anything
-/// more is read). A 413 names the limit.
-func sealedFrameBody(_ request: Request, limit: @Sendable (String) throws -> Int) async throws -> [UInt8] {
+/// Reads a sealed frame's body and hands it to `use`: first its clear header, which names the τ,
+/// then no more than a frame under that τ can take (`limit`, which throws for a τ not issued
+/// here before anything more is read). A 413 names the limit. The bytes it will hold (the
+/// Content-Length, else the limit) are taken from `budget` before they are read and given back
+/// once `use` is done: beyond the budget, 503 (uploads in flight cannot add up past it).
+func withSealedFrameBody<T>(_ request: Request, limit: @Sendable (String) async throws -> Int, budget: ByteBudget = ByteBudget(.max),
+                            _ use: ([UInt8]) async throws -> T) async throws -> T {
     var bytes: [UInt8] = []
+    var reserved = 0
+    defer { budget.give(reserved) }
+    let declared = request.headers[.contentLength].flatMap(Int.init)
     var bound: Int?
     for try await chunk in request.body {
         var rest = chunk.readableBytesView[...]
@@ -44,19 +50,31 @@ func sealedFrameBody(_ request: Request, limit: @Sendable (String) throws -> Int
             bytes += rest.prefix(needed)
             rest = rest.dropFirst(needed)
             guard bytes.count >= SealedFrame.longestHeader else { continue }
+            let most: Int
             do {
-                bound = try limit(try SealedFrame.header(bytes).tauID)
+                most = try await limit(try SealedFrame.header(bytes).tauID)
             } catch {
                 throw httpError(error)
             }
+            bound = most
+            if let declared, declared > most {
+                throw HTTPError(.contentTooLarge, message: "a sealed frame under its τ is at most \(most) bytes")
+            }
+            let wanted = declared ?? most
+            guard budget.take(wanted) else {
+                throw HTTPError(.serviceUnavailable, headers: [.retryAfter: "1"], message: "busy: too many frame bytes in flight; retry after 1 s")
+            }
+            reserved = wanted
+            bytes.reserveCapacity(wanted)
         }
         guard let bound, bytes.count + rest.count <= bound else {
             throw HTTPError(.contentTooLarge, message: "a sealed frame under its τ is at most \(bound ?? 0) bytes")
         }
         bytes += rest
     }
-    return bytes
+    return try await use(bytes)
 }
+
 
 func decodeJSON<T: Decodable>(_ type: T.Type, from buffer: ByteBuffer, what: String) throws -> T {
     do {
@@ -110,7 +128,7 @@ public enum CloudService {
             do {
                 let shape = try MembraneShape(rows: message.rows, cols: message.cols, channels: message.channels)
                 let request = MembraneRequest(shape: shape, mode: message.mode)
-                let grant = try await cloud.issue(try await heavy.run { try cloud.makeMembrane(request, for: device) })
+                let grant = try await cloud.issue(try await heavy.run(for: context.callerKey) { try cloud.makeMembrane(request, for: device) })
                 var headers = HTTPFields()
                 headers[.contentType] = "application/octet-stream"
                 headers[HTTPField.Name(Wire.membraneID)!] = grant.id.rawValue
@@ -140,10 +158,17 @@ public enum CloudService {
 public enum DataCenterService {
     public static func router(dataCenter: DataCenter, cloudToken: String, edgeTokens: [String], viewerTokens: [String],
                               recovererTokens: [String], devices: DeviceRegistry? = nil, limits: ServerLimits = ServerLimits(),
-                              heavy: HeavyWork) -> Router<RoleRequestContext>
+                              heavy: HeavyWork, storage: HeavyWork) -> Router<RoleRequestContext>
     {
+        let frameBytes = ByteBudget(limits.frameBytesInFlight)
         let routes = RoleRoutes(tokens: [.cloud: [cloudToken], .edge: edgeTokens, .viewer: viewerTokens, .recoverer: recovererTokens],
-                                devices: devices, limits: limits, audit: RefusalAudit { try? dataCenter.store.appendAudit($0) })
+                                devices: devices, limits: limits, audit: RefusalAudit { entry in
+                                    do {
+                                        try await storage.run(for: "refusal audit") { try dataCenter.store.appendAudit(entry) }
+                                    } catch is HTTPError {
+                                        try? dataCenter.store.appendAudit(entry)  // its queue is full: written here rather than lost
+                                    } catch {}
+                                })
         /// A whole-number query parameter in `range`, or `fallback` when absent; a 400 naming it otherwise.
         @Sendable func number(_ request: Request, _ name: String, in range: ClosedRange<Int>, fallback: Int) throws -> Int {
             guard let text = request.uri.queryParameters.get(name) else { return fallback }
@@ -170,7 +195,8 @@ public enum DataCenterService {
         routes.on(.post, "/v1/keys", access: .only([.cloud])) { request, context -> Response in
             let key = try decodeJSON(MembraneKeyBody.self, from: try await body(request, limit: BodyLimits.control), what: "membrane key")
             do {
-                try dataCenter.depositKey(try key.record(), device: key.device, actor: try context.caller().actor)
+                let (record, actor) = (try key.record(), try context.caller().actor)
+                try await storage.run(for: context.callerKey) { try dataCenter.depositKey(record, device: key.device, actor: actor) }
             } catch {
                 throw httpError(error)
             }
@@ -180,8 +206,8 @@ public enum DataCenterService {
             let message = try decodeJSON(TauRequestBody.self, from: try await body(request, limit: BodyLimits.control), what: "tau request")
             let caller = try context.caller()
             do {
-                return try json(TauGrantBody(try dataCenter.issueTau(TauRequest(width: message.width, height: message.height, blockSize: message.blockSize),
-                                                                     device: caller.device, actor: caller.actor)))
+                let request = TauRequest(width: message.width, height: message.height, blockSize: message.blockSize)
+                return try json(TauGrantBody(try await storage.run(for: context.callerKey) { try dataCenter.issueTau(request, device: caller.device, actor: caller.actor) }))
             } catch {
                 throw httpError(error)
             }
@@ -189,16 +215,27 @@ public enum DataCenterService {
         routes.on(.post, "/v1/frames", access: .only([.edge])) { request, context -> Response in
             let caller = try context.caller()
             let (actor, device) = (caller.actor, caller.device)
-            let frame = try await sealedFrameBody(request, limit: dataCenter.sealedFrameLimit(tauID:))
-            do {
-                return try json(try await heavy.run { try dataCenter.submit(maskedFrame: frame, actor: actor, device: device) }, status: .created)
-            } catch {
-                throw httpError(error)
+            let limit: @Sendable (String) async throws -> Int = { id in
+                try await storage.run(for: context.callerKey) { try dataCenter.sealedFrameLimit(tauID: id, device: device) }
+            }
+            return try await withSealedFrameBody(request, limit: limit, budget: frameBytes) { frame in
+                do {
+                    return try json(try await heavy.run(for: context.callerKey) { try dataCenter.submit(maskedFrame: frame, actor: actor, device: device) },
+                                    status: .created)
+                } catch {
+                    throw httpError(error)
+                }
             }
         }
         routes.on(.get, "/v1/frames", access: readers) { request, context -> Response in
             let limit = try number(request, "limit", in: 1...1000, fallback: 100)
-            let page = try dataCenter.listFrames(after: request.uri.queryParameters.get("after"), limit: limit, actor: try context.caller().actor)
+            let (after, actor) = (request.uri.queryParameters.get("after"), try context.caller().actor)
+            let page: [FrameSummary]
+            do {
+                page = try await storage.run(for: context.callerKey) { try dataCenter.listFrames(after: after, limit: limit, actor: actor) }
+            } catch {
+                throw httpError(error)
+            }
             var response = try json(page)
             if page.count == limit, let last = page.last { response.headers[HTTPField.Name(Wire.nextPage)!] = last.cursor }
             return response
@@ -206,14 +243,15 @@ public enum DataCenterService {
         routes.on(.get, "/v1/frames/:id/masked", access: readers) { _, context -> Response in
             do {
                 let (id, actor) = (try context.parameters.require("id"), try context.caller().actor)
-                return try await heavy.run { try png(try dataCenter.maskedView(id, actor: actor).pixels) }
+                return try await heavy.run(for: context.callerKey) { try png(try dataCenter.maskedView(id, actor: actor).pixels) }
             } catch {
                 throw httpError(error)
             }
         }
         routes.on(.get, "/v1/frames/:id/sealed", access: readers) { _, context -> Response in
             do {
-                let bytes = try dataCenter.sealedFrame(try context.parameters.require("id"), actor: try context.caller().actor)
+                let (id, actor) = (try context.parameters.require("id"), try context.caller().actor)
+                let bytes = try await storage.run(for: context.callerKey) { try dataCenter.sealedFrame(id, actor: actor) }
                 var headers = HTTPFields()
                 headers[.contentType] = SealedFrame.mediaType
                 return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
@@ -224,14 +262,15 @@ public enum DataCenterService {
         routes.on(.get, "/v1/frames/:id/recovered", access: .only([.recoverer])) { request, context -> Response in
             do {
                 let (id, actor, reason) = (try context.parameters.require("id"), try context.caller().actor, reason(request))
-                return try await heavy.run { try png(try dataCenter.recoverOriginal(id, actor: actor, reason: reason).pixels) }
+                return try await heavy.run(for: context.callerKey) { try png(try dataCenter.recoverOriginal(id, actor: actor, reason: reason).pixels) }
             } catch {
                 throw httpError(error)
             }
         }
         routes.on(.delete, "/v1/frames/:id", access: .only([.recoverer])) { request, context -> Response in
             do {
-                try dataCenter.deleteFrame(try context.parameters.require("id"), actor: try context.caller().actor, reason: reason(request))
+                let (id, actor, reason) = (try context.parameters.require("id"), try context.caller().actor, reason(request))
+                try await storage.run(for: context.callerKey) { try dataCenter.deleteFrame(id, actor: actor, reason: reason) }
                 return Response(status: .noContent)
             } catch {
                 throw httpError(error)
@@ -240,7 +279,8 @@ public enum DataCenterService {
         routes.on(.get, "/v1/audit", access: .only([.recoverer])) { request, context -> Response in
             let after = try number(request, "after", in: 0...Int.max, fallback: 0)
             let limit = try number(request, "limit", in: 1...10_000, fallback: 1000)
-            return try json(try dataCenter.readAudit(after: after, limit: limit, actor: try context.caller().actor))
+            let actor = try context.caller().actor
+            return try json(try await storage.run(for: context.callerKey) { try dataCenter.readAudit(after: after, limit: limit, actor: actor) })
         }
         return routes.finished
     }
@@ -272,7 +312,7 @@ public final class RunningServer: Sendable {
     /// `limits` close slow connections and cap how many are open (all, and per address); `tls`
     /// (a certificate chain and its key, PEM files) makes it serve HTTPS.
     public static func start<Context: RequestContext>(_ router: Router<Context>, host: String, port: Int, name: String,
-                             role: String? = nil, limits: ServerLimits = ServerLimits(), tls: (certificate: String, key: String)? = nil,
+                             role: String? = nil, limits: ServerLimits = ServerLimits(), tls: ServerTLSFiles? = nil,
                              logLevel: Logger.Level = .warning, services: [any Service] = []) async throws -> RunningServer
     where Context.Source == ApplicationRequestContextSource {
         var logger = Logger(label: name)
@@ -317,9 +357,26 @@ public final class RunningServer: Sendable {
 
 }
 
+/// What a role serves HTTPS with: its certificate chain and key (PEM files), and the CA whose
+/// client certificates it accepts from cameras enrolled with one (`msai device add --certificate`).
+public struct ServerTLSFiles: Sendable, Equatable {
+    public var certificate: String
+    public var key: String
+    /// The deployment's CA: a client certificate, when one is presented, must chain to it (a
+    /// connection without one is accepted, and its requests need a token).
+    public var clientCA: String?
+
+    public init(certificate: String, key: String, clientCA: String? = nil) {
+        self.certificate = certificate
+        self.key = key
+        self.clientCA = clientCA
+    }
+}
+
 /// A server's TLS from its certificate chain and key (PEM files), with a message naming the file
-/// that cannot be read.
-func serverTLS(_ files: (certificate: String, key: String)) throws -> TLSConfiguration {
+/// that cannot be read. With a client CA, a certificate the client presents must chain to it, or
+/// the handshake fails; which device it is, the device registry says per request.
+func serverTLS(_ files: ServerTLSFiles) throws -> TLSConfiguration {
     let chain: [NIOSSLCertificate]
     let key: NIOSSLPrivateKey
     do {
@@ -335,5 +392,13 @@ func serverTLS(_ files: (certificate: String, key: String)) throws -> TLSConfigu
     guard !chain.isEmpty else { throw MSAIError.invalidArgument("\(files.certificate) holds no certificate") }
     var configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
     configuration.minimumTLSVersion = .tlsv12
+    if let clientCA = files.clientCA {
+        do {
+            configuration.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(clientCA))
+        } catch {
+            throw MSAIError.invalidArgument("\(clientCA): cannot read the CA certificate that client certificates must chain to (\(error))")
+        }
+        configuration.certificateVerification = .optionalVerification
+    }
     return configuration
 }

@@ -76,18 +76,29 @@ enum TransportErrors {
     }
 
     /// A TLS failure in the words of whoever must fix the configuration, or nil.
+    /// The server's alert when it would not take the client certificate we presented.
+    private static func refusedClientCertificate(_ detail: String) -> String? {
+        let alerts = ["ALERT_DECRYPT_ERROR", "ALERT_UNKNOWN_CA", "ALERT_BAD_CERTIFICATE", "ALERT_CERTIFICATE_UNKNOWN", "ALERT_UNSUPPORTED_CERTIFICATE"]
+        guard alerts.contains(where: detail.contains) else { return nil }
+        return "it refused our client certificate (edge_certificate): the deployment's CA did not sign it, or it is not a client's; msai device add --certificate makes one"
+    }
+
     static func tlsFailure(_ error: Error) -> String? {
         if let e = error as? NIOSSLExtraError, e == .failedToValidateHostname {
             return "its certificate is for another host: name the host it was made for in the URL, or make certificates for this one (msai init --host)"
         }
+        // Under TLS 1.3 the server judges a client certificate after the client's side of the
+        // handshake is done: its alert arrives as a read error (BoringSSLError), not NIOSSLError.
+        if let e = error as? BoringSSLError, let words = refusedClientCertificate("\(e)") { return words }
         guard let e = error as? NIOSSLError else { return nil }
         let detail = "\(e)"
         if detail.contains("CERTIFICATE_VERIFY_FAILED") {
-            return "its certificate is not one the deployment's CA (tls.ca in the configuration) signed: is tls.ca this deployment's, and is that the right server?"
+            return "its certificate is not one this role's CA (tls.datacenter_ca or tls.cloud_ca in the configuration) signed: is that the right server, and the configuration this deployment's?"
         }
         if detail.contains("WRONG_VERSION_NUMBER") || detail.contains("PACKET_LENGTH_TOO_LONG") || detail.contains("HTTP_REQUEST") {
             return "it does not speak TLS there (a plain HTTP server?); the URL must be https:// to a role serving its certificate"
         }
+        if let words = refusedClientCertificate(detail) { return words }
         if case .handshakeFailed = e { return "the TLS handshake failed (\(detail.prefix(200)))" }
         return "TLS failed (\(detail.prefix(200)))"
     }

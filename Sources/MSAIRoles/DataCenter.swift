@@ -34,6 +34,13 @@ public final class DataCenter: MembraneKeyEscrow, ScrambleService, FrameSink, Se
     private let lastPurge = Mutex(Date.distantPast)
     private let purgeEvery: Duration
 
+    /// Control characters, and the separators that start a new line in an editor or a log viewer
+    /// (U+0085, U+2028, U+2029) though they are not controls: a reason must not forge a line.
+    static func breaksALine(_ scalar: Unicode.Scalar) -> Bool {
+        CharacterSet.controlCharacters.contains(scalar) || [0x85, 0x2028, 0x2029].contains(scalar.value)
+            || [.lineSeparator, .paragraphSeparator, .format].contains(scalar.properties.generalCategory)
+    }
+
     /// The longest reason a recoverer may give.
     public static let maximumReasonLength = 500
 
@@ -101,11 +108,13 @@ public final class DataCenter: MembraneKeyEscrow, ScrambleService, FrameSink, Se
     /// The most bytes a sealed frame under τ `tauID` can take: its pixels at 4 bytes each (QOI's
     /// worst; PNG's is less), the manifest, VHE ciphertexts up to `ciphertextAllowance`, the seal.
     /// A receiver asks before it reads a frame's body, so that no peer makes it hold more than
-    /// the frame it was given a τ for. Throws for a τ not issued here, or used.
-    public func sealedFrameLimit(tauID: String) throws -> Int {
+    /// the frame it was given a τ for. Throws for a τ not issued here, issued to another device
+    /// than `device`, or used.
+    public func sealedFrameLimit(tauID: String, device: String?) throws -> Int {
         guard let tau = try store.tau(tauID) else {
             throw MSAIError.unknownKey("masked frame names tau \(tauID), which this data center did not issue")
         }
+        guard tau.device == device else { throw MSAIError.refused(status: 403, message: "tau \(tauID) was issued to another device") }
         guard !tau.used, tau.seed != nil else { throw MSAIError.alreadyUsed(.tau(tauID)) }
         return 4 * tau.layout.width * tau.layout.height + (1 << 20) + Self.ciphertextAllowance + SealedFrame.longestOverhead
     }
@@ -197,7 +206,7 @@ public final class DataCenter: MembraneKeyEscrow, ScrambleService, FrameSink, Se
         guard !trimmed.isEmpty else {
             throw MSAIError.invalidArgument("recovering an original needs a reason (it goes into the audit log)")
         }
-        guard trimmed.count <= maximumReasonLength, !trimmed.unicodeScalars.contains(where: { CharacterSet.controlCharacters.contains($0) }) else {
+        guard trimmed.count <= maximumReasonLength, !trimmed.unicodeScalars.contains(where: Self.breaksALine) else {
             throw MSAIError.invalidArgument("a reason is one line of at most \(maximumReasonLength) characters")
         }
         return trimmed
@@ -214,10 +223,10 @@ public final class DataCenter: MembraneKeyEscrow, ScrambleService, FrameSink, Se
         guard let tau = try store.tau(header.tauID) else {
             throw MSAIError.unknownKey("masked frame names tau \(header.tauID), which this data center did not issue")
         }
-        guard !tau.used, let seed = tau.seed else { throw MSAIError.alreadyUsed(.tau(header.tauID)) }
         // A τ is its device's: a frame from another may not use it (nor learn whether it exists
-        // beyond that: the message is the same whether it was used or not).
+        // beyond that: the answer is the same whether it was used or not).
         guard tau.device == device else { throw MSAIError.refused(status: 403, message: "tau \(header.tauID) was issued to another device") }
+        guard !tau.used, let seed = tau.seed else { throw MSAIError.alreadyUsed(.tau(header.tauID)) }
         guard Date().timeIntervalSince(tau.issuedAt) <= milliseconds(tauLifetime) / 1000 else {
             throw MSAIError.unknownKey("tau \(header.tauID) expired: it was issued more than \(Int(milliseconds(tauLifetime) / 1000)) s ago; ask for a new one")
         }

@@ -66,11 +66,14 @@ public final class UDPFrameReceiver: Sendable {
 
 /// One reassembler per sender, so that nobody can interleave datagrams into another camera's
 /// frames, and a few senders at most: a new one past `maximumSenders` takes the place of the one
-/// heard from longest ago (whose frames in flight are lost). Each holds at most its reassembler's
-/// cap, so all of them at most `maximumSenders` times that.
+/// that completed a frame longest ago, senders that never completed one first (whose frames in
+/// flight are lost). So datagrams from fresh ports push each other out, not a camera that is
+/// delivering frames. Each holds at most its reassembler's cap, so all of them at most
+/// `maximumSenders` times that. (The UDP input has no authentication: whoever can send to the
+/// port can send frames of their own. Listen on a network only the camera reaches.)
 struct SenderReassemblers {
     static let maximumSenders = 4
-    private var senders: [String: (reassembler: FrameReassembler, heard: Int)] = [:]
+    private var senders: [String: (reassembler: FrameReassembler, heard: Int, delivered: Int)] = [:]
     private var clock = 0
     /// The counts of senders forgotten.
     private var forgotten = FrameReassembler.Counts()
@@ -78,13 +81,15 @@ struct SenderReassemblers {
     mutating func accept(_ datagram: [UInt8], from sender: String) -> [UInt8]? {
         clock += 1
         if senders[sender] == nil, senders.count >= Self.maximumSenders,
-            let oldest = senders.min(by: { $0.value.heard < $1.value.heard })?.key, let gone = senders.removeValue(forKey: oldest)
+            let oldest = senders.min(by: { ($0.value.delivered, $0.value.heard) < ($1.value.delivered, $1.value.heard) })?.key,
+            let gone = senders.removeValue(forKey: oldest)
         {
             forgotten.add(gone.reassembler.counts, lostInFlight: gone.reassembler.framesInFlight)
         }
-        var entry = senders[sender] ?? (FrameReassembler(), clock)
+        var entry = senders[sender] ?? (FrameReassembler(), clock, 0)
         entry.heard = clock
         let frame = entry.reassembler.accept(datagram)
+        if frame != nil { entry.delivered = clock }
         senders[sender] = entry
         return frame?.bytes
     }

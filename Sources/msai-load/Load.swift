@@ -73,7 +73,7 @@ struct Load {
         defer { cloud.stop() }
         config.dataCenterURL = dataCenter.url
         config.cloudURL = cloud.url
-        let ca = config.tls!.ca
+        let ca = config.tls!.trust(for: "data center")
         print("data center \(dataCenter.url) (pid \(dataCenter.process.processIdentifier)), cloud \(cloud.url); "
               + "\(settings.edges) edges × \(settings.framesPerEdge) frames, \(settings.slowClients) slow clients, \(settings.oversized) oversized uploads")
 
@@ -129,7 +129,7 @@ struct Load {
     /// One camera: masks and sends its frames one after another, as fast as the roles take them.
     static func edge(_ index: Int, token: String, config: RoleConfiguration, ca: String, retry: RetryPolicy, frames: Int,
                      until deadline: ContinuousClock.Instant) async -> [Sent] {
-        let camera = EdgeCamera(membranes: HTTPCloudClient(url: config.cloudURL, edgeToken: token, retry: retry, caFile: ca),
+        let camera = EdgeCamera(membranes: HTTPCloudClient(url: config.cloudURL, edgeToken: token, retry: retry, caFile: config.tls?.trust(for: "cloud")),
                                 scrambling: HTTPDataCenterClient(url: config.dataCenterURL, token: token, retry: retry, caFile: ca),
                                 egress: HTTPDataCenterClient(url: config.dataCenterURL, token: token, retry: retry, caFile: ca),
                                 frameFormat: .qoi)

@@ -117,9 +117,7 @@ extension Batch {
             throw MSAIError.invalidArgument("--cloud and --datacenter go together: give both URLs, or neither for in-process roles")
         }
         let c = try config.load()
-        guard let edgeToken = c.presentedEdgeToken, !edgeToken.isEmpty else {
-            throw MSAIError.invalidArgument("\(config.path): no edge token (edge_tokens or MSAI_EDGE_TOKEN)")
-        }
+        let (edgeToken, identity) = try c.edgeCredential(for: [cloudURL, dataCenterURL], configPath: config.path)
         guard let readerToken = c.recovererTokens.first, !readerToken.isEmpty else {
             throw MSAIError.invalidArgument("\(config.path): no recoverer token (recoverer_tokens or MSAI_RECOVERER_TOKEN): the batch recovers each frame back")
         }
@@ -127,9 +125,11 @@ extension Batch {
         let dataCenterCA = try c.transport(dataCenterURL, role: "data center", setting: "--datacenter")
         let retry = RetryPolicy(deadline: .seconds(deadline), attempts: 3)
         return {
-            let dataCenter = HTTPDataCenterClient(url: dataCenterURL, token: edgeToken, retry: retry, setting: "--datacenter", caFile: dataCenterCA)
+            let dataCenter = HTTPDataCenterClient(url: dataCenterURL, token: edgeToken, retry: retry, setting: "--datacenter",
+                                                  caFile: dataCenterCA, identity: identity)
             let reader = HTTPReaderClient(url: dataCenterURL, token: readerToken, retry: retry, setting: "--datacenter", caFile: dataCenterCA)
-            let edge = EdgeCamera(membranes: HTTPCloudClient(url: cloudURL, edgeToken: edgeToken, retry: retry, setting: "--cloud", caFile: cloudCA),
+            let edge = EdgeCamera(membranes: HTTPCloudClient(url: cloudURL, edgeToken: edgeToken, retry: retry, setting: "--cloud", caFile: cloudCA,
+                                                                 identity: identity),
                                   scrambling: dataCenter, egress: dataCenter, mode: mode, blockSize: blockSize)
             return Evaluator(edge: edge) { id in (try PNGCodec.decode(try await reader.recovered(frameID: id, reason: "msai batch: measuring recovery")).pixels, StepTimings()) }
         }

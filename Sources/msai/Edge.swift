@@ -89,15 +89,12 @@ struct Edge: AsyncParsableCommand {
         let maskingMode: MaskingMode
         let streamInput: StreamInput?
         let cloudCA: String?, dataCenterCA: String?
-        let edgeToken: String
+        let edgeToken: String, identity: ClientIdentity?
         let format: MaskedFrameCodec.Format
         do {
             maskingMode = mode
             c = try config.load()
-            guard let token = c.presentedEdgeToken, !token.isEmpty else {
-                throw MSAIError.invalidArgument("\(config.path): no edge token (edge_token, or MSAI_EDGE_TOKEN; msai device add makes one)")
-            }
-            edgeToken = token
+            (edgeToken, identity) = try c.edgeCredential(for: [c.cloudURL, c.dataCenterURL], configPath: config.path)
             (cloudCA, dataCenterCA) = (try c.transport(c.cloudURL, role: "cloud"), try c.transport(c.dataCenterURL, role: "data center"))
             let manual = try regions.map(Rect.init(parsing:))
             streamInput = try StreamInput.parse(inputs, watch: stream.watch)
@@ -109,9 +106,9 @@ struct Edge: AsyncParsableCommand {
         }
         let retry = RetryPolicy(deadline: .seconds(deadline), attempts: attempts)
         let edge = EdgeCamera(
-            membranes: HTTPCloudClient(url: c.cloudURL, edgeToken: edgeToken, retry: retry, caFile: cloudCA),
-            scrambling: HTTPDataCenterClient(url: c.dataCenterURL, token: edgeToken, retry: retry, caFile: dataCenterCA),
-            egress: HTTPDataCenterClient(url: c.dataCenterURL, token: edgeToken, retry: retry, caFile: dataCenterCA),
+            membranes: HTTPCloudClient(url: c.cloudURL, edgeToken: edgeToken, retry: retry, caFile: cloudCA, identity: identity),
+            scrambling: HTTPDataCenterClient(url: c.dataCenterURL, token: edgeToken, retry: retry, caFile: dataCenterCA, identity: identity),
+            egress: HTTPDataCenterClient(url: c.dataCenterURL, token: edgeToken, retry: retry, caFile: dataCenterCA, identity: identity),
             mode: maskingMode, blockSize: block, frameFormat: format)
         let reader = verify ? c.recovererTokens.first.map { HTTPReaderClient(url: c.dataCenterURL, token: $0, retry: retry, caFile: dataCenterCA) } : nil
         if verify && reader == nil { throw fail(MSAIError.invalidArgument("--verify needs a recoverer token (recoverer_tokens or MSAI_RECOVERER_TOKEN)")) }

@@ -103,7 +103,7 @@ struct Init: ParsableCommand {
             print("wrote \(config.path) with fresh tokens (cloud on \(c.cloudListen), data center on \(c.dataCenterListen), database \(database))")
             print("enrolled camera-1 in \(devices) (its token is this configuration's edge_token; msai device add enrolls more)")
             if let tls {
-                print("wrote the deployment's CA and the roles' certificates to \(tlsFolder)/: clients trust \(tls.ca) alone; keep \(tls.caKey ?? "") off the role machines")
+                print("wrote the deployment's CAs and the roles' certificates to \(tlsFolder)/: a client of the data center trusts \(tls.trust(for: "data center")) alone, of the cloud \(tls.trust(for: "cloud")); keep the CA keys (*-ca-key.pem, ca-key.pem) off the role machines")
             } else {
                 print("no certificates: the roles speak plain HTTP, on loopback only")
             }

@@ -76,6 +76,14 @@ extension EdgeCamera.MaskedFrame {
         #expect(registry.device(presenting: Array(token.utf8)) == nil)
         #expect(registry.device(presenting: Array(other.utf8))?.name == "gate-2")
         #expect(try DeviceRegistry.read(path).first { $0.name == "lobby" }?.revoked != nil)
+        // A registry spoilt by a hand edit admits nobody (a revocation must not fail open); fixed, it admits again.
+        let good = try Data(contentsOf: URL(fileURLWithPath: path))
+        try Data("{\"devices\": [".utf8).write(to: URL(fileURLWithPath: path))
+        #expect(registry.device(presenting: Array(other.utf8)) == nil)
+        try good.write(to: URL(fileURLWithPath: path))
+        #expect(registry.device(presenting: Array(other.utf8))?.name == "gate-2")
+        try FileManager.default.removeItem(atPath: path)
+        #expect(registry.device(presenting: Array(other.utf8)) == nil)
     }
 
     /// A τ, a membrane and a background frame serve only the device that asked for them; the

@@ -147,7 +147,7 @@ func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
         defer { try? FileManager.default.removeItem(at: folder) }
         try await stopping({ await dc.stop() }) {
             let grant = try dc.dataCenter.issueTau(TauRequest(width: 64, height: 48, blockSize: 8))
-            let limit = try dc.dataCenter.sealedFrameLimit(tauID: grant.id)
+            let limit = try dc.dataCenter.sealedFrameLimit(tauID: grant.id, device: nil)
             #expect(limit < 6 << 20, "a 64x48 frame's limit is its pixels and a fixed allowance: \(limit)")
             for (tau, expected) in [(grant.id, "413"), (String(repeating: "f", count: 32), "400")] {
                 let connection = try RawConnection(port: dc.server.port)
@@ -192,9 +192,37 @@ func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
             let chunks = stride(from: 0, to: sealed.count, by: piece).map { ByteBuffer(bytes: sealed[$0..<min(sealed.count, $0 + piece)]) }
             let request = Request(head: HTTPRequest(method: .post, scheme: "http", authority: "x", path: "/v1/frames"),
                                   body: RequestBody(asyncSequence: chunks.async))
-            let read = try await sealedFrameBody(request) { _ in sealed.count }
+            let read = try await withSealedFrameBody(request, limit: { _ in sealed.count }) { $0 }
             #expect(read == sealed, "pieces of \(piece)")
         }
+    }
+
+    /// Frames being uploaded hold at most the budget in all: an upload that would pass it is
+    /// refused (503) before its bytes are read, and what one took is given back when it is done.
+    @Test func uploadsInFlightHoldNoMoreThanTheBudget() async throws {
+        let roles = Roles(seed: 41)
+        var random = SplitMix64(seed: 41)
+        let sealed = try await roles.edge.prepare(randomImage(width: 64, height: 48, channels: 3, using: &random),
+                                                  areas: [Rect(x: 0, y: 0, width: 16, height: 16)]).sealed
+        let budget = ByteBudget(sealed.count + 10)
+        func request() -> Request {
+            var head = HTTPRequest(method: .post, scheme: "http", authority: "x", path: "/v1/frames")
+            head.headerFields[.contentLength] = "\(sealed.count)"
+            return Request(head: head, body: RequestBody(asyncSequence: [ByteBuffer(bytes: sealed)].async))
+        }
+        try await withSealedFrameBody(request(), limit: { _ in 1 << 30 }, budget: budget) { first in
+            #expect(first == sealed && budget.inUse == sealed.count, "the Content-Length is taken, not the τ's limit")
+            do {
+                _ = try await withSealedFrameBody(request(), limit: { _ in 1 << 30 }, budget: budget) { $0 }
+                Issue.record("a second upload passed the budget")
+            } catch let error as HTTPError {
+                #expect(error.status == .serviceUnavailable && error.headers[.retryAfter] == "1")
+            }
+        }
+        #expect(budget.inUse == 0)
+        // A Content-Length past the τ's limit is refused before the body is read.
+        await #expect(throws: HTTPError.self) { try await withSealedFrameBody(request(), limit: { _ in 100 }, budget: budget) { $0 } }
+        #expect(budget.inUse == 0)
     }
 
     /// A caller may have only so many requests in flight, and make only so many a second; what
@@ -216,18 +244,55 @@ func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
         #expect(admission.admit(caller: "f", now: t0) == .busy, "five in flight in all")
     }
 
-    /// Heavy work beyond the workers and the queue is refused at once with 503, not piled up.
+    /// Many callers (addresses without a token) cannot grow the rate table without bound: once a
+    /// caller's bucket has refilled it is forgotten, and the table never passes its ceiling.
+    @Test func theRateTableForgetsCallersThatWentAway() {
+        let admission = Admission(limits: ServerLimits(requestsInFlight: 1_000_000, requestsInFlightPerCaller: 10, requestsPerSecondPerCaller: 50))
+        let t0 = ContinuousClock.now
+        for i in 0..<(Admission.pruneAbove + 100) {
+            #expect(admission.admit(caller: "10.0.\(i / 256).\(i % 256)", now: t0) == .admitted)
+            admission.release(caller: "10.0.\(i / 256).\(i % 256)")
+        }
+        #expect(admission.trackedCallers > Admission.pruneAbove, "within a second nothing has refilled")
+        // A second later every one of those buckets is full again: the next admission prunes them.
+        #expect(admission.admit(caller: "late", now: t0 + .seconds(2)) == .admitted)
+        #expect(admission.trackedCallers == 1)
+        // Even callers arriving all within one second never hold more than the ceiling.
+        let t1 = t0 + .seconds(10)
+        for i in 0..<(Admission.maximumBuckets + 10) {
+            _ = admission.admit(caller: "c\(i)", now: t1 + .milliseconds(i % 2 == 0 ? 0 : 1100))
+            admission.release(caller: "c\(i)")
+        }
+        #expect(admission.trackedCallers <= Admission.maximumBuckets)
+    }
+
+    /// Heavy work beyond the workers and the queue is refused at once with 503, not piled up; and
+    /// one caller cannot take every worker, nor fill the queue, so another's job starts at once.
     @Test func heavyWorkBeyondTheQueueIsRefused() async throws {
         let heavy = HeavyWork(workers: 1, queue: 1)
         let release = DispatchSemaphore(value: 0)
-        let first = Task { try await heavy.run { release.wait(); return 1 } }
-        let second = Task { try await heavy.run { 2 } }
+        let first = Task { try await heavy.run(for: "a") { release.wait(); return 1 } }
+        let second = Task { try await heavy.run(for: "b") { 2 } }
         await settle(until: { heavy.inUse == 2 })
-        await #expect(throws: HTTPError.self) { try await heavy.run { 3 } }
+        await #expect(throws: HTTPError.self) { try await heavy.run(for: "c") { 3 } }
         release.signal()
         let (one, two) = (try await first.value, try await second.value)
         #expect(one == 1 && two == 2)
         #expect(try await heavy.run { 4 } == 4)
+
+        let fair = HeavyWork(workers: 2, queue: 8)
+        let slow = DispatchSemaphore(value: 0)
+        let hog = (0..<8).map { _ in Task { try await fair.run(for: "hog") { slow.wait(); return 0 } } }
+        await settle(until: { fair.inUse == 5 })
+        await #expect(throws: HTTPError.self, "the hog holds its share: half the workers and queue") {
+            try await fair.run(for: "hog") { 0 }
+        }
+        // The hog runs on one worker only: another camera's job takes the other, now.
+        #expect(try await fair.run(for: "camera") { 7 } == 7)
+        for _ in 0..<5 { slow.signal() }
+        var refused = 0
+        for task in hog { if (try? await task.value) == nil { refused += 1 } }
+        #expect(refused == 3, "8 asked, 5 held")
     }
 
     /// The largest frame is a setting, and a τ for more is refused naming it.

@@ -127,7 +127,7 @@ public enum PrivateCA {
         } catch {
             throw MSAIError.invalidArgument("\(tls.ca) and \(caKeyFile) are not the CA msai init made: \(error)")
         }
-        guard caKey.publicKey.derRepresentation == (try? P256.Signing.PublicKey(ca.publicKey))?.derRepresentation else {
+        guard caKey.publicKey.derRepresentation == P256.Signing.PublicKey(ca.publicKey)?.derRepresentation else {
             throw MSAIError.invalidArgument("\(caKeyFile) is not the key of the CA in \(tls.ca)")
         }
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])

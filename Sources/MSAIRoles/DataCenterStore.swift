@@ -104,6 +104,20 @@ public struct AuditVerification: Sendable, Equatable {
         a.entries == b.entries && a.firstBroken?.seq == b.firstBroken?.seq && a.firstBroken?.why == b.firstBroken?.why
     }
 
+    /// Checks that the log still holds `exported` (entries written out earlier, `msai audit
+    /// export`) as they were: each with its number and MAC, the last one included, so that a log
+    /// cut short or rewritten since is found. `log` is the whole log, already checked by `check`.
+    public static func holds(_ exported: [AuditEntry], in log: [AuditEntry]) -> (seq: Int, why: String)? {
+        for entry in exported {
+            guard let seq = entry.seq, let mac = entry.mac else { return (entry.seq ?? 0, "the export's entry has no number or MAC") }
+            guard seq >= 1, seq <= log.count else {
+                return (seq, "the log ends at entry \(log.count), and the export holds entry \(seq): the log was cut short")
+            }
+            guard log[seq - 1].mac == mac else { return (seq, "the log's entry \(seq) is not the one exported: the log was rewritten") }
+        }
+        return nil
+    }
+
     /// Checks `entries` (the whole log, in order) against `chain`: numbered 1, 2, 3… with no gap,
     /// and each MAC the link of its entry to the one before.
     public static func check(_ entries: [AuditEntry], chain: AuditChain) -> AuditVerification {
@@ -237,7 +251,31 @@ public struct AuditEntry: Codable, Equatable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case at, actor, action, reason, seq, mac
+        case atUnix = "at_unix"
         case frameID = "frame_id"
+    }
+
+    /// `at` twice: as a date (to the second, for people) and as seconds since 1970 exactly as the
+    /// MAC covers it, so that an exported entry can be checked against the log (`msai audit
+    /// verify --against`).
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(at, forKey: .at)
+        try c.encode(at.timeIntervalSince1970, forKey: .atUnix)
+        try c.encode(actor, forKey: .actor)
+        try c.encode(action, forKey: .action)
+        try c.encode(frameID, forKey: .frameID)
+        try c.encode(reason, forKey: .reason)
+        try c.encodeIfPresent(seq, forKey: .seq)
+        try c.encodeIfPresent(mac, forKey: .mac)
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let at = try c.decodeIfPresent(Double.self, forKey: .atUnix).map { Date(timeIntervalSince1970: $0) } ?? c.decode(Date.self, forKey: .at)
+        self.init(at: at, actor: try c.decode(String.self, forKey: .actor), action: try c.decode(String.self, forKey: .action),
+                  frameID: try c.decodeIfPresent(String.self, forKey: .frameID), reason: try c.decodeIfPresent(String.self, forKey: .reason),
+                  seq: try c.decodeIfPresent(Int.self, forKey: .seq), mac: try c.decodeIfPresent(String.self, forKey: .mac))
     }
 }
 

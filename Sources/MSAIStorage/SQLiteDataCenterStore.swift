@@ -482,9 +482,15 @@ public final class SQLiteDataCenterStore: DataCenterStore, Sendable {
         }
     }
 
-    public func verifyAudit() throws -> AuditVerification {
+    /// Checks the whole chain and, with `exported` (an earlier `msai audit export`), that the log
+    /// still holds each of those entries as it was.
+    public func verifyAudit() throws -> AuditVerification { try verifyAudit(against: []) }
+
+    public func verifyAudit(against exported: [AuditEntry]) throws -> AuditVerification {
         let entries = try run { try pool.read { db in try Row.fetchAll(db, sql: "SELECT * FROM audit ORDER BY seq").map(Self.entry) } }
-        return AuditVerification.check(entries, chain: auditChain)
+        let result = AuditVerification.check(entries, chain: auditChain)
+        guard result.firstBroken == nil, let broken = AuditVerification.holds(exported, in: entries) else { return result }
+        return AuditVerification(entries: entries.count, firstBroken: broken)
     }
 
     private static func entry(_ row: Row) -> AuditEntry {

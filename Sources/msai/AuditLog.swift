@@ -25,17 +25,25 @@ struct AuditLog: ParsableCommand {
         subcommands: [Verify.self, Export.self])
 
     struct Verify: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Check every entry's MAC and link; exit 65 at the first broken one.")
+        static let configuration = CommandConfiguration(
+            abstract: "Check every entry's MAC and link; exit 65 at the first broken one.",
+            discussion: """
+                The chain alone cannot show that entries were cut off its end. With --against, an \
+                export kept off the machine (msai audit export) is checked too: the log must still \
+                hold every exported entry, with the same number and MAC.
+                """)
         @OptionGroup var config: ConfigOptions
+        @Option(help: ArgumentHelp("An earlier export (JSON lines) the log must still hold.", valueName: "file")) var against: String?
 
         func run() throws {
             do {
-                let result = try openStore(config).verifyAudit()
+                let exported = try against.map(readExport) ?? []
+                let result = try openStore(config).verifyAudit(against: exported)
                 if let broken = result.firstBroken {
                     printError("the audit chain breaks at entry \(broken.seq) (\(result.entries) entries before it hold): \(broken.why)")
                     throw ExitCode(65)
                 }
-                print("\(result.entries) audit entries, chain intact")
+                print("\(result.entries) audit entries, chain intact" + (against.map { ", holding the \(exported.count) entries of \($0)" } ?? ""))
             } catch let error as MSAIError {
                 throw fail(error)
             }
@@ -82,6 +90,21 @@ struct AuditLog: ParsableCommand {
             } catch let error as MSAIError {
                 throw fail(error)
             }
+        }
+    }
+}
+
+/// The entries of an export (JSON lines), with a message naming the line that is not one.
+private func readExport(_ path: String) throws -> [AuditEntry] {
+    guard let data = FileManager.default.contents(atPath: path) else { throw MSAIError.io("\(path): no such file") }
+    let decoder = JSONDecoder()
+    decoder.dateDecodingStrategy = .iso8601
+    return try data.split(separator: 10).enumerated().compactMap { index, line in
+        guard !line.allSatisfy({ $0 == 32 || $0 == 13 }) else { return nil }
+        do {
+            return try decoder.decode(AuditEntry.self, from: Data(line))
+        } catch {
+            throw MSAIError.invalidArgument("\(path), line \(index + 1): not an audit entry of msai audit export (\(describe(error)))")
         }
     }
 }

@@ -165,6 +165,28 @@ extension EdgeCamera.MaskedFrame {
         let exported = try cli.msai(["audit", "export", "--config", configPath])
         #expect(exported.status == 0 && exported.stdout.split(separator: "\n").count == 6 && exported.stdout.contains("\"mac\""))
         #expect(try cli.msai(["audit", "verify", "--config", configPath]).stdout.contains("6 audit entries, chain intact"))
+        let exportPath = folder.appendingPathComponent("audit.jsonl").path
+        try exported.stdout.write(toFile: exportPath, atomically: true, encoding: .utf8)
+        #expect(try cli.msai(["audit", "verify", "--against", exportPath, "--config", configPath]).stdout
+            .contains("6 audit entries, chain intact, holding the 6 entries of"))
+        // An export is checked by the exact instant the MAC covers, not the date to the second.
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        let first = try decoder.decode(AuditEntry.self, from: Data(exported.stdout.split(separator: "\n")[0].utf8))
+        let link = try SQLiteDataCenterStore(path: path, masterKey: NetworkTests.masterKey).auditLog(after: 0, limit: 1)[0]
+        #expect(first.at == link.at && first.mac == link.mac)
+
+        // Cutting the log's tail keeps the chain whole, but not what was exported.
+        let tail = try DatabaseQueue(path: path)
+        try await tail.write { try $0.execute(sql: "DELETE FROM audit WHERE seq = 6") }
+        #expect(try cli.msai(["audit", "verify", "--config", configPath]).status == 0, "the chain alone cannot see a cut tail")
+        let cut = try cli.msai(["audit", "verify", "--against", exportPath, "--config", configPath])
+        #expect(cut.status == 65 && cut.stderr.contains("the log ends at entry 5, and the export holds entry 6: the log was cut short"), "\(cut.stderr)")
+        try tail.close()
+        do {
+            let store = try SQLiteDataCenterStore(path: path, masterKey: NetworkTests.masterKey)
+            try store.appendAudit(AuditEntry(actor: "recoverer:x", action: "recovered", frameID: "f6", reason: "r6"))
+        }
 
         // Without the master key: a reason changed, then an entry dropped, then a forged MAC.
         let queue = try DatabaseQueue(path: path)

@@ -8,7 +8,7 @@ DEMO_OUT ?= runs/demo
 
 PREFIX ?= $(HOME)/.local
 
-.PHONY: all deps build release install test test-core fuzz fuzz-build fuzz-smoke load demo bench eval-detect clean vectors
+.PHONY: all deps build release install test test-core fuzz fuzz-build fuzz-smoke load schemathesis demo bench eval-detect clean vectors
 
 all: build
 
@@ -63,6 +63,12 @@ bench: deps
 load: release
 	$(SWIFT) build -c release --product msai-load
 	.build/release/msai-load $(LOAD_ARGS)
+
+# Property-based tests generated from docs/openapi by schemathesis (from PyPI, in a venv under
+# .build) against the roles as msai up starts them over TLS on loopback: every answer documented,
+# no schema-valid request refused, 405 for undeclared methods; MAX_EXAMPLES per operation (50).
+schemathesis: release
+	scripts/schemathesis.sh .build/release/msai
 
 # Precision and recall per class of each detector and of the default policy, against Datasets/labels/.
 eval-detect: release

@@ -114,6 +114,9 @@ struct RequireRole: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let needed = roles.map(\.article).joined(separator: " or ")
         guard var caller = context.identity else {
+            if bearerToken(request) == nil, (try? await context.channel.nioSSL_peerCertificate().get()) != nil {
+                throw HTTPError(.unauthorized, message: "this connection's client certificate is no enrolled, unrevoked device's (msai device list)")
+            }
             throw HTTPError(.unauthorized, message: bearerToken(request) == nil
                 ? "missing bearer token: this endpoint needs the token of \(needed)"
                 : "wrong token: this endpoint needs the token of \(needed)")
@@ -171,7 +174,7 @@ final class RoleRoutes {
     /// The router, every other method on a registered path answered 405 with the Allow header
     /// (as the OpenAPI documents say), before any authentication is asked for.
     var finished: Router<RoleRequestContext> {
-        let all: [HTTPRequest.Method] = [.get, .head, .post, .put, .patch, .delete, .options]
+        let all: [HTTPRequest.Method] = [.get, .head, .post, .put, .patch, .delete, .options, .trace, HTTPRequest.Method("QUERY")!]
         for key in order {
             let allowed = methods[key] ?? []
             let allow = all.filter(allowed.contains).map(\.rawValue).joined(separator: ", ")

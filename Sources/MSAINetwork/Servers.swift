@@ -112,6 +112,11 @@ func httpError(_ error: Error) -> Error {
     }
 }
 
+/// `GET /v1/health`'s answer: "ok", as text.
+@Sendable func healthy() -> Response {
+    Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: "ok")))
+}
+
 /// The cloud platform as an HTTP service.
 ///
 ///     POST /v1/membranes   edge token   {"rows","cols","channels","mode"} → membrane bytes,
@@ -121,7 +126,7 @@ public enum CloudService {
     public static func router(cloud: CloudPlatform, edgeTokens: [String], devices: DeviceRegistry? = nil, limits: ServerLimits = ServerLimits(),
                               heavy: HeavyWork) -> Router<RoleRequestContext> {
         let routes = RoleRoutes(tokens: [.edge: edgeTokens], devices: devices, limits: limits)
-        routes.on(.get, "/v1/health", access: .anyone) { _, _ in Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "ok"))) }
+        routes.on(.get, "/v1/health", access: .anyone) { _, _ in healthy() }
         routes.on(.post, "/v1/membranes", access: .only([.edge])) { request, context -> Response in
             let device = try context.caller().device
             let message = try decodeJSON(MembraneRequestBody.self, from: try await body(request, limit: BodyLimits.control), what: "membrane request")
@@ -191,7 +196,7 @@ public enum DataCenterService {
             headers[.cacheControl] = "no-store"
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: try PNGCodec.encode(pixels))))
         }
-        routes.on(.get, "/v1/health", access: .anyone) { _, _ in Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "ok"))) }
+        routes.on(.get, "/v1/health", access: .anyone) { _, _ in healthy() }
         routes.on(.post, "/v1/keys", access: .only([.cloud])) { request, context -> Response in
             let key = try decodeJSON(MembraneKeyBody.self, from: try await body(request, limit: BodyLimits.control), what: "membrane key")
             do {

@@ -391,7 +391,7 @@ public final class SQLiteDataCenterStore: DataCenterStore, Sendable {
         var after: (time: Double, id: String) = (-Double.infinity, "")
         if let cursor {
             let parts = cursor.split(separator: ":", maxSplits: 1).map(String.init)
-            guard parts.count == 2, let bits = UInt64(parts[0]) else { throw MSAIError.invalidArgument("'\(cursor)' is not a page cursor msai gave") }
+            guard parts.count == 2, let bits = UInt64(parts[0]) else { throw MSAIError.invalidArgument("'\(cursor.prefix(80))' is not a page cursor msai gave") }
             after = (Double(bitPattern: bits), parts[1])
         }
         let rows = try run {

@@ -856,6 +856,9 @@ import Testing
                     let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
                     let secured = operation["security"] != nil
                     #expect(Int(response.status.code) == (secured ? 401 : 200), "\(role) \(method.uppercased()) \(path)")
+                    if !secured {
+                        #expect(response.headers.first(name: "Content-Type")?.hasPrefix("text/plain") == true, "\(role) \(path) names its type")
+                    }
                     let documented = (operation["responses"] as! [String: Any]).keys
                     #expect(documented.contains(String(response.status.code)), "\(role) \(method) \(path) answers an undocumented \(response.status.code)")
                     checked += 1
@@ -864,7 +867,7 @@ import Testing
             #expect(checked >= (role == "cloud" ? 2 : 10))
             // A method a path does not declare: 405, naming the ones it does, before any token is asked for.
             for (path, operations) in paths {
-                for method in [HTTPMethod.GET, .POST, .PUT, .DELETE] where operations[method.rawValue.lowercased()] == nil {
+                for method in [HTTPMethod.GET, .POST, .PUT, .DELETE, .PATCH, .OPTIONS, .TRACE] where operations[method.rawValue.lowercased()] == nil {
                     var request = HTTPClientRequest(url: base + path.replacingOccurrences(of: "{id}", with: "x"))
                     request.method = method
                     let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))

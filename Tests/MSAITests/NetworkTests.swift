@@ -23,7 +23,9 @@ import Testing
     }()
     static let masterKey = try! MasterKey.load(file: masterKeyFile)
     static let config = RoleConfiguration.fresh(masterKeyFile: masterKeyFile)
-    static let quick = RetryPolicy(deadline: .seconds(2), attempts: 2, firstBackoff: .milliseconds(50))
+    /// Short enough that a test of a role that cannot be reached ends soon, long enough for a TLS
+    /// handshake, a membrane and a deposit on two busy cores (make test runs suites side by side).
+    static let quick = RetryPolicy(deadline: .seconds(6), attempts: 2, firstBackoff: .milliseconds(50))
 
     /// A data center (SQLite in a temporary folder) and a cloud that reaches it.
     struct Deployment {

@@ -25,8 +25,10 @@ public struct PrivacyPolicy: Codable, Equatable, Sendable {
     public var personThreshold: Double = 0.25
     public var vehicleThreshold: Double = 0.25
     public var nmsThreshold: Double = 0.45
-    /// Face detectors to run, merged: "yunet", "res10". YuNet also gives the eyes.
-    public var faceDetectors: [String] = ["yunet", "res10"]
+    /// Face detectors to run, merged: "yunet", "res10". YuNet also gives the eyes. YuNet alone
+    /// by default: res10 found no labelled face YuNet missed, and no area YuNet's did not cover,
+    /// at a fifth of the detection time (docs/DETECTION.md, "What a lever buys").
+    public var faceDetectors: [String] = ["yunet"]
     public var faceThreshold: Double = 0.6
     /// Plate detectors to run, merged: "haar-russian", "haar-rus16", "ssd".
     public var plateDetectors: [String] = ["haar-russian", "ssd"]

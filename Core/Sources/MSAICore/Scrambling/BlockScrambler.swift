@@ -95,8 +95,10 @@ public struct ScrambleKey: Equatable, Sendable {
     }
 }
 
-/// Block scrambling and its inverse. Pure data movement: whole block rows are copied
-/// with memcpy, so the cost is close to one copy of the frame.
+/// Block scrambling and its inverse. Pure data movement, a block's rows copied one by one into
+/// an output that is not first filled: about 3 copies of the frame's time when the frame fits in
+/// the cache (640 × 480), 8 when it does not (1080p), where reading blocks in τ's random order
+/// costs a cache line and more per 24-byte row (docs/BENCHMARKS.md).
 public enum BlockScrambler {
     public static func scramble(_ image: PixelBuffer, layout: BlockLayout, key: ScrambleKey) throws -> PixelBuffer {
         try move(image, layout: layout, key: key, forward: true)
@@ -117,18 +119,22 @@ public enum BlockScrambler {
         let channels = image.channels, b = layout.blockSize, columns = layout.blockColumns
         let stride = image.width * channels
         let blockRowBytes = b * channels
-        var out = image.samples
-        image.samples.withUnsafeBufferPointer { source in
-            out.withUnsafeMutableBufferPointer { target in
-                let src = source.baseAddress!, dst = target.baseAddress!
+        let count = image.samples.count
+        // Every sample is written below (tau covers every whole block, the edge permutation
+        // every other pixel), so the output starts uninitialised rather than as a copy.
+        let out = [UInt8](unsafeUninitializedCapacity: count) { target, initialized in
+            image.samples.withUnsafeBufferPointer { source in
+                let src = UnsafeRawPointer(source.baseAddress!), dst = UnsafeMutableRawPointer(target.baseAddress!)
                 for i in 0..<key.tau.count {
                     let other = key.tau[i]
                     // forward: scrambled block i <- block tau[i]; backward: block tau[i] <- scrambled block i
                     let (to, from) = forward ? (i, other) : (other, i)
-                    let fromOrigin = (from / columns) * b * stride + (from % columns) * blockRowBytes
-                    let toOrigin = (to / columns) * b * stride + (to % columns) * blockRowBytes
-                    for row in 0..<b {
-                        (dst + toOrigin + row * stride).update(from: src + fromOrigin + row * stride, count: blockRowBytes)
+                    var fromRow = src + ((from / columns) * b * stride + (from % columns) * blockRowBytes)
+                    var toRow = dst + ((to / columns) * b * stride + (to % columns) * blockRowBytes)
+                    for _ in 0..<b {
+                        copyRow(toRow, fromRow, blockRowBytes)
+                        fromRow += stride
+                        toRow += stride
                     }
                 }
                 if key.edge.count > 0 {
@@ -136,11 +142,29 @@ public enum BlockScrambler {
                     for i in 0..<key.edge.count {
                         let other = positions[key.edge[i]], here = positions[i]
                         let (to, from) = forward ? (here, other) : (other, here)
-                        (dst + to * channels).update(from: src + from * channels, count: channels)
+                        (dst + to * channels).copyMemory(from: src + from * channels, byteCount: channels)
                     }
                 }
             }
+            initialized = count
         }
         return try PixelBuffer(width: image.width, height: image.height, channels: channels, samples: out)
+    }
+}
+
+/// One row of a block: the usual sizes (8 × 8 blocks of RGB or grey) as a few unaligned loads and
+/// stores, which a call to memmove for 24 bytes would cost several times over.
+@inline(__always)
+private func copyRow(_ target: UnsafeMutableRawPointer, _ source: UnsafeRawPointer, _ bytes: Int) {
+    switch bytes {
+    case 24:
+        target.storeBytes(of: source.loadUnaligned(as: SIMD16<UInt8>.self), as: SIMD16<UInt8>.self)
+        target.storeBytes(of: source.loadUnaligned(fromByteOffset: 16, as: UInt64.self), toByteOffset: 16, as: UInt64.self)
+    case 8:
+        target.storeBytes(of: source.loadUnaligned(as: UInt64.self), as: UInt64.self)
+    case 32:
+        target.storeBytes(of: source.loadUnaligned(as: SIMD32<UInt8>.self), as: SIMD32<UInt8>.self)
+    default:
+        target.copyMemory(from: source, byteCount: bytes)
     }
 }

@@ -54,6 +54,39 @@ import Testing
         #expect((0..<edges.count).filter { key.edge[$0] == $0 }.count < edges.count / 10)
     }
 
+    /// The convention, checked on every pixel of large labelled frames with partial edge blocks,
+    /// in both directions, for the block and channel counts that have their own row copies
+    /// (8 × 8 blocks of RGB or grey) and others.
+    @Test func everyPixelOfLargeFramesMovesByTheConvention() async throws {
+        for (w, h, b, channels) in [(1029, 773, 8, 3), (1501, 1403, 8, 1), (1030, 700, 16, 3), (1100, 900, 5, 3), (333, 211, 4, 1), (700, 500, 32, 1)] {
+            var samples = [UInt8](repeating: 0, count: w * h * channels)
+            for i in 0..<(w * h) {
+                for c in 0..<channels { samples[i * channels + c] = UInt8(truncatingIfNeeded: i >> (8 * (c % 3))) }
+            }
+            let image = try PixelBuffer(width: w, height: h, channels: channels, samples: samples)
+            let layout = try BlockLayout(width: w, height: h, blockSize: b)
+            let key = try ScrambleKey.derive(seed: seed, layout: layout, using: TestKeystream.self)
+            let scrambled = try BlockScrambler.scramble(image, layout: layout, key: key)
+            // The reference: scrambled block i holds block tau[i], pixel by pixel.
+            var expected = samples
+            let columns = layout.blockColumns
+            for i in 0..<layout.blockCount {
+                let from = key.tau[i]
+                for dy in 0..<b {
+                    let target = ((i / columns) * b + dy) * w + (i % columns) * b
+                    let source = ((from / columns) * b + dy) * w + (from % columns) * b
+                    expected[(target * channels)..<((target + b) * channels)] = samples[(source * channels)..<((source + b) * channels)]
+                }
+            }
+            let edges = layout.edgePixelIndices()
+            for i in 0..<edges.count {
+                expected[(edges[i] * channels)..<((edges[i] + 1) * channels)] = samples[(edges[key.edge[i]] * channels)..<((edges[key.edge[i]] + 1) * channels)]
+            }
+            #expect(scrambled.samples == expected, "\(w)x\(h), blocks of \(b), \(channels) channel(s)")
+            #expect(try BlockScrambler.unscramble(scrambled, layout: layout, key: key) == image)
+        }
+    }
+
     /// With fewer than two whole blocks a block permutation moves nothing, so such frames are
     /// permuted pixel by pixel: an 8×8 frame with 8×8 blocks is not sent as it is.
     @Test func framesWithFewerThanTwoBlocksArePermutedPixelByPixel() async throws {

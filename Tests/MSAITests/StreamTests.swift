@@ -201,6 +201,34 @@ import Testing
         #expect(third.dropFirst().compactMap { senders.accept($0, from: "intruder") }.isEmpty)
     }
 
+    /// A frame taken from a queue (or pushed out of it) is no longer held by it: 64 taken frames
+    /// kept until the queue compacted once held 400 MB of an edge's memory.
+    @Test func aQueueLetsGoOfWhatWasTakenOrDropped() async {
+        final class Frame: Sendable { let bytes = [UInt8](repeating: 1, count: 16) }
+        for whenFull in [StageQueue<Frame>.WhenFull.wait, .dropOldest] {
+            let queue = StageQueue<Frame>(capacity: 2, whenFull: whenFull)
+            weak var taken: Frame?
+            do {
+                let frame = Frame()
+                taken = frame
+                await queue.push(frame)
+                _ = await queue.pop()
+            }
+            #expect(taken == nil, "\(whenFull): the queue still holds a frame it gave out")
+            if whenFull == .dropOldest {
+                weak var dropped: Frame?
+                do {
+                    let frame = Frame()
+                    dropped = frame
+                    await queue.push(frame)
+                    await queue.push(Frame())
+                    _ = await queue.push(Frame())  // pushes the first one out
+                }
+                #expect(dropped == nil, "the queue still holds a frame it pushed out")
+            }
+        }
+    }
+
     @Test func aLiveQueueDropsTheOldestAndAWaitingQueueHoldsTheProducer() async {
         let live = StageQueue<Int>(capacity: 2, whenFull: .dropOldest)
         #expect(await live.push(1) == nil)

@@ -2,13 +2,13 @@
 #   make demo   install what is missing, build, evaluate the bundled images, print where the output is
 #   make test   install what is missing, build, run the whole test suite
 SHELL := /bin/bash
-DEB_PACKAGES := libopencv-dev libturbojpeg0-dev libgmp-dev libpng-dev libsqlite3-dev libzstd-dev liblz4-dev libqoi-dev libjxl-dev pkg-config chromium
+DEB_PACKAGES := libopencv-dev libturbojpeg0-dev libgmp-dev libpng-dev libsqlite3-dev libzstd-dev liblz4-dev libqoi-dev libjxl-dev pkg-config chromium time
 SWIFT ?= swift
 DEMO_OUT ?= runs/demo
 
 PREFIX ?= $(HOME)/.local
 
-.PHONY: all deps build release install test test-core fuzz fuzz-build fuzz-smoke load schemathesis demo bench eval-detect clean vectors
+.PHONY: all deps build release install test test-core fuzz fuzz-build fuzz-smoke load schemathesis demo bench deface eval-detect clean vectors
 
 all: build
 
@@ -53,9 +53,18 @@ demo: release
 	scripts/demo.sh $(DEMO_OUT)
 
 # Median timings of detection (1 and 2 OpenCV threads), masking, scrambling and codecs.
-bench: deps
+# Its edge section runs msai up and msai edge on Datasets/vtest.avi as processes, beside deface
+# (installed by make deface when PyPI can be reached; the bench says when it is absent).
+# BENCH=edge (or detect, core, roles, storage, codecs) runs one section.
+bench: release
+	-$(MAKE) deface
 	$(SWIFT) build -c release --product msai-bench
-	GLIBC_TUNABLES=glibc.malloc.mmap_threshold=268435456:glibc.malloc.trim_threshold=536870912 .build/release/msai-bench
+	GLIBC_TUNABLES=glibc.malloc.mmap_threshold=268435456:glibc.malloc.trim_threshold=536870912 .build/release/msai-bench $(BENCH)
+
+# deface (the peer for edge speed: CenterFace on onnxruntime) from PyPI, in a venv under .build.
+DEFACE_VENV := .build/deface-venv
+deface:
+	@test -x $(DEFACE_VENV)/bin/deface || { python3 -m venv $(DEFACE_VENV) && $(DEFACE_VENV)/bin/pip install --quiet 'deface==1.5.0' 'onnxruntime==1.32.0'; }
 
 # The data center and the cloud as processes on loopback (TLS) under 16 edges sending frames, 48
 # slow clients and 4 uploads of 64 MiB at once, bounded in count and time: accepted frames/s,

@@ -47,7 +47,7 @@ let package = Package(
     targets: [
         .target(
             name: "MSAICrypto",
-            dependencies: [core, .product(name: "Crypto", package: "swift-crypto")]
+            dependencies: [core, .product(name: "Crypto", package: "swift-crypto"), .product(name: "_CryptoExtras", package: "swift-crypto")]
         ),
         .systemLibrary(name: "CGMP", path: "Sources/CGMP"),
         .target(name: "MSAIBigInt", dependencies: [core, "MSAICrypto", "CGMP"]),
@@ -130,7 +130,8 @@ let package = Package(
         ),
         .executableTarget(
             name: "msai-bench",
-            dependencies: [core, "MSAICrypto", "MSAIImageIO", "MSAIVision", "MSAIRoles", "MSAINetwork", "MSAIStorage", "MSAIStreaming", "CMSAIBenchCodecs"]
+            dependencies: [core, "MSAICrypto", "MSAIImageIO", "MSAIVision", "MSAIRoles", "MSAINetwork", "MSAIStorage", "MSAIStreaming", "CMSAIBenchCodecs",
+                           .product(name: "Crypto", package: "swift-crypto")]
         ),
         .testTarget(
             name: "MSAITests",

@@ -1,14 +1,16 @@
 import Crypto
 import Foundation
+import _CryptoExtras
 import MSAICore
 
 /// The project's PRF: the ChaCha20 keystream (RFC 8439) under the 256-bit seed as key.
 ///
 /// The stream for a domain is the concatenation, for chunk i = 0, 1, 2, …, of the first
 /// 16 384 bytes of ChaCha20(key = seed, nonce = domain tag (4 ASCII bytes) ‖ i as 8 bytes
-/// big-endian, initial block counter 1). swift-crypto exposes ChaCha20 only inside the
-/// ChaCha20-Poly1305 AEAD, whose ciphertext of an all-zero plaintext is exactly that
-/// keystream (RFC 8439 §2.8: encryption starts at block counter 1), so that is how it is read.
+/// big-endian, initial block counter 1). It is read through swift-crypto's raw ChaCha20 counter
+/// mode (`_CryptoExtras`), as the encryption of zeros from block counter 1: the same bytes as
+/// the ciphertext of ChaCha20-Poly1305 over zeros (RFC 8439 §2.8), which msai 2.0 read, without
+/// the Poly1305 tag it then computed and threw away.
 /// `Tests/MSAITests/Vectors` holds vectors made by an independent implementation.
 public struct ChaCha20Keystream: Keystream {
     public static let chunkSize = 16_384
@@ -16,7 +18,7 @@ public struct ChaCha20Keystream: Keystream {
     private let key: SymmetricKey
     private let domain: KeystreamDomain
     private var chunkIndex: UInt64 = 0
-    private var buffer: [UInt8] = []
+    private var buffer = Data()
     private var position = 0
 
     public init(seed: [UInt8], domain: KeystreamDomain) throws {
@@ -28,32 +30,44 @@ public struct ChaCha20Keystream: Keystream {
     }
 
     public mutating func nextBytes(_ count: Int) -> [UInt8] {
-        var out = [UInt8]()
-        out.reserveCapacity(count)
-        while out.count < count {
-            if position == buffer.count { refill() }
-            let take = min(count - out.count, buffer.count - position)
-            out.append(contentsOf: buffer[position..<(position + take)])
-            position += take
+        [UInt8](unsafeUninitializedCapacity: count) { out, initialized in
+            var filled = 0
+            while filled < count {
+                if position == buffer.count { refill() }
+                let take = min(count - filled, buffer.count - position)
+                buffer.withUnsafeBytes { chunk in
+                    UnsafeMutableRawBufferPointer(rebasing: UnsafeMutableRawBufferPointer(out)[filled..<(filled + take)])
+                        .copyMemory(from: UnsafeRawBufferPointer(rebasing: chunk[position..<(position + take)]))
+                }
+                filled += take
+                position += take
+            }
+            initialized = count
         }
-        return out
     }
 
     private mutating func refill() {
         var nonce = domain.nonceTag
         withUnsafeBytes(of: chunkIndex.bigEndian) { nonce.append(contentsOf: $0) }
         chunkIndex += 1
-        buffer = Self.rawKeystream(key: key, nonce: nonce, count: Self.chunkSize)
+        buffer = Self.keystream(key: key, nonce: nonce, count: Self.chunkSize)
         position = 0
     }
 
-    /// The first `count` bytes of ChaCha20(key, 12-byte nonce) from block counter 1:
-    /// the ciphertext of `count` zero bytes under ChaCha20-Poly1305.
-    public static func rawKeystream(key: SymmetricKey, nonce: [UInt8], count: Int) -> [UInt8] {
+    private static let zeroChunk = Data(count: chunkSize)
+
+    /// ChaCha20(key, nonce) from block counter 1, `count` bytes, as Data.
+    static func keystream(key: SymmetricKey, nonce: [UInt8], count: Int) -> Data {
         precondition(nonce.count == 12, "ChaCha20 nonces are 12 bytes")
-        // A 12-byte nonce and a 32-byte key are always valid, so these cannot fail.
-        let box = try! ChaChaPoly.seal(Data(count: count), using: key, nonce: try! ChaChaPoly.Nonce(data: nonce))
-        return Array(box.ciphertext)
+        let zeros = count == chunkSize ? zeroChunk : Data(count: count)
+        // A 12-byte nonce, a 32-byte key and counter 1 are always valid, so this cannot fail.
+        return try! Insecure.ChaCha20CTR.encrypt(zeros, using: key, counter: try! Insecure.ChaCha20CTR.Counter(offset: 1),
+                                                 nonce: try! Insecure.ChaCha20CTR.Nonce(data: nonce))
+    }
+
+    /// The first `count` bytes of ChaCha20(key, 12-byte nonce) from block counter 1.
+    public static func rawKeystream(key: SymmetricKey, nonce: [UInt8], count: Int) -> [UInt8] {
+        Array(keystream(key: key, nonce: nonce, count: count))
     }
 
     /// The same, for a key given as bytes (32 of them).

@@ -156,7 +156,7 @@ public final class EdgeCamera: Sendable {
                 pixels: scrambled, manifest: manifest, ciphertexts: ciphertexts, format: format, compressionLevel: compressionLevel)
         }
         let sealed = try timed("seal", into: &timings) { try SealedFrame.seal(encoded, tauID: tau.id, key: keys.sealing) }
-        let areaSamples = try frame.sampleSet(coveredBy: areas).count
+        let areaSamples = MaskCoverage.pixelsCovered(of: frame.bounds, by: areas) * frame.channels
         return MaskedFrame(
             sealed: sealed, encoded: encoded, format: format, scrambled: scrambled, maskedAreas: masked, manifest: manifest, leakedSamples: leaked,
             areaSamples: areaSamples, timings: timings)

@@ -37,6 +37,8 @@ actor DetectionBoard<C: Clock> where C.Duration == Duration {
 
     func newest(atOrBefore sequence: Int) -> AreaCarrier.Detected? { ledger.newest(atOrBefore: sequence) }
 
+    func recent(atOrBefore sequence: Int, count: Int) -> [AreaCarrier.Detected] { ledger.recent(atOrBefore: sequence, count: count) }
+
     func forget(before sequence: Int) { ledger.forget(before: sequence) }
 
     /// Waiters not yet woken (for tests).

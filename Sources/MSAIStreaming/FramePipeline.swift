@@ -250,8 +250,9 @@ public final class FramePipeline: Sendable {
         while let item = await stages.toMask.pop() {
             await stages.board.wait(for: schedule.detection(for: item.sequence), upTo: settings.detectionWait)
             let frame = item.frame
+            let recent = await stages.board.recent(atOrBefore: item.sequence, count: 1 + settings.carrier.hold)
             let decision = carrier.decide(frame: item.sequence, time: frame.time, width: frame.pixels.width,
-                                          height: frame.pixels.height, detection: await stages.board.newest(atOrBefore: item.sequence))
+                                          height: frame.pixels.height, detection: recent.first, earlier: Array(recent.dropFirst()))
             let areas: [Rect]
             switch decision {
             case .areas(let carried, _, _): areas = carried
@@ -273,7 +274,7 @@ public final class FramePipeline: Sendable {
                 await counters.failed()
                 await onFrame(item.outcome(decision, receipt: nil, error: error))
             }
-            await stages.board.forget(before: schedule.forgettable(after: item.sequence))
+            await stages.board.forget(before: schedule.forgettable(after: item.sequence, hold: settings.carrier.hold))
         }
         await stages.toSend.finish()
     }

@@ -102,3 +102,75 @@ public final class PreviewVideo: Sendable {
         }
     }
 }
+
+/// `msai edge --areas-log FILE`: one JSON line per frame that reached the mask stage, saying what
+/// was masked on it (the areas, or the whole frame), which detection the areas came from and how
+/// many frames old it was, and whether the frame was sent. It stays on the camera: it holds where
+/// people were, which the data center learns only from the sealed frame. `make bench` reads it to
+/// measure the stream's coverage against detection on every frame at full settings.
+public actor MaskedAreasLog {
+    /// One line of the log.
+    public struct Entry: Codable, Sendable, Equatable {
+        /// The frame's number in the source, and among the frames admitted (after drops and the
+        /// motion gate: `detected_at` counts in the same numbering).
+        public let frame: Int
+        public let sequence: Int
+        /// The areas masked, as x, y, width, height; the whole frame's bounds when masked whole.
+        public let areas: [[Int]]
+        public let whole: Bool
+        /// The frame whose detection gave the areas, and how many frames before this one it was.
+        public let detectedAt: Int?
+        public let age: Int?
+        public let sent: Bool
+        public let error: String?
+
+        enum CodingKeys: String, CodingKey {
+            case frame, sequence, areas, whole, sent, error
+            case detectedAt = "detected_at"
+            case age
+        }
+
+        public var rects: [Rect] { areas.compactMap { $0.count == 4 ? Rect(x: $0[0], y: $0[1], width: $0[2], height: $0[3]) : nil } }
+    }
+
+    private let handle: FileHandle
+    private let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return encoder
+    }()
+
+    /// Creates (or empties) the file at `path`.
+    public init(path: String) throws {
+        guard FileManager.default.createFile(atPath: path, contents: nil), let handle = FileHandle(forWritingAtPath: path) else {
+            throw MSAIError.io("cannot write the areas log \(path)")
+        }
+        self.handle = handle
+    }
+
+    public func record(_ outcome: FramePipeline.Outcome) throws {
+        let entry: Entry
+        switch outcome.decision {
+        case .areas(let areas, let detectedAt, let age):
+            entry = Entry(frame: outcome.frame.index, sequence: outcome.sequence, areas: areas.map { [$0.x, $0.y, $0.width, $0.height] }, whole: false,
+                          detectedAt: detectedAt, age: age, sent: outcome.receipt != nil, error: outcome.error)
+        case .wholeFrame:
+            let b = outcome.frame.pixels.bounds
+            entry = Entry(frame: outcome.frame.index, sequence: outcome.sequence, areas: [[b.x, b.y, b.width, b.height]], whole: true,
+                          detectedAt: nil, age: nil, sent: outcome.receipt != nil, error: outcome.error)
+        }
+        try handle.write(contentsOf: try encoder.encode(entry) + Data("\n".utf8))
+    }
+
+    public func close() throws { try handle.close() }
+
+    /// The entries of a log file, in order.
+    public static func read(_ path: String) throws -> [Entry] {
+        let decoder = JSONDecoder()
+        return try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").enumerated().map { number, line in
+            do { return try decoder.decode(Entry.self, from: Data(line.utf8)) } catch {
+                throw MSAIError.invalidArgument("\(path) line \(number + 1): not an areas-log entry (\(error))")
+            }
+        }
+    }
+}

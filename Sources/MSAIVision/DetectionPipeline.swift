@@ -44,9 +44,15 @@ public final class DetectionPipeline {
             : image
         var all: [Detection] = []
         var times: [String: Double] = [:]
+        let hasYOLO = detectors.contains { $0 is YOLODetector }
         for detector in detectors {
             let start = ContinuousClock.now
-            all += try detector.detect(input)
+            if let cascade = detector as? CascadeDetector, policy.plateCascadeScope == .vehicles, hasYOLO {
+                // YOLO ran first (it is first in `detectors`): plates are looked for on its vehicles.
+                all += try cascade.detect(input, within: all.filter { $0.privacyClass == .vehicle }.map { Self.grown($0.rect, by: 0.2) })
+            } else {
+                all += try detector.detect(input)
+            }
             let elapsed = ContinuousClock.now - start
             times[detector.name] = milliseconds(elapsed)
         }
@@ -61,6 +67,14 @@ public final class DetectionPipeline {
             }
         }
         return (mergeOverlapping(all), times)
+    }
+}
+
+extension DetectionPipeline {
+    /// `rect` widened by `share` of its width and height on each side.
+    static func grown(_ rect: Rect, by share: Double) -> Rect {
+        let dx = Int((Double(rect.width) * share).rounded(.up)), dy = Int((Double(rect.height) * share).rounded(.up))
+        return Rect(x: rect.x - dx, y: rect.y - dy, width: rect.width + 2 * dx, height: rect.height + 2 * dy)
     }
 }
 

@@ -46,6 +46,19 @@ final class Network {
             Placement(inputWidth: width, inputHeight: height, resizedWidth: width, resizedHeight: height, padX: 0, padY: 0)
         }
 
+        /// Keeps the aspect ratio: the longer side becomes `size`, the shorter one is padded only
+        /// up to the next multiple of `multiple` (a darknet net takes any multiple of its stride).
+        /// A 768x576 frame at 608 becomes 608x480 instead of 608x608: the same pixels of the
+        /// image reach the net, with a fifth less padding to compute on (two fifths at 16:9).
+        static func tightLetterbox(imageWidth: Int, imageHeight: Int, size: Int, multiple: Int) -> Placement {
+            let scale = Double(size) / Double(max(imageWidth, imageHeight))
+            func padded(_ side: Int) -> Int {
+                let scaled = max(1, Int((Double(side) * scale).rounded()))
+                return min(size, (scaled + multiple - 1) / multiple * multiple)
+            }
+            return letterbox(imageWidth: imageWidth, imageHeight: imageHeight, width: padded(imageWidth), height: padded(imageHeight))
+        }
+
         /// Keeps the aspect ratio and centres the image, padding the rest.
         static func letterbox(imageWidth: Int, imageHeight: Int, width: Int, height: Int) -> Placement {
             let scale = min(Double(width) / Double(imageWidth), Double(height) / Double(imageHeight))

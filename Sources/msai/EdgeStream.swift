@@ -12,7 +12,9 @@ struct StreamOptions: ParsableArguments {
     @Option(help: "Watch this folder for new JPEG and PNG files and stream them.") var watch: String?
     @Option(parsing: .unconditional, help: "Run detection on every Nth frame; the frames between reuse its areas, grown.") var detectEvery = 5
     @Option(parsing: .unconditional, help: "Seconds (stream time) a detection is trusted; older means the frame is masked whole.") var maxAge = 1.0
-    @Option(parsing: .unconditional, help: "Growth of carried areas per frame, as a share of the area's larger side, on every side.") var growth = 0.04
+    @Option(parsing: .unconditional, help: "Widening of carried areas, once, as a share of the area's larger side, on every side.") var margin = 0.15
+    @Option(parsing: .unconditional, help: "Growth of carried areas per frame, as a share of the area's larger side, on every side.") var growth = 0.08
+    @Option(parsing: .unconditional, help: "Keep areas gone from the newest detection, from this many earlier ones, grown (0: the newest only).") var hold = 2
     @Option(parsing: .unconditional, help: "Stop after this many frames from the source.") var frames: Int?
     @Option(parsing: .unconditional, help: "Stop a live stream after this many seconds without a frame (default: run until Ctrl-C).") var idleTimeout: Double?
     @Flag(help: "Send only frames with motion (frame difference), a few around them, and periodic keyframes.") var motion = false
@@ -23,12 +25,17 @@ struct StreamOptions: ParsableArguments {
     @Flag(help: "ROI-only transmission: send a full masked frame, then only the masked areas of the frames after it.") var roiOnly = false
     @Option(parsing: .unconditional, help: "With --roi-only: a full frame (the new background) every this many frames.") var backgroundEvery = 50
     @Flag(inversion: .prefixedNo, help: "Show the live status line.") var status = true
+    @Option(help: ArgumentHelp("Write one JSON line per frame: the areas masked (or the whole frame), the detection they came from, whether it was sent.",
+                               discussion: "The log stays on the camera and says where people were; keep it as private as the frames.",
+                               valueName: "file")) var areasLog: String?
 
     func validate() throws {
         func check(_ ok: Bool, _ message: String) throws { if !ok { throw ValidationError(message) } }
         try check(detectEvery >= 1, "--detect-every must be 1 or more, got \(detectEvery)")
         try check(maxAge > 0, "--max-age must be more than 0 seconds, got \(maxAge)")
         try check(growth >= 0, "--growth must be 0 or more, got \(growth)")
+        try check(margin >= 0, "--margin must be 0 or more, got \(margin)")
+        try check((0...10).contains(hold), "--hold must lie in 0...10, got \(hold)")
         try check(frames.map { $0 >= 1 } ?? true, "--frames must be 1 or more")
         try check(idleTimeout.map { $0 > 0 } ?? true, "--idle-timeout must be more than 0 seconds")
         try check(preRoll >= 0 && postRoll >= 0, "--pre-roll and --post-roll must be 0 or more")
@@ -44,9 +51,13 @@ struct StreamOptions: ParsableArguments {
         } catch {
             throw fail(error)
         }
+        // Areas given by hand do not move: "detect" them on every frame (it costs nothing) rather
+        // than carry and grow them.
+        var fixedAreas = false
+        if case .manual = selector { fixedAreas = true }
         let pipeline = FramePipeline(
             edge: edge,
-            settings: .init(detectEvery: detectEvery, carrier: .init(growth: growth, maximumAge: .seconds(maxAge)),
+            settings: .init(detectEvery: fixedAreas ? 1 : detectEvery, carrier: .init(margin: margin, growth: growth, maximumAge: .seconds(maxAge), hold: hold),
                             detectionWait: .seconds(max(2, maxAge * 2)),
                             motion: motion ? .init(preRoll: preRoll, postRoll: postRoll, keyframeInterval: keyframeEvery) : nil,
                             backgroundEvery: roiOnly ? backgroundEvery : nil),
@@ -77,10 +88,15 @@ struct StreamOptions: ParsableArguments {
         } : nil
 
         let verifier = StreamVerifier()
+        let areasLog: MaskedAreasLog?
+        do { areasLog = try self.areasLog.map { try MaskedAreasLog(path: $0) } } catch { throw fail(error) }
         let previewVideo = preview.map { PreviewVideo(path: $0, framesPerSecond: stream.framesPerSecond, report: printError) }
         let counts: StreamCounters.Snapshot
         do {
             counts = try await pipeline.run(stream.source, limit: frames) { outcome in
+                if let areasLog {
+                    do { try await areasLog.record(outcome) } catch { printError("the areas log: \(error)") }
+                }
                 if let error = outcome.error {
                     if interactive { print() }
                     printError("frame \(outcome.frame.index): not sent: \(error)")
@@ -102,6 +118,7 @@ struct StreamOptions: ParsableArguments {
             throw ExitStatus.code(for: error)
         }
         statusTask?.cancel()
+        try? await areasLog?.close()
         if let summary = previewVideo?.finish() { print(summary) }
         let received = await stream.stop()
         if interactive && status { print() }

@@ -6,6 +6,7 @@ import MSAICrypto
 import MSAIImageIO
 import MSAINetwork
 import MSAIRoles
+import MSAIStreaming
 import MSAIStorage
 import MSAIVision
 import NIOCore
@@ -302,9 +303,17 @@ import Testing
             #expect(try ImageFile.read(preview) == (try PNGCodec.decode(try await viewer.masked(frameID: id)).pixels))
             #expect(try ImageFile.read(preview) != (try ImageFile.read(image)))
 
+            let areasLog = folder.appendingPathComponent("areas.jsonl").path
             let video = try CommandLineTests().msai(["edge", dataset("vtest.avi"), "--config", configPath, "--region", "0,0,64,64",
-                                                     "--frames", "6", "--no-status", "--preview", "--preview-folder", folder.path])
+                                                     "--frames", "6", "--no-status", "--preview", "--preview-folder", folder.path,
+                                                     "--areas-log", areasLog])
             #expect(video.status == 0, "\(video.stderr)")
+            // The areas log: one line per frame, what was masked on it and where that came from.
+            let entries = try MaskedAreasLog.read(areasLog)
+            #expect(entries.map(\.frame) == Array(0..<6) && entries.allSatisfy { $0.sent && !$0.whole && $0.error == nil })
+            #expect(entries.allSatisfy { MaskCoverage.pixelsCovered(of: Rect(x: 0, y: 0, width: 64, height: 64), by: $0.rects) == 64 * 64 })
+            // Areas given by hand are taken as they are on every frame, not carried and grown.
+            #expect(entries.allSatisfy { $0.rects == [Rect(x: 0, y: 0, width: 64, height: 64)] && $0.age == 0 && $0.detectedAt == $0.sequence })
             let avi = folder.appendingPathComponent("vtest.masked-view.avi").path
             #expect(video.stdout.contains("wrote the masked view of the 6 frame(s) sent to \(avi)"), "\(video.stdout)")
             let reader = try VideoReader(path: avi)

@@ -102,7 +102,7 @@ import Testing
         #expect(counts.sent == count && counts.sentPatches == count - 3 && counts.failed == 0)
         let originals = try StreamTests.vtestFrames(count)
         var backgrounds: [String: PixelBuffer] = [:]
-        var patchBytes = 0, fullBytes = 0
+        var patchBytes = 0, fullBytes = 0, patchPixels = 0
         for outcome in await outcomes.all {
             let receipt = try #require(outcome.receipt)
             let manifest = try #require(outcome.manifest)
@@ -113,11 +113,16 @@ import Testing
                 fullBytes += stored.sealed.count
             } else {
                 patchBytes += stored.sealed.count
+                if case .areas(let areas, _, _) = outcome.decision {
+                    patchPixels += MaskCoverage.pixelsCovered(of: outcome.frame.pixels.bounds, by: areas)
+                }
             }
             let expected = try outcome.expectedRecovery(background: manifest.composition.flatMap { backgrounds[$0.base] })
             #expect(try roles.dataCenter.original(receipt.frameID) == expected, "frame \(outcome.frame.index)")
         }
-        // The walkers are a small part of the frame: patches are far smaller than full frames.
-        #expect(Double(patchBytes) / Double(count - 3) < 0.5 * Double(fullBytes) / 3)
+        // A patch holds its masked areas once each, not the frame: about 4 bytes a masked pixel
+        // (QOI of scrambled samples) and the mosaic's slack, and less than a full frame.
+        #expect(patchPixels > 0 && Double(patchBytes) < 5.0 * Double(patchPixels) + 16_384.0 * Double(count - 3), "\(patchBytes) bytes for \(patchPixels) pixels")
+        #expect(Double(patchBytes) / Double(count - 3) < 0.8 * Double(fullBytes) / 3)
     }
 }

@@ -130,3 +130,39 @@ import Testing
         #expect(policy.background == nil && policy.plan(for: 3, maskedWhole: false) == .full)
     }
 }
+
+/// The carrier's hold: what vanished from the newest detection stays masked for a while.
+@Suite struct AreaHoldTests {
+    @Test func anAreaGoneFromTheNewestDetectionIsKeptGrownForItsOwnAge() {
+        let carrier = AreaCarrier(settings: .init(margin: 0, growth: 0.1, minimumGrowth: 1, maximumAge: .seconds(1), hold: 1))
+        let person = Rect(x: 100, y: 100, width: 20, height: 40), walker = Rect(x: 300, y: 100, width: 20, height: 40)
+        let older = AreaCarrier.Detected(frame: 0, time: .zero, areas: [person, walker])
+        // The walker moved and was found again (overlapping); the person was not found at all.
+        let newest = AreaCarrier.Detected(frame: 5, time: .milliseconds(500), areas: [Rect(x: 310, y: 100, width: 20, height: 40)])
+        let decision = carrier.decide(frame: 6, time: .milliseconds(600), width: 640, height: 480, detection: newest, earlier: [older])
+        // Newest grown 1 frame (4 px: 10 % of 40); the person grown 6 frames (24 px); the walker's old box not kept.
+        #expect(decision == .areas([Rect(x: 306, y: 96, width: 28, height: 48), Rect(x: 76, y: 76, width: 68, height: 88)], detectedAt: 5, age: 1))
+        // Without hold only the newest counts.
+        let none = AreaCarrier(settings: .init(margin: 0, growth: 0.1, minimumGrowth: 1, maximumAge: .seconds(1), hold: 0))
+        #expect(none.decide(frame: 6, time: .milliseconds(600), width: 640, height: 480, detection: newest, earlier: [older])
+            == .areas([Rect(x: 306, y: 96, width: 28, height: 48)], detectedAt: 5, age: 1))
+        // A held area is kept past the age bound (it only adds masking), still growing.
+        #expect(carrier.decide(frame: 16, time: .milliseconds(1200), width: 640, height: 480, detection: newest, earlier: [older])
+            == .areas([Rect(x: 266, y: 56, width: 108, height: 128), Rect(x: 36, y: 36, width: 148, height: 168)], detectedAt: 5, age: 11))
+        // The age bound still holds for the newest detection: too old, the frame goes whole.
+        #expect(carrier.decide(frame: 20, time: .milliseconds(1600), width: 640, height: 480, detection: newest, earlier: [older]).isWholeFrame)
+    }
+
+    @Test func theLedgerKeepsTheDetectionsTheHoldNeeds() {
+        let schedule = DetectionSchedule(detectEvery: 5)
+        var ledger = DetectionLedger()
+        let detected = { (frame: Int) in AreaCarrier.Detected(frame: frame, time: .milliseconds(100 * frame), areas: []) }
+        for sequence in 0..<1000 {
+            if schedule.isDetected(sequence) { _ = ledger.settle(sequence, with: detected(sequence)) }
+            #expect(ledger.recent(atOrBefore: sequence, count: 3).map(\.frame) == Array(stride(from: sequence - sequence % 5, through: max(0, sequence - sequence % 5 - 10), by: -5)))
+            ledger.forget(before: schedule.forgettable(after: sequence, hold: 2))
+            #expect(ledger.remembered <= 8)
+        }
+        #expect(schedule.forgettable(after: 9, hold: 2) == -10, "frame 5's detection, and the two before it")
+    }
+}

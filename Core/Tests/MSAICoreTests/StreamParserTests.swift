@@ -31,17 +31,18 @@ import Testing
     }
 
     @Test func carriedAreasGrowWithAgeAndGoWholeWhenStale() {
-        let carrier = AreaCarrier(settings: .init(growth: 0.1, minimumGrowth: 2, maximumAge: .milliseconds(400)))
+        let carrier = AreaCarrier(settings: .init(margin: 0.2, growth: 0.1, minimumGrowth: 2, maximumAge: .milliseconds(400)))
         let detection = AreaCarrier.Detected(frame: 10, time: .seconds(1), areas: [Rect(x: 100, y: 100, width: 50, height: 20)])
+        // On its own frame an area is what was detected.
         #expect(carrier.decide(frame: 10, time: .seconds(1), width: 640, height: 480, detection: detection)
             == .areas([Rect(x: 100, y: 100, width: 50, height: 20)], detectedAt: 10, age: 0))
-        // 3 frames later: 5 px (10 % of 50) per frame on every side.
+        // 3 frames later: the margin once (20 % of 50: 10 px), then 5 px (10 % of 50) per frame, on every side.
         #expect(carrier.decide(frame: 13, time: .milliseconds(1300), width: 640, height: 480, detection: detection)
-            == .areas([Rect(x: 85, y: 85, width: 80, height: 50)], detectedAt: 10, age: 3))
-        // Grown areas are clamped to the frame.
+            == .areas([Rect(x: 75, y: 75, width: 100, height: 70)], detectedAt: 10, age: 3))
+        // Grown areas are clamped to the frame; growth is at least 2 px a frame.
         let corner = AreaCarrier.Detected(frame: 0, time: .zero, areas: [Rect(x: 0, y: 0, width: 10, height: 10)])
         #expect(carrier.decide(frame: 2, time: .milliseconds(100), width: 640, height: 480, detection: corner)
-            == .areas([Rect(x: 0, y: 0, width: 14, height: 14)], detectedAt: 0, age: 2))
+            == .areas([Rect(x: 0, y: 0, width: 16, height: 16)], detectedAt: 0, age: 2))
         #expect(carrier.decide(frame: 15, time: .milliseconds(1500), width: 640, height: 480, detection: detection).isWholeFrame)
         #expect(carrier.decide(frame: 0, time: .zero, width: 640, height: 480, detection: nil).isWholeFrame)
     }

@@ -47,18 +47,36 @@ public final class CascadeDetector: RegionDetector {
     }
 
     public func detect(_ image: PixelBuffer) throws -> [Detection] {
+        try detect(image, within: [image.bounds])
+    }
+
+    /// The cascade run on each of `regions` of `image` (in place: no copy, the frame's row
+    /// stride is passed), boxes in frame coordinates. Overlapping regions are merged first, so
+    /// no window is scanned twice.
+    public func detect(_ image: PixelBuffer, within regions: [Rect]) throws -> [Detection] {
+        var found: [Detection] = []
+        for region in Rect.mergingOverlaps(regions.compactMap { $0.intersection(image.bounds) })
+        where region.width >= minimumSize.width && region.height >= minimumSize.height {
+            found += try scan(image, region)
+        }
+        return found
+    }
+
+    private func scan(_ image: PixelBuffer, _ region: Rect) throws -> [Detection] {
         let capacity = 256
         var boxes = [Int32](repeating: 0, count: 4 * capacity)
         var votes = [Int32](repeating: 0, count: capacity)
         var error = msai_cv_error()
+        let stride = image.width * image.channels
         let found = image.samples.withUnsafeBufferPointer {
-            msai_cascade_detect(handle, $0.baseAddress, Int32(image.width), Int32(image.height), Int32(image.channels),
-                                image.width * image.channels, scaleFactor, Int32(minNeighbors), Int32(minimumSize.width),
-                                Int32(minimumSize.height), &boxes, &votes, Int32(capacity), &error)
+            msai_cascade_detect(handle, $0.baseAddress! + region.y * stride + region.x * image.channels, Int32(region.width),
+                                Int32(region.height), Int32(image.channels), stride, scaleFactor, Int32(minNeighbors),
+                                Int32(minimumSize.width), Int32(minimumSize.height), &boxes, &votes, Int32(capacity), &error)
         }
         guard found >= 0 else { throw MSAIError.model("\(name): detection failed: \(Network.message(&error))") }
         return (0..<min(Int(found), capacity)).compactMap { i in
-            Detection(rect: Rect(x: Int(boxes[4 * i]), y: Int(boxes[4 * i + 1]), width: Int(boxes[4 * i + 2]), height: Int(boxes[4 * i + 3])),
+            Detection(rect: Rect(x: region.x + Int(boxes[4 * i]), y: region.y + Int(boxes[4 * i + 1]),
+                                 width: Int(boxes[4 * i + 2]), height: Int(boxes[4 * i + 3])),
                       privacyClass: privacyClass, label: privacyClass.rawValue, confidence: Self.score(votes: Int(votes[i]), minNeighbors: minNeighbors),
                       detector: name)
                 .clamped(width: image.width, height: image.height)

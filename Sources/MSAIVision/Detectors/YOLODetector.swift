@@ -13,6 +13,9 @@ public final class YOLODetector: RegionDetector {
     public var personThreshold: Double
     public var vehicleThreshold: Double
     public var nmsThreshold: Double
+    /// With `letterbox`: pad the shorter side only to the next multiple of 32 (true), or to a
+    /// square (false: msai 2.0's letterbox, kept for the bench to compare them).
+    public var tight = true
 
     /// COCO class name → privacy class. Everything else is not sensitive.
     public static let cocoPrivacyClasses: [String: PrivacyClass] = [
@@ -35,9 +38,9 @@ public final class YOLODetector: RegionDetector {
     }
 
     public func detect(_ image: PixelBuffer) throws -> [Detection] {
-        let placement = letterbox
-            ? Network.Placement.letterbox(imageWidth: image.width, imageHeight: image.height, width: inputSize, height: inputSize)
-            : Network.Placement.stretch(width: inputSize, height: inputSize)
+        let placement = !letterbox ? Network.Placement.stretch(width: inputSize, height: inputSize)
+            : tight ? Network.Placement.tightLetterbox(imageWidth: image.width, imageHeight: image.height, size: inputSize, multiple: 32)
+            : Network.Placement.letterbox(imageWidth: image.width, imageHeight: image.height, width: inputSize, height: inputSize)
         var normalisation = Network.Normalisation()
         normalisation.scale = 1.0 / 255
         normalisation.padValue = 127.5

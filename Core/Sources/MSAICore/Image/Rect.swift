@@ -47,6 +47,27 @@ public struct Rect: Hashable, Codable, Sendable, CustomStringConvertible {
         return Rect(x: left, y: top, width: right - left, height: bottom - top)
     }
 
+    /// `rects` with every two that overlap replaced by their bounding box, until none overlap:
+    /// disjoint rectangles covering at least what `rects` covered.
+    public static func mergingOverlaps(_ rects: [Rect]) -> [Rect] {
+        var out = rects.filter { !$0.isEmpty }
+        var merged = true
+        while merged {
+            merged = false
+            search: for i in out.indices {
+                for j in out.indices where j > i && out[i].intersection(out[j]) != nil {
+                    let a = out[i], b = out[j]
+                    let x = min(a.x, b.x), y = min(a.y, b.y)
+                    out[i] = Rect(x: x, y: y, width: max(a.maxX, b.maxX) - x, height: max(a.maxY, b.maxY) - y)
+                    out.remove(at: j)
+                    merged = true
+                    break search
+                }
+            }
+        }
+        return out
+    }
+
     /// Intersection over union, 0 for disjoint rectangles.
     public func iou(_ other: Rect) -> Double {
         guard let overlap = intersection(other) else { return 0 }

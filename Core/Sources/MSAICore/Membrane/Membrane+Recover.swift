@@ -3,7 +3,7 @@ extension GF251MembraneKey {
     /// The data center computes these from the key alone (the paper's equation 4, exact in the field).
     @inlinable
     public func inverseMembrane<S: Keystream>(using stream: S.Type) throws -> [UInt8] {
-        try noise(using: stream).map { GF251.multiply(k, GF251.inverse[Int(GF251.add(w, $0))]) }
+        try mapNoise(using: stream) { e in GF251.multiply(k, GF251.inverse[(Int(w) + e) % 251]) }
     }
 }
 
@@ -16,6 +16,38 @@ extension GF251MembraneKey {
 public enum AreaMasker {
     /// Applies `multipliers` (each in 1...250, row-major over the area, channels interleaved).
     public static func apply(_ multipliers: [UInt8], to image: inout PixelBuffer, area: Rect) throws {
+        try check(multipliers, pad: nil, image: image, area: area)
+        map(image: &image, area: area, multipliers: multipliers) { s, _ in s }
+    }
+
+    /// The hardened mode: s' = λ-map((s + δ) mod 256), in one pass over the area.
+    public static func applyPadded(_ multipliers: [UInt8], pad: [UInt8], to image: inout PixelBuffer, area: Rect) throws {
+        try check(multipliers, pad: pad, image: image, area: area)
+        pad.withUnsafeBufferPointer { delta in
+            map(image: &image, area: area, multipliers: multipliers) { s, i in s &+ delta[i] }
+        }
+    }
+
+    /// Undoes `applyPadded` given λ⁻¹ and the same pad: s = (λ⁻¹-map(s') − δ) mod 256.
+    public static func removePadded(_ inverseMultipliers: [UInt8], pad: [UInt8], from image: inout PixelBuffer, area: Rect) throws {
+        try check(inverseMultipliers, pad: pad, image: image, area: area)
+        let rowLength = area.width * image.channels
+        GF251.maskTable.withUnsafeBufferPointer { table in
+            inverseMultipliers.withUnsafeBufferPointer { lambda in
+                pad.withUnsafeBufferPointer { delta in
+                    image.withRows(of: area) { row, samples in
+                        let base = row * rowLength
+                        for i in 0..<rowLength {
+                            samples[i] = table[Int(lambda[base + i]) &* 256 &+ Int(samples[i])] &- delta[base + i]
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Everything that can be wrong, checked before a sample is touched: nothing is half-masked.
+    private static func check(_ multipliers: [UInt8], pad: [UInt8]?, image: PixelBuffer, area: Rect) throws {
         try image.checkContains(area)
         let shape = try MembraneShape(covering: area, channels: image.channels)
         guard multipliers.count == shape.sampleCount else {
@@ -23,64 +55,34 @@ public enum AreaMasker {
                 "area \(area) of a \(image.channels)-channel image needs a membrane of \(shape.sampleCount) samples (\(shape)) but got \(multipliers.count)"
             )
         }
+        if let pad, pad.count != multipliers.count {
+            throw MSAIError.shapeMismatch("membrane has \(multipliers.count) multipliers but \(pad.count) pad bytes")
+        }
         if let bad = multipliers.firstIndex(where: { $0 == 0 || $0 > 250 }) {
             throw MSAIError.invalidArgument("multiplier \(multipliers[bad]) at sample \(bad) is outside 1...250; refusing to apply it")
         }
+    }
+
+    /// s' = maskTable[λ·256 + before(s, i)] over the area, i the sample's index in the area: one
+    /// table lookup a sample (a 64 KiB table, which stays in the cache).
+    @inline(__always)
+    private static func map(image: inout PixelBuffer, area: Rect, multipliers: [UInt8], _ before: (UInt8, Int) -> UInt8) {
         let rowLength = area.width * image.channels
         GF251.maskTable.withUnsafeBufferPointer { table in
             multipliers.withUnsafeBufferPointer { lambda in
                 image.withRows(of: area) { row, samples in
                     let base = row * rowLength
                     for i in 0..<rowLength {
-                        samples[i] = table[Int(lambda[base + i]) &* 256 &+ Int(samples[i])]
+                        samples[i] = table[Int(lambda[base + i]) &* 256 &+ Int(before(samples[i], base + i))]
                     }
                 }
             }
         }
     }
 
-    /// The hardened mode: s' = λ-map((s + δ) mod 256).
-    public static func applyPadded(_ multipliers: [UInt8], pad: [UInt8], to image: inout PixelBuffer, area: Rect) throws {
-        guard pad.count == multipliers.count else {
-            throw MSAIError.shapeMismatch("membrane has \(multipliers.count) multipliers but \(pad.count) pad bytes")
-        }
-        var padded = image
-        try padded.withRowsChecked(of: area, values: pad) { sample, delta in sample &+ delta }
-        try apply(multipliers, to: &padded, area: area)
-        image = padded
-    }
-
-    /// Undoes `applyPadded` given λ⁻¹ and the same pad: s = (λ⁻¹-map(s') − δ) mod 256.
-    public static func removePadded(_ inverseMultipliers: [UInt8], pad: [UInt8], from image: inout PixelBuffer, area: Rect) throws {
-        guard pad.count == inverseMultipliers.count else {
-            throw MSAIError.shapeMismatch("membrane has \(inverseMultipliers.count) multipliers but \(pad.count) pad bytes")
-        }
-        var unpadded = image
-        try apply(inverseMultipliers, to: &unpadded, area: area)
-        try unpadded.withRowsChecked(of: area, values: pad) { sample, delta in sample &- delta }
-        image = unpadded
-    }
-
     /// How many samples under `areas` (each counted once where areas overlap) the GF(251) map
     /// leaves as they are: those equal to 0 or 251...255.
     public static func leakedSampleCount(in image: PixelBuffer, areas: [Rect]) throws -> Int {
         try image.sampleSet(coveredBy: areas).values.reduce(0) { $0 + ($1 == 0 || $1 >= 251 ? 1 : 0) }
-    }
-}
-
-extension PixelBuffer {
-    /// Combines each sample of `area` with the matching value (row-major over the area).
-    mutating func withRowsChecked(of area: Rect, values: [UInt8], _ combine: (UInt8, UInt8) -> UInt8) throws {
-        try checkContains(area)
-        let rowLength = area.width * channels
-        guard values.count == rowLength * area.height else {
-            throw MSAIError.shapeMismatch("area \(area) has \(rowLength * area.height) samples but \(values.count) values were given")
-        }
-        values.withUnsafeBufferPointer { v in
-            withRows(of: area) { row, samples in
-                let base = row * rowLength
-                for i in 0..<rowLength { samples[i] = combine(samples[i], v[base + i]) }
-            }
-        }
     }
 }

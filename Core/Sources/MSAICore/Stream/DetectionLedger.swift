@@ -53,6 +53,11 @@ public struct DetectionLedger: Sendable {
         detections.filter { $0.key <= sequence }.max { $0.key < $1.key }?.value
     }
 
+    /// The `count` newest detections at or before `sequence`, newest first (the carrier's hold).
+    public func recent(atOrBefore sequence: Int, count: Int) -> [AreaCarrier.Detected] {
+        Array(detections.filter { $0.key <= sequence }.sorted { $0.key > $1.key }.prefix(count).map(\.value))
+    }
+
     /// Drops what frames before `sequence` left, keeping the newest detection among them as the
     /// fallback for the frames that still need one. Bounds the ledger on an endless stream.
     /// (Nobody waits for a frame before `sequence` any more: the mask stage goes in order.)
@@ -82,8 +87,9 @@ public struct DetectionSchedule: Sendable, Equatable {
     public func detection(for sequence: Int) -> Int { sequence - sequence % detectEvery }
 
     /// Once frame `sequence` is masked, what the ledger may forget: everything before the
-    /// detection scheduled before this frame's own (kept as the fallback if its own fails).
-    public func forgettable(after sequence: Int) -> Int { detection(for: sequence) - detectEvery }
+    /// detection scheduled before this frame's own (kept as the fallback if its own fails), and
+    /// before the `hold` scheduled before that (which the carrier looks at for vanished areas).
+    public func forgettable(after sequence: Int, hold: Int = 0) -> Int { detection(for: sequence) - (1 + max(0, hold)) * detectEvery }
 }
 
 /// Which frames of an ROI-only stream go whole (the *background*, a full masked frame the data

@@ -136,7 +136,10 @@ enum EdgeBench {
         encoder.outputFormatting = [.sortedKeys]
         let clipPath = root.appendingPathComponent(clip).path
         let clipSize = (try FileManager.default.attributesOfItem(atPath: clipPath)[.size] as? Int) ?? 0
-        let key = String(decoding: try encoder.encode(policy), as: UTF8.self)
+        // A set's order differs from process to process: the classes go into the key sorted.
+        var canonical = try JSONSerialization.jsonObject(with: try encoder.encode(policy)) as? [String: Any] ?? [:]
+        canonical["classes"] = policy.classes.map(\.rawValue).sorted()
+        let key = String(decoding: try JSONSerialization.data(withJSONObject: canonical, options: [.sortedKeys]), as: UTF8.self)
             + (try String(contentsOf: root.appendingPathComponent("Models/SHA256SUMS"), encoding: .utf8)) + "\(clip) \(clipSize)"
         let cachePath = root.appendingPathComponent(".build/bench-cache/vtest-reference.json")
         if let data = try? Data(contentsOf: cachePath), let cache = try? JSONDecoder().decode(Cache.self, from: data), cache.key == key {

@@ -139,7 +139,13 @@ enum EdgeBench {
         // A set's order differs from process to process: the classes go into the key sorted.
         var canonical = try JSONSerialization.jsonObject(with: try encoder.encode(policy)) as? [String: Any] ?? [:]
         canonical["classes"] = policy.classes.map(\.rawValue).sorted()
-        let key = String(decoding: try JSONSerialization.data(withJSONObject: canonical, options: [.sortedKeys]), as: UTF8.self)
+        // The detectors' code is part of the key too (its tree in git, when there is one).
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("msai-bench-git-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let code = (try? timed("/usr/bin/git", ["rev-parse", "HEAD:Sources/MSAIVision", "HEAD:Sources/CMSAIOpenCV"], in: root, work: scratch))?
+            .output ?? "no git"
+        let key = String(decoding: try JSONSerialization.data(withJSONObject: canonical, options: [.sortedKeys]), as: UTF8.self) + code
             + (try String(contentsOf: root.appendingPathComponent("Models/SHA256SUMS"), encoding: .utf8)) + "\(clip) \(clipSize)"
         let cachePath = root.appendingPathComponent(".build/bench-cache/vtest-reference.json")
         if let data = try? Data(contentsOf: cachePath), let cache = try? JSONDecoder().decode(Cache.self, from: data), cache.key == key {
@@ -171,7 +177,7 @@ enum EdgeBench {
         process.executableURL = URL(fileURLWithPath: "/usr/bin/time")
         process.arguments = ["-f", "%e %M", "-o", timeFile, program] + arguments
         process.currentDirectoryURL = directory
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        process.environment = childEnvironment(environment)
         process.standardOutput = output
         process.standardError = output
         try process.run()
@@ -184,6 +190,14 @@ enum EdgeBench {
         return Measured(seconds: figures[0], peakMiB: figures[1] / 1024, output: text, status: process.terminationStatus)
     }
 
+    /// This process's environment for a child, without the bench's malloc tunables (a camera
+    /// or deface runs without them), with `extra` added.
+    static func childEnvironment(_ extra: [String: String] = [:]) -> [String: String] {
+        var environment = ProcessInfo.processInfo.environment.merging(extra) { $1 }
+        environment["GLIBC_TUNABLES"] = nil
+        return environment
+    }
+
     /// `msai up` on free ports, until stopped.
     final class Roles: @unchecked Sendable {
         let process: Process
@@ -194,6 +208,7 @@ enum EdgeBench {
             process.executableURL = URL(fileURLWithPath: msai)
             process.arguments = ["up", "--config", config]
             process.currentDirectoryURL = directory
+            process.environment = childEnvironment()
             // Its log goes to a file: a pipe nobody drains would stop it once full.
             let logPath = URL(fileURLWithPath: config).deletingLastPathComponent().appendingPathComponent("up.log")
             _ = FileManager.default.createFile(atPath: logPath.path, contents: nil)
@@ -212,7 +227,10 @@ enum EdgeBench {
                 text.split(separator: "\n").first { $0.hasPrefix(prefix) }?.dropFirst(prefix.count).split(separator: " ").first.map(String.init)
             }
             guard let dataCenter = url("data center listening on "), let cloud = url("cloud listening on ") else {
-                process.terminate()
+                if process.isRunning {
+                    process.terminate()
+                    process.waitUntilExit()
+                }
                 throw Failure(description: "msai up did not start: \(text)")
             }
             return Roles(process: process, environment: ["MSAI_DATACENTER_URL": dataCenter, "MSAI_CLOUD_URL": cloud])

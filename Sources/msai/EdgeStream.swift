@@ -14,7 +14,7 @@ struct StreamOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: "Seconds (stream time) a detection is trusted; older means the frame is masked whole.") var maxAge = 1.0
     @Option(parsing: .unconditional, help: "Widening of carried areas, once, as a share of the area's larger side, on every side.") var margin = 0.15
     @Option(parsing: .unconditional, help: "Growth of carried areas per frame, as a share of the area's larger side, on every side.") var growth = 0.08
-    @Option(parsing: .unconditional, help: "Keep areas gone from the newest detection, from this many earlier ones, grown (0: the newest only).") var hold = 2
+    @Option(parsing: .unconditional, help: "Keep areas gone from the newest detection, from this many earlier ones, grown (0: the newest only).") var hold = 1
     @Option(parsing: .unconditional, help: "Stop after this many frames from the source.") var frames: Int?
     @Option(parsing: .unconditional, help: "Stop a live stream after this many seconds without a frame (default: run until Ctrl-C).") var idleTimeout: Double?
     @Flag(help: "Send only frames with motion (frame difference), a few around them, and periodic keyframes.") var motion = false

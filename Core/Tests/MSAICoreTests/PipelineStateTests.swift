@@ -153,6 +153,23 @@ import Testing
         #expect(carrier.decide(frame: 20, time: .milliseconds(1600), width: 640, height: 480, detection: newest, earlier: [older]).isWholeFrame)
     }
 
+    /// Touching is not being the same object: a missed person beside one who was found, or
+    /// whose box just overlaps another's, is still held.
+    @Test func aMissedPersonBesideAFoundOneIsStillHeld() {
+        let carrier = AreaCarrier(settings: .init(margin: 0, growth: 0.1, minimumGrowth: 1, maximumAge: .seconds(1), hold: 1))
+        let neighbour = Rect(x: 325, y: 100, width: 20, height: 40)  // overlaps the found one by 5 px: IoU 0.14
+        let older = AreaCarrier.Detected(frame: 0, time: .zero, areas: [Rect(x: 300, y: 100, width: 20, height: 40), neighbour])
+        let newest = AreaCarrier.Detected(frame: 5, time: .milliseconds(500), areas: [Rect(x: 310, y: 100, width: 20, height: 40)])
+        guard case .areas(let areas, _, _) = carrier.decide(frame: 6, time: .milliseconds(600), width: 640, height: 480,
+                                                            detection: newest, earlier: [older]) else {
+            Issue.record("masked whole")
+            return
+        }
+        // The neighbour grown for 6 frames (24 px), merged with the found one grown for 1.
+        #expect(areas == [Rect(x: 301, y: 76, width: 68, height: 88)])
+        #expect(MaskCoverage.pixelsCovered(of: neighbour, by: areas) == neighbour.area)
+    }
+
     @Test func theLedgerKeepsTheDetectionsTheHoldNeeds() {
         let schedule = DetectionSchedule(detectEvery: 5)
         var ledger = DetectionLedger()

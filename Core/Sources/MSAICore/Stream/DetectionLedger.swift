@@ -49,9 +49,7 @@ public struct DetectionLedger: Sendable {
     }
 
     /// The newest detection of a frame at or before `sequence`, which the carrier grows.
-    public func newest(atOrBefore sequence: Int) -> AreaCarrier.Detected? {
-        detections.filter { $0.key <= sequence }.max { $0.key < $1.key }?.value
-    }
+    public func newest(atOrBefore sequence: Int) -> AreaCarrier.Detected? { recent(atOrBefore: sequence, count: 1).first }
 
     /// The `count` newest detections at or before `sequence`, newest first (the carrier's hold).
     public func recent(atOrBefore sequence: Int, count: Int) -> [AreaCarrier.Detected] {

@@ -2,7 +2,7 @@
 #   make demo   install what is missing, build, evaluate the bundled images, print where the output is
 #   make test   install what is missing, build, run the whole test suite
 SHELL := /bin/bash
-DEB_PACKAGES := libopencv-dev libturbojpeg0-dev libgmp-dev libpng-dev libsqlite3-dev libzstd-dev liblz4-dev libqoi-dev libjxl-dev pkg-config chromium time
+DEB_PACKAGES := libopencv-dev libturbojpeg0-dev libgmp-dev libpng-dev libsqlite3-dev libzstd-dev liblz4-dev libqoi-dev libjxl-dev pkg-config chromium time postgresql
 SWIFT ?= swift
 DEMO_OUT ?= runs/demo
 
@@ -39,10 +39,13 @@ install: release
 	@echo "installed $(PREFIX)/bin/msai; run it from the repository's folder, or set MSAI_MODELS to its Models/"
 
 # The core's own package first (seconds, no C library), then everything else, then a short
-# run of each fuzzer (the regressions it once found are replayed by the suite too).
+# run of each fuzzer (the regressions it once found are replayed by the suite too). The suite
+# runs beside a private PostgreSQL (its own folder, port and password; stopped at the end).
+TEST_POSTGRES := /tmp/msai-test-postgres-$(shell id -u)
 test: deps test-core
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build --disable-xctest
+	url=$$(scripts/test-postgres.sh start $(TEST_POSTGRES)) && trap 'scripts/test-postgres.sh stop $(TEST_POSTGRES)' EXIT && \
+	  MSAI_TEST_POSTGRES="$$url" $(SWIFT) test --skip-build --disable-xctest
 	$(MAKE) fuzz-smoke
 
 # The core alone: GF(251), membranes, scrambling, metrics, the stream parsers and state machines.

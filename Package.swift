@@ -11,7 +11,8 @@ import PackageDescription
 //   MSAIImageIO   TurboJPEG (JPEG) and libpng (PNG with metadata chunks) adapters.
 //   MSAIVision    OpenCV DNN adapter: darknet YOLO and the res10 face SSD.
 //   MSAIRoles     cloud, data center and edge as separate objects that exchange messages.
-//   MSAIStorage   SQLite (GRDB) adapter: the data center's durable store.
+//   MSAIStorage   SQLite (GRDB) adapter: the data center's durable store on one machine.
+//   MSAIPostgres  PostgreSQL (postgres-nio) adapter: the same store for several data centers.
 //   MSAINetwork   the roles as HTTP services (Hummingbird) and their clients (AsyncHTTPClient).
 //   MSAIEvaluation  runs the roles in-process and measures (msai evaluate); batch run folders and
 //                 their reports (mustache templates).
@@ -43,6 +44,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth", from: "2.5.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         .target(
@@ -76,6 +79,13 @@ let package = Package(
         .target(
             name: "MSAIStorage",
             dependencies: [core, "MSAICrypto", "MSAIImageIO", "MSAIRoles", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        .target(
+            name: "MSAIPostgres",
+            dependencies: [core, "MSAICrypto", "MSAIRoles",
+                           .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log"),
+                           .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                           .product(name: "NIOSSL", package: "swift-nio-ssl")]
         ),
         .target(
             name: "MSAINetwork",
@@ -113,7 +123,7 @@ let package = Package(
         .executableTarget(
             name: "msai",
             dependencies: [
-                core, "MSAICrypto", "MSAIBigInt", "MSAIImageIO", "MSAIVision", "MSAIRoles", "MSAIEvaluation", "MSAIStorage", "MSAINetwork", "MSAIStreaming",
+                core, "MSAICrypto", "MSAIBigInt", "MSAIImageIO", "MSAIVision", "MSAIRoles", "MSAIEvaluation", "MSAIStorage", "MSAIPostgres", "MSAINetwork", "MSAIStreaming",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -135,8 +145,9 @@ let package = Package(
         ),
         .testTarget(
             name: "MSAITests",
-            dependencies: ["msai", core, .product(name: "MSAICoreTesting", package: "Core"), "MSAIFuzzTargets", "MSAICrypto", "MSAIBigInt", "MSAIImageIO", "MSAIVision", "MSAIRoles", "MSAIEvaluation", "MSAIStorage", "MSAINetwork", "MSAIStreaming",
+            dependencies: ["msai", core, .product(name: "MSAICoreTesting", package: "Core"), "MSAIFuzzTargets", "MSAICrypto", "MSAIBigInt", "MSAIImageIO", "MSAIVision", "MSAIRoles", "MSAIEvaluation", "MSAIStorage", "MSAIPostgres", "MSAINetwork", "MSAIStreaming",
                            .product(name: "AsyncHTTPClient", package: "async-http-client"), .product(name: "GRDB", package: "GRDB.swift"),
+                           .product(name: "PostgresNIO", package: "postgres-nio"),
                            .product(name: "ArgumentParser", package: "swift-argument-parser"),
                            .product(name: "Hummingbird", package: "hummingbird"),
                            .product(name: "HummingbirdTesting", package: "hummingbird"),

@@ -290,19 +290,8 @@ public struct RoleConfiguration: Codable, Equatable, Sendable {
         }
     }
 
-    /// Whether `host` is loopback: an IPv4 literal in 127.0.0.0/8, the IPv6 literal ::1, or the name
-    /// "localhost". A name is not trusted for what it looks like ("127.example.com" resolves anywhere).
-    static func isLoopback(_ host: String) -> Bool {
-        let bare = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
-        if bare.lowercased() == "localhost" { return true }
-        var v4 = in_addr()
-        if inet_pton(AF_INET, bare, &v4) == 1 { return UInt32(bigEndian: v4.s_addr) >> 24 == 127 }
-        var v6 = in6_addr()
-        if inet_pton(AF_INET6, bare, &v6) == 1 {
-            return withUnsafeBytes(of: &v6) { Array($0) } == [UInt8](repeating: 0, count: 15) + [1]
-        }
-        return false
-    }
+    /// Whether `host` is loopback (`LoopbackHost.contains`).
+    static func isLoopback(_ host: String) -> Bool { LoopbackHost.contains(host) }
 
     /// How a client may reach a role at `url`: https:// with the deployment's CA pinned (the CA
     /// file it returns), or plain http:// to loopback when the configuration asks for it (nil).

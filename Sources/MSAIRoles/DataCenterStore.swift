@@ -63,6 +63,14 @@ extension DataCenterStore {
         }
     }
 
+    /// Checks the whole chain and, with `exported` (an earlier `msai audit export`), that the log
+    /// still holds each of those entries as it was.
+    public func verifyAudit(against exported: [AuditEntry]) throws -> AuditVerification {
+        let result = try verifyAudit()
+        guard result.firstBroken == nil, let broken = AuditVerification.holds(exported, in: try auditLog()) else { return result }
+        return AuditVerification(entries: result.entries, firstBroken: broken)
+    }
+
     /// The whole audit log, oldest first.
     public func auditLog() throws -> [AuditEntry] {
         var all: [AuditEntry] = []
@@ -72,6 +80,14 @@ extension DataCenterStore {
             if page.count < 10_000 { return all }
         }
     }
+}
+
+/// What a stored secret is bound to when it is wrapped under the master key (`MasterKey.wrap`'s
+/// context), the same in every store: a wrapped secret moved to another row does not open there.
+public enum SecretContext {
+    public static func tau(_ id: String) -> String { "tau-seed:\(id)" }
+    public static func key(_ id: String) -> String { "membrane-key:\(id)" }
+    public static func manifest(_ id: String) -> String { "frame-manifest:\(id)" }
 }
 
 /// A membrane key as the data center keeps it: whether a frame used it, and which device it

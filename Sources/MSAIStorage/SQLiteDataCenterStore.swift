@@ -224,9 +224,9 @@ public final class SQLiteDataCenterStore: DataCenterStore, Sendable {
             """)
     }
 
-    static func tauContext(_ id: String) -> String { "tau-seed:\(id)" }
-    static func keyContext(_ id: String) -> String { "membrane-key:\(id)" }
-    static func manifestContext(_ id: String) -> String { "frame-manifest:\(id)" }
+    static func tauContext(_ id: String) -> String { SecretContext.tau(id) }
+    static func keyContext(_ id: String) -> String { SecretContext.key(id) }
+    static func manifestContext(_ id: String) -> String { SecretContext.manifest(id) }
 
     private static func insertFrame(_ db: Database, id: String, sealed: [UInt8], manifest: FrameManifest, receivedAt: Double,
                                     masterKey: MasterKey) throws {
@@ -482,15 +482,9 @@ public final class SQLiteDataCenterStore: DataCenterStore, Sendable {
         }
     }
 
-    /// Checks the whole chain and, with `exported` (an earlier `msai audit export`), that the log
-    /// still holds each of those entries as it was.
-    public func verifyAudit() throws -> AuditVerification { try verifyAudit(against: []) }
-
-    public func verifyAudit(against exported: [AuditEntry]) throws -> AuditVerification {
+    public func verifyAudit() throws -> AuditVerification {
         let entries = try run { try pool.read { db in try Row.fetchAll(db, sql: "SELECT * FROM audit ORDER BY seq").map(Self.entry) } }
-        let result = AuditVerification.check(entries, chain: auditChain)
-        guard result.firstBroken == nil, let broken = AuditVerification.holds(exported, in: entries) else { return result }
-        return AuditVerification(entries: entries.count, firstBroken: broken)
+        return AuditVerification.check(entries, chain: auditChain)
     }
 
     private static func entry(_ row: Row) -> AuditEntry {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import MSAICore
 import MSAINetwork
+import MSAIPostgres
 import MSAIRoles
 import MSAIStorage
 
@@ -109,10 +110,10 @@ private func readExport(_ path: String) throws -> [AuditEntry] {
     }
 }
 
-private func openStore(_ config: ConfigOptions) throws -> SQLiteDataCenterStore {
+private func openStore(_ config: ConfigOptions) throws -> DataCenterStore {
     let c = try config.load()
-    guard FileManager.default.fileExists(atPath: c.database) else {
+    guard PostgresLocation.names(c.database) || FileManager.default.fileExists(atPath: c.database) else {
         throw MSAIError.io("\(c.database): no database here; msai audit runs on the data center's machine, with its configuration")
     }
-    return try SQLiteDataCenterStore(path: c.database, masterKey: try c.masterKey())
+    return try openDataCenterStore(c)
 }

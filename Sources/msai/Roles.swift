@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import MSAICore
 import MSAINetwork
+import MSAIPostgres
 import MSAIRoles
 import MSAIStorage
 
@@ -49,7 +50,9 @@ struct Init: ParsableCommand {
     @Flag(help: "Replace an existing configuration (its tokens stop working).") var force = false
     @Option(parsing: .unconditional, help: "Port of the cloud.") var cloudPort = 8701
     @Option(parsing: .unconditional, help: "Port of the data center.") var datacenterPort = 8702
-    @Option(help: "The data center's SQLite database.") var database = "msai-data/datacenter.sqlite"
+    @Option(help: ArgumentHelp("The data center's database: a SQLite file, or postgres://user:password@host/database.",
+                               discussion: "PostgreSQL lets several data-center processes share one database (docs/DEPLOYING.md).",
+                               valueName: "path-or-url")) var database = "msai-data/datacenter.sqlite"
     @Option(name: .customLong("host"), help: ArgumentHelp("A name or address other machines reach the roles at (repeatable).", valueName: "host"))
     var hosts: [String] = []
     @Flag(help: "No certificates: plain HTTP, on loopback only.") var plaintextOnLoopback = false
@@ -100,7 +103,7 @@ struct Init: ParsableCommand {
                 (c.cloudURL, c.dataCenterURL) = ("https://\(named):\(cloudPort)", "https://\(named):\(datacenterPort)")
             }
             try c.write(to: config.path, overwrite: force)
-            print("wrote \(config.path) with fresh tokens (cloud on \(c.cloudListen), data center on \(c.dataCenterListen), database \(database))")
+            print("wrote \(config.path) with fresh tokens (cloud on \(c.cloudListen), data center on \(c.dataCenterListen), database \(describeDatabase(database)))")
             print("enrolled camera-1 in \(devices) (its token is this configuration's edge_token; msai device add enrolls more)")
             if let tls {
                 print("wrote the deployment's CAs and the roles' certificates to \(tlsFolder)/: a client of the data center trusts \(tls.trust(for: "data center")) alone, of the cloud \(tls.trust(for: "cloud")); keep the CA keys (*-ca-key.pem, ca-key.pem) off the role machines")
@@ -114,12 +117,22 @@ struct Init: ParsableCommand {
     }
 }
 
-/// Opens the data center's SQLite store and starts the data center service from a configuration.
-func startDataCenter(_ c: RoleConfiguration) async throws -> DataCenterServer {
+/// The data center's store the configuration names: PostgreSQL for a `postgres://` URL (several
+/// data centers may share it), otherwise the SQLite file at that path.
+func openDataCenterStore(_ c: RoleConfiguration) throws -> DataCenterStore {
+    if PostgresLocation.names(c.database) {
+        return try PostgresDataCenterStore(url: c.database, masterKey: try c.masterKey())
+    }
     let store = try SQLiteDataCenterStore(path: c.database, masterKey: try c.masterKey())
     if store.migratedFrames > 0 {
         print("migrated \(store.migratedFrames) frame(s) of an msai 1 database: secrets wrapped under the master key, recovered images dropped")
     }
+    return store
+}
+
+/// Opens the data center's store and starts the data center service from a configuration.
+func startDataCenter(_ c: RoleConfiguration) async throws -> DataCenterServer {
+    let store = try openDataCenterStore(c)
     let keeping = c.retentionSeconds ?? 0
     return try await listening(field: "datacenter_listen") {
         try await DataCenterServer.start(c, store: store, onRetention: { result in
@@ -176,15 +189,32 @@ struct DataCenterCommand: ParsableCommand {
 }
 
 struct DataCenterServe: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "serve", abstract: "Run the data center until Ctrl-C or SIGTERM.")
+    static let configuration = CommandConfiguration(
+        commandName: "serve", abstract: "Run the data center until Ctrl-C or SIGTERM.",
+        discussion: """
+            Several data centers may serve one PostgreSQL database at once, each on its own address:
+              msai datacenter serve --database postgres://msai:PASSWORD@db.example/msai?sslmode=require --listen 0.0.0.0:8702
+            """)
     @OptionGroup var config: ConfigOptions
+    @Option(help: ArgumentHelp("The database, instead of the configuration's: a SQLite file or a postgres:// URL.", valueName: "path-or-url"))
+    var database: String?
+    @Option(help: ArgumentHelp("Listen here instead of the configuration's datacenter_listen.", valueName: "host:port"))
+    var listen: String?
 
     func run() async throws {
-        try await serveUntilTerminated(config) { c in
+        try await serveUntilTerminated(config) { loaded in
+            var c = loaded
+            if let database { c.database = database }
+            if let listen { c.dataCenterListen = listen }
             let server = try await startDataCenter(c).server
-            return (server, "data center listening on \(server.url) (database \(c.database))", "data center stopped")
+            return (server, "data center listening on \(server.url) (database \(describeDatabase(c.database)))", "data center stopped")
         }
     }
+}
+
+/// The database as messages show it: a PostgreSQL URL without its password.
+func describeDatabase(_ database: String) -> String {
+    PostgresLocation.names(database) ? PostgresLocation.redacted(database) : database
 }
 
 /// Loads the configuration, starts one role, says where it listens, runs until SIGINT or
@@ -225,7 +255,7 @@ struct Up: AsyncParsableCommand {
             }
             let dataCenter = try await startDataCenter(c)
             let cloud = try await startCloud(c, dataCenterURL: dataCenter.url)
-            print("data center listening on \(dataCenter.url) (database \(c.database))")
+            print("data center listening on \(dataCenter.url) (database \(describeDatabase(c.database)))")
             print("cloud listening on \(cloud.url)")
             print("stop with Ctrl-C or SIGTERM")
             fflush(nil)

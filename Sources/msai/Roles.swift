@@ -192,8 +192,9 @@ struct DataCenterServe: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve", abstract: "Run the data center until Ctrl-C or SIGTERM.",
         discussion: """
-            Several data centers may serve one PostgreSQL database at once, each on its own address:
-              msai datacenter serve --database postgres://msai:PASSWORD@db.example/msai?sslmode=require --listen 0.0.0.0:8702
+            Several data centers may serve one PostgreSQL database at once (the configuration's
+            database, or --database postgres://USER:PASSWORD@HOST/DATABASE), each on its own address:
+              msai datacenter serve --listen 127.0.0.1:8703
             """)
     @OptionGroup var config: ConfigOptions
     @Option(help: ArgumentHelp("The database, instead of the configuration's: a SQLite file or a postgres:// URL.", valueName: "path-or-url"))

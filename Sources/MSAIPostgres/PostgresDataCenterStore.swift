@@ -184,24 +184,39 @@ public final class PostgresDataCenterStore: DataCenterStore, Sendable {
         let wrappedManifest = Data(try masterKey.wrap(Array(frame.manifest.encoded()), context: SecretContext.manifest(frame.id)))
         let receivedAt = frame.receivedAt.timeIntervalSince1970
         try ensurePartition(forTime: receivedAt)
-        try connections.transaction { db in
-            // Another process accepting the same τ holds its row until it commits; then this
-            // UPDATE finds it used and changes nothing.
-            guard try db.changes("UPDATE tau SET used = true WHERE id = \(tau) AND NOT used") == 1 else {
-                throw MSAIError.alreadyUsed(.tau(tau))
-            }
-            for id in membranes {
-                guard try db.changes("UPDATE membrane_key SET used = true, frame_id = \(frame.id) WHERE id = \(id.rawValue) AND NOT used") == 1 else {
-                    throw MSAIError.alreadyUsed(.membrane(id.rawValue))
+        func accept() throws {
+            try connections.transaction { db in
+                // Another process accepting the same τ holds its row until it commits; then this
+                // UPDATE finds it used and changes nothing.
+                guard try db.changes("UPDATE tau SET used = true WHERE id = \(tau) AND NOT used") == 1 else {
+                    throw MSAIError.alreadyUsed(.tau(tau))
                 }
+                for id in membranes {
+                    guard try db.changes("UPDATE membrane_key SET used = true, frame_id = \(frame.id) WHERE id = \(id.rawValue) AND NOT used") == 1 else {
+                        throw MSAIError.alreadyUsed(.membrane(id.rawValue))
+                    }
+                }
+                try db.execute("""
+                    INSERT INTO frame (id, sealed, wrapped_manifest, width, height, channels, background, received_at, device, area_count)
+                    VALUES (\(frame.id), \(Data(frame.sealed)), \(wrappedManifest), \(frame.manifest.recoveredWidth), \(frame.manifest.recoveredHeight),
+                            \(frame.manifest.channels), \(frame.manifest.composition?.base), \(receivedAt), \(frame.device), \(frame.manifest.areas.count))
+                    """)
+                try audit(db, AuditEntry(actor: actor, action: "accepted", frameID: frame.id))
             }
-            try db.execute("""
-                INSERT INTO frame (id, sealed, wrapped_manifest, width, height, channels, background, received_at, device, area_count)
-                VALUES (\(frame.id), \(Data(frame.sealed)), \(wrappedManifest), \(frame.manifest.recoveredWidth), \(frame.manifest.recoveredHeight),
-                        \(frame.manifest.channels), \(frame.manifest.composition?.base), \(receivedAt), \(frame.device), \(frame.manifest.areas.count))
-                """)
-            try audit(db, AuditEntry(actor: actor, action: "accepted", frameID: frame.id))
         }
+        do {
+            try accept()
+        } catch let error as MSAIError where Self.isMissingPartition(error) {
+            // Another process's retention dropped the day this process believed it had made.
+            knownDays.withLock { _ = $0.remove(Self.day(of: receivedAt)) }
+            try ensurePartition(forTime: receivedAt)
+            try accept()
+        }
+    }
+
+    /// PostgreSQL's refusal of a row no partition takes (SQLSTATE 23514, "no partition of relation").
+    static func isMissingPartition(_ error: MSAIError) -> Bool {
+        error.description.contains("no partition of relation") && error.description.contains("SQLSTATE 23514")
     }
 
     public func frame(_ id: String) throws -> StoredFrame? {

@@ -177,6 +177,22 @@ struct PostgresStoreTests {
         #expect(try a.store.verifyAudit() == AuditVerification(entries: log.count, firstBroken: nil))
     }
 
+    /// One data center's retention drops a day another still believes it made: the other's next
+    /// frame for that day makes the day again rather than failing.
+    @Test func aDayDroppedByAnotherDataCenterIsMadeAgain() throws {
+        let url = try TestPostgres.freshDatabase()
+        let first = try PostgresDataCenterStore(url: url, masterKey: testMasterKey)
+        let second = try PostgresDataCenterStore(url: url, masterKey: testMasterKey)
+        let old = Date().addingTimeInterval(-3 * 86_400)
+        for id in ["a", "b"] {
+            try first.insertTau(try TauGrant(id: id, seed: [UInt8](repeating: 1, count: 32), layout: BlockLayout(width: 16, height: 16, blockSize: 8)))
+            if id == "b" { #expect(try second.deleteFrames(receivedBefore: Date()) == 1) }
+            try first.commit(StoredFrame(id: id, sealed: [1, 2, 3], manifest: FrameManifest(width: 16, height: 16, channels: 3, blockSize: 8, tauID: id, areas: []),
+                                         receivedAt: old), tau: id, membranes: [], actor: "test")
+        }
+        #expect(try second.frameIDs() == ["b"])
+    }
+
     /// Retention drops a day whose frames are all due as a whole partition, deletes single
     /// frames of a day the cut-off splits, and destroys their τ seeds and membrane keys.
     @Test func retentionDropsWholeDaysWithTheirKeys() throws {

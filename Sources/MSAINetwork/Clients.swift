@@ -98,9 +98,12 @@ public struct ClientIdentity: Sendable, Hashable {
     }
 }
 
-/// One role's HTTP client: a base URL and the bearer token it presents.
+/// One role's HTTP client: its base URL (or several, comma-separated: the same role served by
+/// several processes, as data centers sharing one PostgreSQL database) and the bearer token it
+/// presents.
 struct RoleClient: Sendable {
     let role: String
+    /// As given, for messages.
     let baseURL: String
     let token: String
     let retry: RetryPolicy
@@ -109,6 +112,35 @@ struct RoleClient: Sendable {
     var caFile: String? = nil
     /// The client certificate presented over TLS (an edge enrolled with one).
     var identity: ClientIdentity? = nil
+    /// The URLs to try, and which answered last: a request starts there, and moves on to the
+    /// next when one cannot be reached or answers 5xx, so the rest of the role carries on when
+    /// one of its processes is gone.
+    let replicas: Replicas
+
+    init(role: String, baseURL: String, token: String, retry: RetryPolicy, setting: String? = nil, caFile: String? = nil,
+         identity: ClientIdentity? = nil) {
+        self.role = role
+        self.baseURL = baseURL
+        self.token = token
+        self.retry = retry
+        self.setting = setting
+        self.caFile = caFile
+        self.identity = identity
+        replicas = Replicas(baseURL)
+    }
+
+    final class Replicas: Sendable {
+        let urls: [String]
+        private let current = Atomic<Int>(0)
+
+        init(_ list: String) {
+            let urls = list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            self.urls = urls.isEmpty ? [list] : urls
+        }
+
+        var preferred: Int { current.load(ordering: .relaxed) }
+        func answered(_ index: Int) { current.store(index, ordering: .relaxed) }
+    }
 
     struct Reply {
         let status: Int
@@ -123,8 +155,12 @@ struct RoleClient: Sendable {
         var backoff = retry.firstBackoff
         var lastError = ""
         var unreachable = false
-        for attempt in 1...retry.attempts {
-            var request = HTTPClientRequest(url: baseURL + path)
+        var replica = replicas.preferred
+        // With several URLs, each gets a try before any backoff, and no fewer attempts in all.
+        let attempts = max(retry.attempts, replicas.urls.count)
+        for attempt in 1...attempts {
+            let url = replicas.urls[replica % replicas.urls.count]
+            var request = HTTPClientRequest(url: url + path)
             request.method = method
             if !token.isEmpty { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
             if let contentType { request.headers.add(name: "Content-Type", value: contentType) }
@@ -135,7 +171,10 @@ struct RoleClient: Sendable {
                     request, deadline: .now() + .milliseconds(Int64(milliseconds(retry.deadline))))
                 let bytes = Array(buffer: try await response.body.collect(upTo: responseLimit))
                 let status = Int(response.status.code)
-                if (200..<300).contains(status) { return Reply(status: status, headers: response.headers, body: bytes) }
+                if (200..<300).contains(status) {
+                    replicas.answered(replica % replicas.urls.count)
+                    return Reply(status: status, headers: response.headers, body: bytes)
+                }
                 let message = (try? JSONDecoder().decode(ServerError.self, from: Data(bytes)))?.error.message
                     ?? String(decoding: bytes.prefix(300), as: UTF8.self)
                 if status == 503 || status == 429, let wait = response.headers.first(name: "Retry-After").flatMap(Int.init) {
@@ -169,12 +208,15 @@ struct RoleClient: Sendable {
                 // reset) may have been.
                 if !Self.neverConnected(error) { ambiguous = true }
             }
-            if attempt < retry.attempts {
+            // The next URL (if there are several): a process of the role that is gone, or one
+            // that failed, is not asked again at once. Back off once every URL has been tried.
+            replica += 1
+            if attempt < attempts && replica % replicas.urls.count == replicas.preferred {
                 try await Task.sleep(for: backoff)
                 backoff *= 2
             }
         }
-        let tries = retry.attempts == 1 ? "" : " (\(retry.attempts) attempts)"
+        let tries = attempts == 1 ? "" : " (\(attempts) attempts)"
         if unreachable {
             throw MSAIError.unreachable("cannot reach the \(role) at \(baseURL)\(tries): \(lastError). "
                                         + "Is it running? `msai up` starts the cloud and the data center on this machine; "

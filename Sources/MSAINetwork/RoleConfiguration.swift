@@ -296,7 +296,19 @@ public struct RoleConfiguration: Codable, Equatable, Sendable {
     /// How a client may reach a role at `url`: https:// with the deployment's CA pinned (the CA
     /// file it returns), or plain http:// to loopback when the configuration asks for it (nil).
     /// τ seeds, membranes, keys and tokens cross this connection: nothing else is allowed.
+    ///
+    /// Several URLs, comma-separated, name processes of one role (data centers sharing one
+    /// PostgreSQL database): each is checked alike, and clients move on to the next when one is
+    /// gone.
     public func transport(_ url: String, role: String, setting: String? = nil) throws -> String? {
+        let urls = url.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        if urls.count > 1 {
+            let trust = try urls.map { try transport($0, role: role, setting: setting) }
+            guard Set(trust.map { $0 ?? "" }).count == 1 else {
+                throw MSAIError.invalidArgument("\(role) URLs '\(url)' mix https and plain http; the processes of one role are reached alike")
+            }
+            return trust[0]
+        }
         let named = setting.map { " (\($0))" } ?? ""
         guard let components = URLComponents(string: url), let scheme = components.scheme, let host = components.host else {
             throw MSAIError.invalidArgument("\(role) URL '\(url)'\(named) is not a URL like https://127.0.0.1:8702")

@@ -2,6 +2,8 @@ import Foundation
 import MSAICore
 import MSAICoreTesting
 import MSAICrypto
+import MSAIImageIO
+import MSAINetwork
 import MSAIRoles
 @testable import MSAIPostgres
 import PostgresNIO
@@ -175,6 +177,42 @@ struct PostgresStoreTests {
         #expect(log.map(\.seq) == Array(1...log.count).map(Optional.some))
         #expect(log.filter { $0.action == "accepted" }.count == 16)
         #expect(try a.store.verifyAudit() == AuditVerification(entries: log.count, firstBroken: nil))
+    }
+
+    /// Two data-center services on one database behind one comma-separated URL: the edge goes on
+    /// through the second when the first stops mid-stream, and every frame it was told was stored
+    /// is there, recoverable through either.
+    @Test func anEdgeCarriesOnWithTheOtherDataCenterWhenOneStops() async throws {
+        let url = try TestPostgres.freshDatabase()
+        let folder = try CommandLineTests().temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var config = RoleConfiguration.fresh(cloudPort: 0, dataCenterPort: 0, database: url, masterKeyFile: "",
+                                             tls: try PrivateCA.create(in: folder.appendingPathComponent("tls").path, hosts: []))
+        let first = try await DataCenterServer.start(config, store: try PostgresDataCenterStore(url: url, masterKey: testMasterKey), name: "dc-1")
+        let second = try await DataCenterServer.start(config, store: try PostgresDataCenterStore(url: url, masterKey: testMasterKey), name: "dc-2")
+        config.dataCenterURL = "\(first.url),\(second.url)"
+        #expect(try config.transport(config.dataCenterURL, role: "data center") == config.tls!.trust(for: "data center"))
+        let cloud = try await CloudServer.start(config, dataCenterURL: config.dataCenterURL, name: "cloud", retry: NetworkTests.quick)
+        let token = config.edgeTokens[0], ca = config.tls!.trust(for: "data center")
+        let dataCenters = HTTPDataCenterClient(url: config.dataCenterURL, token: token, retry: NetworkTests.quick, caFile: ca)
+        let edge = EdgeCamera(membranes: HTTPCloudClient(url: cloud.url, edgeToken: token, retry: NetworkTests.quick, caFile: config.tls!.trust(for: "cloud")),
+                              scrambling: dataCenters, egress: dataCenters)
+        var random = SplitMix64(seed: 34)
+        var sent: [(String, PixelBuffer)] = []
+        for index in 0..<8 {
+            if index == 4 { await first.stop() }
+            let image = randomImage(width: 40, height: 32, channels: 3, using: &random)
+            sent.append((try await edge.send(try await edge.prepare(image, areas: [Rect(x: 2, y: 2, width: 12, height: 10)])).frameID, image))
+        }
+        // The first is gone: the last four frames went through the second.
+        await #expect(throws: MSAIError.self) {
+            try await HTTPReaderClient(url: first.url, token: config.recovererTokens[0], retry: NetworkTests.quick, caFile: ca).frames()
+        }
+        let reader = HTTPReaderClient(url: config.dataCenterURL, token: config.recovererTokens[0], retry: NetworkTests.quick, caFile: ca)
+        #expect(try await reader.frames().map(\.frameID).sorted() == sent.map(\.0).sorted())
+        for (id, image) in sent { #expect(try PNGCodec.decode(try await reader.recovered(frameID: id, reason: "test")).pixels == image) }
+        await cloud.stop()
+        await second.stop()
     }
 
     /// One data center's retention drops a day another still believes it made: the other's next

@@ -42,19 +42,26 @@ public final class PostgresDataCenterStore: DataCenterStore, Sendable {
 
     /// Connects to the database `url` names, creating the schema on first use. A database another
     /// master key made is refused before anything in it changes. `connections` bounds the
-    /// connections this process holds (the storage executor's width is enough).
-    public convenience init(url: String, masterKey: MasterKey, connections: Int = 4) throws {
+    /// connections this process holds: the data center's heavy and storage workers and its
+    /// retention all read and write, so the default covers them on machines of up to 5 cores.
+    public convenience init(url: String, masterKey: MasterKey, connections: Int = 8) throws {
         try self.init(location: PostgresLocation(url: url), masterKey: masterKey, connections: connections)
     }
 
-    public init(location: PostgresLocation, masterKey: MasterKey, connections: Int = 4) throws {
+    public init(location: PostgresLocation, masterKey: MasterKey, connections: Int = 8) throws {
         self.location = location
         self.masterKey = masterKey
         self.auditChain = masterKey.auditChain
         self.connections = try PostgresConnections(location, size: connections)
         try self.connections.transaction { db in
-            try db.execute("SELECT pg_advisory_xact_lock(\(Self.schemaLock))")
-            for statement in Self.schema { try db.execute(PostgresQuery(unsafeSQL: statement)) }
+            // Creating an index on the partitioned table locks every partition even when the
+            // index exists: a database already made is only read.
+            let made = try db.execute("SELECT to_regclass('audit') IS NOT NULL AND to_regclass('frame_by_background') IS NOT NULL").first
+                .map { try $0.decode(Bool.self) } ?? false
+            if !made {
+                try db.execute("SELECT pg_advisory_xact_lock(\(Self.schemaLock))")
+                for statement in Self.schema { try db.execute(PostgresQuery(unsafeSQL: statement)) }
+            }
             let stored = try db.execute("SELECT check_value FROM vault WHERE id = 1").first.map { try $0.decode(Data.self) }
             if let stored {
                 guard [UInt8](stored) == masterKey.checkValue else {
@@ -191,7 +198,8 @@ public final class PostgresDataCenterStore: DataCenterStore, Sendable {
                 guard try db.changes("UPDATE tau SET used = true WHERE id = \(tau) AND NOT used") == 1 else {
                     throw MSAIError.alreadyUsed(.tau(tau))
                 }
-                for id in membranes {
+                // In one order everywhere, so that two acceptances of the same keys cannot deadlock.
+                for id in membranes.sorted(by: { $0.rawValue < $1.rawValue }) {
                     guard try db.changes("UPDATE membrane_key SET used = true, frame_id = \(frame.id) WHERE id = \(id.rawValue) AND NOT used") == 1 else {
                         throw MSAIError.alreadyUsed(.membrane(id.rawValue))
                     }
@@ -201,6 +209,14 @@ public final class PostgresDataCenterStore: DataCenterStore, Sendable {
                     VALUES (\(frame.id), \(Data(frame.sealed)), \(wrappedManifest), \(frame.manifest.recoveredWidth), \(frame.manifest.recoveredHeight),
                             \(frame.manifest.channels), \(frame.manifest.composition?.base), \(receivedAt), \(frame.device), \(frame.manifest.areas.count))
                     """)
+                // A patch frame's background was checked before; another data center may have
+                // deleted it since. Held with a key-share lock to the commit, which deletion waits on.
+                if let base = frame.manifest.composition?.base {
+                    guard try db.execute("SELECT 1 FROM frame WHERE id = \(base) FOR KEY SHARE").first != nil else {
+                        throw MSAIError.unknownKey(
+                            "patch frame's background \(base) is not held by this data center (never received, or deleted by retention); send a full frame")
+                    }
+                }
                 try audit(db, AuditEntry(actor: actor, action: "accepted", frameID: frame.id))
             }
         }
@@ -214,9 +230,10 @@ public final class PostgresDataCenterStore: DataCenterStore, Sendable {
         }
     }
 
-    /// PostgreSQL's refusal of a row no partition takes (SQLSTATE 23514, "no partition of relation").
+    /// PostgreSQL's refusal of a row no partition takes: SQLSTATE 23514 (the message itself is in
+    /// the server's language). The frame table has no CHECK constraint that could say it instead.
     static func isMissingPartition(_ error: MSAIError) -> Bool {
-        error.description.contains("no partition of relation") && error.description.contains("SQLSTATE 23514")
+        error.description.contains("(SQLSTATE 23514)")
     }
 
     public func frame(_ id: String) throws -> StoredFrame? {
@@ -263,7 +280,7 @@ public final class PostgresDataCenterStore: DataCenterStore, Sendable {
         bindings.append(after.id)
         bindings.append(max(0, limit))
         let query = PostgresQuery(unsafeSQL: """
-            SELECT \(Self.summaryColumns) FROM frame WHERE received_at > $1 OR (received_at = $1 AND id > $2)
+            SELECT \(Self.summaryColumns) FROM frame WHERE (received_at, id) > ($1, $2)
             ORDER BY received_at, id LIMIT $3
             """, binds: bindings)
         return try connections.with { db in try db.execute(query).rows }.map(summary)
@@ -302,7 +319,7 @@ public final class PostgresDataCenterStore: DataCenterStore, Sendable {
         try connections.transaction { db in
             try db.execute("SELECT pg_advisory_xact_lock(\(Self.schemaLock))")
             try db.execute(PostgresQuery(unsafeSQL: """
-                CREATE TABLE IF NOT EXISTS \(name) PARTITION OF frame
+                CREATE TABLE IF NOT EXISTS "\(name)" PARTITION OF frame
                 FOR VALUES FROM (\(Double(day) * 86_400)) TO (\(Double(day + 1) * 86_400))
                 """))
         }
@@ -318,8 +335,8 @@ public final class PostgresDataCenterStore: DataCenterStore, Sendable {
         var found: [Int: String] = [:]
         for row in rows {
             let name = try decoding { try row.decode(String.self) }
-            guard name.hasPrefix("frame_d"), name.count == 15 else { continue }
             let digits = name.dropFirst(7)
+            guard name.hasPrefix("frame_d"), digits.count == 8, digits.allSatisfy({ $0.isASCII && $0.isNumber }) else { continue }
             var c = DateComponents()
             c.year = Int(digits.prefix(4)); c.month = Int(digits.dropFirst(4).prefix(2)); c.day = Int(digits.suffix(2))
             var calendar = Calendar(identifier: .gregorian)
@@ -342,6 +359,9 @@ public final class PostgresDataCenterStore: DataCenterStore, Sendable {
     public func deleteFrames(receivedBefore date: Date) throws -> Int {
         let cutoff = date.timeIntervalSince1970
         let dropped = try connections.transaction { db -> [Int] in
+            // Every data center runs retention: one pass at a time, and no frame stored or deleted
+            // during it, so what is counted is what goes (readers carry on).
+            try db.execute("LOCK TABLE frame IN SHARE ROW EXCLUSIVE MODE")
             // A background stays while a newer patch frame is composed onto it.
             let due = try db.execute("""
                 SELECT id, received_at FROM frame WHERE received_at < \(cutoff)
@@ -353,18 +373,20 @@ public final class PostgresDataCenterStore: DataCenterStore, Sendable {
             var dueByDay: [Int: Int] = [:]
             for (_, time) in due { dueByDay[Self.day(of: time), default: 0] += 1 }
             var droppedDays: [Int] = []
+            var deleted = 0
             for (day, name) in try partitions(db) where Double(day + 1) * 86_400 <= cutoff {
-                let held = try db.execute(PostgresQuery(unsafeSQL: "SELECT count(*) FROM \(name)")).first.map { row in
+                let held = try db.execute(PostgresQuery(unsafeSQL: "SELECT count(*) FROM \"\(name)\"")).first.map { row in
                     try decoding { try row.decode(Int.self) }
                 } ?? 0
                 guard held == dueByDay[day, default: 0] else { continue }
-                try db.execute(PostgresQuery(unsafeSQL: "DROP TABLE \(name)"))
+                try db.execute(PostgresQuery(unsafeSQL: "DROP TABLE \"\(name)\""))
                 droppedDays.append(day)
+                deleted += held
             }
             let rest = due.filter { !droppedDays.contains(Self.day(of: $0.1)) }.map(\.0)
-            if !rest.isEmpty { try db.execute("DELETE FROM frame WHERE id = ANY(\(rest))") }
-            if !due.isEmpty { try audit(db, AuditEntry(actor: "retention", action: "deleted \(due.count) frame(s)", frameID: nil)) }
-            return droppedDays + [due.count]
+            if !rest.isEmpty { deleted += try db.changes("DELETE FROM frame WHERE id = ANY(\(rest))") }
+            if deleted > 0 { try audit(db, AuditEntry(actor: "retention", action: "deleted \(deleted) frame(s)", frameID: nil)) }
+            return droppedDays + [deleted]
         }
         knownDays.withLock { $0.subtract(dropped.dropLast()) }
         return dropped.last ?? 0
@@ -372,6 +394,8 @@ public final class PostgresDataCenterStore: DataCenterStore, Sendable {
 
     public func deleteFrame(_ id: String, actor: String, reason: String) throws -> Bool {
         try connections.transaction { db -> Bool in
+            // The table lock first, as retention takes it: one order of locks for every deletion.
+            try db.execute("LOCK TABLE frame IN SHARE ROW EXCLUSIVE MODE")
             guard try db.execute("SELECT 1 FROM frame WHERE id = \(id) FOR UPDATE").first != nil else { return false }
             let patches = try db.execute("SELECT count(*) FROM frame WHERE background = \(id)").first.map { row in
                 try decoding { try row.decode(Int.self) }

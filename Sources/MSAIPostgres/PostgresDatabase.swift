@@ -14,7 +14,7 @@ import Synchronization
 /// in the clear and is accepted only for a server on loopback or a Unix socket (`?host=/path`),
 /// because a data center's wrapped secrets and sealed frames would otherwise cross a network
 /// unprotected.
-public struct PostgresLocation: Sendable, Equatable {
+public struct PostgresLocation: Sendable, Equatable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
     public var host: String
     public var port: Int
     public var unixSocket: String?
@@ -38,7 +38,10 @@ public struct PostgresLocation: Sendable, Equatable {
         for name in query.keys where !["sslmode", "sslrootcert", "host"].contains(name) {
             throw bad("unknown parameter '\(name)' (sslmode, sslrootcert and host are understood)")
         }
-        unixSocket = query["host"].flatMap { $0.hasPrefix("/") ? $0 : nil }
+        if let given = query["host"], !given.hasPrefix("/") {
+            throw bad("host= names a Unix socket's folder (/run/postgresql); a server's name or address goes before the port")
+        }
+        unixSocket = query["host"]
         host = url.host.flatMap { $0.isEmpty ? nil : $0 } ?? (unixSocket == nil ? "localhost" : "")
         port = url.port ?? 5432
         guard let user = url.user, !user.isEmpty else { throw bad("it names no user") }
@@ -49,30 +52,59 @@ public struct PostgresLocation: Sendable, Equatable {
         switch query["sslmode"] ?? "disable" {
         case "disable": requiresTLS = false
         case "require", "verify-full", "verify-ca": requiresTLS = true
-        case let other: throw bad("sslmode '\(other)' is not one of disable, require, verify-full")
+        case let other: throw bad("sslmode '\(other)' is not one of disable, require, verify-ca, verify-full (the last three check the server's certificate)")
         }
         rootCertificate = query["sslrootcert"]
-        if let socket = unixSocket {
-            if let unix = query["host"], unix != socket { throw bad("host= must name a Unix socket's folder or file") }
-        } else if !requiresTLS && !LoopbackHost.contains(host) {
+        if unixSocket != nil && requiresTLS { throw bad("a Unix socket does not speak TLS: drop sslmode, or name the server's host") }
+        if rootCertificate != nil && !requiresTLS { throw bad("sslrootcert is used only with sslmode=require") }
+        if unixSocket == nil && !requiresTLS && !LoopbackHost.contains(host) {
             throw bad("a database on another machine needs sslmode=require: without TLS the data center's secrets would cross the network in the clear")
         }
     }
 
-    /// The URL without its password, for messages and logs.
+    /// The URL without its password, for messages and logs. A URL too malformed to parse (a
+    /// password with an unescaped / # ? or @ in it) loses everything between the user and the
+    /// last @, or is shown as postgres://… when even that cannot be found.
     public static func redacted(_ text: String) -> String {
-        guard var url = URLComponents(string: text), url.password != nil else { return text }
-        url.password = "***"
-        return url.string ?? "postgres://…"
+        if var url = URLComponents(string: text), url.password != nil {
+            url.password = "***"
+            return url.string ?? "postgres://…"
+        }
+        guard let scheme = text.range(of: "://") else { return "postgres://…" }
+        let rest = text[scheme.upperBound...]
+        guard let at = rest.lastIndex(of: "@") else { return text }
+        let credentials = rest[..<at]
+        guard let colon = credentials.firstIndex(of: ":") else { return text }
+        return String(text[..<colon]) + ":***" + String(rest[at...])
     }
 
-    /// What messages call it.
+    /// What messages call it: never the password.
     public var description: String { "postgres://\(user)@\(unixSocket ?? "\(host):\(port)")/\(database)" }
+
+    public var debugDescription: String { description }
+    /// Without the password: `dump` and test failures print what `description` does.
+    public var customMirror: Mirror { Mirror(self, children: ["url": description, "tls": requiresTLS]) }
+
+    /// Set on every connection: READ COMMITTED whatever the server's default (the store relies on
+    /// each statement seeing what committed before it), and bounds on every wait, so that a data
+    /// center that died inside a transaction (holding the audit lock, say) stalls the others for
+    /// seconds, not for the hours a dead TCP peer takes to notice.
+    static let sessionSettings: [(String, String)] = [
+        ("default_transaction_isolation", "read committed"),
+        ("idle_in_transaction_session_timeout", "15s"),
+        ("lock_timeout", "10s"),
+        ("statement_timeout", "30s"),
+        ("tcp_keepalives_idle", "10"),
+        ("tcp_keepalives_interval", "5"),
+        ("tcp_keepalives_count", "3"),
+    ]
 
     func configuration() throws -> PostgresConnection.Configuration {
         if let socket = unixSocket {
             let path = socket.hasSuffix(".s.PGSQL.\(port)") ? socket : socket + "/.s.PGSQL.\(port)"
-            return .init(unixSocketPath: path, username: user, password: password, database: database)
+            var configuration = PostgresConnection.Configuration(unixSocketPath: path, username: user, password: password, database: database)
+            configuration.options.additionalStartupParameters = Self.sessionSettings
+            return configuration
         }
         var tls = PostgresConnection.Configuration.TLS.disable
         if requiresTLS {
@@ -89,6 +121,7 @@ public struct PostgresLocation: Sendable, Equatable {
         }
         var configuration = PostgresConnection.Configuration(host: host, port: port, username: user, password: password, database: database, tls: tls)
         configuration.options.connectTimeout = .seconds(10)
+        configuration.options.additionalStartupParameters = Self.sessionSettings
         return configuration
     }
 }
@@ -116,24 +149,35 @@ final class PostgresConnections: Sendable {
     func with<T>(_ body: (Session) throws -> T) throws -> T {
         slots.wait()
         defer { slots.signal() }
-        let connection = try idle.withLock { $0.popLast() } ?? open()
-        defer {
-            if connection.isClosed { } else { idle.withLock { $0.append(connection) } }
+        // An idle connection the server closed meanwhile (a restart) is dropped, not lent.
+        let reused = idle.withLock { list -> PostgresConnection? in
+            while let connection = list.popLast() { if !connection.isClosed { return connection } }
+            return nil
         }
-        return try body(Session(connection: connection, logger: logger, location: location))
+        let connection = try reused ?? open()
+        let session = Session(connection: connection, logger: logger, location: location)
+        defer {
+            if !connection.isClosed && !session.spoiled.load(ordering: .relaxed) {
+                idle.withLock { $0.append(connection) }
+            } else if !connection.isClosed {
+                connection.close().whenComplete { _ in withExtendedLifetime(connection) {} }
+            }
+        }
+        return try body(session)
     }
 
     /// Runs `body` in a transaction (READ COMMITTED): committed if it returns, rolled back if
     /// it throws.
     func transaction<T>(_ body: (Session) throws -> T) throws -> T {
         try with { session in
-            try session.execute("BEGIN")
+            try session.execute("BEGIN ISOLATION LEVEL READ COMMITTED")
             do {
                 let result = try body(session)
                 try session.execute("COMMIT")
                 return result
             } catch {
-                _ = try? session.execute("ROLLBACK")
+                // A connection whose transaction may still be open is never lent again.
+                if (try? session.execute("ROLLBACK")) == nil { session.spoiled.store(true, ordering: .relaxed) }
                 throw error
             }
         }
@@ -155,14 +199,26 @@ final class PostgresConnections: Sendable {
         }
     }
 
-    deinit { close() }
+    // Without waiting (the last reference may go on an event loop, where waiting is forbidden);
+    // each connection is kept until it has closed.
+    deinit {
+        for connection in idle.withLock({ $0 }) { connection.close().whenComplete { _ in withExtendedLifetime(connection) {} } }
+    }
 }
 
 /// One connection, lent for one call.
-struct Session {
+final class Session {
     let connection: PostgresConnection
     let logger: Logger
     let location: PostgresLocation
+    /// Set when the connection's state is unknown (a ROLLBACK failed): it is closed, not reused.
+    let spoiled = Atomic<Bool>(false)
+
+    init(connection: PostgresConnection, logger: Logger, location: PostgresLocation) {
+        self.connection = connection
+        self.logger = logger
+        self.location = location
+    }
 
     /// Runs `query` and collects its rows; a database error becomes msai's, naming the database.
     @discardableResult

@@ -134,7 +134,7 @@ let package = Package(
         // make load: the roles as processes under many edges, slow clients and oversized uploads.
         .executableTarget(
             name: "msai-load",
-            dependencies: [core, "MSAICrypto", "MSAIImageIO", "MSAIRoles", "MSAINetwork",
+            dependencies: [core, "MSAICrypto", "MSAIImageIO", "MSAIRoles", "MSAINetwork", "MSAIPostgres",
                            .product(name: "AsyncHTTPClient", package: "async-http-client"),
                            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl")]
         ),

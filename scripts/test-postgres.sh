@@ -1,11 +1,13 @@
 #!/bin/bash
 # A private PostgreSQL for the tests: its own data folder (under /tmp), port and password.
-#   scripts/test-postgres.sh start FOLDER   initialise and start it; prints its URL
-#   scripts/test-postgres.sh stop FOLDER    stop it and delete the folder
+#   scripts/test-postgres.sh start FOLDER [durable]   initialise and start it; prints its URL
+#   scripts/test-postgres.sh stop FOLDER              stop it and delete the folder
 # PostgreSQL refuses to run as root: as root, the server runs as the postgres user (Debian's
-# package makes it). fsync is off: a test database need not survive a power cut.
+# package makes it). fsync is off for the tests (a test database need not survive a power cut)
+# and on with `durable` (make load compares it with SQLite, which syncs every commit).
 set -euo pipefail
-command=$1 folder=$2
+command=$1 folder=$2 fsync=off
+[ "${3:-}" = durable ] && fsync=on
 bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
 [ -n "$bin" ] || { echo "test-postgres: PostgreSQL is not installed (make deps installs it)" >&2; exit 1; }
 as_server() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
@@ -20,7 +22,7 @@ start)
   as_server "$bin/initdb" -D "$folder/data" -U msai --pwfile="$folder/password" -A scram-sha-256 --no-sync >"$folder/initdb.log" 2>&1 \
     || { cat "$folder/initdb.log" >&2; exit 1; }
   as_server "$bin/pg_ctl" -D "$folder/data" -l "$folder/server.log" -w -t 60 \
-    -o "-p $port -k $folder -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" start >/dev/null \
+    -o "-p $port -k $folder -c listen_addresses=127.0.0.1 -c fsync=$fsync -c max_connections=200" start >/dev/null \
     || { cat "$folder/server.log" >&2; exit 1; }
   PGPASSWORD=$password "$bin/psql" -q -h 127.0.0.1 -p "$port" -U msai -d postgres -c "CREATE DATABASE msai_test" >/dev/null
   echo "postgres://msai:$password@127.0.0.1:$port/msai_test"

@@ -107,6 +107,24 @@ public final class PostgresDataCenterStore: DataCenterStore, Sendable {
         """,
     ]
 
+    /// The database's size on disk (`pg_database_size`), for sizing figures.
+    public func databaseBytes() throws -> Int {
+        try connections.with { db in try db.execute("SELECT pg_database_size(current_database())").first.map { try $0.decode(Int.self) } ?? 0 }
+    }
+
+    /// Makes an empty database beside the one `url` names (whose user must be allowed to create
+    /// databases) and returns its URL: for tests and `make load`.
+    public static func createDatabase(beside url: String, named name: String) throws -> String {
+        guard name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }), var components = URLComponents(string: url) else {
+            throw MSAIError.invalidArgument("'\(name)' is not a database name msai makes")
+        }
+        let connections = try PostgresConnections(try PostgresLocation(url: url), size: 1)
+        defer { connections.close() }
+        try connections.with { db in try db.execute(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)")) }
+        components.path = "/\(name)"
+        return components.string!
+    }
+
     /// Closes the connections (they close on their own when the store goes away).
     public func close() { connections.close() }
 

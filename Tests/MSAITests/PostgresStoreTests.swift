@@ -15,11 +15,7 @@ enum TestPostgres {
 
     /// A new, empty database on the test server: its URL.
     static func freshDatabase() throws -> String {
-        let name = "t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(20)
-        try sql(url!, "CREATE DATABASE \(name)")
-        var components = URLComponents(string: url!)!
-        components.path = "/\(name)"
-        return components.string!
+        try PostgresDataCenterStore.createDatabase(beside: url!, named: "t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(20))
     }
 
     /// Runs `text` on the database at `url` (as the test server's owner), as an operator would.

@@ -12,7 +12,7 @@ import NIOSSL
 /// token). `acting` is the role a route admitted it as.
 public struct Caller: Sendable {
     public enum Role: String, Sendable, CaseIterable {
-        case cloud, edge, viewer, recoverer
+        case cloud, edge, viewer, recoverer, metrics
 
         /// As a route's error message names the token it needs.
         var article: String {
@@ -21,6 +21,7 @@ public struct Caller: Sendable {
             case .edge: return "an enrolled edge"
             case .viewer: return "a viewer"
             case .recoverer: return "a recoverer"
+            case .metrics: return "a metrics scraper (metrics_tokens in the configuration)"
             }
         }
     }
@@ -48,6 +49,8 @@ public struct RoleRequestContext: AuthRequestContext, RequestContext {
     public let remoteAddress: String
     /// The connection, whose TLS handler holds the client certificate, if one was presented.
     let channel: any Channel
+    /// What the handlers learn for the request's log line (shared by every copy of the context).
+    public let notes = RequestNotes()
 
     public init(source: Source) {
         coreContext = .init(source: source)
@@ -128,6 +131,7 @@ struct RequireRole: RouterMiddleware {
             throw HTTPError(.unauthorized, message: "wrong token: this endpoint needs the token of \(needed)")
         }
         caller.acting = role
+        context.notes.note("caller", caller.actor)
         var context = context
         context.identity = caller
         return try await next(request, context)
@@ -150,12 +154,22 @@ final class RoleRoutes {
     /// A router that identifies each request's caller from `tokens` and `devices`, then admits
     /// the request within `limits` (in flight, per caller, rate) before any route reads its body;
     /// with `audit`, every request refused after that (401, 403, 4xx, 409) goes into the audit log.
+    ///
+    /// With `observation`, every request is first timed, counted and logged (outermost, so that
+    /// refusals are counted too), and `GET /metrics` serves the counts to a metrics token.
     init(tokens: [Caller.Role: [String]], devices: DeviceRegistry? = nil, limits: ServerLimits = ServerLimits(),
-         audit: RefusalAudit? = nil) {
+         audit: RefusalAudit? = nil, observation: RequestObservation? = nil) {
         router = Router(context: RoleRequestContext.self)
+        if let observation { router.add(middleware: observation) }
         router.add(middleware: TokenAuthenticator(tokens, devices: devices))
         router.add(middleware: AdmissionMiddleware(admission: Admission(limits: limits)))
         if let audit { router.add(middleware: audit) }
+        if let metrics = observation?.metrics {
+            on(.get, "/metrics", access: .only([.metrics])) { _, _ in
+                Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                         body: .init(byteBuffer: ByteBuffer(bytes: metrics.exposition())))
+            }
+        }
     }
 
     func on(_ method: HTTPRequest.Method, _ path: RouterPath, access: Access,

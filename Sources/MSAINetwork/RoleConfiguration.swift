@@ -24,6 +24,8 @@ public struct RoleConfiguration: Codable, Equatable, Sendable {
     public var edgeTokens: [String]
     public var viewerTokens: [String]
     public var recovererTokens: [String]
+    /// Who may read `GET /metrics` on either role (a Prometheus scraper's bearer token).
+    public var metricsTokens: [String] = []
     /// The data center's master key, 64 hex digits in a file of mode 0600 (MSAI_MASTER_KEY
     /// gives the key itself instead).
     public var masterKeyFile: String?
@@ -87,6 +89,7 @@ public struct RoleConfiguration: Codable, Equatable, Sendable {
         case edgeTokens = "edge_tokens"
         case viewerTokens = "viewer_tokens"
         case recovererTokens = "recoverer_tokens"
+        case metricsTokens = "metrics_tokens"
         case masterKeyFile = "master_key_file"
         case retentionSeconds = "retention_seconds"
         case maxFramePixels = "max_frame_pixels"
@@ -146,6 +149,7 @@ public struct RoleConfiguration: Codable, Equatable, Sendable {
             edgeToken: try c.decodeIfPresent(String.self, forKey: .edgeToken),
             edgeCertificate: try c.decodeIfPresent(String.self, forKey: .edgeCertificate),
             edgeKey: try c.decodeIfPresent(String.self, forKey: .edgeKey))
+        metricsTokens = try c.decodeIfPresent([String].self, forKey: .metricsTokens) ?? []
     }
 
     private enum LegacyKeys: String, CodingKey { case readerTokens = "reader_tokens" }
@@ -159,11 +163,13 @@ public struct RoleConfiguration: Codable, Equatable, Sendable {
     {
         func token() -> String { Hex.encode(Array(SymmetricKey(size: .bits256).withUnsafeBytes { Array($0) })) }
         let scheme = tls == nil ? "http" : "https"
-        return RoleConfiguration(
+        var fresh = RoleConfiguration(
             cloudListen: "127.0.0.1:\(cloudPort)", cloudURL: "\(scheme)://127.0.0.1:\(cloudPort)",
             dataCenterListen: "127.0.0.1:\(dataCenterPort)", dataCenterURL: "\(scheme)://127.0.0.1:\(dataCenterPort)",
             database: database, cloudToken: token(), edgeTokens: [token()], viewerTokens: [token()], recovererTokens: [token()],
             masterKeyFile: masterKeyFile, tls: tls, plaintextOnLoopback: tls == nil ? true : nil)
+        fresh.metricsTokens = [token()]
+        return fresh
     }
 
     /// The master key's file for a configuration at `configPath`: beside it, named after it.

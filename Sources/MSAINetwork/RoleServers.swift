@@ -11,6 +11,8 @@ import UnixSignals
 public struct DataCenterServer: Sendable {
     public let dataCenter: DataCenter
     public let server: RunningServer
+    /// Its metrics (`GET /metrics`) and request log.
+    public let observation: RoleObservation
     public var url: String { server.url }
 
     /// Listens on `listen` (host:port; port 0 picks a free one), or on the configuration's
@@ -19,22 +21,34 @@ public struct DataCenterServer: Sendable {
     public static func start(_ c: RoleConfiguration, store: DataCenterStore, listen: String? = nil,
                              name: String = "msai-datacenter", limits: ServerLimits = ServerLimits(), logLevel: Logger.Level = .warning,
                              clock: any Clock<Duration> = ContinuousClock(), now: @escaping @Sendable () -> Date = Date.init,
+                             observation: RoleObservation = RoleObservation(role: "datacenter"),
                              onRetention: @escaping @Sendable (Result<Int, Error>) -> Void = { _ in }) async throws -> DataCenterServer {
         let (host, port, tls) = try c.listening(listen ?? c.dataCenterListen, role: "data center", field: "datacenter_listen")
         let dataCenter = DataCenter(store: store, maximumFramePixels: c.maxFramePixels ?? DataCenter.defaultMaximumFramePixels)
         let heavy = HeavyWork(workers: limits.heavyWorkers, queue: limits.heavyQueue)
         let storage = HeavyWork(workers: ServerLimits.storageWorkers, queue: ServerLimits.storageQueue)
-        let retention = c.retentionSeconds.map {
-            RetentionService(dataCenter: dataCenter, keeping: $0, storage: storage, clock: clock, now: now, report: onRetention)
+        let retention = c.retentionSeconds.map { keeping in
+            RetentionService(dataCenter: dataCenter, keeping: keeping, storage: storage, clock: clock, now: now) { result in
+                switch result {
+                case .success(let deleted) where deleted > 0:
+                    observation.metrics.count("msai_retention_deleted_frames_total", by: deleted)
+                    observation.logger.notice("retention", metadata: ["deleted": "\(deleted)", "older_than_s": "\(keeping)"])
+                case .failure(let error):
+                    observation.logger.error("retention failed", metadata: ["error": "\((error as? MSAIError)?.description ?? "\(error)")"])
+                default:
+                    break
+                }
+                onRetention(result)
+            }
         }
         let server = try await RunningServer.start(
             DataCenterService.router(dataCenter: dataCenter, cloudToken: c.cloudToken, edgeTokens: c.acceptedEdgeTokens,
-                                     viewerTokens: c.viewerTokens, recovererTokens: c.recovererTokens,
+                                     viewerTokens: c.viewerTokens, recovererTokens: c.recovererTokens, metricsTokens: c.metricsTokens,
                                      devices: try c.devicesFile.map { try DeviceRegistry(path: $0) }, limits: limits, heavy: heavy,
-                                     storage: storage),
+                                     storage: storage, observation: observation),
             host: host, port: port, name: name, role: "the data center", limits: limits, tls: tls, logLevel: logLevel,
             services: [heavy, storage] + (retention.map { [$0] } ?? []))
-        return DataCenterServer(dataCenter: dataCenter, server: server)
+        return DataCenterServer(dataCenter: dataCenter, server: server, observation: observation)
     }
 
     public func stop() async { await server.stop() }
@@ -45,23 +59,26 @@ public struct DataCenterServer: Sendable {
 public struct CloudServer: Sendable {
     public let cloud: CloudPlatform
     public let server: RunningServer
+    /// Its metrics (`GET /metrics`) and request log.
+    public let observation: RoleObservation
     public var url: String { server.url }
 
     /// `retry` bounds the deposit: it must finish well inside an edge's default 10 s deadline, or
     /// the edge would blame the cloud for the data center's silence.
     public static func start(_ c: RoleConfiguration, dataCenterURL: String, listen: String? = nil, name: String = "msai-cloud",
                              retry: RetryPolicy = RetryPolicy(deadline: .seconds(3), attempts: 2),
-                             limits: ServerLimits = ServerLimits(), logLevel: Logger.Level = .warning) async throws -> CloudServer {
+                             limits: ServerLimits = ServerLimits(), logLevel: Logger.Level = .warning,
+                             observation: RoleObservation = RoleObservation(role: "cloud")) async throws -> CloudServer {
         let (host, port, tls) = try c.listening(listen ?? c.cloudListen, role: "cloud", field: "cloud_listen")
         let caFile = try c.transport(dataCenterURL, role: "data center")
         let cloud = CloudPlatform(escrow: HTTPDataCenterClient(url: dataCenterURL, token: c.cloudToken, retry: retry, caFile: caFile))
         let heavy = HeavyWork(workers: limits.heavyWorkers, queue: limits.heavyQueue)
-        let server = try await RunningServer.start(CloudService.router(cloud: cloud, edgeTokens: c.acceptedEdgeTokens,
-                                                                                       devices: try c.devicesFile.map { try DeviceRegistry(path: $0) },
-                                                                                       limits: limits, heavy: heavy),
+        let server = try await RunningServer.start(CloudService.router(cloud: cloud, edgeTokens: c.acceptedEdgeTokens, metricsTokens: c.metricsTokens,
+                                                                       devices: try c.devicesFile.map { try DeviceRegistry(path: $0) },
+                                                                       limits: limits, heavy: heavy, observation: observation),
                                                    host: host, port: port, name: name, role: "the cloud", limits: limits, tls: tls,
                                                    logLevel: logLevel, services: [heavy])
-        return CloudServer(cloud: cloud, server: server)
+        return CloudServer(cloud: cloud, server: server, observation: observation)
     }
 
     public func stop() async { await server.stop() }

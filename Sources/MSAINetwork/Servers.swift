@@ -123,9 +123,10 @@ func httpError(_ error: Error) -> Error {
 ///                                       with msai-membrane-id / -shape / -mode headers
 ///     GET  /v1/health
 public enum CloudService {
-    public static func router(cloud: CloudPlatform, edgeTokens: [String], devices: DeviceRegistry? = nil, limits: ServerLimits = ServerLimits(),
-                              heavy: HeavyWork) -> Router<RoleRequestContext> {
-        let routes = RoleRoutes(tokens: [.edge: edgeTokens], devices: devices, limits: limits)
+    public static func router(cloud: CloudPlatform, edgeTokens: [String], metricsTokens: [String] = [], devices: DeviceRegistry? = nil,
+                              limits: ServerLimits = ServerLimits(), heavy: HeavyWork, observation: RoleObservation? = nil) -> Router<RoleRequestContext> {
+        let routes = RoleRoutes(tokens: [.edge: edgeTokens, .metrics: metricsTokens], devices: devices, limits: limits,
+                                observation: observation.map { RequestObservation(metrics: $0.metrics, logger: $0.logger) })
         routes.on(.get, "/v1/health", access: .anyone) { _, _ in healthy() }
         routes.on(.post, "/v1/membranes", access: .only([.edge])) { request, context -> Response in
             let device = try context.caller().device
@@ -134,6 +135,7 @@ public enum CloudService {
                 let shape = try MembraneShape(rows: message.rows, cols: message.cols, channels: message.channels)
                 let request = MembraneRequest(shape: shape, mode: message.mode)
                 let grant = try await cloud.issue(try await heavy.run(for: context.callerKey) { try cloud.makeMembrane(request, for: device) })
+                context.notes.note("membrane_id", grant.id.rawValue)
                 var headers = HTTPFields()
                 headers[.contentType] = "application/octet-stream"
                 headers[HTTPField.Name(Wire.membraneID)!] = grant.id.rawValue
@@ -162,18 +164,21 @@ public enum CloudService {
 ///     GET    /v1/health
 public enum DataCenterService {
     public static func router(dataCenter: DataCenter, cloudToken: String, edgeTokens: [String], viewerTokens: [String],
-                              recovererTokens: [String], devices: DeviceRegistry? = nil, limits: ServerLimits = ServerLimits(),
-                              heavy: HeavyWork, storage: HeavyWork) -> Router<RoleRequestContext>
+                              recovererTokens: [String], metricsTokens: [String] = [], devices: DeviceRegistry? = nil,
+                              limits: ServerLimits = ServerLimits(), heavy: HeavyWork, storage: HeavyWork,
+                              observation: RoleObservation? = nil) -> Router<RoleRequestContext>
     {
         let frameBytes = ByteBudget(limits.frameBytesInFlight)
-        let routes = RoleRoutes(tokens: [.cloud: [cloudToken], .edge: edgeTokens, .viewer: viewerTokens, .recoverer: recovererTokens],
-                                devices: devices, limits: limits, audit: RefusalAudit { entry in
+        let routes = RoleRoutes(tokens: [.cloud: [cloudToken], .edge: edgeTokens, .viewer: viewerTokens, .recoverer: recovererTokens,
+                                         .metrics: metricsTokens],
+                                devices: devices, limits: limits,
+                                audit: RefusalAudit { entry in
                                     do {
                                         try await storage.run(for: "refusal audit") { try dataCenter.store.appendAudit(entry) }
                                     } catch is HTTPError {
                                         try? dataCenter.store.appendAudit(entry)  // its queue is full: written here rather than lost
                                     } catch {}
-                                })
+                                }, observation: observation.map { RequestObservation(metrics: $0.metrics, logger: $0.logger) })
         /// A whole-number query parameter in `range`, or `fallback` when absent; a 400 naming it otherwise.
         @Sendable func number(_ request: Request, _ name: String, in range: ClosedRange<Int>, fallback: Int) throws -> Int {
             guard let text = request.uri.queryParameters.get(name) else { return fallback }
@@ -201,6 +206,7 @@ public enum DataCenterService {
             let key = try decodeJSON(MembraneKeyBody.self, from: try await body(request, limit: BodyLimits.control), what: "membrane key")
             do {
                 let (record, actor) = (try key.record(), try context.caller().actor)
+                context.notes.note("membrane_id", record.id.rawValue)
                 try await storage.run(for: context.callerKey) { try dataCenter.depositKey(record, device: key.device, actor: actor) }
             } catch {
                 throw httpError(error)
@@ -212,7 +218,9 @@ public enum DataCenterService {
             let caller = try context.caller()
             do {
                 let request = TauRequest(width: message.width, height: message.height, blockSize: message.blockSize)
-                return try json(TauGrantBody(try await storage.run(for: context.callerKey) { try dataCenter.issueTau(request, device: caller.device, actor: caller.actor) }))
+                let grant = try await storage.run(for: context.callerKey) { try dataCenter.issueTau(request, device: caller.device, actor: caller.actor) }
+                context.notes.note("tau_id", grant.id)
+                return try json(TauGrantBody(grant))
             } catch {
                 throw httpError(error)
             }
@@ -221,12 +229,14 @@ public enum DataCenterService {
             let caller = try context.caller()
             let (actor, device) = (caller.actor, caller.device)
             let limit: @Sendable (String) async throws -> Int = { id in
-                try await storage.run(for: context.callerKey) { try dataCenter.sealedFrameLimit(tauID: id, device: device) }
+                context.notes.note("tau_id", id)
+                return try await storage.run(for: context.callerKey) { try dataCenter.sealedFrameLimit(tauID: id, device: device) }
             }
             return try await withSealedFrameBody(request, limit: limit, budget: frameBytes) { frame in
                 do {
-                    return try json(try await heavy.run(for: context.callerKey) { try dataCenter.submit(maskedFrame: frame, actor: actor, device: device) },
-                                    status: .created)
+                    let receipt = try await heavy.run(for: context.callerKey) { try dataCenter.submit(maskedFrame: frame, actor: actor, device: device) }
+                    context.notes.note("frame_id", receipt.frameID)
+                    return try json(receipt, status: .created)
                 } catch {
                     throw httpError(error)
                 }
@@ -248,6 +258,7 @@ public enum DataCenterService {
         routes.on(.get, "/v1/frames/:id/masked", access: readers) { _, context -> Response in
             do {
                 let (id, actor) = (try context.parameters.require("id"), try context.caller().actor)
+                context.notes.note("frame_id", id)
                 return try await heavy.run(for: context.callerKey) { try png(try dataCenter.maskedView(id, actor: actor).pixels) }
             } catch {
                 throw httpError(error)
@@ -256,6 +267,7 @@ public enum DataCenterService {
         routes.on(.get, "/v1/frames/:id/sealed", access: readers) { _, context -> Response in
             do {
                 let (id, actor) = (try context.parameters.require("id"), try context.caller().actor)
+                context.notes.note("frame_id", id)
                 let bytes = try await storage.run(for: context.callerKey) { try dataCenter.sealedFrame(id, actor: actor) }
                 var headers = HTTPFields()
                 headers[.contentType] = SealedFrame.mediaType
@@ -267,6 +279,7 @@ public enum DataCenterService {
         routes.on(.get, "/v1/frames/:id/recovered", access: .only([.recoverer])) { request, context -> Response in
             do {
                 let (id, actor, reason) = (try context.parameters.require("id"), try context.caller().actor, reason(request))
+                context.notes.note("frame_id", id)
                 return try await heavy.run(for: context.callerKey) { try png(try dataCenter.recoverOriginal(id, actor: actor, reason: reason).pixels) }
             } catch {
                 throw httpError(error)
@@ -275,6 +288,7 @@ public enum DataCenterService {
         routes.on(.delete, "/v1/frames/:id", access: .only([.recoverer])) { request, context -> Response in
             do {
                 let (id, actor, reason) = (try context.parameters.require("id"), try context.caller().actor, reason(request))
+                context.notes.note("frame_id", id)
                 try await storage.run(for: context.callerKey) { try dataCenter.deleteFrame(id, actor: actor, reason: reason) }
                 return Response(status: .noContent)
             } catch {

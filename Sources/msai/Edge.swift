@@ -116,7 +116,7 @@ struct Edge: AsyncParsableCommand {
             // A live stream has no folder to write beside: its preview goes here.
             let file: String? = if case .videoFile(let path) = streamInput { path } else { nil }
             try await stream.run(streamInput, edge: edge, selector: selector, reader: reader,
-                                 preview: previewPath(for: file, fileExtension: "avi"))
+                                 preview: previewPath(for: file, fileExtension: "avi"), metricsTokens: c.metricsTokens)
             return
         }
 

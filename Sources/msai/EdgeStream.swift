@@ -25,6 +25,8 @@ struct StreamOptions: ParsableArguments {
     @Flag(help: "ROI-only transmission: send a full masked frame, then only the masked areas of the frames after it.") var roiOnly = false
     @Option(parsing: .unconditional, help: "With --roi-only: a full frame (the new background) every this many frames.") var backgroundEvery = 50
     @Flag(inversion: .prefixedNo, help: "Show the live status line.") var status = true
+    @Option(help: ArgumentHelp("Serve the stream's counters at GET /metrics on this loopback address, for Prometheus (behind the configuration's metrics tokens).",
+                               valueName: "host:port")) var metricsListen: String?
     @Option(help: ArgumentHelp("Write one JSON line per frame: the areas masked (or the whole frame), the detection they came from, whether it was sent.",
                                discussion: "The log stays on the camera and says where people were; keep it as private as the frames.",
                                valueName: "file")) var areasLog: String?
@@ -44,7 +46,19 @@ struct StreamOptions: ParsableArguments {
         try check(backgroundEvery >= 1, "--background-every must be 1 or more, got \(backgroundEvery)")
     }
 
-    func run(_ input: StreamInput, edge: EdgeCamera, selector: AreaSelector, reader: HTTPReaderClient?, preview: String? = nil) async throws {
+    /// The stream's counters as Prometheus names them: the frames in, masked (by areas or whole),
+    /// dropped, still, sent and failed, the bytes sent, and detection's count and time.
+    static func metricSamples(_ s: StreamCounters.Snapshot) -> [(name: String, value: Double)] {
+        [("msai_edge_frames_received_total", Double(s.received)), ("msai_edge_frames_dropped_total", Double(s.dropped)),
+         ("msai_edge_frames_still_total", Double(s.still)), ("msai_edge_frames_masked_total", Double(s.maskedAreas + s.maskedWhole)),
+         ("msai_edge_frames_masked_whole_total", Double(s.maskedWhole)), ("msai_edge_frames_sent_total", Double(s.sent)),
+         ("msai_edge_frames_failed_total", Double(s.failed)), ("msai_edge_bytes_sent_total", Double(s.bytesSent)),
+         ("msai_edge_detections_total", Double(s.detections)), ("msai_edge_detections_failed_total", Double(s.detectionsFailed)),
+         ("msai_edge_detection_seconds_total", s.detectionMilliseconds / 1000)]
+    }
+
+    func run(_ input: StreamInput, edge: EdgeCamera, selector: AreaSelector, reader: HTTPReaderClient?, preview: String? = nil,
+             metricsTokens: [String] = []) async throws {
         let stream: OpenedStream
         do {
             stream = try await OpenedStream.open(input, liveBuffer: liveBuffer, idleTimeout: idleTimeout.map { .seconds($0) })
@@ -86,6 +100,20 @@ struct StreamOptions: ParsableArguments {
                 }
             }
         } : nil
+
+        var metrics: RunningServer?
+        do {
+            if let metricsListen {
+                metrics = try await MetricsEndpoint.start(listen: metricsListen, tokens: metricsTokens) { [counters = pipeline.counters] in
+                    Self.metricSamples(await counters.snapshot())
+                }
+            }
+        } catch {
+            statusTask?.cancel()
+            throw fail(error)
+        }
+        if let metrics { print("metrics at \(metrics.url)/metrics") }
+        defer { if let metrics { Task { [metrics] in await metrics.stop() } } }
 
         let verifier = StreamVerifier()
         let areasLog: MaskedAreasLog?

@@ -14,6 +14,22 @@ struct ConfigOptions: ParsableArguments {
     func load() throws -> RoleConfiguration { try RoleConfiguration.load(path) }
 }
 
+/// How a running role logs: one line per request and per retention pass, with the device, τ,
+/// frame and membrane it concerned.
+struct LogOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("text, or json: one JSON object per line, for a log system.", valueName: "format"))
+    var logFormat = "text"
+    @Option(help: ArgumentHelp("The least level logged: info (every request), notice (refusals, retention), warning, error.", valueName: "level"))
+    var logLevel = "notice"
+
+    func validate() throws {
+        guard LogFormat(rawValue: logFormat) != nil else { throw ValidationError("--log-format must be text or json, got '\(logFormat)'") }
+    }
+
+    /// Sends the roles' logs to standard error as asked.
+    func start() throws { try startLogging(format: LogFormat(rawValue: logFormat) ?? .text, level: logLevel) }
+}
+
 struct Init: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Write a configuration with fresh tokens, the deployment's certificates, and the master key.",
@@ -133,19 +149,9 @@ func openDataCenterStore(_ c: RoleConfiguration) throws -> DataCenterStore {
 /// Opens the data center's store and starts the data center service from a configuration.
 func startDataCenter(_ c: RoleConfiguration) async throws -> DataCenterServer {
     let store = try openDataCenterStore(c)
-    let keeping = c.retentionSeconds ?? 0
     return try await listening(field: "datacenter_listen") {
-        try await DataCenterServer.start(c, store: store, onRetention: { result in
-            switch result {
-            case .success(let deleted) where deleted > 0:
-                print("retention: deleted \(deleted) frame(s) older than \(keeping) s")
-                fflush(nil)
-            case .failure(let error):
-                printError("retention: \((error as? MSAIError)?.description ?? "\(error)")")
-            default:
-                break
-            }
-        })
+        // Retention passes are logged by the service (msai.datacenter), with the rest of its events.
+        try await DataCenterServer.start(c, store: store)
     }
 }
 
@@ -172,8 +178,10 @@ struct Cloud: ParsableCommand {
 struct CloudServe: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "serve", abstract: "Run the cloud until Ctrl-C or SIGTERM.")
     @OptionGroup var config: ConfigOptions
+    @OptionGroup var logging: LogOptions
 
     func run() async throws {
+        try logging.start()
         try await serveUntilTerminated(config) { c in
             let server = try await startCloud(c, dataCenterURL: c.dataCenterURL).server
             return (server, "cloud listening on \(server.url) (keys go to the data center at \(c.dataCenterURL))", "cloud stopped")
@@ -201,8 +209,10 @@ struct DataCenterServe: AsyncParsableCommand {
     var database: String?
     @Option(help: ArgumentHelp("Listen here instead of the configuration's datacenter_listen.", valueName: "host:port"))
     var listen: String?
+    @OptionGroup var logging: LogOptions
 
     func run() async throws {
+        try logging.start()
         try await serveUntilTerminated(config) { loaded in
             var c = loaded
             if let database { c.database = database }
@@ -244,9 +254,11 @@ struct Up: AsyncParsableCommand {
               msai edge Datasets --verify
             """)
     @OptionGroup var config: ConfigOptions
+    @OptionGroup var logging: LogOptions
 
     func run() async throws {
         do {
+            try logging.start()
             let c = try config.load()
             let cloudAddress = try RoleConfiguration.hostAndPort(c.cloudListen, field: "cloud_listen")
             let dataCenterAddress = try RoleConfiguration.hostAndPort(c.dataCenterListen, field: "datacenter_listen")

@@ -93,9 +93,18 @@ public struct RoleObservation: Sendable {
 
     /// `role` labels its metrics and names its logger (msai.datacenter, msai.cloud), unless
     /// `logger` is given.
+    /// Unless `startLogging` chose a level for the process, its own logger logs refusals and
+    /// errors only (swift-log's default would log every request: a role in a test or a program
+    /// that did not ask would flood standard error).
     public init(role: String, logger: Logger? = nil) {
         metrics = RoleMetrics(role: role)
-        self.logger = logger ?? Logger(label: "msai.\(role)")
+        if let logger {
+            self.logger = logger
+        } else {
+            var own = Logger(label: "msai.\(role)")
+            if !loggingStarted.load(ordering: .relaxed) { own.logLevel = .notice }
+            self.logger = own
+        }
     }
 }
 
@@ -151,6 +160,9 @@ public enum LogFormat: String, CaseIterable, Sendable {
 /// Sends every logger of the process to standard error in `format`, at `level` and above (once
 /// per process, before any role starts). A request is logged at info, a refusal at notice, a
 /// server error at error.
+/// Whether `startLogging` ran in this process.
+private let loggingStarted = Atomic<Bool>(false)
+
 public func startLogging(format: LogFormat, level: String) throws {
     guard let level = Logger.Level(rawValue: level) else {
         throw MSAIError.invalidArgument("log level '\(level)' is not one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -160,6 +172,7 @@ public func startLogging(format: LogFormat, level: String) throws {
         handler.logLevel = level
         return handler
     }
+    loggingStarted.store(true, ordering: .relaxed)
 }
 
 /// One JSON object per line (`--log-format json`): time, level, logger, message and metadata as

@@ -229,6 +229,30 @@ struct PostgresStoreTests {
         await second.stop()
     }
 
+    /// The command line on a PostgreSQL database: `msai init --database postgres://…` writes it
+    /// (its messages hide the password), `msai audit` reads that database, and a wrong password
+    /// stops the data center with a message naming the database, not the password.
+    @Test func theCommandLineRunsOnAPostgreSQLDatabase() throws {
+        let url = try TestPostgres.freshDatabase()
+        let folder = try CommandLineTests().temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let cli = CommandLineTests()
+        let config = folder.appendingPathComponent("msai.json").path
+        let made = try cli.msai(["init", "--config", config, "--database", url, "--cloud-port", "0", "--datacenter-port", "0"], in: folder)
+        let password = try #require(URLComponents(string: url)?.password)
+        #expect(made.status == 0 && made.stdout.contains("database postgres://msai:***@"), "\(made.stdout)\(made.stderr)")
+        #expect(!made.stdout.contains(password) && !made.stderr.contains(password))
+        #expect(try RoleConfiguration.load(config).database == url)
+        let store = try PostgresDataCenterStore(url: url, masterKey: try RoleConfiguration.load(config).masterKey())
+        try store.appendAudit(AuditEntry(actor: "recoverer:x", action: "recovered", frameID: "f1", reason: "case 1"))
+        #expect(try cli.msai(["audit", "verify", "--config", config], in: folder).stdout.contains("1 audit entries, chain intact"))
+        var wrong = URLComponents(string: url)!
+        wrong.password = "not-the-password"
+        let refused = try cli.msai(["datacenter", "serve", "--config", config, "--database", wrong.string!, "--listen", "127.0.0.1:0"], in: folder)
+        #expect(refused.status != 0 && refused.stderr.contains("cannot connect to the database") && !refused.stderr.contains("not-the-password"),
+                "\(refused.stderr)")
+    }
+
     /// One data center's retention drops a day another still believes it made: the other's next
     /// frame for that day makes the day again rather than failing.
     @Test func aDayDroppedByAnotherDataCenterIsMadeAgain() throws {

@@ -132,6 +132,7 @@ struct RequireRole: RouterMiddleware {
         }
         caller.acting = role
         context.notes.note("caller", caller.actor)
+        if let device = caller.device { context.notes.note("device", device) }
         var context = context
         context.identity = caller
         return try await next(request, context)

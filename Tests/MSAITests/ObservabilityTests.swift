@@ -57,12 +57,14 @@ import Testing
         var config = RoleConfiguration.fresh(cloudPort: 0, dataCenterPort: 0, database: folder.appendingPathComponent("dc.sqlite").path,
                                              masterKeyFile: "", tls: try PrivateCA.create(in: folder.appendingPathComponent("tls").path, hosts: []))
         #expect(config.metricsTokens.count == 1 && config.metricsTokens[0].count == 64)
+        config.devicesFile = folder.appendingPathComponent("devices.json").path
+        let token = try DeviceRegistry.add("camera-9", to: config.devicesFile!)
         let log = CapturedLog()
         let dc = try await DataCenterServer.start(config, store: try SQLiteDataCenterStore(path: config.database, masterKey: NetworkTests.masterKey),
                                                   name: "dc", observation: RoleObservation(role: "datacenter", logger: log.logger("msai.datacenter")))
         let cloud = try await CloudServer.start(config, dataCenterURL: dc.url, name: "cloud", retry: NetworkTests.quick)
         config.dataCenterURL = dc.url
-        let (token, dcCA) = (config.edgeTokens[0], config.tls!.trust(for: "data center"))
+        let dcCA = config.tls!.trust(for: "data center")
         let dataCenter = HTTPDataCenterClient(url: dc.url, token: token, retry: NetworkTests.quick, caFile: dcCA)
         let edge = EdgeCamera(membranes: HTTPCloudClient(url: cloud.url, edgeToken: token, retry: NetworkTests.quick, caFile: config.tls!.trust(for: "cloud")),
                               scrambling: dataCenter, egress: dataCenter)
@@ -93,7 +95,7 @@ import Testing
         // One line per request, with what it concerned; the replay's says why it was refused.
         let accepted = log.all.filter { $0["route"] == "/v1/frames" && $0["status"] == "201" }
         #expect(accepted.map { $0["frame_id"] } == receipts.map(\.frameID))
-        #expect(accepted.allSatisfy { $0["tau_id"] == $0["frame_id"] && $0["caller"]?.hasPrefix("edge:") == true && $0["logger"] == "msai.datacenter" })
+        #expect(accepted.allSatisfy { $0["tau_id"] == $0["frame_id"] && $0["caller"]?.hasPrefix("edge:") == true && $0["device"] == "camera-9" && $0["logger"] == "msai.datacenter" })
         let refused = log.all.first { $0["route"] == "/v1/frames" && $0["status"] == "409" }
         #expect(refused?["level"] == "notice" && refused?["error"]?.contains("already used") == true && refused?["tau_id"] == receipts.last?.frameID)
         #expect(log.all.contains { $0["route"] == "/v1/taus" && $0["tau_id"] != nil })

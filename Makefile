@@ -2,7 +2,7 @@
 #   make demo   install what is missing, build, evaluate the bundled images, print where the output is
 #   make test   install what is missing, build, run the whole test suite
 SHELL := /bin/bash
-DEB_PACKAGES := libopencv-dev libturbojpeg0-dev libgmp-dev libpng-dev libsqlite3-dev libzstd-dev liblz4-dev libqoi-dev libjxl-dev pkg-config chromium time postgresql
+DEB_PACKAGES := libopencv-dev libturbojpeg0-dev libjpeg-dev libgmp-dev libpng-dev libsqlite3-dev libzstd-dev liblz4-dev libqoi-dev libjxl-dev pkg-config chromium time postgresql
 SWIFT ?= swift
 DEMO_OUT ?= runs/demo
 

@@ -61,7 +61,8 @@ let package = Package(
             name: "CMSAIPNG",
             linkerSettings: [.linkedLibrary("png")]
         ),
-        .target(name: "MSAIImageIO", dependencies: [core, "CTurboJPEG", "CMSAIPNG", "CMSAIQOI"]),
+        .target(name: "MSAIImageIO", dependencies: [core, "CTurboJPEG", "CMSAIPNG", "CMSAIQOI", "CMSAIJPEG"]),
+        .target(name: "CMSAIJPEG", linkerSettings: [.linkedLibrary("jpeg")]),
         .target(name: "CMSAIQOI"),
         .target(
             name: "CMSAIBenchCodecs",

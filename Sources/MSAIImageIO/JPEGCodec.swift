@@ -42,8 +42,9 @@ public enum JPEGCodec {
         return try PixelBuffer(width: Int(width), height: Int(height), channels: channels, samples: pixels)
     }
 
-    /// Encodes at `quality` (1...100) with 4:2:0 chroma (4:4:4 at quality ≥ 95), or gray.
-    public static func encode(_ image: PixelBuffer, quality: Int = 90) throws -> [UInt8] {
+    /// Encodes at `quality` (1...100) with 4:2:0 chroma (4:4:4 at quality ≥ 95), or gray;
+    /// `progressive` as a progressive JPEG, as some cameras and most web images are.
+    public static func encode(_ image: PixelBuffer, quality: Int = 90, progressive: Bool = false) throws -> [UInt8] {
         guard let handle = tjInitCompress() else { throw MSAIError.codec("cannot start the JPEG encoder") }
         defer { tjDestroy(handle) }
         var output: UnsafeMutablePointer<UInt8>?
@@ -53,7 +54,7 @@ public enum JPEGCodec {
         let status = image.samples.withUnsafeBufferPointer {
             tjCompress2(
                 handle, $0.baseAddress, Int32(image.width), 0, Int32(image.height), Int32(format.rawValue), &output,
-                &size, Int32(sampling.rawValue), Int32(quality), 0)
+                &size, Int32(sampling.rawValue), Int32(quality), progressive ? TJFLAG_PROGRESSIVE : 0)
         }
         defer { tjFree(output) }
         guard status == 0, let output else { throw MSAIError.codec("JPEG encoding failed (\(message(handle)))") }

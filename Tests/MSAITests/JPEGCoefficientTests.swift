@@ -1,0 +1,76 @@
+import Foundation
+import MSAICore
+import MSAICoreTesting
+import MSAIImageIO
+import Testing
+
+/// The DCT-domain path's foundation (issue 17): a JPEG read as its coefficients and written back
+/// decodes to exactly the pixels it did, whatever moved in between and was moved back.
+@Suite struct JPEGCoefficientTests {
+    static let bundled = ["alpr_test", "baboon", "bus", "car_plate", "dog", "horses", "licenseplate_motion", "messi5", "person", "zidane"]
+
+    func bytes(_ name: String) throws -> [UInt8] {
+        Array(try Data(contentsOf: repositoryRoot.appendingPathComponent("Datasets/\(name).jpg")))
+    }
+
+    @Test(arguments: bundled)
+    func writtenBackUnchangedItDecodesToTheSamePixels(name: String) throws {
+        let original = try bytes(name)
+        var seen: JPEGCoefficients?
+        let written = try JPEGTranscoder.transcode(original) { seen = $0 }
+        #expect(try JPEGCodec.decodeAsStored(written) == JPEGCodec.decodeAsStored(original))
+        // And read again, the coefficients are the ones written.
+        var again: JPEGCoefficients?
+        _ = try JPEGTranscoder.transcode(written) { again = $0 }
+        #expect(again?.components == seen?.components)
+    }
+
+    /// Progressive in, baseline out, the same pixels: what a camera's progressive JPEG becomes.
+    @Test func aProgressiveJPEGIsCarriedAsBaselineWithTheSamePixels() throws {
+        var random = SplitMix64(seed: 51)
+        let image = randomImage(width: 100, height: 70, channels: 3, using: &random)
+        let progressive = try JPEGCodec.encode(image, quality: 80, progressive: true)
+        var wasProgressive = false
+        let written = try JPEGTranscoder.transcode(progressive) { wasProgressive = $0.wasProgressive }
+        #expect(wasProgressive)
+        #expect(try JPEGCodec.decodeAsStored(written) == JPEGCodec.decodeAsStored(progressive))
+    }
+
+    /// Whole MCUs permuted and permuted back: the same pixels; permuted only: others. A partial
+    /// MCU at the edge (100×70 at 4:2:0 has a partial column and row) stays where it is.
+    @Test func mcusPermutedAndBackGiveTheSamePixels() throws {
+        var random = SplitMix64(seed: 52)
+        let jpeg = try JPEGCodec.encode(randomImage(width: 100, height: 70, channels: 3, using: &random), quality: 85)
+        var grid = (wide: 0, high: 0)
+        var swaps: [((Int, Int), (Int, Int))] = []
+        let permuted = try JPEGTranscoder.transcode(jpeg) { image in
+            grid = image.wholeMCUs
+            for _ in 0..<40 {
+                let a = (Int.random(in: 0..<grid.wide, using: &random), Int.random(in: 0..<grid.high, using: &random))
+                let b = (Int.random(in: 0..<grid.wide, using: &random), Int.random(in: 0..<grid.high, using: &random))
+                swaps.append((a, b))
+                image.swapMCUs(a, b)
+            }
+        }
+        #expect(grid.wide == 6 && grid.high == 4, "100x70 at 4:2:0: 7x5 MCUs, of which 6x4 whole")
+        #expect(try JPEGCodec.decodeAsStored(permuted) != JPEGCodec.decodeAsStored(jpeg))
+        let back = try JPEGTranscoder.transcode(permuted) { image in
+            for (a, b) in swaps.reversed() { image.swapMCUs(a, b) }
+        }
+        #expect(try JPEGCodec.decodeAsStored(back) == JPEGCodec.decodeAsStored(jpeg))
+    }
+
+    @Test func whatCannotBeReadExactlyIsRefusedByName() throws {
+        let jpeg = try bytes("dog")
+        #expect(throws: MSAIError.self) { try JPEGTranscoder.transcode(Array(jpeg.prefix(jpeg.count / 2))) }
+        #expect(throws: MSAIError.self) { try JPEGTranscoder.transcode([0x89, 0x50, 0x4E, 0x47, 0, 0, 0, 0]) }
+        do {
+            _ = try JPEGTranscoder.transcode(jpeg, maxPixels: 1000)
+            Issue.record("a JPEG over the pixel limit was read")
+        } catch {
+            #expect("\(error)".contains("more pixels than allowed"))
+        }
+        struct Stop: Error {}
+        #expect(throws: Stop.self) { try JPEGTranscoder.transcode(jpeg) { _ in throw Stop() } }
+    }
+}

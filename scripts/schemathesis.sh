@@ -44,6 +44,7 @@ grep -q "cloud listening" up.log || { cat up.log; exit 1; }
 field() { python3 -c "import json; c = json.load(open('msai.json')); print($1)"; }
 recoverer=$(field 'c["recoverer_tokens"][0]')
 edge=$(field 'c["edge_token"]')
+metrics=$(field 'c["metrics_tokens"][0]')
 dc_ca=$(field 'c["tls"]["datacenter_ca"]')
 cloud_ca=$(field 'c["tls"]["cloud_ca"]')
 st() {
@@ -52,11 +53,16 @@ st() {
 status=0
 echo "== data center, as a recoverer"
 st "$here/docs/openapi/datacenter.json" --url "https://127.0.0.1:$dc_port" --tls-verify "$dc_ca" \
-    -H "Authorization: Bearer $recoverer" --exclude-path /v1/keys --exclude-path /v1/taus --exclude-path /v1/frames --exclude-method POST || status=1
+    -H "Authorization: Bearer $recoverer" --exclude-path /v1/keys --exclude-path /v1/taus --exclude-path /v1/frames --exclude-path /metrics --exclude-method POST || status=1
 echo "== data center, as an edge"
 st "$here/docs/openapi/datacenter.json" --url "https://127.0.0.1:$dc_port" --tls-verify "$dc_ca" \
     -H "Authorization: Bearer $edge" --include-path /v1/taus --exclude-checks positive_data_acceptance || status=1
 echo "== cloud, as an edge"
 st "$here/docs/openapi/cloud.json" --url "https://127.0.0.1:$cloud_port" --tls-verify "$cloud_ca" \
-    -H "Authorization: Bearer $edge" --exclude-checks positive_data_acceptance || status=1
+    -H "Authorization: Bearer $edge" --exclude-path /metrics --exclude-checks positive_data_acceptance || status=1
+echo "== both, as a metrics scraper"
+st "$here/docs/openapi/datacenter.json" --url "https://127.0.0.1:$dc_port" --tls-verify "$dc_ca" \
+    -H "Authorization: Bearer $metrics" --include-path /metrics || status=1
+st "$here/docs/openapi/cloud.json" --url "https://127.0.0.1:$cloud_port" --tls-verify "$cloud_ca" \
+    -H "Authorization: Bearer $metrics" --include-path /metrics || status=1
 exit $status

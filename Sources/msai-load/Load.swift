@@ -313,16 +313,11 @@ struct Load {
     /// CPU seconds (user + system) of every process named postgres on this machine: the server
     /// and its backends (make load's server is the only one here).
     static func postgresCPUSeconds() -> Double {
-        let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
         var total = 0.0
         for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] where entry.allSatisfy(\.isNumber) {
-            guard let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
-                  let open = stat.firstIndex(of: "("), let close = stat.lastIndex(of: ")"),
-                  stat[stat.index(after: open)..<close] == "postgres" else { continue }
-            let fields = stat[stat.index(close, offsetBy: 2)...].split(separator: " ")
-            // After the name: state is field 3, utime 14 and stime 15 (1-based, in the whole line).
-            guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { continue }
-            total += (user + system) / ticks
+            guard let name = try? String(contentsOfFile: "/proc/\(entry)/comm", encoding: .utf8), name == "postgres\n",
+                  let pid = Int32(entry) else { continue }
+            total += cpuSeconds(of: pid)
         }
         return total
     }

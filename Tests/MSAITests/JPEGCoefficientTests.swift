@@ -73,4 +73,29 @@ import Testing
         struct Stop: Error {}
         #expect(throws: Stop.self) { try JPEGTranscoder.transcode(jpeg) { _ in throw Stop() } }
     }
+
+    /// The bound a mask over fewer values relies on: every coefficient of every bundled JPEG,
+    /// and of random and flat images encoded at qualities 50 to 100, lies inside its position's
+    /// `CoefficientMask.boundedRange` under its own quantisation table.
+    @Test func everyCoefficientOfRealJPEGsLiesInsideItsQuantisersBound() throws {
+        var random = SplitMix64(seed: 53)
+        var inputs = try Self.bundled.map { try bytes($0) }
+        for quality in [50, 75, 95, 100] {
+            inputs.append(try JPEGCodec.encode(randomImage(width: 64, height: 48, channels: 3, using: &random), quality: quality))
+            inputs.append(try JPEGCodec.encode(PixelBuffer(width: 32, height: 32, channels: 3, samples: [UInt8](repeating: 0, count: 32 * 32 * 3)), quality: quality))
+            inputs.append(try JPEGCodec.encode(PixelBuffer(width: 32, height: 32, channels: 3, samples: [UInt8](repeating: 255, count: 32 * 32 * 3)), quality: quality))
+        }
+        var outside = 0, checked = 0
+        for jpeg in inputs {
+            _ = try JPEGTranscoder.transcode(jpeg) { image in
+                for component in image.components {
+                    let ranges = CoefficientMask.boundedRanges(quantization: component.quantization)
+                    for (i, c) in component.coefficients.enumerated() where !ranges[i % 64].contains(Int(c)) { outside += 1 }
+                    checked += component.coefficients.count
+                }
+            }
+        }
+        #expect(outside == 0, "\(outside) of \(checked) coefficients outside their bound")
+        #expect(checked > 1_000_000)
+    }
 }

@@ -53,4 +53,22 @@ import Testing
         try CoefficientMask.apply(to: &blocks, pad: &again, membrane: membrane[...], inverse: true)
         #expect(Array(blocks) == original)
     }
+
+    /// The ranges under a quantiser: the DC of a uniform block of −128 is −1024/q exactly, inside;
+    /// a quantiser of 1 leaves about the baseline range; the bounds shrink as the quantiser grows; and
+    /// a mask over them is a bijection too.
+    @Test func boundedRangesHoldWhat8BitSamplesCanGiveAndNoMore() throws {
+        #expect(CoefficientMask.boundedRange(index: 0, quantizer: 16).contains(-1024 / 16))
+        #expect(CoefficientMask.boundedRange(index: 0, quantizer: 1) == CoefficientMask.dcRange)
+        #expect(CoefficientMask.boundedRange(index: 36, quantizer: 1) == CoefficientMask.acRange, "(4, 4): 1024, clamped")
+        #expect(CoefficientMask.boundedRange(index: 9, quantizer: 1) == -842...842, "(1, 1): ¼·128·5.126² = 840.9, up, and 1 for rounding")
+        let q50 = CoefficientMask.boundedRange(index: 27, quantizer: 50)
+        #expect(q50.count < 50 && q50.count > 30, "about ±1024/50")
+        #expect(CoefficientMask.boundedRange(index: 27, quantizer: 100).count < q50.count)
+        for offset in [0, 5, q50.count + 3] {
+            let images = Set(try q50.map { try CoefficientMask.mask(Int16($0), offset: offset, within: q50, index: 27) })
+            #expect(images == Set(q50.map { Int16($0) }))
+        }
+        #expect(throws: MSAIError.self) { try CoefficientMask.mask(Int16(q50.upperBound + 1), offset: 0, within: q50, index: 27) }
+    }
 }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Masking a JPEG's quantised DCT coefficients (the DCT-domain `jpeg` mode, issue 17): each
 /// coefficient of an area is shifted by a keyed offset, modulo the number of values the 8-bit
 /// baseline Huffman coder can carry, so a masked frame is still a valid JPEG and the mask is a
@@ -16,12 +18,40 @@ public enum CoefficientMask {
     @inlinable
     public static func range(index: Int) -> ClosedRange<Int> { index == 0 ? dcRange : acRange }
 
+    /// The values the coefficient at `index` can take in a block of 8-bit samples quantised by
+    /// `quantizer`: |c| ≤ ⌈max|F(u,v)| / q⌉ + 1, where F is the DCT of samples in −128…127, so
+    /// max|F(u,v)| = ¼·C(u)·C(v)·128·S(u)·S(v) with S(u) = Σₓ|cos((2x+1)uπ/16)| (S(0) = 8,
+    /// C(0) = 1/√2, else 1), and 1 more for the integer DCT's rounding; within the baseline range.
+    /// The quantisation table is in the JPEG's header, so both ends of the mask know it; a mask
+    /// over this range costs far fewer bits than over the whole baseline range.
+    public static func boundedRange(index: Int, quantizer: Int) -> ClosedRange<Int> {
+        let full = range(index: index)
+        let bound = Int((maximumDCT[index] / Double(max(1, quantizer))).rounded(.up)) + 1
+        return max(full.lowerBound, -bound)...min(full.upperBound, bound)
+    }
+
+    /// max|F(u,v)| for 8-bit samples, natural order.
+    @usableFromInline static let maximumDCT: [Double] = {
+        func s(_ u: Int) -> Double { (0..<8).reduce(0) { $0 + abs(cos(Double(2 * $1 + 1) * Double(u) * Double.pi / 16)) } }
+        func c(_ u: Int) -> Double { u == 0 ? 1 / 2.0.squareRoot() : 1 }
+        return (0..<64).map { k in
+            let (v, u) = (k / 8, k % 8)
+            return 0.25 * c(u) * c(v) * 128 * s(u) * s(v)
+        }
+    }()
+
     /// `c` shifted by `offset` within the range of coefficient `index`: ((c − low + offset) mod n) + low.
     @inlinable
     public static func mask(_ c: Int16, offset: Int, index: Int) throws -> Int16 {
-        let range = range(index: index), n = range.count
+        try mask(c, offset: offset, within: range(index: index), index: index)
+    }
+
+    /// `c` shifted by `offset` within `range`.
+    @inlinable
+    public static func mask(_ c: Int16, offset: Int, within range: ClosedRange<Int>, index: Int) throws -> Int16 {
+        let n = range.count
         guard range.contains(Int(c)) else {
-            throw MSAIError.invalidImage("a quantised coefficient (\(c), position \(index)) lies outside what a baseline 8-bit JPEG can code")
+            throw MSAIError.invalidImage("a quantised coefficient (\(c), position \(index)) lies outside \(range.lowerBound)...\(range.upperBound), the values it can take")
         }
         return Int16((Int(c) - range.lowerBound + offset % n + n) % n + range.lowerBound)
     }
@@ -29,21 +59,36 @@ public enum CoefficientMask {
     /// The inverse of `mask` for the same offset.
     @inlinable
     public static func unmask(_ c: Int16, offset: Int, index: Int) throws -> Int16 {
-        let n = range(index: index).count
-        return try mask(c, offset: n - offset % n, index: index)
+        try unmask(c, offset: offset, within: range(index: index), index: index)
+    }
+
+    /// The inverse of `mask(_:offset:within:index:)` for the same offset and range.
+    @inlinable
+    public static func unmask(_ c: Int16, offset: Int, within range: ClosedRange<Int>, index: Int) throws -> Int16 {
+        let n = range.count
+        return try mask(c, offset: n - offset % n, within: range, index: index)
+    }
+
+    /// The whole baseline range of each position: what `apply` masks over unless told otherwise.
+    public static let baselineRanges: [ClosedRange<Int>] = (0..<64).map { range(index: $0) }
+
+    /// Each position's `boundedRange` under a component's quantisation table (natural order).
+    public static func boundedRanges(quantization: [UInt16]) -> [ClosedRange<Int>] {
+        (0..<64).map { boundedRange(index: $0, quantizer: Int(quantization[$0])) }
     }
 
     /// Masks (or with `inverse`, unmasks) `blocks` (64 coefficients each, natural order) with an
-    /// offset per coefficient: the next pad value from `pad` (uniform over the coefficient's range)
-    /// plus the membrane value `membrane[i]`, one per coefficient in order.
+    /// offset per coefficient: the next pad value from `pad` (uniform over the coefficient's range,
+    /// `ranges[position]`) plus the membrane value `membrane[i]`, one per coefficient in order.
     public static func apply<S: Keystream>(to blocks: inout ArraySlice<Int16>, pad: inout UniformSampler<S>, membrane: ArraySlice<UInt8>,
-                                           inverse: Bool = false) throws {
-        precondition(blocks.count % 64 == 0 && membrane.count == blocks.count)
+                                           ranges: [ClosedRange<Int>] = baselineRanges, inverse: Bool = false) throws {
+        precondition(blocks.count % 64 == 0 && membrane.count == blocks.count && ranges.count == 64)
         var m = membrane.startIndex
         for i in blocks.indices {
-            let index = (i - blocks.startIndex) % 64
-            let offset = Int(pad.integer(below: UInt64(range(index: index).count))) + Int(membrane[m])
-            blocks[i] = inverse ? try unmask(blocks[i], offset: offset, index: index) : try mask(blocks[i], offset: offset, index: index)
+            let index = (i - blocks.startIndex) % 64, range = ranges[index]
+            let offset = Int(pad.integer(below: UInt64(range.count))) + Int(membrane[m])
+            blocks[i] = inverse ? try unmask(blocks[i], offset: offset, within: range, index: index)
+                                : try mask(blocks[i], offset: offset, within: range, index: index)
             m += 1
         }
     }

@@ -2,63 +2,14 @@ import CMSAIJPEG
 import Foundation
 import MSAICore
 
-/// A JPEG as its quantised DCT coefficients (libjpeg's coefficient interface): what masking in the
-/// DCT domain changes, without decoding to pixels and without loss.
+/// A JPEG as its quantised DCT coefficients (libjpeg's coefficient interface), and how the file
+/// held them: what masking in the DCT domain changes, without decoding to pixels and without loss.
 public struct JPEGCoefficients: Sendable, Equatable {
-    /// One colour component: its sampling factors, its blocks (8×8 quantised coefficients each,
-    /// natural order, row by row of blocks) and its quantisation table.
-    public struct Component: Sendable, Equatable {
-        public let horizontalSampling: Int
-        public let verticalSampling: Int
-        public let blocksWide: Int
-        public let blocksHigh: Int
-        public let quantization: [UInt16]
-        public var coefficients: [Int16]
-
-        /// The 64 coefficients of block (`x`, `y`) start here in `coefficients`.
-        public func offset(x: Int, y: Int) -> Int { (y * blocksWide + x) * 64 }
-    }
-
-    public let width: Int
-    public let height: Int
+    public var image: CoefficientImage
     public let isGrayscale: Bool
     public let wasProgressive: Bool
     public let wasArithmeticCoded: Bool
     public let restartInterval: Int
-    public let maxHorizontalSampling: Int
-    public let maxVerticalSampling: Int
-    public var components: [Component]
-
-    /// Minimum coded units across and down: each is `maxHorizontalSampling` × `maxVerticalSampling`
-    /// blocks of the full-resolution component (16×16 pixels for 4:2:0).
-    public var mcusWide: Int { (width + 8 * maxHorizontalSampling - 1) / (8 * maxHorizontalSampling) }
-    public var mcusHigh: Int { (height + 8 * maxVerticalSampling - 1) / (8 * maxVerticalSampling) }
-
-    /// MCUs whose every block is stored, across and down. A partial MCU at the right or bottom
-    /// edge has blocks the encoder makes up (copies of its last DC), so it cannot move: what
-    /// permutes MCUs leaves those in place.
-    public var wholeMCUs: (wide: Int, high: Int) {
-        var wide = mcusWide, high = mcusHigh
-        for c in components {
-            wide = min(wide, c.blocksWide / c.horizontalSampling)
-            high = min(high, c.blocksHigh / c.verticalSampling)
-        }
-        return (wide, high)
-    }
-
-    /// Swaps the blocks of MCU `a` and MCU `b` (column, row), in every component.
-    public mutating func swapMCUs(_ a: (x: Int, y: Int), _ b: (x: Int, y: Int)) {
-        for index in components.indices {
-            let h = components[index].horizontalSampling, v = components[index].verticalSampling
-            for dy in 0..<v {
-                for dx in 0..<h {
-                    let first = components[index].offset(x: a.x * h + dx, y: a.y * v + dy)
-                    let second = components[index].offset(x: b.x * h + dx, y: b.y * v + dy)
-                    for k in 0..<64 { components[index].coefficients.swapAt(first + k, second + k) }
-                }
-            }
-        }
-    }
 }
 
 /// Reads a JPEG's coefficients, lets the caller change them, and writes a baseline JPEG with the
@@ -115,27 +66,24 @@ extension JPEGCoefficients {
         let high = withUnsafeBytes(of: &raw.blocks_high) { Array($0.bindMemory(to: Int32.self).prefix(count)) }
         let quant = withUnsafeBytes(of: &raw.quant) { Array($0.bindMemory(to: UInt16.self)) }
         let arrays = withUnsafeBytes(of: &raw.coefficients) { Array($0.bindMemory(to: UnsafeMutablePointer<Int16>?.self).prefix(count)) }
-        components = (0..<count).map { c in
-            let blocks = Int(wide[c]) * Int(high[c])
-            return Component(horizontalSampling: Int(h[c]), verticalSampling: Int(v[c]), blocksWide: Int(wide[c]), blocksHigh: Int(high[c]),
-                             quantization: Array(quant[(c * 64)..<(c * 64 + 64)]),
-                             coefficients: Array(UnsafeBufferPointer(start: arrays[c], count: blocks * 64)))
+        let components = (0..<count).map { c in
+            CoefficientImage.Component(horizontalSampling: Int(h[c]), verticalSampling: Int(v[c]), blocksWide: Int(wide[c]), blocksHigh: Int(high[c]),
+                                       quantization: Array(quant[(c * 64)..<(c * 64 + 64)]),
+                                       coefficients: Array(UnsafeBufferPointer(start: arrays[c], count: Int(wide[c]) * Int(high[c]) * 64)))
         }
-        width = Int(raw.width)
-        height = Int(raw.height)
+        image = CoefficientImage(width: Int(raw.width), height: Int(raw.height), maxHorizontalSampling: Int(raw.max_h_samp),
+                                 maxVerticalSampling: Int(raw.max_v_samp), components: components)
         isGrayscale = raw.color_space == 1
         wasProgressive = raw.progressive != 0
         wasArithmeticCoded = raw.arithmetic != 0
         restartInterval = Int(raw.restart_interval)
-        maxHorizontalSampling = Int(raw.max_h_samp)
-        maxVerticalSampling = Int(raw.max_v_samp)
     }
 
     /// Writes the coefficients back where they were read from; the shapes must not have changed.
     func store(into raw: UnsafeMutablePointer<msai_jpeg_coefficients>) throws {
         try withUnsafeMutableBytes(of: &raw.pointee.coefficients) { pointers in
             let arrays = pointers.bindMemory(to: UnsafeMutablePointer<Int16>?.self)
-            for (c, component) in components.enumerated() {
+            for (c, component) in image.components.enumerated() {
                 guard component.coefficients.count == component.blocksWide * component.blocksHigh * 64, let target = arrays[c] else {
                     throw MSAIError.invalidArgument("JPEG (DCT domain): component \(c)'s coefficients changed size")
                 }

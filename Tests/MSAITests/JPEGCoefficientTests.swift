@@ -22,7 +22,7 @@ import Testing
         // And read again, the coefficients are the ones written.
         var again: JPEGCoefficients?
         _ = try JPEGTranscoder.transcode(written) { again = $0 }
-        #expect(again?.components == seen?.components)
+        #expect(again?.image == seen?.image)
     }
 
     /// Progressive in, baseline out, the same pixels: what a camera's progressive JPEG becomes.
@@ -43,19 +43,19 @@ import Testing
         let jpeg = try JPEGCodec.encode(randomImage(width: 100, height: 70, channels: 3, using: &random), quality: 85)
         var grid = (wide: 0, high: 0)
         var swaps: [((Int, Int), (Int, Int))] = []
-        let permuted = try JPEGTranscoder.transcode(jpeg) { image in
-            grid = image.wholeMCUs
+        let permuted = try JPEGTranscoder.transcode(jpeg) { jpeg in
+            grid = jpeg.image.wholeMCUs
             for _ in 0..<40 {
                 let a = (Int.random(in: 0..<grid.wide, using: &random), Int.random(in: 0..<grid.high, using: &random))
                 let b = (Int.random(in: 0..<grid.wide, using: &random), Int.random(in: 0..<grid.high, using: &random))
                 swaps.append((a, b))
-                image.swapMCUs(a, b)
+                jpeg.image.swapMCUs(a, b)
             }
         }
         #expect(grid.wide == 6 && grid.high == 4, "100x70 at 4:2:0: 7x5 MCUs, of which 6x4 whole")
         #expect(try JPEGCodec.decodeAsStored(permuted) != JPEGCodec.decodeAsStored(jpeg))
-        let back = try JPEGTranscoder.transcode(permuted) { image in
-            for (a, b) in swaps.reversed() { image.swapMCUs(a, b) }
+        let back = try JPEGTranscoder.transcode(permuted) { jpeg in
+            for (a, b) in swaps.reversed() { jpeg.image.swapMCUs(a, b) }
         }
         #expect(try JPEGCodec.decodeAsStored(back) == JPEGCodec.decodeAsStored(jpeg))
     }
@@ -87,8 +87,8 @@ import Testing
         }
         var outside = 0, checked = 0
         for jpeg in inputs {
-            _ = try JPEGTranscoder.transcode(jpeg) { image in
-                for component in image.components {
+            _ = try JPEGTranscoder.transcode(jpeg) { read in
+                for component in read.image.components {
                     let ranges = CoefficientMask.boundedRanges(quantization: component.quantization)
                     for (i, c) in component.coefficients.enumerated() where !ranges[i % 64].contains(Int(c)) { outside += 1 }
                     checked += component.coefficients.count

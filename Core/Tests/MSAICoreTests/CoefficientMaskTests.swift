@@ -72,3 +72,45 @@ import Testing
         #expect(throws: MSAIError.self) { try CoefficientMask.mask(Int16(q50.upperBound + 1), offset: 0, within: q50, index: 27) }
     }
 }
+
+/// The coefficient image's geometry: whole MCUs, τ over them, areas widened to MCUs.
+@Suite struct CoefficientImageTests {
+    /// 4:2:0, 100×70: 7×5 MCUs of 16×16, 6×4 of them whole; numbered coefficients to follow.
+    func image() -> CoefficientImage {
+        func component(_ h: Int, _ v: Int, wide: Int, high: Int, base: Int) -> CoefficientImage.Component {
+            CoefficientImage.Component(horizontalSampling: h, verticalSampling: v, blocksWide: wide, blocksHigh: high,
+                                       quantization: [UInt16](repeating: 1, count: 64),
+                                       coefficients: (0..<(wide * high * 64)).map { Int16(truncatingIfNeeded: base + $0 / 64) })
+        }
+        return CoefficientImage(width: 100, height: 70, maxHorizontalSampling: 2, maxVerticalSampling: 2,
+                                components: [component(2, 2, wide: 13, high: 9, base: 0), component(1, 1, wide: 7, high: 5, base: 1000),
+                                             component(1, 1, wide: 7, high: 5, base: 2000)])
+    }
+
+    @Test func tauMovesWholeMCUsWithAllTheirBlocksAndItsInverseUndoesIt() throws {
+        let original = image()
+        #expect(original.mcusWide == 7 && original.mcusHigh == 5 && original.wholeMCUs == (6, 4))
+        var random = SplitMix64(seed: 62)
+        let tau = try Permutation((0..<24).shuffled(using: &random))
+        let moved = try original.permutingMCUs(tau)
+        // MCU i now holds MCU tau[i]'s four luma blocks and its chroma blocks.
+        for i in 0..<24 {
+            let (x, y, fx, fy) = (i % 6, i / 6, tau[i] % 6, tau[i] / 6)
+            #expect(moved.components[0].coefficients[moved.components[0].offset(x: 2 * x + 1, y: 2 * y + 1)]
+                    == original.components[0].coefficients[original.components[0].offset(x: 2 * fx + 1, y: 2 * fy + 1)])
+            #expect(moved.components[2].coefficients[moved.components[2].offset(x: x, y: y)] == Int16(2000 + fy * 7 + fx))
+        }
+        // The partial column and row stay.
+        #expect(moved.components[1].coefficients[moved.components[1].offset(x: 6, y: 2)] == Int16(1000 + 2 * 7 + 6))
+        #expect(moved.components[0].coefficients[moved.components[0].offset(x: 12, y: 8)] == Int16(8 * 13 + 12))
+        #expect(try moved.permutingMCUs(tau.inverse) == original)
+        #expect(throws: MSAIError.self) { try original.permutingMCUs(Permutation.identity(35)) }
+    }
+
+    @Test func anAreaWidensToTheMCUsThatCoverIt() {
+        let image = image()
+        #expect(image.mcus(covering: Rect(x: 17, y: 3, width: 15, height: 14)) == (1..<2, 0..<2))
+        #expect(image.mcus(covering: Rect(x: 90, y: 60, width: 10, height: 10)) == (5..<7, 3..<5))
+        #expect(image.mcus(covering: Rect(x: 0, y: 0, width: 100, height: 70)) == (0..<7, 0..<5))
+    }
+}

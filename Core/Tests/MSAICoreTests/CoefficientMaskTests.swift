@@ -114,3 +114,47 @@ import Testing
         #expect(image.mcus(covering: Rect(x: 0, y: 0, width: 100, height: 70)) == (0..<7, 0..<5))
     }
 }
+
+/// Areas masked and τ applied, then undone: exactly the coefficients; the pad or the membrane
+/// alone does not undo it.
+@Suite struct CoefficientMaskingTests {
+    @Test func areasMaskedAndMovedComeBackExactlyAndNeedBothKeys() throws {
+        var random = SplitMix64(seed: 63)
+        var image = CoefficientImageTests().image()
+        for c in image.components.indices {
+            let ranges = CoefficientMask.boundedRanges(quantization: image.components[c].quantization)
+            for i in image.components[c].coefficients.indices {
+                image.components[c].coefficients[i] = Int16(Int.random(in: ranges[i % 64], using: &random))
+            }
+        }
+        let original = image
+        let areas = [image.mcus(covering: Rect(x: 3, y: 3, width: 30, height: 20)), image.mcus(covering: Rect(x: 80, y: 40, width: 20, height: 30))]
+        let membranes = areas.map { area in (0..<CoefficientMasking.coefficientCount(in: area, of: image)).map { _ in UInt8.random(in: 1...250, using: &random) } }
+        let seeds = areas.map { _ in (0..<32).map { _ in UInt8.random(in: 0...255, using: &random) } }
+        let tau = try Permutation((0..<24).shuffled(using: &random))
+        for (i, area) in areas.enumerated() {
+            var pad = UniformSampler(try TestKeystream(seed: seeds[i], domain: .pad))
+            try CoefficientMasking.apply(to: &image, mcus: area, pad: &pad, membrane: membranes[i], bounded: true)
+        }
+        let sent = try image.permutingMCUs(tau)
+        #expect(sent != original)
+
+        func recover(membranes: [[UInt8]], seeds: [[UInt8]]) throws -> CoefficientImage {
+            var back = try sent.permutingMCUs(tau.inverse)
+            for (i, area) in areas.enumerated().reversed() {
+                var pad = UniformSampler(try TestKeystream(seed: seeds[i], domain: .pad))
+                try CoefficientMasking.apply(to: &back, mcus: area, pad: &pad, membrane: membranes[i], bounded: true, inverse: true)
+            }
+            return back
+        }
+        #expect(try recover(membranes: membranes, seeds: seeds) == original)
+        let noMembrane = membranes.map { [UInt8](repeating: 0, count: $0.count) }
+        #expect(try recover(membranes: noMembrane, seeds: seeds) != original, "the pad alone does not unmask")
+        let otherSeeds = seeds.map { $0.map { $0 ^ 1 } }
+        #expect(try recover(membranes: membranes, seeds: otherSeeds) != original, "the membrane alone does not unmask")
+        #expect(throws: MSAIError.self) {
+            var pad = UniformSampler(try TestKeystream(seed: seeds[0], domain: .pad))
+            try CoefficientMasking.apply(to: &image, mcus: areas[0], pad: &pad, membrane: [1, 2, 3], bounded: true)
+        }
+    }
+}

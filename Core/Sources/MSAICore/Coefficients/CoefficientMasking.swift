@@ -1,0 +1,43 @@
+/// Masking an area of a coefficient image (the DCT-domain `jpeg` mode): every coefficient of every
+/// block, in every component, of the whole MCUs that cover the area is shifted by `CoefficientMask`
+/// with the next pad value and the next membrane value; the masked image is then moved by τ over
+/// whole MCUs (`CoefficientImage.permutingMCUs`). Unmasking runs the same with `inverse`, areas in
+/// the reverse order when they share MCUs.
+public enum CoefficientMasking {
+    /// The blocks of `component` inside MCUs `mcus`, row by row (a partial edge MCU's blocks that
+    /// the file does not store are left out).
+    public static func blocks(of component: CoefficientImage.Component, in mcus: (columns: Range<Int>, rows: Range<Int>)) -> [(x: Int, y: Int)] {
+        let (h, v) = (component.horizontalSampling, component.verticalSampling)
+        let xs = (mcus.columns.lowerBound * h)..<min(component.blocksWide, mcus.columns.upperBound * h)
+        let ys = (mcus.rows.lowerBound * v)..<min(component.blocksHigh, mcus.rows.upperBound * v)
+        return ys.flatMap { y in xs.map { x in (x, y) } }
+    }
+
+    /// How many coefficients an area of `mcus` masks: one membrane value is needed for each.
+    public static func coefficientCount(in mcus: (columns: Range<Int>, rows: Range<Int>), of image: CoefficientImage) -> Int {
+        image.components.reduce(0) { $0 + blocks(of: $1, in: mcus).count * 64 }
+    }
+
+    /// Masks (or with `inverse`, unmasks) the area of `mcus` in place: component by component,
+    /// block by block, each coefficient shifted within its range (its quantiser's bound when
+    /// `bounded`, else the whole baseline range) by the next value of `pad` and of `membrane`.
+    public static func apply<S: Keystream>(to image: inout CoefficientImage, mcus: (columns: Range<Int>, rows: Range<Int>),
+                                           pad: inout UniformSampler<S>, membrane: [UInt8], bounded: Bool, inverse: Bool = false) throws {
+        let needed = coefficientCount(in: mcus, of: image)
+        guard membrane.count == needed else {
+            throw MSAIError.shapeMismatch("a membrane of \(membrane.count) values for an area of \(needed) coefficients")
+        }
+        var used = 0
+        for index in image.components.indices {
+            let component = image.components[index]
+            let ranges = bounded ? CoefficientMask.boundedRanges(quantization: component.quantization) : CoefficientMask.baselineRanges
+            for (x, y) in blocks(of: component, in: mcus) {
+                let start = component.offset(x: x, y: y)
+                var block = image.components[index].coefficients[start..<(start + 64)]
+                try CoefficientMask.apply(to: &block, pad: &pad, membrane: membrane[used..<(used + 64)], ranges: ranges, inverse: inverse)
+                image.components[index].coefficients.replaceSubrange(start..<(start + 64), with: block)
+                used += 64
+            }
+        }
+    }
+}

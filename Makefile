@@ -58,7 +58,7 @@ demo: release
 # Median timings of detection (1 and 2 OpenCV threads), masking, scrambling and codecs.
 # Its edge section runs msai up and msai edge on Datasets/vtest.avi as processes, beside deface
 # (installed by make deface when PyPI can be reached; the bench says when it is absent).
-# BENCH=edge (or detect, core, roles, storage, codecs) runs one section.
+# BENCH=edge (or detect, core, roles, storage, codecs, jpeg) runs one section.
 bench: release
 	-$(MAKE) deface
 	$(SWIFT) build -c release --product msai-bench

@@ -400,6 +400,9 @@ if arguments.isEmpty || arguments.contains("codecs") {
     }
 }
 
+if arguments.isEmpty || arguments.contains("jpeg") {
+    try await JPEGBench.run(root: root, store: store)
+}
 if arguments.isEmpty || arguments.contains("edge") {
     try await EdgeBench.run(root: root, store: store)
 }

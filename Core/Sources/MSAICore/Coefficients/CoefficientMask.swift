@@ -80,6 +80,9 @@ public enum CoefficientMask {
     /// Masks (or with `inverse`, unmasks) `blocks` (64 coefficients each, natural order) with an
     /// offset per coefficient: the next pad value from `pad` (uniform over the coefficient's range,
     /// `ranges[position]`) plus the membrane value `membrane[i]`, one per coefficient in order.
+    /// Inlinable so that it is specialised for the keystream (unspecialised, every pad value goes
+    /// through a witness table).
+    @inlinable
     public static func apply<S: Keystream>(to blocks: inout ArraySlice<Int16>, pad: inout UniformSampler<S>, membrane: ArraySlice<UInt8>,
                                            ranges: [ClosedRange<Int>] = baselineRanges, inverse: Bool = false) throws {
         precondition(blocks.count % 64 == 0 && membrane.count == blocks.count && ranges.count == 64)

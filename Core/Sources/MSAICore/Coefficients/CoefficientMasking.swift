@@ -21,6 +21,7 @@ public enum CoefficientMasking {
     /// Masks (or with `inverse`, unmasks) the area of `mcus` in place: component by component,
     /// block by block, each coefficient shifted within its range (its quantiser's bound when
     /// `bounded`, else the whole baseline range) by the next value of `pad` and of `membrane`.
+    @inlinable
     public static func apply<S: Keystream>(to image: inout CoefficientImage, mcus: (columns: Range<Int>, rows: Range<Int>),
                                            pad: inout UniformSampler<S>, membrane: [UInt8], bounded: Bool, inverse: Bool = false) throws {
         let needed = coefficientCount(in: mcus, of: image)

@@ -42,7 +42,7 @@ static void fail(msai_jpeg_error *error, const char *message) {
 
 void msai_jpeg_free(void *pointer) { free(pointer); }
 
-int msai_jpeg_transcode(const uint8_t *data, size_t length, uint64_t max_pixels, msai_jpeg_edit edit, void *context,
+int msai_jpeg_transcode(const uint8_t *data, size_t length, uint64_t max_pixels, int optimize, msai_jpeg_edit edit, void *context,
                         uint8_t **out, size_t *out_length, msai_jpeg_error *error) {
     struct jpeg_decompress_struct source;
     struct jpeg_compress_struct destination;
@@ -146,7 +146,7 @@ int msai_jpeg_transcode(const uint8_t *data, size_t length, uint64_t max_pixels,
     destination_made = 1;
     jpeg_mem_dest(&destination, &buffer, &buffer_length);
     jpeg_copy_critical_parameters(&source, &destination);
-    destination.optimize_coding = TRUE;
+    destination.optimize_coding = optimize ? TRUE : FALSE;
     destination.arith_code = FALSE;
     destination.restart_interval = 0;
     jpeg_write_coefficients(&destination, arrays);

@@ -19,7 +19,9 @@ public struct JPEGCoefficients: Sendable, Equatable {
 /// baseline Huffman; what the coefficient path cannot carry exactly (12-bit samples, CMYK and
 /// other colour spaces) is refused by name, before anything is written.
 public enum JPEGTranscoder {
-    public static func transcode(_ jpeg: [UInt8], maxPixels: Int = 1 << 26,
+    /// `optimizeHuffman` makes Huffman tables for the written coefficients (smaller, a second pass);
+    /// without, the specification's standard tables, in one pass.
+    public static func transcode(_ jpeg: [UInt8], maxPixels: Int = 1 << 26, optimizeHuffman: Bool = true,
                                  edit: (inout JPEGCoefficients) throws -> Void = { _ in }) throws -> [UInt8] {
         final class Context {
             let edit: (inout JPEGCoefficients) throws -> Void
@@ -32,7 +34,7 @@ public enum JPEGTranscoder {
             var output: UnsafeMutablePointer<UInt8>?
             var length = 0
             let status = jpeg.withUnsafeBufferPointer { input in
-                msai_jpeg_transcode(input.baseAddress, input.count, UInt64(maxPixels), { raw, opaque in
+                msai_jpeg_transcode(input.baseAddress, input.count, UInt64(maxPixels), optimizeHuffman ? 1 : 0, { raw, opaque in
                     let context = Unmanaged<Context>.fromOpaque(opaque!).takeUnretainedValue()
                     var image = JPEGCoefficients(raw!.pointee)
                     do {

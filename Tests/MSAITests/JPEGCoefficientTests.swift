@@ -19,6 +19,8 @@ import Testing
         var seen: JPEGCoefficients?
         let written = try JPEGTranscoder.transcode(original) { seen = $0 }
         #expect(try JPEGCodec.decodeAsStored(written) == JPEGCodec.decodeAsStored(original))
+        // The standard Huffman tables (one pass) carry the same coefficients.
+        #expect(try JPEGCodec.decodeAsStored(JPEGTranscoder.transcode(original, optimizeHuffman: false)) == JPEGCodec.decodeAsStored(original))
         // And read again, the coefficients are the ones written.
         var again: JPEGCoefficients?
         _ = try JPEGTranscoder.transcode(written) { again = $0 }

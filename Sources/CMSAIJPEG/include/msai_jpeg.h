@@ -47,9 +47,11 @@ typedef int (*msai_jpeg_edit)(msai_jpeg_coefficients *coefficients, void *contex
 /// Reads the JPEG in `data`, refusing what the coefficient path cannot carry exactly (12-bit
 /// samples, more than 4 components, colour spaces other than grayscale and YCbCr) and anything
 /// with more than `max_pixels` pixels before allocating for it; calls `edit`; writes a baseline,
-/// Huffman-coded JPEG (Huffman tables optimised for the new coefficients, no restart markers) to
-/// a malloc'd buffer in `*out` (free with msai_jpeg_free). Returns 0, or -1 with `error` set.
-int msai_jpeg_transcode(const uint8_t *data, size_t length, uint64_t max_pixels, msai_jpeg_edit edit, void *context,
+/// Huffman-coded JPEG (no restart markers) to a malloc'd buffer in `*out` (free with
+/// msai_jpeg_free). With `optimize`, Huffman tables made for the new coefficients (a second pass
+/// over them); without, the standard tables of the JPEG specification (Annex K), which code every
+/// symbol an 8-bit baseline coefficient can need. Returns 0, or -1 with `error` set.
+int msai_jpeg_transcode(const uint8_t *data, size_t length, uint64_t max_pixels, int optimize, msai_jpeg_edit edit, void *context,
                         uint8_t **out, size_t *out_length, msai_jpeg_error *error);
 
 void msai_jpeg_free(void *pointer);

@@ -30,13 +30,14 @@ public enum CoefficientMasking {
         }
         var used = 0
         for index in image.components.indices {
-            let component = image.components[index]
-            let ranges = bounded ? CoefficientMask.boundedRanges(quantization: component.quantization) : CoefficientMask.baselineRanges
-            for (x, y) in blocks(of: component, in: mcus) {
-                let start = component.offset(x: x, y: y)
-                var block = image.components[index].coefficients[start..<(start + 64)]
-                try CoefficientMask.apply(to: &block, pad: &pad, membrane: membrane[used..<(used + 64)], ranges: ranges, inverse: inverse)
-                image.components[index].coefficients.replaceSubrange(start..<(start + 64), with: block)
+            // Only what the loop needs is taken from the component: a copy of it would share the
+            // coefficients and make the first write copy all of them.
+            let ranges = bounded ? CoefficientMask.boundedRanges(quantization: image.components[index].quantization) : CoefficientMask.baselineRanges
+            let starts = blocks(of: image.components[index], in: mcus).map { image.components[index].offset(x: $0.x, y: $0.y) }
+            for start in starts {
+                // Masked in place, through the array's own slice.
+                try CoefficientMask.apply(to: &image.components[index].coefficients[start..<(start + 64)], pad: &pad,
+                                          membrane: membrane[used..<(used + 64)], ranges: ranges, inverse: inverse)
                 used += 64
             }
         }

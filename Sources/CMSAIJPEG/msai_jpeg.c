@@ -42,6 +42,89 @@ static void fail(msai_jpeg_error *error, const char *message) {
 
 void msai_jpeg_free(void *pointer) { free(pointer); }
 
+/// What the coefficient path refuses, checked on the header before anything is allocated:
+/// more than `max_pixels`, other than 8-bit samples, colour spaces other than grayscale and YCbCr.
+static int check_source(j_decompress_ptr info, uint64_t max_pixels, msai_jpeg_error *error) {
+    if ((uint64_t)info->image_width * info->image_height > max_pixels) {
+        snprintf(error->message, sizeof error->message, "%ux%u is more pixels than allowed (%llu)", info->image_width,
+                 info->image_height, (unsigned long long)max_pixels);
+        return -1;
+    }
+    if (info->data_precision != 8) {
+        snprintf(error->message, sizeof error->message, "%d-bit samples: only 8-bit JPEGs can be masked in the DCT domain",
+                 info->data_precision);
+        return -1;
+    }
+    if (info->num_components > MSAI_JPEG_MAX_COMPONENTS ||
+        !((info->jpeg_color_space == JCS_GRAYSCALE && info->num_components == 1) ||
+          (info->jpeg_color_space == JCS_YCbCr && info->num_components == 3))) {
+        snprintf(error->message, sizeof error->message,
+                 "colour space %d with %d components (CMYK or YCCK?): only grayscale and YCbCr JPEGs can be masked in the DCT domain",
+                 (int)info->jpeg_color_space, info->num_components);
+        return -1;
+    }
+    return 0;
+}
+
+/// The frame geometry (size, sampling, blocks, quantisation tables) of a source whose header is read.
+static int describe(j_decompress_ptr source, msai_jpeg_coefficients *out, msai_jpeg_error *error) {
+    out->width = (int)source->image_width;
+    out->height = (int)source->image_height;
+    out->components = source->num_components;
+    out->color_space = source->jpeg_color_space == JCS_GRAYSCALE ? 1 : 3;
+    out->data_precision = source->data_precision;
+    out->progressive = source->progressive_mode;
+    out->arithmetic = source->arith_code;
+    out->restart_interval = source->restart_interval;
+    out->max_h_samp = source->max_h_samp_factor;
+    out->max_v_samp = source->max_v_samp_factor;
+    for (int c = 0; c < source->num_components; c++) {
+        jpeg_component_info *component = &source->comp_info[c];
+        out->h_samp[c] = component->h_samp_factor;
+        out->v_samp[c] = component->v_samp_factor;
+        out->blocks_wide[c] = (int)component->width_in_blocks;
+        out->blocks_high[c] = (int)component->height_in_blocks;
+        // Latched at the start of the first scan; before it (a header only), the table it names.
+        JQUANT_TBL *table = component->quant_table;
+        if (!table && component->quant_tbl_no >= 0 && component->quant_tbl_no < NUM_QUANT_TBLS)
+            table = source->quant_tbl_ptrs[component->quant_tbl_no];
+        if (!table) {
+            fail(error, "a component has no quantisation table");
+            return -1;
+        }
+        for (int k = 0; k < DCTSIZE2; k++) out->quant[c][k] = table->quantval[k];
+    }
+    return 0;
+}
+
+int msai_jpeg_read_header(const uint8_t *data, size_t length, uint64_t max_pixels, msai_jpeg_coefficients *out,
+                          msai_jpeg_error *error) {
+    struct jpeg_decompress_struct source;
+    error_manager errors;
+    volatile int made = 0;
+    int result = -1;
+    memset(out, 0, sizeof *out);
+    source.err = jpeg_std_error(&errors.base);
+    errors.base.error_exit = on_error;
+    errors.base.emit_message = on_warning;
+    errors.error = error;
+    if (setjmp(errors.jump)) goto done;
+    jpeg_create_decompress(&source);
+    made = 1;
+    jpeg_mem_src(&source, data, (unsigned long)length);
+    if (jpeg_read_header(&source, TRUE) != JPEG_HEADER_OK) {
+        fail(error, "not a JPEG image");
+        goto done;
+    }
+    if (check_source(&source, max_pixels, error) != 0) goto done;
+    // width_in_blocks and height_in_blocks are set once the first scan's header is read.
+    if (describe(&source, out, error) != 0) goto done;
+    result = 0;
+done:
+    if (made) jpeg_destroy_decompress(&source);
+    return result;
+}
+
 int msai_jpeg_transcode(const uint8_t *data, size_t length, uint64_t max_pixels, int optimize, msai_jpeg_edit edit, void *context,
                         uint8_t **out, size_t *out_length, msai_jpeg_error *error) {
     struct jpeg_decompress_struct source;
@@ -74,47 +157,11 @@ int msai_jpeg_transcode(const uint8_t *data, size_t length, uint64_t max_pixels,
         fail(error, "not a JPEG image");
         goto done;
     }
-    if ((uint64_t)source.image_width * source.image_height > max_pixels) {
-        snprintf(error->message, sizeof error->message, "%ux%u is more pixels than allowed (%llu)", source.image_width,
-                 source.image_height, (unsigned long long)max_pixels);
-        goto done;
-    }
-    if (source.data_precision != 8) {
-        snprintf(error->message, sizeof error->message, "%d-bit samples: only 8-bit JPEGs can be masked in the DCT domain",
-                 source.data_precision);
-        goto done;
-    }
-    if (source.num_components > MSAI_JPEG_MAX_COMPONENTS ||
-        !((source.jpeg_color_space == JCS_GRAYSCALE && source.num_components == 1) ||
-          (source.jpeg_color_space == JCS_YCbCr && source.num_components == 3))) {
-        snprintf(error->message, sizeof error->message,
-                 "colour space %d with %d components (CMYK or YCCK?): only grayscale and YCbCr JPEGs can be masked in the DCT domain",
-                 (int)source.jpeg_color_space, source.num_components);
-        goto done;
-    }
-    coefficients.progressive = source.progressive_mode;
-    coefficients.arithmetic = source.arith_code;
-    coefficients.restart_interval = source.restart_interval;
-
+    if (check_source(&source, max_pixels, error) != 0) goto done;
     jvirt_barray_ptr *arrays = jpeg_read_coefficients(&source);
-    coefficients.width = (int)source.image_width;
-    coefficients.height = (int)source.image_height;
-    coefficients.components = source.num_components;
-    coefficients.color_space = source.jpeg_color_space == JCS_GRAYSCALE ? 1 : 3;
-    coefficients.data_precision = source.data_precision;
-    coefficients.max_h_samp = source.max_h_samp_factor;
-    coefficients.max_v_samp = source.max_v_samp_factor;
+    if (describe(&source, &coefficients, error) != 0) goto done;
     for (int c = 0; c < source.num_components; c++) {
         jpeg_component_info *component = &source.comp_info[c];
-        coefficients.h_samp[c] = component->h_samp_factor;
-        coefficients.v_samp[c] = component->v_samp_factor;
-        coefficients.blocks_wide[c] = (int)component->width_in_blocks;
-        coefficients.blocks_high[c] = (int)component->height_in_blocks;
-        if (!component->quant_table) {
-            fail(error, "a component has no quantisation table");
-            goto done;
-        }
-        for (int k = 0; k < DCTSIZE2; k++) coefficients.quant[c][k] = component->quant_table->quantval[k];
         size_t blocks = (size_t)component->width_in_blocks * component->height_in_blocks;
         coefficients.coefficients[c] = malloc(blocks * DCTSIZE2 * sizeof(int16_t));
         if (!coefficients.coefficients[c]) {

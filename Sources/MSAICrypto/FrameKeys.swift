@@ -45,6 +45,12 @@ public struct FrameKeys: Sendable {
         return stream.nextBytes(count)
     }
 
+    /// Area `index`'s pad in the `jpeg` mode: the same keystream as `pad`, read as uniform
+    /// integers below each coefficient's range (`CoefficientMask`).
+    public func coefficientPad(area index: Int) throws -> UniformSampler<ChaCha20Keystream> {
+        UniformSampler(try ChaCha20Keystream(seed: padSeed(area: index), domain: .pad))
+    }
+
     /// The scramble key (τ and the edge permutation) for `layout`.
     public func scrambleKey(for layout: BlockLayout) throws -> ScrambleKey {
         try ScrambleKey.derive(seed: scrambling, layout: layout, using: ChaCha20Keystream.self)

@@ -52,7 +52,8 @@ public final class Evaluator {
             block: edge.blockSize, regions: regions.map(EvaluationReport.Region.init))
         report.maskDecision = decision.outcome
         report.maskReason = decision.reason
-        let whole = image.sampleSet, scrambled = masked.scrambled.sampleSet
+        let scrambledView = try masked.scrambled, maskedView = try masked.maskedAreas
+        let whole = image.sampleSet, scrambled = scrambledView.sampleSet
         report.npcrWholePerChannel = try Differential.npcr(whole, scrambled).perChannel.map(percent)
         report.uaciWholePerChannel = try Differential.uaci(whole, scrambled).perChannel.map(percent)
         report.npcrWhole = try percent(Differential.npcr(whole, scrambled).mean)
@@ -66,12 +67,12 @@ public final class Evaluator {
         report.entropy["original_whole"] = ImageStatistics.entropy(whole).mean
         report.entropy["masked_whole"] = ImageStatistics.entropy(scrambled).mean
         report.localEntropy["original_whole"] = ImageStatistics.localEntropy(image)?.mean
-        report.localEntropy["masked_whole"] = ImageStatistics.localEntropy(masked.scrambled)?.mean
+        report.localEntropy["masked_whole"] = ImageStatistics.localEntropy(scrambledView)?.mean
         report.correlation["original_whole"] = try correlations(image, [image.bounds])
-        report.correlation["masked_whole"] = try correlations(masked.scrambled, [image.bounds])
+        report.correlation["masked_whole"] = try correlations(scrambledView, [image.bounds])
 
         if !areas.isEmpty {
-            let original = try image.sampleSet(coveredBy: areas), maskedAreas = try masked.maskedAreas.sampleSet(coveredBy: areas)
+            let original = try image.sampleSet(coveredBy: areas), maskedAreas = try maskedView.sampleSet(coveredBy: areas)
             report.npcrAreas = try percent(Differential.npcr(original, maskedAreas).mean)
             report.uaciAreas = try percent(Differential.uaci(original, maskedAreas).mean)
             report.npcrAreasPerChannel = try Differential.npcr(original, maskedAreas).perChannel.map(percent)
@@ -82,7 +83,7 @@ public final class Evaluator {
             report.entropy["original_areas"] = ImageStatistics.entropy(original).mean
             report.entropy["masked_areas"] = ImageStatistics.entropy(maskedAreas).mean
             report.correlation["original_areas"] = try correlations(image, areas)
-            report.correlation["masked_areas"] = try correlations(masked.maskedAreas, areas)
+            report.correlation["masked_areas"] = try correlations(maskedView, areas)
             report.histograms = .init(
                 originalAreas: ImageStatistics.histograms(original), maskedAreas: ImageStatistics.histograms(maskedAreas),
                 recoveredAreas: ImageStatistics.histograms(try recovered.sampleSet(coveredBy: areas)))

@@ -58,6 +58,42 @@ public enum JPEGTranscoder {
     }
 }
 
+extension JPEGTranscoder {
+    /// What a JPEG's header says of its blocks (size, MCU grid, sampling), read without its
+    /// coefficients, with the same refusals as `transcode`; and whether it is grayscale.
+    public static func layout(of jpeg: [UInt8], maxPixels: Int = 1 << 26) throws -> (layout: CoefficientLayout, isGrayscale: Bool) {
+        var raw = msai_jpeg_coefficients()
+        var error = msai_jpeg_error()
+        let status = jpeg.withUnsafeBufferPointer { msai_jpeg_read_header($0.baseAddress, $0.count, UInt64(maxPixels), &raw, &error) }
+        guard status == 0 else {
+            let message = withUnsafeBytes(of: error.message) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            throw MSAIError.invalidArgument("JPEG (DCT domain): \(message)")
+        }
+        let count = Int(raw.components)
+        let h = withUnsafeBytes(of: &raw.h_samp) { Array($0.bindMemory(to: Int32.self).prefix(count)) }
+        let v = withUnsafeBytes(of: &raw.v_samp) { Array($0.bindMemory(to: Int32.self).prefix(count)) }
+        let wide = withUnsafeBytes(of: &raw.blocks_wide) { Array($0.bindMemory(to: Int32.self).prefix(count)) }
+        let high = withUnsafeBytes(of: &raw.blocks_high) { Array($0.bindMemory(to: Int32.self).prefix(count)) }
+        let layout = CoefficientLayout(
+            width: Int(raw.width), height: Int(raw.height), maxHorizontalSampling: Int(raw.max_h_samp), maxVerticalSampling: Int(raw.max_v_samp),
+            components: (0..<count).map {
+                .init(horizontalSampling: Int(h[$0]), verticalSampling: Int(v[$0]), blocksWide: Int(wide[$0]), blocksHigh: Int(high[$0]))
+            })
+        return (layout, raw.color_space == 1)
+    }
+
+    /// A JPEG's coefficients, read and checked (every scan decoded), nothing written.
+    public static func read(_ jpeg: [UInt8], maxPixels: Int = 1 << 26) throws -> JPEGCoefficients {
+        struct Read: Error { let coefficients: JPEGCoefficients }
+        do {
+            _ = try transcode(jpeg, maxPixels: maxPixels) { throw Read(coefficients: $0) }
+        } catch let read as Read {
+            return read.coefficients
+        }
+        throw MSAIError.invalidArgument("JPEG (DCT domain): the coefficients were not read")
+    }
+}
+
 extension JPEGCoefficients {
     init(_ raw: msai_jpeg_coefficients) {
         var raw = raw

@@ -64,7 +64,7 @@ public final class CloudPlatform: MembraneService, Sendable {
         let record: MembraneKeyRecord = try random.withLock { random in
             let id = MembraneID.random(using: &random)
             switch request.mode {
-            case .gf251, .hardened:
+            case .gf251, .hardened, .jpeg:
                 return MembraneKeyRecord(try GF251MembraneKey.draw(id: id, shape: request.shape, using: &random), mode: request.mode)
             case .vhe:
                 return IntegerVHE.drawKey(id: id, shape: request.shape, using: &random)
@@ -75,12 +75,13 @@ public final class CloudPlatform: MembraneService, Sendable {
 }
 
 extension MembraneKeyRecord {
-    /// The membrane this key makes: λ per sample (one byte in 1...250 for gf251 and hardened, 16
+    /// The membrane this key makes: λ per sample (one byte in 1...250 for gf251, hardened and
+    /// jpeg, where it is added to a coefficient rather than multiplied; 16
     /// bytes below q for vhe). The hardened mode's pad is not part of it: it comes from the data
     /// center's τ seed.
     public func membrane() throws -> [UInt8] {
         switch mode {
-        case .gf251, .hardened: return try gf251Key().membrane(using: ChaCha20Keystream.self)
+        case .gf251, .hardened, .jpeg: return try gf251Key().membrane(using: ChaCha20Keystream.self)
         case .vhe: return try IntegerVHE.membrane(for: self)
         }
     }

@@ -2,6 +2,7 @@ import Foundation
 import MSAIBigInt
 import MSAICore
 import MSAICrypto
+import MSAIImageIO
 import Synchronization
 
 /// The data center: issues a single-use tau per frame, holds the membrane keys the cloud
@@ -17,6 +18,9 @@ public final class DataCenter: MembraneKeyEscrow, ScrambleService, FrameSink, Se
         public let pixels: PixelBuffer
         public let manifest: FrameManifest
         public let timings: StepTimings
+        /// A JPEG frame's recovered JPEG (the camera's coefficients, so the camera's pixels; a
+        /// masked view's areas still masked); nil for pixel frames.
+        public var jpeg: [UInt8]? = nil
     }
 
     public let store: DataCenterStore
@@ -116,7 +120,34 @@ public final class DataCenter: MembraneKeyEscrow, ScrambleService, FrameSink, Se
         }
         guard tau.device == device else { throw MSAIError.refused(status: 403, message: "tau \(tauID) was issued to another device") }
         guard !tau.used, tau.seed != nil else { throw MSAIError.alreadyUsed(.tau(tauID)) }
-        return 4 * tau.layout.width * tau.layout.height + (1 << 20) + Self.ciphertextAllowance + SealedFrame.longestOverhead
+        return Self.bytesPerPixelAllowance * tau.layout.width * tau.layout.height + (1 << 20) + Self.ciphertextAllowance
+            + SealedFrame.longestOverhead
+    }
+
+    /// What a frame may take per pixel: QOI's worst is 4 bytes, but a 4:4:4 JPEG whose every
+    /// coefficient is masked over the whole baseline range codes about 20 bits a coefficient,
+    /// 7.5 bytes a pixel.
+    static let bytesPerPixelAllowance = 8
+
+    /// The `jpeg` mode's checks of a JPEG container against its τ, before anything is used up:
+    /// the JPEG is the τ's size, every scan of it decodes, and its areas are whole MCUs.
+    private func acceptJPEG(_ inner: [UInt8], tau: TauRecord) throws -> (manifest: FrameManifest, layout: CoefficientLayout) {
+        let parts = try MaskedFrameCodec.jpegParts(inner)
+        let (layout, isGrayscale) = try JPEGTranscoder.layout(of: parts.jpeg, maxPixels: maximumFramePixels)
+        guard tau.layout.width == layout.width, tau.layout.height == layout.height else {
+            throw MSAIError.shapeMismatch(
+                "tau \(tau.id) was issued for a \(tau.layout.width)x\(tau.layout.height) frame, but the JPEG is \(layout.width)x\(layout.height)")
+        }
+        _ = try JPEGTranscoder.read(parts.jpeg, maxPixels: maximumFramePixels)
+        let manifest = try FrameManifest.decode(parts.manifestJSON, imageWidth: layout.width, imageHeight: layout.height,
+                                                imageChannels: isGrayscale ? 1 : 3)
+        guard manifest.composition == nil, manifest.areas.allSatisfy({ $0.mode == .jpeg }) else {
+            throw MSAIError.invalidMetadata("a JPEG frame's areas are all jpeg areas, and it is never a patch frame")
+        }
+        for area in manifest.areas where !layout.isAligned(area.rect) {
+            throw MSAIError.invalidMetadata("jpeg area \(area.rect) is not the whole MCUs (\(layout.mcuWidth)x\(layout.mcuHeight)) that cover it")
+        }
+        return (manifest, layout)
     }
 
     /// Checks and stores a sealed frame; its tau and membranes are then used up.
@@ -231,17 +262,27 @@ public final class DataCenter: MembraneKeyEscrow, ScrambleService, FrameSink, Se
             throw MSAIError.unknownKey("tau \(header.tauID) expired: it was issued more than \(Int(milliseconds(tauLifetime) / 1000)) s ago; ask for a new one")
         }
         let inner = try SealedFrame.open(sealed, key: try FrameKeys(tauSeed: seed).sealing)
-        // Before decoding any pixels (a small PNG or QOI can claim gigabytes), the image must be
-        // the size the tau was issued for.
-        let peeked = try MaskedFrameCodec.peek(inner)
-        guard tau.layout.width == peeked.width, tau.layout.height == peeked.height else {
-            throw MSAIError.shapeMismatch(
-                "tau \(tau.id) was issued for a \(tau.layout.width)x\(tau.layout.height) frame, but the frame is \(peeked.width)x\(peeked.height)")
+        let manifest: FrameManifest, ciphertextCount: Int, jpegLayout: CoefficientLayout?
+        if MaskedFrameCodec.format(of: inner) == .jpeg {
+            (manifest, jpegLayout) = try acceptJPEG(inner, tau: tau)
+            ciphertextCount = 0
+        } else {
+            // Before decoding any pixels (a small PNG or QOI can claim gigabytes), the image must be
+            // the size the tau was issued for.
+            let peeked = try MaskedFrameCodec.peek(inner)
+            guard tau.layout.width == peeked.width, tau.layout.height == peeked.height else {
+                throw MSAIError.shapeMismatch(
+                    "tau \(tau.id) was issued for a \(tau.layout.width)x\(tau.layout.height) frame, but the frame is \(peeked.width)x\(peeked.height)")
+            }
+            let contents = try MaskedFrameCodec.decode(inner)
+            manifest = try FrameManifest.decode(
+                contents.manifestJSON, imageWidth: contents.pixels.width, imageHeight: contents.pixels.height,
+                imageChannels: contents.pixels.channels)
+            guard !manifest.areas.contains(where: { $0.mode == .jpeg }) else {
+                throw MSAIError.invalidMetadata("jpeg areas come in a JPEG frame, not in a \(contents.format.rawValue) one")
+            }
+            (ciphertextCount, jpegLayout) = (contents.ciphertexts.count, nil)
         }
-        let contents = try MaskedFrameCodec.decode(inner)
-        let manifest = try FrameManifest.decode(
-            contents.manifestJSON, imageWidth: contents.pixels.width, imageHeight: contents.pixels.height,
-            imageChannels: contents.pixels.channels)
         guard manifest.version == FrameManifest.currentVersion else {
             throw MSAIError.invalidMetadata("masked frame is format \(manifest.version); edges must send format \(FrameManifest.currentVersion)")
         }
@@ -262,8 +303,15 @@ public final class DataCenter: MembraneKeyEscrow, ScrambleService, FrameSink, Se
             guard key.mode == area.mode else {
                 throw MSAIError.invalidMetadata("area \(area.rect) says mode \(area.mode.rawValue) but its membrane is \(key.mode.rawValue)")
             }
-            try key.shape.check(covers: area.rect, channels: manifest.channels)
-            if area.mode == .vhe { _ = try Self.ciphertextRange(area, total: contents.ciphertexts.count) }
+            if let jpegLayout {
+                let shape = try jpegLayout.membraneShape(for: area.rect)
+                guard key.shape == shape else {
+                    throw MSAIError.shapeMismatch("jpeg area \(area.rect) needs a \(shape) membrane but its key is \(key.shape)")
+                }
+            } else {
+                try key.shape.check(covers: area.rect, channels: manifest.channels)
+            }
+            if area.mode == .vhe { _ = try Self.ciphertextRange(area, total: ciphertextCount) }
             keys.append(area.membraneID)
         }
         if let composition = manifest.composition { try checkBackground(composition, channels: manifest.channels, device: device) }
@@ -301,6 +349,9 @@ public final class DataCenter: MembraneKeyEscrow, ScrambleService, FrameSink, Se
         var timings = StepTimings()
         let keys = try FrameKeys(tauSeed: seed)
         let inner = try timed("open", into: &timings) { try SealedFrame.open(frame.sealed, key: keys.sealing, name: "stored frame \(id)") }
+        if MaskedFrameCodec.format(of: inner) == .jpeg {
+            return try readJPEG(inner, id: id, tau: tau, keys: keys, unmask: unmask, timings: timings)
+        }
         let contents = try timed("decode", into: &timings) { try MaskedFrameCodec.decode(inner, name: "stored frame \(id)") }
         let manifest = try FrameManifest.decode(
             contents.manifestJSON, imageWidth: contents.pixels.width, imageHeight: contents.pixels.height,
@@ -339,6 +390,45 @@ public final class DataCenter: MembraneKeyEscrow, ScrambleService, FrameSink, Se
         return Recovery(pixels: pixels, manifest: manifest, timings: timings)
     }
 
+    /// A stored JPEG frame read back in the DCT domain: its MCUs moved back by τ⁻¹ and, with
+    /// `unmask`, its areas unmasked in the reverse order, then written as a JPEG (the camera's
+    /// coefficients, hence its pixels) and decoded.
+    private func readJPEG(_ inner: [UInt8], id: String, tau: TauRecord, keys: FrameKeys, unmask: Bool, timings: StepTimings) throws -> Recovery {
+        var timings = timings
+        let name = "stored frame \(id)"
+        let parts = try MaskedFrameCodec.jpegParts(inner, name: name)
+        let (layout, isGrayscale) = try JPEGTranscoder.layout(of: parts.jpeg)
+        let manifest = try FrameManifest.decode(parts.manifestJSON, imageWidth: layout.width, imageHeight: layout.height,
+                                                imageChannels: isGrayscale ? 1 : 3)
+        guard manifest.tauID == id, manifest.composition == nil, manifest.areas.allSatisfy({ $0.mode == .jpeg && layout.isAligned($0.rect) }) else {
+            throw MSAIError.integrityFailure("\(name) holds a manifest that does not fit its JPEG")
+        }
+        let keysOfAreas = try unmask ? manifest.areas.map { area -> MembraneKeyRecord in
+            guard let key = try store.key(area.membraneID)?.record else {
+                throw MSAIError.unknownKey("frame \(id)'s membrane \(area.membraneID) is not held here any more")
+            }
+            return key
+        } : []
+        let tauOverMCUs = try keys.scrambleKey(for: try layout.tauLayout).tau
+        let recovered = try timed(unmask ? "unscramble and unmask" : "unscramble", into: &timings) {
+            try JPEGTranscoder.transcode(parts.jpeg) { coefficients in
+                guard coefficients.image.layout == layout else { throw MSAIError.integrityFailure("\(name): its coefficients do not fit its header") }
+                if tauOverMCUs.count > 0 { coefficients.image = try coefficients.image.permutingMCUs(tauOverMCUs.inverse) }
+                // Reverse order of masking, so areas sharing MCUs come back exactly.
+                for (index, (area, key)) in zip(manifest.areas, keysOfAreas).enumerated().reversed() {
+                    guard key.mode == .jpeg, key.shape == (try layout.membraneShape(for: area.rect)) else {
+                        throw MSAIError.invalidMetadata("area \(area.rect) of \(name) does not fit its membrane key")
+                    }
+                    var pad = try keys.coefficientPad(area: index)
+                    try CoefficientMasking.apply(to: &coefficients.image, mcus: layout.mcus(covering: area.rect), pad: &pad,
+                                                 membrane: try key.membrane(), bounded: manifest.coefficientRange != .baseline, inverse: true)
+                }
+            }
+        }
+        let pixels = try timed("decode", into: &timings) { try JPEGCodec.decodeAsStored(recovered, name: name) }
+        return Recovery(pixels: pixels, manifest: manifest, timings: timings, jpeg: recovered)
+    }
+
     /// Unmasks one area with its key; `pad` gives the hardened mode's pad (the frame's, or for an
     /// msai 1 frame the cloud's).
     static func unmask(_ pixels: inout PixelBuffer, area: MaskedArea, key: MembraneKeyRecord, ciphertexts: [UInt8],
@@ -347,6 +437,8 @@ public final class DataCenter: MembraneKeyEscrow, ScrambleService, FrameSink, Se
             throw MSAIError.invalidMetadata("area \(area.rect) says mode \(area.mode.rawValue) but its membrane is \(key.mode.rawValue)")
         }
         switch area.mode {
+        case .jpeg:
+            throw MSAIError.invalidMetadata("area \(area.rect) is a jpeg area: its frame is read in the DCT domain")
         case .gf251:
             try AreaMasker.apply(try key.gf251Key().inverseMembrane(using: ChaCha20Keystream.self), to: &pixels, area: area.rect)
         case .hardened:

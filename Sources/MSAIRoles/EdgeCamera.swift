@@ -2,6 +2,7 @@ import Foundation
 import MSAIBigInt
 import MSAICore
 import MSAICrypto
+import MSAIImageIO
 
 /// The edge (the IoT camera): masks the sensitive areas of a frame with membranes from the
 /// cloud, scrambles the whole frame with a tau from the data center, and sends it.
@@ -15,20 +16,59 @@ public final class EdgeCamera: Sendable {
     public struct MaskedFrame: Sendable {
         /// What is sent: `encoded` sealed (`SealedFrame`). Only the τ id is readable without the key.
         public let sealed: [UInt8]
-        /// The frame inside the seal: scrambled pixels plus metadata, as a PNG or a QOI container.
-        /// Never sent as it is; evaluation writes it out for people to look at.
+        /// The frame inside the seal: scrambled pixels plus metadata, as a PNG or a QOI container,
+        /// or a masked JPEG in the JPEG container. Never sent as it is; evaluation writes it out
+        /// for people to look at.
         public let encoded: [UInt8]
         public let format: MaskedFrameCodec.Format
-        /// The masked, scrambled pixels (what `encoded` holds).
-        public let scrambled: PixelBuffer
-        /// The frame with its areas masked, before scrambling (for people to look at).
-        public let maskedAreas: PixelBuffer
+        let views: Views
         public let manifest: FrameManifest
         /// Samples of the areas the membrane leaves as they were by construction (0 and 251...255
         /// in GF(251) mode; none in the hardened and VHE modes).
         public let leakedSamples: Int
         public let areaSamples: Int
         public let timings: StepTimings
+
+        /// What the frame looks like: pixels as they were made, or for a JPEG frame the masked,
+        /// scrambled JPEG and the masked coefficients before τ, decoded only when asked for.
+        enum Views: Sendable {
+            case pixels(scrambled: PixelBuffer, masked: PixelBuffer)
+            case jpeg(scrambled: [UInt8], masked: CoefficientImage)
+        }
+
+        /// The masked, scrambled pixels (what `encoded` holds; a JPEG frame decoded).
+        public var scrambled: PixelBuffer {
+            get throws {
+                switch views {
+                case .pixels(let scrambled, _): return scrambled
+                case .jpeg(let jpeg, _): return try JPEGCodec.decodeAsStored(jpeg, name: "masked JPEG")
+                }
+            }
+        }
+
+        /// The frame with its areas masked, before scrambling (for people to look at).
+        public var maskedAreas: PixelBuffer {
+            get throws {
+                switch views {
+                case .pixels(_, let masked): return masked
+                case .jpeg: return try JPEGCodec.decodeAsStored(try maskedJPEG!, name: "masked JPEG")
+                }
+            }
+        }
+
+        /// A JPEG frame's masked, scrambled JPEG (any viewer opens it); nil for pixel frames.
+        public var scrambledJPEG: [UInt8]? {
+            if case .jpeg(let jpeg, _) = views { return jpeg }
+            return nil
+        }
+
+        /// A JPEG frame's areas masked, before τ, as a JPEG; nil for pixel frames.
+        public var maskedJPEG: [UInt8]? {
+            get throws {
+                guard case .jpeg(let jpeg, let masked) = views else { return nil }
+                return try JPEGTranscoder.transcode(jpeg) { $0.image = masked }
+            }
+        }
     }
 
     private let membranes: MembraneService
@@ -40,10 +80,14 @@ public final class EdgeCamera: Sendable {
     public let frameFormat: MaskedFrameCodec.Format
     /// zlib level of a PNG that is sent.
     public let compressionLevel: Int
+    /// The `jpeg` mode: Huffman tables made for each masked JPEG (smaller; a second pass over its
+    /// coefficients), or the standard tables (one pass, faster; `make bench BENCH=jpeg`).
+    public let optimizeJPEGHuffman: Bool
 
     public init(membranes: MembraneService, scrambling: ScrambleService, egress: FrameSink,
                 mode: MaskingMode = .standard, blockSize: Int = 8, frameFormat: MaskedFrameCodec.Format = .png,
-                compressionLevel: Int = 1) {
+                compressionLevel: Int = 1, optimizeJPEGHuffman: Bool = true) {
+        self.optimizeJPEGHuffman = optimizeJPEGHuffman
         self.membranes = membranes
         self.scrambling = scrambling
         self.egress = egress
@@ -103,6 +147,8 @@ public final class EdgeCamera: Sendable {
                 try AreaMasker.applyPadded(
                     grant.values, pad: try keys.pad(area: index, count: grant.shape.sampleCount), to: &masked, area: area)
                 records.append(MaskedArea(rect: area, membraneID: grant.id, mode: .hardened))
+            case .jpeg:
+                throw MSAIError.invalidArgument("the jpeg mode masks a JPEG's coefficients (prepareJPEG), not pixels")
             case .vhe:
                 let c = try IntegerVHE.mask(&masked, area: area, membrane: grant)
                 records.append(MaskedArea(rect: area, membraneID: grant.id, mode: .vhe,
@@ -158,8 +204,81 @@ public final class EdgeCamera: Sendable {
         let sealed = try timed("seal", into: &timings) { try SealedFrame.seal(encoded, tauID: tau.id, key: keys.sealing) }
         let areaSamples = MaskCoverage.pixelsCovered(of: frame.bounds, by: areas) * frame.channels
         return MaskedFrame(
-            sealed: sealed, encoded: encoded, format: format, scrambled: scrambled, maskedAreas: masked, manifest: manifest, leakedSamples: leaked,
-            areaSamples: areaSamples, timings: timings)
+            sealed: sealed, encoded: encoded, format: format, views: .pixels(scrambled: scrambled, masked: masked), manifest: manifest,
+            leakedSamples: leaked, areaSamples: areaSamples, timings: timings)
+    }
+
+    /// Masks and scrambles a camera's JPEG in the DCT domain (the `jpeg` mode), without decoding
+    /// it: the areas widened to the MCUs that cover them (`CoefficientLayout.maskedAreas`, which
+    /// cuts very large ones into bands), each masked coefficient by coefficient with the cloud's
+    /// membrane (one value a coefficient) and its pad from the τ seed, the whole MCUs moved by τ,
+    /// written as a baseline JPEG (the camera's quantisation tables; its other markers, EXIF
+    /// included, are not carried) in the JPEG container, sealed. Sends nothing. Like `prepare`
+    /// it fails closed: every key is obtained before a coefficient is touched.
+    public func prepareJPEG(_ jpeg: [UInt8], areas: [Rect]) async throws -> MaskedFrame {
+        guard mode == .jpeg else {
+            throw MSAIError.invalidArgument("a JPEG is masked in the DCT domain by an edge in the jpeg mode; this one masks in \(mode.rawValue)")
+        }
+        var timings = StepTimings()
+        let (layout, isGrayscale) = try JPEGTranscoder.layout(of: jpeg)
+        let bounds = Rect(x: 0, y: 0, width: layout.width, height: layout.height)
+        for area in areas where !area.fits(width: layout.width, height: layout.height) {
+            throw MSAIError.regionOutsideImage("region \(area) (x,y,w,h) does not lie inside the \(layout.width)x\(layout.height) JPEG")
+        }
+        let maskedAreas = layout.maskedAreas(for: areas)
+        let tau = try await timedAsync("tau", into: &timings) {
+            try await scrambling.issueTau(TauRequest(width: layout.width, height: layout.height, blockSize: blockSize))
+        }
+        guard tau.layout == (try BlockLayout(width: layout.width, height: layout.height, blockSize: blockSize)) else {
+            throw MSAIError.shapeMismatch(
+                "asked for a tau for a \(layout.width)x\(layout.height) JPEG and got one for \(tau.layout.width)x\(tau.layout.height)")
+        }
+        let keys = try FrameKeys(tauSeed: tau.seed)
+        let grants = try await timedAsync("membrane", into: &timings) { () -> [MembraneGrant] in
+            var grants: [MembraneGrant] = []
+            for area in maskedAreas {
+                let shape = try layout.membraneShape(for: area)
+                let grant = try await membranes.requestMembrane(MembraneRequest(shape: shape, mode: .jpeg))
+                guard grant.shape == shape, grant.mode == .jpeg else {
+                    throw MSAIError.shapeMismatch(
+                        "asked the cloud for a \(shape) jpeg membrane and got \(grant.shape) \(grant.mode.rawValue)")
+                }
+                grants.append(grant)
+            }
+            return grants
+        }
+        let tauOverMCUs = try keys.scrambleKey(for: try layout.tauLayout).tau
+        var range = CoefficientMask.Range.quantiser
+        var masked: CoefficientImage?
+        let scrambledJPEG = try timed("mask", into: &timings) {
+            try JPEGTranscoder.transcode(jpeg, optimizeHuffman: optimizeJPEGHuffman) { coefficients in
+                guard coefficients.image.layout == layout else {
+                    throw MSAIError.shapeMismatch("the JPEG's coefficients do not have the layout its header gave")
+                }
+                let mcus = maskedAreas.map { layout.mcus(covering: $0) }
+                // Each position's bound under its quantiser holds for any JPEG of 8-bit samples an
+                // encoder rounds honestly; a frame with a coefficient outside it is masked over the
+                // whole baseline range instead, and its manifest says so.
+                if !mcus.allSatisfy({ CoefficientMasking.fitsQuantiserBounds(coefficients.image, mcus: $0) }) { range = .baseline }
+                for (index, (area, grant)) in zip(mcus, grants).enumerated() {
+                    var pad = try keys.coefficientPad(area: index)
+                    try CoefficientMasking.apply(to: &coefficients.image, mcus: area, pad: &pad, membrane: grant.values,
+                                                 bounded: range == .quantiser)
+                }
+                masked = coefficients.image
+                if tauOverMCUs.count > 0 { coefficients.image = try coefficients.image.permutingMCUs(tauOverMCUs) }
+            }
+        }
+        var manifest = FrameManifest(
+            width: layout.width, height: layout.height, channels: isGrayscale ? 1 : 3, blockSize: blockSize, tauID: tau.id,
+            areas: zip(maskedAreas, grants).map { MaskedArea(rect: $0, membraneID: $1.id, mode: .jpeg) })
+        manifest.coefficientRange = range
+        let encoded = try MaskedFrameCodec.encode(jpeg: scrambledJPEG, manifest: manifest)
+        let sealed = try timed("seal", into: &timings) { try SealedFrame.seal(encoded, tauID: tau.id, key: keys.sealing) }
+        let areaSamples = MaskCoverage.pixelsCovered(of: bounds, by: maskedAreas) * manifest.channels
+        return MaskedFrame(
+            sealed: sealed, encoded: encoded, format: .jpeg, views: .jpeg(scrambled: scrambledJPEG, masked: masked!), manifest: manifest,
+            leakedSamples: 0, areaSamples: areaSamples, timings: timings)
     }
 
     /// The edge's only egress: sends a prepared (masked, scrambled and sealed) frame to the data center.

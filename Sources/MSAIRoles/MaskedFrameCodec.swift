@@ -13,20 +13,32 @@ import MSAIImageIO
 ///   (`make bench`, codec study), which is what a video stream needs; it holds RGB only, so a
 ///   gray frame goes as PNG whichever format is asked for.
 ///
-/// Decoding tells the two apart by their first bytes; the data center accepts both.
+/// - **JPEG container** (the DCT-domain `jpeg` mode): the 8 bytes "msai.jpg", a version byte (1),
+///   the manifest's length (4 bytes, big-endian) and JSON, then the masked, scrambled JPEG, a
+///   baseline JPEG any viewer opens (`EdgeCamera.prepareJPEG` makes it; pixels cannot be
+///   encoded into it).
+///
+/// Decoding tells them apart by their first bytes; the data center accepts all three.
 public enum MaskedFrameCodec {
     public static let ciphertextChunkName = "mvHe"
     static let ciphertextChunkLimit = 1 << 20
     static let containerMagic: [UInt8] = Array("msai.qoi".utf8)
+    static let jpegContainerMagic: [UInt8] = Array("msai.jpg".utf8)
     static let containerVersion: UInt8 = 1
     /// The most manifest JSON a container may carry (a frame with thousands of areas fits).
     static let manifestLimit = 4 << 20
 
     public enum Format: String, Sendable, CaseIterable {
-        case png, qoi
+        case png, qoi, jpeg
 
         /// The media type on the wire.
-        public var mediaType: String { self == .png ? "image/png" : "application/vnd.msai.frame+qoi" }
+        public var mediaType: String {
+            switch self {
+            case .png: return "image/png"
+            case .qoi: return "application/vnd.msai.frame+qoi"
+            case .jpeg: return "application/vnd.msai.frame+jpeg"
+            }
+        }
 
         /// The format a frame of `channels` goes in when `self` is asked for.
         public func effective(channels: Int) -> Format {
@@ -35,16 +47,20 @@ public enum MaskedFrameCodec {
     }
 
     public struct Contents {
+        /// The scrambled pixels (for a JPEG frame, its JPEG decoded).
         public let pixels: PixelBuffer
         public let manifestJSON: Data
         public let ciphertexts: [UInt8]
         public let format: Format
+        /// A JPEG frame's masked, scrambled JPEG; nil for the other formats.
+        public var jpeg: [UInt8]? = nil
     }
 
     /// The format of `bytes` by their first bytes, or nil.
     public static func format(of bytes: [UInt8]) -> Format? {
         if ImageFile.sniff(bytes) == .png { return .png }
         if bytes.starts(with: containerMagic) { return .qoi }
+        if bytes.starts(with: jpegContainerMagic) { return .jpeg }
         return nil
     }
 
@@ -52,6 +68,8 @@ public enum MaskedFrameCodec {
                               compressionLevel: Int = PNGCodec.defaultCompressionLevel) throws -> [UInt8] {
         let json = manifest.encoded()
         switch format.effective(channels: pixels.channels) {
+        case .jpeg:
+            throw MSAIError.invalidArgument("a JPEG frame is masked in the DCT domain (EdgeCamera.prepareJPEG); pixels are not encoded into one")
         case .png:
             var chunks: [(name: String, data: [UInt8])] = []
             var offset = 0
@@ -80,6 +98,44 @@ public enum MaskedFrameCodec {
             out += image
             return out
         }
+    }
+
+    /// The JPEG container: `manifest` and the masked, scrambled `jpeg`.
+    public static func encode(jpeg: [UInt8], manifest: FrameManifest) throws -> [UInt8] {
+        let json = manifest.encoded()
+        guard json.count <= manifestLimit else {
+            throw MSAIError.invalidArgument("masked frame: \(json.count) bytes of manifest do not fit a container (at most \(manifestLimit))")
+        }
+        var out: [UInt8] = []
+        out.reserveCapacity(jpegContainerMagic.count + 5 + json.count + jpeg.count)
+        out += jpegContainerMagic
+        out.append(containerVersion)
+        appendLength(json.count, to: &out)
+        out += json
+        out += jpeg
+        return out
+    }
+
+    /// A JPEG container's manifest and JPEG, located without decoding anything.
+    public static func jpegParts(_ bytes: [UInt8], name: String = "masked frame") throws -> (manifestJSON: Data, jpeg: [UInt8]) {
+        var offset = jpegContainerMagic.count
+        guard bytes.starts(with: jpegContainerMagic), bytes.count > offset else {
+            throw MSAIError.invalidImage("\(name): not an msai JPEG container")
+        }
+        guard bytes[offset] == containerVersion else {
+            throw MSAIError.invalidMetadata("\(name): msai container version \(bytes[offset]); this build reads version \(containerVersion)")
+        }
+        offset += 1
+        guard offset + 4 <= bytes.count else { throw MSAIError.invalidImage("\(name): msai container is truncated in its manifest") }
+        let length = bytes[offset..<(offset + 4)].reduce(0) { $0 << 8 | Int($1) }
+        offset += 4
+        guard length <= manifestLimit else {
+            throw MSAIError.invalidMetadata("\(name): msai container's manifest of \(length) bytes is more than the \(manifestLimit) it may have")
+        }
+        guard length <= bytes.count - offset else {
+            throw MSAIError.invalidImage("\(name): msai container's manifest claims \(length) bytes; \(bytes.count - offset) remain")
+        }
+        return (Data(bytes[offset..<(offset + length)]), Array(bytes[(offset + length)...]))
     }
 
     /// The parts of a QOI container, located without decoding the image.
@@ -126,6 +182,15 @@ public enum MaskedFrameCodec {
     /// decoding pixels: for PNG by walking the chunks up to the first image data. The full
     /// decode verifies it all again.
     public static func peek(_ bytes: [UInt8]) throws -> (width: Int, height: Int, tauID: String) {
+        if format(of: bytes) == .jpeg {
+            let parts = try jpegParts(bytes)
+            let layout = try JPEGTranscoder.layout(of: parts.jpeg).layout
+            do {
+                return (layout.width, layout.height, try JSONDecoder().decode(TauProbe.self, from: parts.manifestJSON).tau_id)
+            } catch {
+                throw MSAIError.invalidMetadata("masked frame metadata is not valid msai JSON: \(describe(error))")
+            }
+        }
         if format(of: bytes) == .qoi {
             let parts = try containerParts(bytes, name: "masked frame")
             let (width, height, _) = try QOICodec.header(parts.image, name: "masked frame")
@@ -136,7 +201,7 @@ public enum MaskedFrameCodec {
             }
         }
         guard ImageFile.sniff(bytes) == .png, bytes.count >= 33 else {
-            throw MSAIError.invalidImage("masked frame: a masked frame must be a PNG or an msai QOI container; this is neither")
+            throw MSAIError.invalidImage("masked frame: a masked frame must be a PNG or an msai QOI or JPEG container; this is none of them")
         }
         func word(_ i: Int) -> Int { bytes[i..<(i + 4)].reduce(0) { $0 << 8 | Int($1) } }
         let width = word(16), height = word(20)
@@ -167,13 +232,18 @@ public enum MaskedFrameCodec {
     }
 
     public static func decode(_ bytes: [UInt8], name: String = "masked frame") throws -> Contents {
+        if format(of: bytes) == .jpeg {
+            let parts = try jpegParts(bytes, name: name)
+            return Contents(pixels: try JPEGCodec.decodeAsStored(parts.jpeg, name: name), manifestJSON: parts.manifestJSON, ciphertexts: [],
+                            format: .jpeg, jpeg: parts.jpeg)
+        }
         if format(of: bytes) == .qoi {
             let parts = try containerParts(bytes, name: name)
             return Contents(pixels: try QOICodec.decode(parts.image, name: name), manifestJSON: Data(parts.manifestJSON),
                             ciphertexts: Array(parts.ciphertexts), format: .qoi)
         }
         guard ImageFile.sniff(bytes) == .png else {
-            throw MSAIError.invalidImage("\(name): a masked frame must be a PNG or an msai QOI container; this is neither")
+            throw MSAIError.invalidImage("\(name): a masked frame must be a PNG or an msai QOI or JPEG container; this is none of them")
         }
         // Text comes back raw, never decompressed, to be judged here: one manifest, no other text.
         let png = try PNGCodec.decode(bytes, keepChunks: ["iTXt", "tEXt", "zTXt", ciphertextChunkName], limits: pngLimits, name: name)

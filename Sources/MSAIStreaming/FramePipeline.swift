@@ -73,9 +73,12 @@ public final class FramePipeline: Sendable {
         public let manifest: FrameManifest?
         public let receipt: FrameReceipt?
         public let error: String?
+        /// What was sent, for its masked view; nil when nothing was sent.
+        let sent: EdgeCamera.MaskedFrame?
+
         /// The masked view of what was sent (unscrambled, the areas masked: what a viewer will
-        /// see); nil when nothing was sent.
-        public let maskedView: PixelBuffer?
+        /// see), made when asked for (a JPEG frame is decoded for it); nil when nothing was sent.
+        public var maskedView: PixelBuffer? { get throws { try sent?.maskedAreas } }
 
         /// What the data center recovers from this frame when it is sent: the frame itself, or
         /// for a patch frame its areas laid onto `background` (the pixels of the frame whose
@@ -115,9 +118,9 @@ public final class FramePipeline: Sendable {
         let motionReason: String?
 
         func outcome(_ decision: AreaCarrier.Decision, manifest: FrameManifest? = nil, receipt: FrameReceipt?, error: Error?,
-                     maskedView: PixelBuffer? = nil) -> Outcome {
+                     sent: EdgeCamera.MaskedFrame? = nil) -> Outcome {
             Outcome(frame: frame, sequence: sequence, decision: decision, motionReason: motionReason, manifest: manifest, receipt: receipt,
-                    error: error.map { ($0 as? MSAIError)?.description ?? "\($0)" }, maskedView: maskedView)
+                    error: error.map { ($0 as? MSAIError)?.description ?? "\($0)" }, sent: sent)
         }
     }
 
@@ -289,7 +292,7 @@ public final class FramePipeline: Sendable {
                 let receipt = try await edge.send(prepared.masked)
                 await counters.sent(patch: manifest.composition != nil, bytes: prepared.masked.sealed.count)
                 await onFrame(item.outcome(prepared.decision, manifest: manifest, receipt: receipt, error: nil,
-                                           maskedView: prepared.masked.maskedAreas))
+                                           sent: prepared.masked))
             } catch {
                 stages.background?.withLock { $0.sendFailed(background: manifest.composition?.base ?? manifest.tauID) }
                 await counters.failed()

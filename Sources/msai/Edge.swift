@@ -126,9 +126,18 @@ struct Edge: AsyncParsableCommand {
         var stoppedBefore: Int?
         for (index, file) in files.enumerated() {
             do {
-                let image = try ImageFile.read(file)
-                let decision = try selector.select(image)
-                let frame = try await edge.prepare(image, areas: decision.areas.map(\.rect))
+                // What the data center will recover: in the jpeg mode the JPEG's pixels as stored.
+                let image: PixelBuffer, decision: AreaDecision, frame: EdgeCamera.MaskedFrame
+                if maskingMode == .jpeg {
+                    let jpeg = try ImageFile.readJPEG(file)
+                    image = jpeg.pixels
+                    decision = try selector.select(image)
+                    frame = try await edge.prepareJPEG(jpeg.bytes, areas: decision.areas.map(\.rect))
+                } else {
+                    image = try ImageFile.read(file)
+                    decision = try selector.select(image)
+                    frame = try await edge.prepare(image, areas: decision.areas.map(\.rect))
+                }
                 let receipt = try await edge.send(frame)
                 sent += 1
                 areas += receipt.areaCount

@@ -130,7 +130,9 @@ struct StreamOptions: ParsableArguments {
                     printError("frame \(outcome.frame.index): not sent: \(error)")
                     return
                 }
-                if let previewVideo, let view = outcome.maskedView { previewVideo.append(view) }
+                if let previewVideo {
+                    do { if let view = try outcome.maskedView { previewVideo.append(view) } } catch { printError("the preview: \(error)") }
+                }
                 guard let reader, let receipt = outcome.receipt else { return }
                 do {
                     let recovered = try PNGCodec.decode(try await reader.recovered(frameID: receipt.frameID, reason: verificationReason)).pixels

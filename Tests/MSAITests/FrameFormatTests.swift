@@ -33,7 +33,7 @@ import Testing
         #expect(recovered == image)
         // What is sent reads back as the very pixels, manifest and ciphertexts that were scrambled.
         let contents = try MaskedFrameCodec.decode(sent.encoded)
-        #expect(contents.format == .qoi && contents.pixels == sent.scrambled)
+        #expect(try contents.format == .qoi && contents.pixels == (try sent.scrambled))
         #expect(contents.manifestJSON == sent.manifest.encoded())
         #expect(contents.ciphertexts.isEmpty == (mode != .vhe))
         let header = try MaskedFrameCodec.peek(sent.encoded)
@@ -70,7 +70,7 @@ import Testing
         var overlong = frame.encoded
         overlong[9] = 0x7F
         #expect(throws: MSAIError.self) { try dc.submit(maskedFrame: try sealed(overlong)) }
-        #expect(throws: MSAIError.invalidImage("masked frame: a masked frame must be a PNG or an msai QOI container; this is neither")) {
+        #expect(throws: MSAIError.invalidImage("masked frame: a masked frame must be a PNG or an msai QOI or JPEG container; this is none of them")) {
             try dc.submit(maskedFrame: try sealed(Array(frame.encoded.dropFirst(8))))
         }
         // None of that used anything up: the untouched frame is accepted, once.

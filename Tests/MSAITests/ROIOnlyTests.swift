@@ -42,7 +42,7 @@ import Testing
                 patch.maskedAreas, pieces: try #require(patch.manifest.composition).pieces, onto: try dataCenter.maskedView(base, actor: "test").pixels)
             #expect(try dataCenter.maskedView(receipt.frameID, actor: "test").pixels == maskedExpected)
             // The patch itself shows nothing of the areas: they are masked, then scrambled.
-            #expect(patch.scrambled.width < frame.width)
+            #expect(try patch.scrambled.width < frame.width)
         }
         // A frame with no areas is a one-pixel patch: the background as it was.
         let empty = try await edge.preparePatches(frames[2], areas: [], background: base)

@@ -186,9 +186,11 @@ import Testing
         var secrets: [(String, [UInt8])] = []
         for (index, mode) in MaskingMode.allCases.enumerated() {
             let (dataCenter, edge) = try roles(path, seed: 40 + UInt64(index), mode: mode, format: index == 0 ? .png : .qoi)
-            let frame = try await edge.prepare(image, areas: [face])
+            // The jpeg mode takes the camera's JPEG of the same image.
+            let camera = try JPEGCodec.encode(image, quality: 90)
+            let frame = mode == .jpeg ? try await edge.prepareJPEG(camera, areas: [face]) : try await edge.prepare(image, areas: [face])
             let receipt = try await edge.send(frame)
-            #expect(try dataCenter.original(receipt.frameID) == image)
+            #expect(try dataCenter.original(receipt.frameID) == (mode == .jpeg ? try JPEGCodec.decodeAsStored(camera) : image))
             let tau = try #require(try dataCenter.store.tau(receipt.frameID)?.seed)
             let key = try #require(try dataCenter.store.key(frame.manifest.areas[0].membraneID)?.record)
             secrets += [("\(mode) τ seed", tau), ("\(mode) membrane seed", key.seed),

@@ -99,3 +99,8 @@ func stopping<T>(_ stop: () async -> Void, _ body: () async throws -> T) async t
         throw error
     }
 }
+
+extension MaskingMode {
+    /// The modes that mask pixels (all but `jpeg`, which masks a JPEG's coefficients).
+    static let pixelModes = allCases.filter { $0 != .jpeg }
+}

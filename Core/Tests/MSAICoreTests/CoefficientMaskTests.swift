@@ -89,7 +89,7 @@ import Testing
 
     @Test func tauMovesWholeMCUsWithAllTheirBlocksAndItsInverseUndoesIt() throws {
         let original = image()
-        #expect(original.mcusWide == 7 && original.mcusHigh == 5 && original.wholeMCUs == (6, 4))
+        #expect(original.layout.mcusWide == 7 && original.layout.mcusHigh == 5 && original.wholeMCUs == (6, 4))
         var random = SplitMix64(seed: 62)
         let tau = try Permutation((0..<24).shuffled(using: &random))
         let moved = try original.permutingMCUs(tau)

@@ -54,6 +54,11 @@ typedef int (*msai_jpeg_edit)(msai_jpeg_coefficients *coefficients, void *contex
 int msai_jpeg_transcode(const uint8_t *data, size_t length, uint64_t max_pixels, int optimize, msai_jpeg_edit edit, void *context,
                         uint8_t **out, size_t *out_length, msai_jpeg_error *error);
 
+/// Reads only the header of the JPEG in `data`: its geometry into `out` (coefficient pointers
+/// NULL), with the same refusals as msai_jpeg_transcode. Returns 0, or -1 with `error` set.
+int msai_jpeg_read_header(const uint8_t *data, size_t length, uint64_t max_pixels, msai_jpeg_coefficients *out,
+                          msai_jpeg_error *error);
+
 void msai_jpeg_free(void *pointer);
 
 #ifdef __cplusplus

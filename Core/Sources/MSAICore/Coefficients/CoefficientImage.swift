@@ -40,22 +40,17 @@ public struct CoefficientImage: Sendable, Equatable {
         self.components = components
     }
 
-    /// Minimum coded units across and down: each is `maxHorizontalSampling` × `maxVerticalSampling`
-    /// blocks of the full-resolution component (16×16 pixels for 4:2:0).
-    public var mcusWide: Int { (width + 8 * maxHorizontalSampling - 1) / (8 * maxHorizontalSampling) }
-    public var mcusHigh: Int { (height + 8 * maxVerticalSampling - 1) / (8 * maxVerticalSampling) }
-
-    /// MCUs whose every block is stored, across and down. A partial MCU at the right or bottom
-    /// edge has blocks the encoder makes up (copies of its last DC), so it cannot move: what
-    /// permutes MCUs leaves those in place.
-    public var wholeMCUs: (wide: Int, high: Int) {
-        var wide = mcusWide, high = mcusHigh
-        for c in components {
-            wide = min(wide, c.blocksWide / c.horizontalSampling)
-            high = min(high, c.blocksHigh / c.verticalSampling)
-        }
-        return (wide, high)
+    /// The block geometry: MCU grid, sampling, blocks.
+    public var layout: CoefficientLayout {
+        CoefficientLayout(width: width, height: height, maxHorizontalSampling: maxHorizontalSampling, maxVerticalSampling: maxVerticalSampling,
+                          components: components.map {
+                              .init(horizontalSampling: $0.horizontalSampling, verticalSampling: $0.verticalSampling,
+                                    blocksWide: $0.blocksWide, blocksHigh: $0.blocksHigh)
+                          })
     }
+
+    /// MCUs whose every block is stored (`CoefficientLayout.wholeMCUs`).
+    public var wholeMCUs: (wide: Int, high: Int) { layout.wholeMCUs }
 
     /// Swaps the blocks of MCU `a` and MCU `b` (column, row), in every component.
     public mutating func swapMCUs(_ a: (x: Int, y: Int), _ b: (x: Int, y: Int)) {
@@ -99,12 +94,6 @@ public struct CoefficientImage: Sendable, Equatable {
         return out
     }
 
-    /// The whole MCUs (column and row ranges) that cover `area` (pixels), clipped to the image's
-    /// MCUs: masking works on whole MCUs, so that an area moves with its MCUs intact.
-    public func mcus(covering area: Rect) -> (columns: Range<Int>, rows: Range<Int>) {
-        let (mw, mh) = (8 * maxHorizontalSampling, 8 * maxVerticalSampling)
-        let columns = max(0, area.x / mw)..<min(mcusWide, (area.maxX + mw - 1) / mw)
-        let rows = max(0, area.y / mh)..<min(mcusHigh, (area.maxY + mh - 1) / mh)
-        return (columns.isEmpty ? 0..<0 : columns, rows.isEmpty ? 0..<0 : rows)
-    }
+    /// The MCUs that cover `area` (`CoefficientLayout.mcus(covering:)`).
+    public func mcus(covering area: Rect) -> (columns: Range<Int>, rows: Range<Int>) { layout.mcus(covering: area) }
 }

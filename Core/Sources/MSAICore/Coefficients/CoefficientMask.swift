@@ -11,6 +11,14 @@ import Foundation
 /// coefficient is coded as the difference from the block before, whose category is at most 11
 /// (|d| ≤ 2047), which every pair of DC values in −1024…1023 keeps, whatever order blocks end in.
 public enum CoefficientMask {
+    /// The range a frame's masked coefficients are shifted within, as its manifest records it.
+    public enum Range: String, Codable, Sendable {
+        /// Each position's `boundedRange` under its quantiser (the default: fewer bits).
+        case quantiser
+        /// The whole baseline range (when a coefficient of an area lies outside its bound).
+        case baseline
+    }
+
     public static let dcRange: ClosedRange<Int> = -1024...1023
     public static let acRange: ClosedRange<Int> = -1023...1023
 

@@ -7,15 +7,27 @@ public enum CoefficientMasking {
     /// The blocks of `component` inside MCUs `mcus`, row by row (a partial edge MCU's blocks that
     /// the file does not store are left out).
     public static func blocks(of component: CoefficientImage.Component, in mcus: (columns: Range<Int>, rows: Range<Int>)) -> [(x: Int, y: Int)] {
-        let (h, v) = (component.horizontalSampling, component.verticalSampling)
-        let xs = (mcus.columns.lowerBound * h)..<min(component.blocksWide, mcus.columns.upperBound * h)
-        let ys = (mcus.rows.lowerBound * v)..<min(component.blocksHigh, mcus.rows.upperBound * v)
-        return ys.flatMap { y in xs.map { x in (x, y) } }
+        CoefficientLayout.blocks(of: .init(horizontalSampling: component.horizontalSampling, verticalSampling: component.verticalSampling,
+                                           blocksWide: component.blocksWide, blocksHigh: component.blocksHigh), in: mcus)
     }
 
     /// How many coefficients an area of `mcus` masks: one membrane value is needed for each.
     public static func coefficientCount(in mcus: (columns: Range<Int>, rows: Range<Int>), of image: CoefficientImage) -> Int {
         image.components.reduce(0) { $0 + blocks(of: $1, in: mcus).count * 64 }
+    }
+
+    /// Whether every coefficient of the area of `mcus` lies within its quantiser's bound
+    /// (`CoefficientMask.boundedRange`), so that the area can be masked over those ranges.
+    public static func fitsQuantiserBounds(_ image: CoefficientImage, mcus: (columns: Range<Int>, rows: Range<Int>)) -> Bool {
+        for component in image.components {
+            let ranges = CoefficientMask.boundedRanges(quantization: component.quantization)
+            let lows = ranges.map { Int16($0.lowerBound) }, highs = ranges.map { Int16($0.upperBound) }
+            for block in blocks(of: component, in: mcus) {
+                let start = component.offset(x: block.x, y: block.y)
+                for k in 0..<64 where component.coefficients[start + k] < lows[k] || component.coefficients[start + k] > highs[k] { return false }
+            }
+        }
+        return true
     }
 
     /// Masks (or with `inverse`, unmasks) the area of `mcus` in place: component by component,

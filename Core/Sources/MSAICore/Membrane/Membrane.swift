@@ -6,7 +6,7 @@ public enum MaskingMode: String, Codable, Sendable, CaseIterable {
     /// Bytes the cloud's membrane carries per sample in this mode.
     public var bytesPerSample: Int {
         switch self {
-        case .gf251, .hardened: return 1
+        case .gf251, .hardened, .jpeg: return 1
         case .vhe: return 16
         }
     }
@@ -24,9 +24,15 @@ public enum MaskingMode: String, Codable, Sendable, CaseIterable {
     /// Its security rests on k, which has only 250 values: one frame's ciphertexts reveal k by
     /// trial, and with it every sample. Its ciphertexts travel only inside the frame's seal.
     case vhe
+    /// For JPEG frames, in the DCT domain (issue 17): each quantised coefficient of an area's
+    /// MCUs is shifted by the pad (from the τ seed) plus the cloud's membrane value, modulo the
+    /// values its position can take (`CoefficientMask`), and τ moves whole MCUs. The frame stays
+    /// a JPEG of about the camera's size; neither the membrane nor the pad alone unmasks it.
+    /// What it does not hide: which MCUs are masked, and the frame's quantisation tables.
+    case jpeg
 
     /// Whether the data center's τ seed also keys a pad in this mode.
-    public var usesPad: Bool { self == .hardened }
+    public var usesPad: Bool { self == .hardened || self == .jpeg }
 }
 
 /// The size of a membrane: one multiplier per sample of a rows × cols area with `channels` channels.
@@ -42,7 +48,7 @@ public struct MembraneShape: Codable, Hashable, Sendable, CustomStringConvertibl
         guard channels == 1 || channels == 3 else {
             throw MSAIError.invalidArgument("membrane shape has \(channels) channels; only 1 and 3 are supported")
         }
-        guard rows <= 1 << 15, cols <= 1 << 15 else {
+        guard rows <= Self.maximumSide, cols <= Self.maximumSide else {
             throw MSAIError.invalidArgument("membrane shape \(rows)x\(cols) is larger than 32768 on a side")
         }
         self.rows = rows
@@ -54,6 +60,9 @@ public struct MembraneShape: Codable, Hashable, Sendable, CustomStringConvertibl
     public init(covering rect: Rect, channels: Int) throws {
         try self.init(rows: rect.height, cols: rect.width, channels: channels)
     }
+
+    /// The longest side a membrane may have.
+    public static let maximumSide = 1 << 15
 
     public var sampleCount: Int { rows * cols * channels }
     public var description: String { "\(rows)x\(cols)x\(channels)" }

@@ -32,6 +32,8 @@ public struct FrameManifest: Codable, Equatable, Sendable {
     public var composition: FrameComposition?
     /// Version 1 only: lowercase hex HMAC-SHA-256 over the manifest without it and the pixels.
     public var tag: String?
+    /// A JPEG frame (`jpeg` areas) only: the range each masked coefficient was shifted within.
+    public var coefficientRange: CoefficientMask.Range?
 
     public init(
         width: Int, height: Int, channels: Int, blockSize: Int, tauID: String, areas: [MaskedArea],
@@ -56,6 +58,7 @@ public struct FrameManifest: Codable, Equatable, Sendable {
     enum CodingKeys: String, CodingKey {
         case format, version, width, height, channels, tag, areas, composition
         case blockSize = "block_size"
+        case coefficientRange = "coefficient_range"
         case tauID = "tau_id"
     }
 
@@ -127,6 +130,12 @@ public struct FrameManifest: Codable, Equatable, Sendable {
         }
         if let composition = manifest.composition {
             try composition.check(areas: manifest.areas.map(\.rect))
+        }
+        let jpegAreas = manifest.areas.filter { $0.mode == .jpeg }.count
+        guard jpegAreas == 0 || jpegAreas == manifest.areas.count, (manifest.coefficientRange != nil) == (jpegAreas > 0) || manifest.areas.isEmpty,
+              manifest.composition == nil || manifest.coefficientRange == nil
+        else {
+            throw MSAIError.invalidMetadata("masked frame metadata mixes jpeg areas with pixel areas, or a coefficient range with pixel areas")
         }
         return manifest
     }

@@ -73,7 +73,7 @@ public struct MembraneKeyRecord: Codable, Equatable, Sendable {
 
     /// The GF(251) key this record holds; throws for records of another mode or bad values.
     public func gf251Key() throws -> GF251MembraneKey {
-        guard mode == .gf251 || mode == .hardened, w.count == 1 else {
+        guard mode == .gf251 || mode == .hardened || mode == .jpeg, w.count == 1 else {
             throw MSAIError.invalidArgument("membrane key \(id) is a \(mode.rawValue) key, not a GF(251) key")
         }
         return try GF251MembraneKey(id: id, shape: shape, k: k, w: w[0], seed: seed)

@@ -1,0 +1,147 @@
+import Foundation
+import MSAICore
+import MSAICoreTesting
+import MSAICrypto
+import MSAIImageIO
+import MSAIRoles
+import MSAIVision
+import Testing
+
+/// The `jpeg` mode through the roles (issue 17): the camera's JPEG masked and scrambled in the DCT
+/// domain by the edge, with the cloud's membranes and the data center's τ and pads, checked and
+/// stored by the data center, and recovered there to exactly the camera's pixels.
+@Suite struct JPEGModeTests {
+    func bytes(_ name: String) throws -> [UInt8] {
+        Array(try Data(contentsOf: repositoryRoot.appendingPathComponent("Datasets/\(name).jpg")))
+    }
+
+    /// Two areas a frame of `width` × `height` could have: one inside, one overlapping it and
+    /// running off the bottom right corner (partial MCUs included).
+    func areas(width: Int, height: Int) -> [Rect] {
+        [Rect(x: width / 5 + 3, y: height / 6 + 5, width: width / 4, height: height / 4),
+         Rect(x: width / 3, y: height / 3, width: width - width / 3, height: height - height / 3)]
+    }
+
+    /// Whether `a` and `b` are equal at every pixel at least `margin` pixels from every area
+    /// (chroma upsampling blends a masked MCU's colour into its neighbours' edge pixels).
+    func equalAway(from areas: [Rect], margin: Int, _ a: PixelBuffer, _ b: PixelBuffer) -> (equal: Bool, compared: Int) {
+        let grown = areas.map { Rect(x: $0.x - margin, y: $0.y - margin, width: $0.width + 2 * margin, height: $0.height + 2 * margin) }
+        var compared = 0
+        for y in 0..<a.height {
+            for x in 0..<a.width where !grown.contains(where: { x >= $0.x && x < $0.maxX && y >= $0.y && y < $0.maxY }) {
+                for c in 0..<a.channels {
+                    let i = (y * a.width + x) * a.channels + c
+                    if a.samples[i] != b.samples[i] { return (false, compared) }
+                }
+                compared += 1
+            }
+        }
+        return (true, compared)
+    }
+
+    @Test(arguments: JPEGCoefficientTests.bundled)
+    func everyBundledJPEGComesBackToTheCamerasPixelsThroughTheRoles(name: String) async throws {
+        let camera = try bytes(name)
+        let pixels = try JPEGCodec.decodeAsStored(camera)
+        let roles = Roles(seed: 17, mode: .jpeg)
+        let areas = areas(width: pixels.width, height: pixels.height)
+        let frame = try await roles.edge.prepareJPEG(camera, areas: areas)
+        #expect(frame.format == .jpeg && frame.manifest.areas.allSatisfy { $0.mode == .jpeg })
+        // What left is a JPEG any decoder opens, of the camera's size, not the camera's pixels.
+        let sent = try #require(frame.scrambledJPEG)
+        let scrambled = try JPEGCodec.decodeAsStored(sent)
+        #expect(scrambled.width == pixels.width && scrambled.height == pixels.height && scrambled != pixels)
+        let receipt = try await roles.edge.send(frame)
+        let recovery = try roles.dataCenter.recoverOriginal(receipt.frameID, actor: "test", reason: "jpeg round trip")
+        #expect(recovery.pixels == pixels, "\(name): recovered pixels differ from the camera's")
+        #expect(try JPEGCodec.decodeAsStored(try #require(recovery.jpeg)) == pixels)
+        // The masked view: the areas masked, everything a block away from them the camera's.
+        let view = try roles.dataCenter.maskedView(receipt.frameID, actor: "test").pixels
+        #expect(view == (try frame.maskedAreas))
+        // τ moved the MCUs: what was sent is not the masked view.
+        #expect(scrambled != view)
+        let masked = frame.manifest.areas.map(\.rect)
+        #expect(try pixels.sampleSet(coveredBy: masked) != view.sampleSet(coveredBy: masked))
+        let away = equalAway(from: masked, margin: 16, view, pixels)
+        #expect(away.equal && away.compared > 0)
+    }
+
+    @Test func areasBecomeWholeMCUsAndHugeOnesAreCutIntoBandsThatStillComeBack() async throws {
+        let camera = try bytes("zidane")
+        let (layout, _) = try JPEGTranscoder.layout(of: camera)
+        #expect(layout.mcuWidth == 16 && layout.mcuHeight == 16)
+        let roles = Roles(seed: 3, mode: .jpeg)
+        let whole = Rect(x: 0, y: 0, width: layout.width, height: layout.height)
+        let bands = layout.maskedAreas(for: [whole], maximumBlocks: 600)
+        #expect(bands.count > 1 && bands.allSatisfy { layout.isAligned($0) && (try! layout.membraneShape(for: $0)).rows <= 600 })
+        #expect(MaskCoverage.pixelsCovered(of: whole, by: bands) == whole.area)
+        #expect(layout.maskedAreas(for: [Rect(x: 17, y: 3, width: 2, height: 2)]) == [Rect(x: 16, y: 0, width: 16, height: 16)])
+        // The whole frame masked (the policy's fail-closed case) still comes back.
+        let frame = try await roles.edge.prepareJPEG(camera, areas: [whole])
+        let receipt = try await roles.edge.send(frame)
+        #expect(try roles.dataCenter.original(receipt.frameID) == JPEGCodec.decodeAsStored(camera))
+        #expect(frame.manifest.coefficientRange == .quantiser)
+    }
+
+    @Test func theFramesOfAVideoAsACameraSendsThemComeBackExactly() async throws {
+        let video = try VideoReader(path: dataset("vtest.avi"))
+        let roles = Roles(seed: 5, mode: .jpeg)
+        var checked = 0
+        while checked < 12, let frame = try video.next() {
+            let camera = try JPEGCodec.encode(frame, quality: 75)
+            let areas = [Rect(x: 100 + 20 * checked, y: 120, width: 90, height: 200), Rect(x: 500, y: 300, width: 64, height: 64)]
+            let receipt = try await roles.edge.send(try await roles.edge.prepareJPEG(camera, areas: areas))
+            #expect(try roles.dataCenter.original(receipt.frameID) == JPEGCodec.decodeAsStored(camera))
+            checked += 1
+        }
+        #expect(checked == 12)
+    }
+
+    @Test func theDataCenterRefusesJPEGFramesThatDoNotFitTheirKeys() async throws {
+        let camera = try bytes("bus")
+        let roles = Roles(seed: 9, mode: .jpeg)
+        let frame = try await roles.edge.prepareJPEG(camera, areas: [Rect(x: 40, y: 40, width: 100, height: 100)])
+        let parts = try MaskedFrameCodec.jpegParts(frame.encoded)
+        func resealed(_ change: (inout FrameManifest) -> Void) throws -> [UInt8] {
+            var manifest = frame.manifest
+            change(&manifest)
+            return try roles.reseal(try MaskedFrameCodec.encode(jpeg: parts.jpeg, manifest: manifest), like: frame)
+        }
+        // An area that is not whole MCUs.
+        #expect(throws: MSAIError.self) {
+            try roles.dataCenter.submit(maskedFrame: try resealed { $0.areas[0].x += 1 })
+        }
+        // A whole MCU more than its membrane covers.
+        #expect(throws: MSAIError.self) {
+            try roles.dataCenter.submit(maskedFrame: try resealed { $0.areas[0].w += 16 })
+        }
+        // jpeg areas said to be pixel areas, and the other way round.
+        #expect(throws: MSAIError.self) {
+            try roles.dataCenter.submit(maskedFrame: try resealed { $0.areas[0].mode = .hardened })
+        }
+        let pixelFrame = try MaskedFrameCodec.encode(pixels: try JPEGCodec.decodeAsStored(parts.jpeg), manifest: frame.manifest, ciphertexts: [])
+        #expect(throws: MSAIError.self) { try roles.dataCenter.submit(maskedFrame: try roles.reseal(pixelFrame, like: frame)) }
+        // A JPEG that is cut short.
+        #expect(throws: MSAIError.self) {
+            try roles.dataCenter.submit(maskedFrame: try roles.reseal(
+                try MaskedFrameCodec.encode(jpeg: Array(parts.jpeg.prefix(parts.jpeg.count / 2)), manifest: frame.manifest), like: frame))
+        }
+        // After all that the frame itself is still accepted (nothing was used up) and comes back.
+        let receipt = try await roles.edge.send(frame)
+        #expect(try roles.dataCenter.original(receipt.frameID) == JPEGCodec.decodeAsStored(camera))
+    }
+
+    @Test func anEdgeInAPixelModeDoesNotMaskJPEGsInTheDCTDomainAndPixelsAreNotEncodedAsOne() async throws {
+        let roles = Roles(seed: 1)
+        await #expect(throws: MSAIError.self) { _ = try await roles.edge.prepareJPEG(try bytes("bus"), areas: []) }
+        let jpegRoles = Roles(seed: 1, mode: .jpeg)
+        await #expect(throws: MSAIError.self) {
+            _ = try await jpegRoles.edge.prepare(try JPEGCodec.decodeAsStored(try bytes("bus")), areas: [Rect(x: 0, y: 0, width: 8, height: 8)])
+        }
+        // An area outside the JPEG is refused before any key is asked for.
+        await #expect(throws: MSAIError.self) {
+            _ = try await jpegRoles.edge.prepareJPEG(try bytes("bus"), areas: [Rect(x: 5000, y: 0, width: 8, height: 8)])
+        }
+        #expect(try jpegRoles.dataCenter.store.summaries(after: nil, limit: 10).isEmpty)
+    }
+}

@@ -76,13 +76,20 @@ public struct BatchRunner: Sendable {
     }
 
     static func evaluate(_ item: RunFolder.Item, selector: AreaSelector, evaluator: Evaluator, into run: RunFolder) async throws {
-        var image = try ImageFile.read(item.path)
-        if let size = item.resize { image = try image.resized(width: size.width, height: size.height) }
+        var (image, jpeg) = try evaluator.input(item.path)
+        if let size = item.resize {
+            image = try image.resized(width: size.width, height: size.height)
+            // A resized JPEG is what a camera of that size would send: encoded again.
+            if jpeg != nil {
+                jpeg = try JPEGCodec.encode(image, quality: 90)
+                image = try JPEGCodec.decodeAsStored(jpeg!)
+            }
+        }
         let start = ContinuousClock.now
         let decision = try selector.select(image)
         let detectMs = milliseconds(ContinuousClock.now - start)
         let result = try await evaluator.evaluate(
-            name: item.id, image: image, regions: decision.areas, detectMilliseconds: detectMs,
+            name: item.id, image: image, jpeg: jpeg, regions: decision.areas, detectMilliseconds: detectMs,
             decision: (decision.outcome.rawValue, decision.reason))
         // Previews first: the metrics file marks the image done.
         try run.recordPreviews(item, try Previews.make(

@@ -1,6 +1,7 @@
 import Foundation
 import MSAICore
 import MSAICrypto
+import MSAIImageIO
 import MSAIRoles
 
 /// Runs one frame through the three roles in-process (edge → cloud, data center) and measures
@@ -8,6 +9,8 @@ import MSAIRoles
 /// only through their service protocols.
 public final class Evaluator {
     public let edge: EdgeCamera
+    /// In the `jpeg` mode, the edge for inputs that are not JPEGs (hardened); else `edge`.
+    public let pixelEdge: EdgeCamera
     /// Fetches a frame the data center accepted, as it recovered it: in-process, its store; over
     /// the network, the reader endpoint.
     public typealias RecoveredFrames = @Sendable (_ frameID: String) async throws -> (pixels: PixelBuffer, timings: StepTimings)
@@ -16,8 +19,9 @@ public final class Evaluator {
     public let alpha = 0.05
 
     /// Roles already running somewhere (`msai batch --cloud URL --datacenter URL`).
-    public init(edge: EdgeCamera, recovered: @escaping RecoveredFrames) {
+    public init(edge: EdgeCamera, pixelEdge: EdgeCamera? = nil, recovered: @escaping RecoveredFrames) {
         self.edge = edge
+        self.pixelEdge = pixelEdge ?? edge
         self.recovered = recovered
     }
 
@@ -26,10 +30,19 @@ public final class Evaluator {
                             dataCenterRandom: sending some RandomNumberGenerator = SystemRandomNumberGenerator()) {
         let dataCenter = DataCenter(random: dataCenterRandom)
         let cloud = CloudPlatform(escrow: dataCenter, random: random)
-        self.init(edge: EdgeCamera(membranes: cloud, scrambling: dataCenter, egress: dataCenter, mode: mode, blockSize: blockSize)) { id in
+        self.init(edge: EdgeCamera(membranes: cloud, scrambling: dataCenter, egress: dataCenter, mode: mode, blockSize: blockSize),
+                  pixelEdge: mode == .jpeg ? EdgeCamera(membranes: cloud, scrambling: dataCenter, egress: dataCenter, mode: .hardened, blockSize: blockSize) : nil) { id in
             let recovery = try dataCenter.recoverOriginal(id, actor: "evaluation", reason: "msai evaluate: measuring recovery")
             return (recovery.pixels, recovery.timings)
         }
+    }
+
+    /// An input file as this evaluator takes it: its pixels, and in the `jpeg` mode for a JPEG
+    /// file its bytes too, with its pixels as stored (the areas are where its coefficients are).
+    public func input(_ path: String) throws -> (image: PixelBuffer, jpeg: [UInt8]?) {
+        let bytes = try ImageFile.readBytes(path)
+        if edge.mode == .jpeg && ImageFile.sniff(bytes) == .jpeg { return (try JPEGCodec.decodeAsStored(bytes, name: path), bytes) }
+        return (try ImageFile.decode(bytes, name: path), nil)
     }
 
     public struct Result {
@@ -38,17 +51,25 @@ public final class Evaluator {
         public let recovered: PixelBuffer
     }
 
-    /// Masks, scrambles, sends, recovers and measures one frame.
-    public func evaluate(name: String, image: PixelBuffer, regions: [Detection], detectMilliseconds: Double,
+    /// Masks, scrambles, sends, recovers and measures one frame. With `jpeg` (the camera's JPEG,
+    /// whose pixels as stored are `image`) and an edge in the `jpeg` mode, in the DCT domain, the
+    /// area figures over the whole MCUs it masked; otherwise the pixels, in `pixelEdge`'s mode.
+    public func evaluate(name: String, image: PixelBuffer, jpeg: [UInt8]? = nil, regions: [Detection], detectMilliseconds: Double,
                          decision: (outcome: String, reason: String) = ("areas", "areas given")) async throws -> Result {
-        let areas = regions.map(\.rect)
-        let masked = try await edge.prepare(image, areas: areas)
+        let masked: EdgeCamera.MaskedFrame
+        if let jpeg, edge.mode == .jpeg {
+            masked = try await edge.prepareJPEG(jpeg, areas: regions.map(\.rect))
+        } else {
+            masked = try await pixelEdge.prepare(image, areas: regions.map(\.rect))
+        }
+        let mode = masked.format == .jpeg ? MaskingMode.jpeg : pixelEdge.mode
+        let areas = masked.format == .jpeg ? masked.manifest.areas.map(\.rect) : regions.map(\.rect)
         let receipt = try await edge.send(masked)
         let stored = try await recovered(receipt.frameID)
         let recovered = stored.pixels
 
         var report = EvaluationReport(
-            image: name, width: image.width, height: image.height, channels: image.channels, mode: edge.mode.rawValue,
+            image: name, width: image.width, height: image.height, channels: image.channels, mode: mode.rawValue,
             block: edge.blockSize, regions: regions.map(EvaluationReport.Region.init))
         report.maskDecision = decision.outcome
         report.maskReason = decision.reason
@@ -78,7 +99,7 @@ public final class Evaluator {
             report.npcrAreasPerChannel = try Differential.npcr(original, maskedAreas).perChannel.map(percent)
             report.uaciAreasPerChannel = try Differential.uaci(original, maskedAreas).perChannel.map(percent)
             let expectation = WuCriticalValues(
-                largestValue: edge.mode == .hardened ? 255 : 250, sampleCount: original.count, alpha: alpha)
+                largestValue: mode == .gf251 || mode == .vhe ? 250 : 255, sampleCount: original.count, alpha: alpha)
             report.expectedAreas = .init(npcr: round4(percent(expectation.npcrMean)), uaci: round4(percent(expectation.uaciMean)))
             report.entropy["original_areas"] = ImageStatistics.entropy(original).mean
             report.entropy["masked_areas"] = ImageStatistics.entropy(maskedAreas).mean
@@ -87,7 +108,9 @@ public final class Evaluator {
             report.histograms = .init(
                 originalAreas: ImageStatistics.histograms(original), maskedAreas: ImageStatistics.histograms(maskedAreas),
                 recoveredAreas: ImageStatistics.histograms(try recovered.sampleSet(coveredBy: areas)))
-            report.wuTests = try await wuTests(image, areas: areas, firstMasking: maskedAreas)
+            report.edgeCorrelationAreas = try ImageStatistics.edgeCorrelation(image, maskedView, in: areas)
+            // Wu's tests assume masked samples uniform over the field; a JPEG's decoded pixels are not.
+            if mode != .jpeg { report.wuTests = try await wuTests(image, areas: areas, firstMasking: maskedAreas) }
         }
 
         report.baselines = try Baselines.run(image, areas: areas)
@@ -108,6 +131,7 @@ public final class Evaluator {
     private func wuTests(_ image: PixelBuffer, areas: [Rect], firstMasking: SampleSet) async throws -> [EvaluationReport.WuTest] {
         var timings = StepTimings()
         // Each masking gets its own pad, as each frame does.
+        let edge = pixelEdge
         func keys() async throws -> FrameKeys { try await edge.frameKeysForMaskingOnly(width: image.width, height: image.height) }
         let again = try await edge.maskAreas(of: image, areas: areas, keys: try await keys(), timings: &timings).masked
             .sampleSet(coveredBy: areas)

@@ -104,6 +104,9 @@ public struct EvaluationReport: Codable, Sendable {
     public var uaciAreas: Double?
     public var npcrAreasPerChannel: [Double]?
     public var uaciAreasPerChannel: [Double]?
+    /// The Pearson correlation of the original's and the masked view's edge maps over the areas
+    /// (`ImageStatistics.edgeCorrelation`): near 0 when the masked areas show no outline.
+    public var edgeCorrelationAreas: Double?
     /// What two independent uniform GF(251) areas would give (F = 250), shown beside the
     /// original-vs-masked figures without a verdict (SCHEME.md).
     public var expectedAreas: Expectation?
@@ -137,6 +140,7 @@ public struct EvaluationReport: Codable, Sendable {
         case npcrWholePerChannel = "npcr_whole_per_channel", uaciWholePerChannel = "uaci_whole_per_channel"
         case npcrAreas = "npcr_areas", uaciAreas = "uaci_areas"
         case npcrAreasPerChannel = "npcr_areas_per_channel", uaciAreasPerChannel = "uaci_areas_per_channel"
+        case edgeCorrelationAreas = "edge_correlation_areas"
         case expectedAreas = "expected_areas", wuTests = "wu_tests"
         case psnrRecovered = "psnr_recovered", mseRecovered = "mse_recovered"
         case recoveredIdentical = "recovered_identical", leakShare = "leak_share", maskedBytes = "masked_png_bytes"
@@ -164,6 +168,7 @@ public struct EvaluationReport: Codable, Sendable {
         uaciAreas = try c.decodeIfPresent(Double.self, forKey: .uaciAreas)
         npcrAreasPerChannel = try c.decodeIfPresent([Double].self, forKey: .npcrAreasPerChannel)
         uaciAreasPerChannel = try c.decodeIfPresent([Double].self, forKey: .uaciAreasPerChannel)
+        edgeCorrelationAreas = try c.decodeIfPresent(Double.self, forKey: .edgeCorrelationAreas)
         expectedAreas = try c.decodeIfPresent(Expectation.self, forKey: .expectedAreas)
         wuTests = try c.decode([WuTest].self, forKey: .wuTests)
         if let text = try? c.decode(String.self, forKey: .psnrRecovered) {
@@ -205,6 +210,7 @@ public struct EvaluationReport: Codable, Sendable {
         try c.encode(uaciAreas.map(round4), forKey: .uaciAreas)
         try c.encode(npcrAreasPerChannel?.map(round4), forKey: .npcrAreasPerChannel)
         try c.encode(uaciAreasPerChannel?.map(round4), forKey: .uaciAreasPerChannel)
+        try c.encode(edgeCorrelationAreas.flatMap { $0.isNaN ? nil : round4($0) }, forKey: .edgeCorrelationAreas)
         try c.encode(expectedAreas, forKey: .expectedAreas)
         try c.encode(wuTests, forKey: .wuTests)
         if psnrRecovered.isInfinite { try c.encode("inf", forKey: .psnrRecovered) } else { try c.encode(round4(psnrRecovered), forKey: .psnrRecovered) }

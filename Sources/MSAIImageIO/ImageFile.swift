@@ -48,17 +48,6 @@ public enum ImageFile {
         try decode(try readBytes(path), name: path)
     }
 
-    /// A JPEG file's bytes for the DCT-domain `jpeg` mode, and its pixels as stored (no EXIF
-    /// rotation: areas are found where the coefficients are). Anything else is refused by name.
-    public static func readJPEG(_ path: String) throws -> (bytes: [UInt8], pixels: PixelBuffer) {
-        let bytes = try readBytes(path)
-        guard sniff(bytes) == .jpeg else {
-            throw MSAIError.invalidArgument(
-                "\(path): the jpeg mode masks JPEG files in the DCT domain; this is \(sniff(bytes).map { "a \($0.rawValue.uppercased())" } ?? "not an image") (use --mode hardened)")
-        }
-        return (bytes, try JPEGCodec.decodeAsStored(bytes, name: path))
-    }
-
     public static func decode(_ bytes: [UInt8], name: String) throws -> PixelBuffer {
         guard !bytes.isEmpty else { throw MSAIError.invalidImage("\(name): file is empty") }
         switch sniff(bytes) {

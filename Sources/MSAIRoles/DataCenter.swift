@@ -410,10 +410,14 @@ public final class DataCenter: MembraneKeyEscrow, ScrambleService, FrameSink, Se
             return key
         } : []
         let tauOverMCUs = try keys.scrambleKey(for: try layout.tauLayout).tau
-        let recovered = try timed(unmask ? "unscramble and unmask" : "unscramble", into: &timings) {
+        var unscrambling = Duration.zero, unmasking = Duration.zero
+        let recovered = try timed("transcode", into: &timings) {
             try JPEGTranscoder.transcode(parts.jpeg) { coefficients in
                 guard coefficients.image.layout == layout else { throw MSAIError.integrityFailure("\(name): its coefficients do not fit its header") }
+                let start = ContinuousClock.now
                 if tauOverMCUs.count > 0 { coefficients.image = try coefficients.image.permutingMCUs(tauOverMCUs.inverse) }
+                let moved = ContinuousClock.now
+                unscrambling = moved - start
                 // Reverse order of masking, so areas sharing MCUs come back exactly.
                 for (index, (area, key)) in zip(manifest.areas, keysOfAreas).enumerated().reversed() {
                     guard key.mode == .jpeg, key.shape == (try layout.membraneShape(for: area.rect)) else {
@@ -423,8 +427,11 @@ public final class DataCenter: MembraneKeyEscrow, ScrambleService, FrameSink, Se
                     try CoefficientMasking.apply(to: &coefficients.image, mcus: layout.mcus(covering: area.rect), pad: &pad,
                                                  membrane: try key.membrane(), bounded: manifest.coefficientRange != .baseline, inverse: true)
                 }
+                unmasking = ContinuousClock.now - moved
             }
         }
+        timings.record("unscramble", milliseconds(unscrambling))
+        if unmask { timings.record("unmask", milliseconds(unmasking)) }
         let pixels = try timed("decode", into: &timings) { try JPEGCodec.decodeAsStored(recovered, name: name) }
         return Recovery(pixels: pixels, manifest: manifest, timings: timings, jpeg: recovered)
     }

@@ -250,25 +250,32 @@ public final class EdgeCamera: Sendable {
         let tauOverMCUs = try keys.scrambleKey(for: try layout.tauLayout).tau
         var range = CoefficientMask.Range.quantiser
         var masked: CoefficientImage?
-        let scrambledJPEG = try timed("mask", into: &timings) {
-            try JPEGTranscoder.transcode(jpeg, optimizeHuffman: optimizeJPEGHuffman) { coefficients in
-                guard coefficients.image.layout == layout else {
-                    throw MSAIError.shapeMismatch("the JPEG's coefficients do not have the layout its header gave")
-                }
-                let mcus = maskedAreas.map { layout.mcus(covering: $0) }
-                // Each position's bound under its quantiser holds for any JPEG of 8-bit samples an
-                // encoder rounds honestly; a frame with a coefficient outside it is masked over the
-                // whole baseline range instead, and its manifest says so.
-                if !mcus.allSatisfy({ CoefficientMasking.fitsQuantiserBounds(coefficients.image, mcus: $0) }) { range = .baseline }
-                for (index, (area, grant)) in zip(mcus, grants).enumerated() {
-                    var pad = try keys.coefficientPad(area: index)
-                    try CoefficientMasking.apply(to: &coefficients.image, mcus: area, pad: &pad, membrane: grant.values,
-                                                 bounded: range == .quantiser)
-                }
-                masked = coefficients.image
-                if tauOverMCUs.count > 0 { coefficients.image = try coefficients.image.permutingMCUs(tauOverMCUs) }
+        // libjpeg reads and writes around the masking: "encode" is that, "mask" and "scramble" what is between.
+        var maskTime = Duration.zero, scrambleTime = Duration.zero
+        let transcodeStart = ContinuousClock.now
+        let scrambledJPEG = try JPEGTranscoder.transcode(jpeg, optimizeHuffman: optimizeJPEGHuffman) { coefficients in
+            guard coefficients.image.layout == layout else {
+                throw MSAIError.shapeMismatch("the JPEG's coefficients do not have the layout its header gave")
             }
+            let start = ContinuousClock.now
+            let mcus = maskedAreas.map { layout.mcus(covering: $0) }
+            // Each position's bound under its quantiser holds for any JPEG of 8-bit samples an
+            // encoder rounds honestly; a frame with a coefficient outside it is masked over the
+            // whole baseline range instead, and its manifest says so.
+            if !mcus.allSatisfy({ CoefficientMasking.fitsQuantiserBounds(coefficients.image, mcus: $0) }) { range = .baseline }
+            for (index, (area, grant)) in zip(mcus, grants).enumerated() {
+                var pad = try keys.coefficientPad(area: index)
+                try CoefficientMasking.apply(to: &coefficients.image, mcus: area, pad: &pad, membrane: grant.values, bounded: range == .quantiser)
+            }
+            masked = coefficients.image
+            let moved = ContinuousClock.now
+            maskTime = moved - start
+            if tauOverMCUs.count > 0 { coefficients.image = try coefficients.image.permutingMCUs(tauOverMCUs) }
+            scrambleTime = ContinuousClock.now - moved
         }
+        timings.record("mask", milliseconds(maskTime))
+        timings.record("scramble", milliseconds(scrambleTime))
+        timings.record("encode", milliseconds(ContinuousClock.now - transcodeStart - maskTime - scrambleTime))
         var manifest = FrameManifest(
             width: layout.width, height: layout.height, channels: isGrayscale ? 1 : 3, blockSize: blockSize, tauID: tau.id,
             areas: zip(maskedAreas, grants).map { MaskedArea(rect: $0, membraneID: $1.id, mode: .jpeg) })

@@ -102,12 +102,21 @@ public final class FramePipeline: Sendable {
     }
 
     public let edge: EdgeCamera
+    /// In the `jpeg` mode, the edge for frames that did not come as JPEGs (a video file's); else `edge`.
+    public let pixelEdge: EdgeCamera
     public let detect: Detect
     public let settings: Settings
     public let counters = StreamCounters()
 
-    public init(edge: EdgeCamera, settings: Settings = Settings(), detect: @escaping Detect) {
+    /// In the `jpeg` mode a frame that came as a JPEG (`StreamFrame.jpeg`) is masked in the DCT
+    /// domain by `edge`; any other frame by `pixelEdge`. ROI-only patches are pixel mosaics, so
+    /// they do not go with the `jpeg` mode.
+    public init(edge: EdgeCamera, pixelEdge: EdgeCamera? = nil, settings: Settings = Settings(), detect: @escaping Detect) throws {
+        guard edge.mode != .jpeg || settings.backgroundEvery == nil else {
+            throw MSAIError.invalidArgument("ROI-only transmission sends pixel patches; it does not go with the jpeg mode")
+        }
         self.edge = edge
+        self.pixelEdge = pixelEdge ?? edge
         self.settings = settings
         self.detect = detect
     }
@@ -268,7 +277,11 @@ public final class FramePipeline: Sendable {
                 case .patch(let base):
                     masked = try await edge.preparePatches(frame.pixels, areas: areas, background: base)
                 case .full:
-                    masked = try await edge.prepare(frame.pixels, areas: areas)
+                    if edge.mode == .jpeg, let jpeg = frame.jpeg {
+                        masked = try await edge.prepareJPEG(jpeg, areas: areas)
+                    } else {
+                        masked = try await pixelEdge.prepare(frame.pixels, areas: areas)
+                    }
                     stages.background?.withLock { $0.preparedFull(masked.manifest.tauID, sequence: item.sequence) }
                 }
                 await counters.masked(whole: decision.isWholeFrame)

@@ -46,6 +46,8 @@ public final class ImageFolderSource: FrameSource, Sendable {
     public let folder: String
     public let watch: Bool
     public let idleTimeout: Duration?
+    /// Keep each JPEG file's bytes with its frame (the `jpeg` mode; `StreamFrame.jpeg`).
+    public let keepJPEG: Bool
     private let start = ContinuousClock.now
 
     private struct State {
@@ -60,7 +62,8 @@ public final class ImageFolderSource: FrameSource, Sendable {
 
     public func close() { state.withLock { $0.closed = true } }
 
-    public init(folder: String, watch: Bool, idleTimeout: Duration? = nil) throws {
+    public init(folder: String, watch: Bool, idleTimeout: Duration? = nil, keepJPEG: Bool = false) throws {
+        self.keepJPEG = keepJPEG
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw MSAIError.io("\(folder): no such folder")
@@ -107,13 +110,13 @@ public final class ImageFolderSource: FrameSource, Sendable {
             if closed { return nil }
             if let name {
                 let path = URL(fileURLWithPath: folder).appendingPathComponent(name).path
-                guard let pixels = try? ImageFile.read(path) else {
+                guard let bytes = try? ImageFile.readBytes(path), let frame = try? ImageFile.frame(bytes, keepJPEG: keepJPEG, name: path) else {
                     state.withLock { $0.undecodable += 1 }
                     continue
                 }
                 return state.withLock { state in
                     defer { state.index += 1 }
-                    return StreamFrame(index: state.index, time: ContinuousClock.now - start, pixels: pixels)
+                    return StreamFrame(index: state.index, time: ContinuousClock.now - start, pixels: frame.pixels, jpeg: frame.jpeg)
                 }
             }
             guard watch else { return nil }
@@ -136,6 +139,8 @@ public final class ImageFolderSource: FrameSource, Sendable {
 public final class LiveJPEGSource: FrameSource, Sendable {
     public let capacity: Int
     public let idleTimeout: Duration?
+    /// Keep each frame's JPEG with it (the `jpeg` mode; `StreamFrame.jpeg`).
+    public let keepJPEG: Bool
     private let start = ContinuousClock.now
 
     private struct State {
@@ -147,7 +152,8 @@ public final class LiveJPEGSource: FrameSource, Sendable {
     }
     private let state = Mutex(State())
 
-    public init(capacity: Int = 2, idleTimeout: Duration? = nil) {
+    public init(capacity: Int = 2, idleTimeout: Duration? = nil, keepJPEG: Bool = false) {
+        self.keepJPEG = keepJPEG
         self.capacity = max(1, capacity)
         self.idleTimeout = idleTimeout
     }
@@ -177,13 +183,14 @@ public final class LiveJPEGSource: FrameSource, Sendable {
                 return (nil, state.closed || idle)
             }
             if let item {
-                guard let pixels = try? JPEGCodec.decode(item.bytes, name: "streamed frame") else {
+                guard ImageFile.sniff(item.bytes) == .jpeg,
+                      let frame = try? ImageFile.frame(item.bytes, keepJPEG: keepJPEG, name: "streamed frame") else {
                     addLost(1)
                     continue
                 }
                 return state.withLock { state in
                     defer { state.index += 1 }
-                    return StreamFrame(index: state.index, time: item.arrival - start, pixels: pixels)
+                    return StreamFrame(index: state.index, time: item.arrival - start, pixels: frame.pixels, jpeg: frame.jpeg)
                 }
             }
             if ended || Task.isCancelled { return nil }

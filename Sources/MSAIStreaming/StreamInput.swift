@@ -54,18 +54,22 @@ public struct OpenedStream: Sendable {
 
     /// Opens `input`. A live source (UDP, MJPEG) keeps `liveBuffer` frames waiting for the
     /// pipeline before it drops the oldest, and ends after `idleTimeout` without a frame.
-    public static func open(_ input: StreamInput, liveBuffer: Int = 2, idleTimeout: Duration? = nil) async throws -> OpenedStream {
+    /// With `keepJPEG` (the `jpeg` mode), frames that arrive as JPEGs keep them (`StreamFrame.jpeg`);
+    /// a video file's frames come decoded, without.
+    public static func open(_ input: StreamInput, liveBuffer: Int = 2, idleTimeout: Duration? = nil, keepJPEG: Bool = false) async throws
+        -> OpenedStream
+    {
         switch input {
         case .watchedFolder(let folder):
-            return OpenedStream(source: try ImageFolderSource(folder: folder, watch: true, idleTimeout: idleTimeout),
+            return OpenedStream(source: try ImageFolderSource(folder: folder, watch: true, idleTimeout: idleTimeout, keepJPEG: keepJPEG),
                                 name: "folder \(folder)", framesPerSecond: 10, receiver: nil)
         case .mjpeg(let url):
             // The stream ends when the camera ends it: the source closes and queued frames finish.
-            let buffer = LiveJPEGSource(capacity: liveBuffer, idleTimeout: idleTimeout)
+            let buffer = LiveJPEGSource(capacity: liveBuffer, idleTimeout: idleTimeout, keepJPEG: keepJPEG)
             let receiver = try await MJPEGReceiver.start(url: url, onFrame: { buffer.offer($0) }, onEnd: { buffer.close() })
             return OpenedStream(source: buffer, name: "MJPEG \(url)", framesPerSecond: 10, receiver: .mjpeg(receiver))
         case .udp(let host, let port):
-            let buffer = LiveJPEGSource(capacity: liveBuffer, idleTimeout: idleTimeout)
+            let buffer = LiveJPEGSource(capacity: liveBuffer, idleTimeout: idleTimeout, keepJPEG: keepJPEG)
             let receiver = try await UDPFrameReceiver.start(host: host, port: port, into: buffer)
             return OpenedStream(source: buffer, name: "udp://\(host):\(receiver.port)", framesPerSecond: 10, receiver: .udp(receiver))
         case .videoFile(let path):

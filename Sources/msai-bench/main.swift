@@ -257,7 +257,7 @@ if arguments.isEmpty || arguments.contains("roles") {
                                     scrambling: HTTPDataCenterClient(url: dc.url, token: config.edgeTokens[0]),
                                     egress: HTTPDataCenterClient(url: dc.url, token: config.edgeTokens[0]), frameFormat: format)
         let fixedArea: FramePipeline.Detect = { _ in [Rect(x: 192, y: 144, width: 384, height: 288)] }
-        let streamPipeline = FramePipeline(edge: streamEdge, settings: .init(detectEvery: max(1, every), backgroundEvery: roiOnly ? 50 : nil),
+        let streamPipeline = try FramePipeline(edge: streamEdge, settings: .init(detectEvery: max(1, every), backgroundEvery: roiOnly ? 50 : nil),
                                            detect: every == 0 ? fixedArea : FramePipeline.detecting(with: selector))
         let start = ContinuousClock.now
         let counts = try await streamPipeline.run(try VideoFileSource(path: root.appendingPathComponent("Datasets/vtest.avi").path), limit: 100)

@@ -128,10 +128,11 @@ extension Batch {
             let dataCenter = HTTPDataCenterClient(url: dataCenterURL, token: edgeToken, retry: retry, setting: "--datacenter",
                                                   caFile: dataCenterCA, identity: identity)
             let reader = HTTPReaderClient(url: dataCenterURL, token: readerToken, retry: retry, setting: "--datacenter", caFile: dataCenterCA)
-            let edge = EdgeCamera(membranes: HTTPCloudClient(url: cloudURL, edgeToken: edgeToken, retry: retry, setting: "--cloud", caFile: cloudCA,
-                                                                 identity: identity),
-                                  scrambling: dataCenter, egress: dataCenter, mode: mode, blockSize: blockSize)
-            return Evaluator(edge: edge) { id in (try PNGCodec.decode(try await reader.recovered(frameID: id, reason: "msai batch: measuring recovery")).pixels, StepTimings()) }
+            let cloud = HTTPCloudClient(url: cloudURL, edgeToken: edgeToken, retry: retry, setting: "--cloud", caFile: cloudCA, identity: identity)
+            let edge = EdgeCamera(membranes: cloud, scrambling: dataCenter, egress: dataCenter, mode: mode, blockSize: blockSize)
+            // In the jpeg mode, images that are not JPEGs go hardened.
+            let pixelEdge = mode == .jpeg ? EdgeCamera(membranes: cloud, scrambling: dataCenter, egress: dataCenter, mode: .hardened, blockSize: blockSize) : edge
+            return Evaluator(edge: edge, pixelEdge: pixelEdge) { id in (try PNGCodec.decode(try await reader.recovered(frameID: id, reason: "msai batch: measuring recovery")).pixels, StepTimings()) }
         }
     }
 }

@@ -110,12 +110,18 @@ struct Edge: AsyncParsableCommand {
             scrambling: HTTPDataCenterClient(url: c.dataCenterURL, token: edgeToken, retry: retry, caFile: dataCenterCA, identity: identity),
             egress: HTTPDataCenterClient(url: c.dataCenterURL, token: edgeToken, retry: retry, caFile: dataCenterCA, identity: identity),
             mode: maskingMode, blockSize: block, frameFormat: format)
+        // In the jpeg mode, images that are not JPEGs keep the pixel path, hardened.
+        let pixelEdge = maskingMode != .jpeg ? edge : EdgeCamera(
+            membranes: HTTPCloudClient(url: c.cloudURL, edgeToken: edgeToken, retry: retry, caFile: cloudCA, identity: identity),
+            scrambling: HTTPDataCenterClient(url: c.dataCenterURL, token: edgeToken, retry: retry, caFile: dataCenterCA, identity: identity),
+            egress: HTTPDataCenterClient(url: c.dataCenterURL, token: edgeToken, retry: retry, caFile: dataCenterCA, identity: identity),
+            mode: .hardened, blockSize: block, frameFormat: format)
         let reader = verify ? c.recovererTokens.first.map { HTTPReaderClient(url: c.dataCenterURL, token: $0, retry: retry, caFile: dataCenterCA) } : nil
         if verify && reader == nil { throw fail(MSAIError.invalidArgument("--verify needs a recoverer token (recoverer_tokens or MSAI_RECOVERER_TOKEN)")) }
         if let streamInput {
             // A live stream has no folder to write beside: its preview goes here.
             let file: String? = if case .videoFile(let path) = streamInput { path } else { nil }
-            try await stream.run(streamInput, edge: edge, selector: selector, reader: reader,
+            try await stream.run(streamInput, edge: edge, pixelEdge: pixelEdge, selector: selector, reader: reader,
                                  preview: previewPath(for: file, fileExtension: "avi"), metricsTokens: c.metricsTokens)
             return
         }
@@ -128,20 +134,21 @@ struct Edge: AsyncParsableCommand {
             do {
                 // What the data center will recover: in the jpeg mode the JPEG's pixels as stored.
                 let image: PixelBuffer, decision: AreaDecision, frame: EdgeCamera.MaskedFrame
-                if maskingMode == .jpeg {
-                    let jpeg = try ImageFile.readJPEG(file)
-                    image = jpeg.pixels
+                let bytes = try ImageFile.readBytes(file)
+                if maskingMode == .jpeg && ImageFile.sniff(bytes) == .jpeg {
+                    image = try JPEGCodec.decodeAsStored(bytes, name: file)
                     decision = try selector.select(image)
-                    frame = try await edge.prepareJPEG(jpeg.bytes, areas: decision.areas.map(\.rect))
+                    frame = try await edge.prepareJPEG(bytes, areas: decision.areas.map(\.rect))
                 } else {
-                    image = try ImageFile.read(file)
+                    image = try ImageFile.decode(bytes, name: file)
                     decision = try selector.select(image)
-                    frame = try await edge.prepare(image, areas: decision.areas.map(\.rect))
+                    frame = try await pixelEdge.prepare(image, areas: decision.areas.map(\.rect))
                 }
                 let receipt = try await edge.send(frame)
                 sent += 1
                 areas += receipt.areaCount
-                var line = "sent \(file) as frame \(receipt.frameID) (\(decision.summary(areaCount: receipt.areaCount)))"
+                var line = "sent \(file) as frame \(receipt.frameID) (\(decision.summary(areaCount: receipt.areaCount))"
+                    + (maskingMode == .jpeg ? (frame.format == .jpeg ? ", in the DCT domain)" : ", not a JPEG: hardened)") : ")")
                 // Only what was sent: a frame that failed has no preview either.
                 if let path = previewPath(for: file, fileExtension: "png") {
                     do {

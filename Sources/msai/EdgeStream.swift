@@ -57,11 +57,15 @@ struct StreamOptions: ParsableArguments {
          ("msai_edge_detection_seconds_total", s.detectionMilliseconds / 1000)]
     }
 
-    func run(_ input: StreamInput, edge: EdgeCamera, selector: AreaSelector, reader: HTTPReaderClient?, preview: String? = nil,
-             metricsTokens: [String] = []) async throws {
+    /// In the `jpeg` mode frames that arrive as JPEGs are masked in the DCT domain by `edge`, the
+    /// others (a video file's) by `pixelEdge`.
+    func run(_ input: StreamInput, edge: EdgeCamera, pixelEdge: EdgeCamera, selector: AreaSelector, reader: HTTPReaderClient?,
+             preview: String? = nil, metricsTokens: [String] = []) async throws {
         let stream: OpenedStream
         do {
-            stream = try await OpenedStream.open(input, liveBuffer: liveBuffer, idleTimeout: idleTimeout.map { .seconds($0) })
+            if edge.mode == .jpeg && roiOnly { throw MSAIError.invalidArgument("--roi-only sends pixel patches; it does not go with --mode jpeg") }
+            stream = try await OpenedStream.open(input, liveBuffer: liveBuffer, idleTimeout: idleTimeout.map { .seconds($0) },
+                                                 keepJPEG: edge.mode == .jpeg)
         } catch {
             throw fail(error)
         }
@@ -69,8 +73,8 @@ struct StreamOptions: ParsableArguments {
         // than carry and grow them.
         var fixedAreas = false
         if case .manual = selector { fixedAreas = true }
-        let pipeline = FramePipeline(
-            edge: edge,
+        let pipeline = try FramePipeline(
+            edge: edge, pixelEdge: pixelEdge,
             settings: .init(detectEvery: fixedAreas ? 1 : detectEvery, carrier: .init(margin: margin, growth: growth, maximumAge: .seconds(maxAge), hold: hold),
                             detectionWait: .seconds(max(2, maxAge * 2)),
                             motion: motion ? .init(preRoll: preRoll, postRoll: postRoll, keyframeInterval: keyframeEvery) : nil,
@@ -84,6 +88,9 @@ struct StreamOptions: ParsableArguments {
         }
         defer { stopOnSignal.cancel() }
 
+        if edge.mode == .jpeg, case .videoFile = input {
+            print("a video file's frames come decoded, not as JPEGs: they are masked as pixels, hardened")
+        }
         print("masking \(stream.name): detection every \(detectEvery) frame(s), areas trusted for \(maxAge) s"
               + (motion ? ", motion trigger on (keyframe every \(keyframeEvery))" : "")
               + (roiOnly ? ", ROI only (a full frame every \(backgroundEvery))" : "") + "; Ctrl-C stops")

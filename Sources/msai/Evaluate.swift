@@ -101,7 +101,7 @@ struct Evaluate: AsyncParsableCommand {
     }
 
     private func evaluateOne(_ file: String, evaluator: Evaluator, selector: AreaSelector, outFolder: String) async throws {
-        let image = try ImageFile.read(file)
+        let (image, jpeg) = try evaluator.input(file)
         let name = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
         let detectStart = ContinuousClock.now
         let decision = try selector.select(image)
@@ -109,12 +109,13 @@ struct Evaluate: AsyncParsableCommand {
         let isManual: Bool
         if case .manual = selector { isManual = true } else { isManual = false }
         let result = try await evaluator.evaluate(
-            name: URL(fileURLWithPath: file).lastPathComponent, image: image, regions: decision.areas,
+            name: URL(fileURLWithPath: file).lastPathComponent, image: image, jpeg: jpeg, regions: decision.areas,
             detectMilliseconds: isManual ? 0 : detectMs, decision: (decision.outcome.rawValue, decision.reason))
         // Encode everything first: a failure here writes nothing.
         try writeAll([
             ("\(name).sealed", result.masked.sealed),
-            ("\(name).masked.png", result.masked.encoded),
+            // A JPEG frame's masked, scrambled JPEG (its manifest is in the sealed file).
+            result.masked.scrambledJPEG.map { ("\(name).masked.jpg", $0) } ?? ("\(name).masked.png", result.masked.encoded),
             ("\(name).areas.png", try PNGCodec.encode(result.masked.maskedAreas)),
             ("\(name).recovered.png", try PNGCodec.encode(result.recovered)),
             ("\(name).metrics.json", Array(result.report.json())),

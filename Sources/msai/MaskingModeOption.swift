@@ -13,7 +13,7 @@ extension MaskingMode: @retroactive ExpressibleByArgument {
             MaskingMode.gf251.rawValue:
                 "the paper's map, to reproduce its tables. Samples 0 and 251...255 stay as they are, and the cloud, which made the membrane, unmasks any area whose masked pixels it sees. Bit-exact.",
             MaskingMode.jpeg.rawValue:
-                "JPEG inputs only, in the DCT domain: each coefficient of an area's 8x8 blocks shifted by the pad and the membrane, whole MCUs moved by tau; the frame stays a JPEG of about the camera's size, and recovery gives the camera's pixels exactly. It does not hide which MCUs are masked, and drops the camera's EXIF.",
+                "JPEG inputs in the DCT domain (other images go hardened): each coefficient of an area's 8x8 blocks shifted by the pad and the membrane, whole MCUs moved by tau; the frame stays a JPEG of about the camera's size, and recovery gives the camera's pixels exactly. It does not hide which MCUs are masked, and drops the camera's EXIF.",
             MaskingMode.vhe.rawValue:
                 "the paper's integer VHE through GMP, for study only: 16 bytes of ciphertext per sample, and one frame's ciphertexts give away every sample to whoever opens its seal.",
         ]

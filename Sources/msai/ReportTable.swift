@@ -28,6 +28,9 @@ enum ReportTable {
             let o = dirs.map { num(original[$0] ?? nil) }.joined(separator: "/"), m = dirs.map { num(masked[$0] ?? nil) }.joined(separator: "/")
             lines.append("  " + pad("correlation h/v/d", 22) + "areas \(o) -> \(m)")
         }
+        if let edges = r.edgeCorrelationAreas {
+            lines.append("  " + pad("edge maps", 22) + String(format: "areas: original against masked view %.4f (near 0: no outline shows)", edges))
+        }
         for test in r.wuTests {
             lines.append("  " + pad("Wu test", 22) + "\(test.comparison): NPCR \(num(test.npcr)) \(test.npcrPass ? "pass" : "FAIL") (>= \(num(test.npcrCritical))), UACI \(num(test.uaci)) \(test.uaciPass ? "pass" : "FAIL") (\(num(test.uaciLower))..\(num(test.uaciUpper))), alpha \(test.alpha)")
         }
@@ -37,7 +40,7 @@ enum ReportTable {
         lines.append("  " + pad("recovery", 22) + "PSNR \(r.psnrRecovered.isInfinite ? "inf" : num(r.psnrRecovered)) dB, identical: \(r.recoveredIdentical ? "yes" : "NO")")
         let steps = ["detect", "membrane", "mask", "scramble", "encode", "seal", "open", "decode", "unscramble", "unmask"]
         lines.append("  " + pad("timings ms", 22) + steps.map { "\($0) \(String(format: "%.2f", r.timingsMs[$0] ?? 0))" }.joined(separator: "  "))
-        lines.append("  wrote \(name).sealed, \(name).masked.png, \(name).areas.png, \(name).recovered.png and \(name).metrics.json in \(outFolder)/")
+        lines.append("  wrote \(name).sealed, \(name).masked.\(r.mode == MaskingMode.jpeg.rawValue ? "jpg" : "png"), \(name).areas.png, \(name).recovered.png and \(name).metrics.json in \(outFolder)/")
         return lines.joined(separator: "\n")
     }
 }

@@ -4,6 +4,7 @@ import MSAICoreTesting
 import MSAICrypto
 import MSAIImageIO
 import MSAIRoles
+import MSAIStreaming
 import MSAIVision
 import Testing
 
@@ -143,5 +144,44 @@ import Testing
             _ = try await jpegRoles.edge.prepareJPEG(try bytes("bus"), areas: [Rect(x: 5000, y: 0, width: 8, height: 8)])
         }
         #expect(try jpegRoles.dataCenter.store.summaries(after: nil, limit: 10).isEmpty)
+    }
+
+    /// A live JPEG stream (MJPEG and UDP feed this source) in the jpeg mode: every frame that
+    /// arrives as a JPEG is masked in the DCT domain with the detected areas and comes back to the
+    /// camera's pixels; a stream whose frames come decoded (a video file) goes hardened.
+    @Test func aLiveJPEGStreamIsMaskedInTheDCTDomainFrameByFrame() async throws {
+        let roles = Roles(seed: 21, mode: .jpeg)
+        let pixelEdge = EdgeCamera(membranes: roles.cloud, scrambling: roles.dataCenter, egress: roles.dataCenter, mode: .hardened, frameFormat: .qoi)
+        let video = try VideoReader(path: dataset("vtest.avi"))
+        let source = LiveJPEGSource(capacity: 64, keepJPEG: true)
+        var cameras: [[UInt8]] = []
+        for _ in 0..<10 {
+            let camera = try JPEGCodec.encode(try #require(try video.next()), quality: 75)
+            cameras.append(camera)
+            source.offer(camera)
+        }
+        source.close()
+        let pipeline = try FramePipeline(edge: roles.edge, pixelEdge: pixelEdge, settings: .init(detectEvery: 1)) { frame in
+            [Rect(x: frame.width / 4, y: frame.height / 4, width: 100, height: 150)]
+        }
+        let outcomes = StreamTests.Outcomes()
+        let counts = try await pipeline.run(source) { await outcomes.add($0) }
+        #expect(counts.sent == 10 && counts.failed == 0)
+        for outcome in await outcomes.all {
+            #expect(outcome.manifest?.areas.allSatisfy { $0.mode == .jpeg } == true && outcome.manifest?.coefficientRange != nil)
+            let receipt = try #require(outcome.receipt)
+            #expect(try roles.dataCenter.original(receipt.frameID) == JPEGCodec.decodeAsStored(cameras[outcome.frame.index]))
+        }
+        // Decoded frames (no JPEG kept) go through the pixel edge.
+        let decoded = try FramePipeline(edge: roles.edge, pixelEdge: pixelEdge, settings: .init(detectEvery: 1)) { _ in [Rect(x: 8, y: 8, width: 32, height: 32)] }
+        let frames = try StreamTests.vtestFrames(2)
+        let decodedOutcomes = StreamTests.Outcomes()
+        _ = try await decoded.run(StreamTests.MemorySource(frames, live: false)) { await decodedOutcomes.add($0) }
+        for outcome in await decodedOutcomes.all {
+            #expect(outcome.manifest?.areas.first?.mode == .hardened)
+            #expect(try roles.dataCenter.original(try #require(outcome.receipt).frameID) == frames[outcome.frame.index])
+        }
+        // ROI-only patches are pixel mosaics: not with the jpeg mode.
+        #expect(throws: MSAIError.self) { _ = try FramePipeline(edge: roles.edge, settings: .init(backgroundEvery: 10)) { _ in [] } }
     }
 }

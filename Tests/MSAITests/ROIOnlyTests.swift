@@ -94,7 +94,7 @@ import Testing
     @Test func theStreamSendsABackgroundThenOnlyAreas() async throws {
         let roles = Roles(seed: 74, format: .qoi)
         let selector = try AreaSelector.load(policy: PrivacyPolicy()) { try ModelStore.locate(explicit: modelsFolder.path) }
-        let pipeline = FramePipeline(edge: roles.edge, settings: .init(detectEvery: 5, detectionWait: .seconds(60), backgroundEvery: 10),
+        let pipeline = try FramePipeline(edge: roles.edge, settings: .init(detectEvery: 5, detectionWait: .seconds(60), backgroundEvery: 10),
                                      detect: FramePipeline.detecting(with: selector))
         let outcomes = StreamTests.Outcomes()
         let count = 25

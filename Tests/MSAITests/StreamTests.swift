@@ -54,7 +54,7 @@ import Testing
         let selector = try AreaSelector.load(policy: PrivacyPolicy()) { try ModelStore.locate(explicit: modelsFolder.path) }
         // A file waits for its detections; the long wait keeps a loaded test machine from turning a
         // slow detection into frames masked whole.
-        let pipeline = FramePipeline(edge: roles.edge, settings: .init(detectEvery: 5, detectionWait: .seconds(60)),
+        let pipeline = try FramePipeline(edge: roles.edge, settings: .init(detectEvery: 5, detectionWait: .seconds(60)),
                                      detect: FramePipeline.detecting(with: selector))
         let outcomes = Outcomes()
         let count = 40
@@ -89,7 +89,7 @@ import Testing
         let released = DispatchSemaphore(value: 0)
         let hangTimedOut = Flag()
         let fixed = [Rect(x: 300, y: 200, width: 80, height: 160)]
-        let pipeline = FramePipeline(
+        let pipeline = try FramePipeline(
             edge: roles.edge,
             // The wait is generous so that frame 0's detection arrives in time on a loaded machine
             // (the whole suite runs at once); frames 4-11 each wait it out, then go whole.
@@ -133,14 +133,14 @@ import Testing
         let roles = Roles(seed: 63)
         let still = try Self.vtestFrames(1)[0]
         let settings = FramePipeline.Settings(detectEvery: 1, motion: .init(preRoll: 2, postRoll: 2, keyframeInterval: 20))
-        let pipeline = FramePipeline(edge: roles.edge, settings: settings) { _ in [Rect(x: 0, y: 0, width: 64, height: 64)] }
+        let pipeline = try FramePipeline(edge: roles.edge, settings: settings) { _ in [Rect(x: 0, y: 0, width: 64, height: 64)] }
         let outcomes = Outcomes()
         let counts = try await pipeline.run(MemorySource(Array(repeating: still, count: 60), live: false)) { await outcomes.add($0) }
         #expect(counts.sent == 3 && counts.still == 57, "\(counts)")
         #expect(await outcomes.all.map(\.frame.index) == [0, 20, 40])
         #expect(await outcomes.all.allSatisfy { $0.motionReason == "keyframe" })
 
-        let moving = FramePipeline(edge: roles.edge, settings: settings) { _ in [] }
+        let moving = try FramePipeline(edge: roles.edge, settings: settings) { _ in [] }
         let movingOutcomes = Outcomes()
         let movingCounts = try await moving.run(MemorySource(try Self.vtestFrames(30), live: false)) { await movingOutcomes.add($0) }
         #expect(movingCounts.sent > 20, "walkers move in most frames: \(movingCounts)")
@@ -287,7 +287,7 @@ final class Counter: @unchecked Sendable {
     @Test func aFailingDetectorsReasonIsKept() async throws {
         let roles = Roles(seed: 64)
         let frames = try StreamTests.vtestFrames(6)
-        let pipeline = FramePipeline(edge: roles.edge, settings: .init(detectEvery: 1)) { _ in
+        let pipeline = try FramePipeline(edge: roles.edge, settings: .init(detectEvery: 1)) { _ in
             throw MSAIError.model("yolov4-tiny: the network cannot run (test)")
         }
         let counts = try await pipeline.run(StreamTests.MemorySource(frames, live: false))

@@ -18,6 +18,30 @@ import Testing
         #expect(throws: MSAIError.self) { try Differential.npcr(a, c) }
     }
 
+    /// Edge maps: an image against itself, or itself brighter, correlates fully; against noise,
+    /// not at all; against its outlines alone (what a magnitude-keeping mask would leave), strongly.
+    @Test func edgeCorrelationSeesOutlinesAndNotNoise() throws {
+        var random = SplitMix64(seed: 11)
+        var shapes = try PixelBuffer(width: 96, height: 64, channels: 3)
+        for y in 0..<64 {
+            for x in 0..<96 {
+                let inside = (x - 30) * (x - 30) + (y - 32) * (y - 32) < 400 || (x > 60 && x < 85 && y > 10 && y < 50)
+                for c in 0..<3 { shapes.samples[(y * 96 + x) * 3 + c] = inside ? 200 : 40 }
+            }
+        }
+        var brighter = shapes, noise = shapes, outlines = shapes
+        for i in brighter.samples.indices { brighter.samples[i] += 30 }
+        for i in noise.samples.indices { noise.samples[i] = UInt8.random(in: 0...255, using: &random) }
+        // The outlines with random texture inside and out: each region's level lost, its edges kept.
+        for i in outlines.samples.indices { outlines.samples[i] = outlines.samples[i] == 200 ? UInt8.random(in: 150...160, using: &random) : UInt8.random(in: 90...100, using: &random) }
+        let whole = [shapes.bounds]
+        #expect(abs(try ImageStatistics.edgeCorrelation(shapes, shapes, in: whole) - 1) < 1e-12)
+        #expect(abs(try ImageStatistics.edgeCorrelation(shapes, brighter, in: whole) - 1) < 1e-12)
+        #expect(abs(try ImageStatistics.edgeCorrelation(shapes, noise, in: whole)) < 0.1)
+        #expect(try ImageStatistics.edgeCorrelation(shapes, outlines, in: whole) > 0.5)
+        #expect(try ImageStatistics.edgeCorrelation(shapes, shapes, in: [Rect(x: 0, y: 0, width: 2, height: 2)]).isNaN)
+    }
+
     @Test func wuCriticalValuesMatchThePublishedTable() {
         // Wu, Noonan, Agaian (2011), F = 255, α = 0.05: 256×256: N* = 99.5693 %, U* = 33.2824 … 33.6447 %;
         // 512×512: N* = 99.5893 %, U* = 33.3730 … 33.5541 %.

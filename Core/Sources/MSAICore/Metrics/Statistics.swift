@@ -115,6 +115,44 @@ public enum ImageStatistics {
             return vx > 0 && vy > 0 ? cov / (vx * vy).squareRoot() : .nan
         })
     }
+
+    /// The Pearson correlation of two images' edge maps inside `areas` (pixels of all areas
+    /// pooled): the Sobel gradient magnitude of each pixel's luma (the mean of its channels),
+    /// at pixels whose 3×3 neighbourhood lies inside the area. Near 1 when the masked areas still
+    /// show the original's outlines (a mask that keeps each DCT coefficient's magnitude class
+    /// would), near 0 when they show none. NaN when either map is constant or no pixel fits.
+    public static func edgeCorrelation(_ a: PixelBuffer, _ b: PixelBuffer, in areas: [Rect]) throws -> Double {
+        guard a.width == b.width, a.height == b.height, a.channels == b.channels else {
+            throw MSAIError.shapeMismatch("edge maps of a \(a.sizeDescription) image and a \(b.sizeDescription) one")
+        }
+        var sx = 0.0, sy = 0.0, sxx = 0.0, syy = 0.0, sxy = 0.0, n = 0.0
+        for area in areas {
+            try a.checkContains(area)
+            guard area.width > 2, area.height > 2 else { continue }
+            for y in (area.y + 1)..<(area.maxY - 1) {
+                for x in (area.x + 1)..<(area.maxX - 1) {
+                    let u = sobel(a, x, y), v = sobel(b, x, y)
+                    sx += u; sy += v; sxx += u * u; syy += v * v; sxy += u * v; n += 1
+                }
+            }
+        }
+        guard n > 0 else { return .nan }
+        let cov = sxy / n - sx / n * sy / n, vx = sxx / n - sx / n * sx / n, vy = syy / n - sy / n * sy / n
+        return vx > 0 && vy > 0 ? cov / (vx * vy).squareRoot() : .nan
+    }
+
+    /// Sobel gradient magnitude of the luma at (x, y), which has all 8 neighbours.
+    private static func sobel(_ image: PixelBuffer, _ x: Int, _ y: Int) -> Double {
+        func luma(_ x: Int, _ y: Int) -> Double {
+            let i = (y * image.width + x) * image.channels
+            var sum = 0
+            for c in 0..<image.channels { sum += Int(image.samples[i + c]) }
+            return Double(sum) / Double(image.channels)
+        }
+        let gx = luma(x + 1, y - 1) + 2 * luma(x + 1, y) + luma(x + 1, y + 1) - luma(x - 1, y - 1) - 2 * luma(x - 1, y) - luma(x - 1, y + 1)
+        let gy = luma(x - 1, y + 1) + 2 * luma(x, y + 1) + luma(x + 1, y + 1) - luma(x - 1, y - 1) - 2 * luma(x, y - 1) - luma(x + 1, y - 1)
+        return (gx * gx + gy * gy).squareRoot()
+    }
 }
 
 /// A small, fast, seedable generator (Steele, Lea and Flood's SplitMix64). Not cryptographic:

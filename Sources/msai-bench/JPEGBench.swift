@@ -5,84 +5,111 @@ import MSAIImageIO
 import MSAIRoles
 import MSAIVision
 
-/// `make bench BENCH=jpeg` (issue 17, measured before the mode exists end to end): vtest.avi's
-/// frames as a camera would send them (TurboJPEG, quality 75, 4:2:0), their default-policy areas
-/// (the edge section's reference: the detectors at full settings on every frame), masked in the
-/// DCT domain and scrambled by τ over whole MCUs, against the pixel path (decode, hardened mask,
-/// τ, QOI, seal: `EdgeCamera.prepare` with the roles in process). Bytes per frame and edge ms per
-/// frame without detection, medians, in one run.
+/// `make bench BENCH=jpeg` (issue 17): vtest.avi's frames as a camera would send them
+/// (TurboJPEG, quality 75, 4:2:0) with the default policy's areas (the edge section's reference:
+/// the detectors at full settings on every frame), through the roles in this process:
+///
+/// * bytes sent (the sealed frame, which is what the data center stores) and edge ms a frame
+///   without detection, the `jpeg` mode (optimised and standard Huffman tables) against the
+///   pixel path (decode, hardened, QOI or PNG, sealed), medians over the first `timedFrames`;
+/// * what the masked coefficients still show, on decoded pixels: NPCR and UACI of the masked
+///   view's areas against the original's, the correlation of their edge maps and of adjacent
+///   pixels, and NPCR of the whole sent frame (the background's shuffle);
+/// * recovery: every frame of the clip sent in the `jpeg` mode and recovered by the data center,
+///   compared with the camera's JPEG decoded, pixel for pixel.
 enum JPEGBench {
-    static func run(root: URL, store: ModelStore, frameCount: Int = 120) async throws {
-        print("JPEG in the DCT domain against the pixel path, vtest.avi's first \(frameCount) frames as quality-75 JPEGs, the default policy's areas")
+    static func run(root: URL, store: ModelStore, timedFrames: Int = 120) async throws {
+        print("The jpeg mode (DCT domain) against the pixel path, through the roles in process: vtest.avi as quality-75 JPEGs, the default policy's areas")
         let reference = try await EdgeBench.referenceAreas(root: root, store: store)
         let video = try VideoReader(path: root.appendingPathComponent(EdgeBench.clip).path)
-        var frames: [(camera: [UInt8], pixels: PixelBuffer, areas: [Rect])] = []
-        while frames.count < frameCount, let pixels = try video.next() {
-            frames.append((try JPEGCodec.encode(pixels, quality: 75), pixels, reference.frames[frames.count]))
-        }
         let dataCenter = DataCenter()
-        let edge = EdgeCamera(membranes: CloudPlatform(escrow: dataCenter), scrambling: dataCenter, egress: dataCenter, mode: .hardened,
-                              frameFormat: .qoi)
-        var system = SystemRandomNumberGenerator()
-
-        /// The camera's JPEG masked in its areas (each coefficient over its quantiser's bound, or
-        /// the whole baseline range) and its whole MCUs moved by τ, keys drawn fresh as the roles would.
-        func dctMasked(_ camera: [UInt8], areas: [Rect], bounded: Bool, optimize: Bool = true) throws -> [UInt8] {
-            try JPEGTranscoder.transcode(camera, optimizeHuffman: optimize) { jpeg in
-                for area in areas {
-                    let mcus = jpeg.image.mcus(covering: area)
-                    let count = CoefficientMasking.coefficientCount(in: mcus, of: jpeg.image)
-                    // The cloud's membrane values come from its own keystream: 1...250 each.
-                    var cloud = try ChaCha20Keystream(seed: (0..<32).map { _ in UInt8.random(in: 0...255, using: &system) }, domain: .membraneNoise)
-                    let membrane = cloud.nextBytes(count).map { $0 % 250 + 1 }
-                    var pad = UniformSampler(try ChaCha20Keystream(seed: (0..<32).map { _ in UInt8.random(in: 0...255, using: &system) }, domain: .pad))
-                    try CoefficientMasking.apply(to: &jpeg.image, mcus: mcus, pad: &pad, membrane: membrane, bounded: bounded)
-                }
-                let (wide, high) = jpeg.image.wholeMCUs
-                let seed = (0..<32).map { _ in UInt8.random(in: 0...255, using: &system) }
-                let tau = try Permutation.derive(count: wide * high, seed: seed, domain: .tau, using: ChaCha20Keystream.self)
-                jpeg.image = try jpeg.image.permutingMCUs(tau)
-            }
+        let cloud = CloudPlatform(escrow: dataCenter)
+        func edge(_ mode: MaskingMode, _ format: MaskedFrameCodec.Format = .qoi, optimize: Bool = true) -> EdgeCamera {
+            EdgeCamera(membranes: cloud, scrambling: dataCenter, egress: dataCenter, mode: mode, frameFormat: format, optimizeJPEGHuffman: optimize)
         }
+        let (jpegEdge, onePassEdge, qoiEdge, pngEdge) = (edge(.jpeg), edge(.jpeg, optimize: false), edge(.hardened), edge(.hardened, .png))
 
-        var camera: [Double] = [], bounded: [Double] = [], full: [Double] = [], qoi: [Double] = []
-        var dctTimes: [Double] = [], pixelTimes: [Double] = [], unchangedTimes: [Double] = [], masked: [Double] = []
-        var onePass: [Double] = [], onePassTimes: [Double] = []
-        for (index, frame) in frames.enumerated() {
-            camera.append(Double(frame.camera.count))
+        func timed<T>(_ body: () async throws -> T) async rethrows -> (T, Double) {
             let start = ContinuousClock.now
-            bounded.append(Double(try dctMasked(frame.camera, areas: frame.areas, bounded: true).count))
-            let dctTime = milliseconds(ContinuousClock.now - start)
-            let unchangedStart = ContinuousClock.now
-            _ = try JPEGTranscoder.transcode(frame.camera)
-            let unchangedTime = milliseconds(ContinuousClock.now - unchangedStart)
-            full.append(Double(try dctMasked(frame.camera, areas: frame.areas, bounded: false).count))
-            let onePassStart = ContinuousClock.now
-            onePass.append(Double(try dctMasked(frame.camera, areas: frame.areas, bounded: true, optimize: false).count))
-            let onePassTime = milliseconds(ContinuousClock.now - onePassStart)
-            let pixelStart = ContinuousClock.now
-            let decoded = try JPEGCodec.decodeAsStored(frame.camera)
-            let prepared = try await edge.prepare(decoded, areas: frame.areas)
-            let pixelTime = milliseconds(ContinuousClock.now - pixelStart)
-            qoi.append(Double(prepared.sealed.count))
-            masked.append(Double(MaskCoverage.pixelsCovered(of: frame.pixels.bounds, by: frame.areas)) / Double(frame.pixels.bounds.area))
-            if index >= 3 {  // after warm-up
-                dctTimes.append(dctTime)
-                unchangedTimes.append(unchangedTime)
-                onePassTimes.append(onePassTime)
-                pixelTimes.append(pixelTime)
-            }
+            let value = try await body()
+            return (value, milliseconds(ContinuousClock.now - start))
         }
-        func kib(_ values: [Double]) -> String { String(format: "%.1f KiB", median(values) / 1024) }
-        row("per frame (medians)", ["bytes", "vs camera", "edge ms"])
-        row("the camera's JPEG (quality 75)", [kib(camera), "1.00x", ""])
-        row("DCT domain, each quantiser's bound", [kib(bounded), String(format: "%.2fx", median(bounded) / median(camera)), fmt(median(dctTimes))])
-        row("DCT domain, bounds, one-pass Huffman", [kib(onePass), String(format: "%.2fx", median(onePass) / median(camera)), fmt(median(onePassTimes))])
-        row("DCT domain, the whole baseline range", [kib(full), String(format: "%.2fx", median(full) / median(camera)), ""])
-        row("DCT domain, read and written unchanged", ["", "", fmt(median(unchangedTimes))])
-        row("pixels: hardened, QOI, sealed", [kib(qoi), String(format: "%.2fx", median(qoi) / median(camera)), fmt(median(pixelTimes))])
-        print(String(format: "  areas cover %.1f %% of the frame (median); pixel path time / DCT: %.2fx (optimised tables), %.2fx (standard tables); goals (issue 17): <= 1.5x the camera's bytes, >= 3x faster",
-                     median(masked) * 100, median(pixelTimes) / median(dctTimes), median(pixelTimes) / median(onePassTimes)))
+        var bytes: [String: [Double]] = [:], times: [String: [Double]] = [:]
+        var npcr: [Double] = [], uaci: [Double] = [], edges: [Double] = [], adjacent: [Double] = [], shuffle: [Double] = []
+        var originalAdjacent: [Double] = [], maskedShare: [Double] = [], frames = 0, exact = 0, quantiserRange = 0
+        var mismatches: [Int] = []
+        while let pixels = try video.next() {
+            let index = frames
+            frames += 1
+            let camera = try JPEGCodec.encode(pixels, quality: 75)
+            let original = try JPEGCodec.decodeAsStored(camera)
+            let areas = index < reference.frames.count ? reference.frames[index] : []
+            let (frame, jpegTime) = try await timed { try await jpegEdge.prepareJPEG(camera, areas: areas) }
+            let receipt = try await jpegEdge.send(frame)
+            if try dataCenter.recoverOriginal(receipt.frameID, actor: "bench", reason: "make bench: recovery of every frame").pixels == original {
+                exact += 1
+            } else {
+                mismatches.append(index)
+            }
+            if frame.manifest.coefficientRange == .quantiser { quantiserRange += 1 }
+            guard index < timedFrames else { continue }
+            // What the masked coefficients still show, decoded.
+            let masked = frame.manifest.areas.map(\.rect)
+            if !masked.isEmpty {
+                let view = try frame.maskedAreas
+                let o = try original.sampleSet(coveredBy: masked), m = try view.sampleSet(coveredBy: masked)
+                npcr.append(try Differential.npcr(o, m).mean)
+                uaci.append(try Differential.uaci(o, m).mean)
+                edges.append(try ImageStatistics.edgeCorrelation(original, view, in: masked))
+                adjacent.append(try ImageStatistics.adjacentCorrelation(view, in: masked, direction: .horizontal).mean)
+                originalAdjacent.append(try ImageStatistics.adjacentCorrelation(original, in: masked, direction: .horizontal).mean)
+            }
+            shuffle.append(try Differential.npcr(original.sampleSet, try frame.scrambled.sampleSet).mean)
+            maskedShare.append(Double(MaskCoverage.pixelsCovered(of: original.bounds, by: masked)) / Double(original.bounds.area))
+            let (onePass, onePassTime) = try await timed { try await onePassEdge.prepareJPEG(camera, areas: areas) }
+            let (qoi, qoiTime) = try await timed { try await qoiEdge.prepare(try JPEGCodec.decodeAsStored(camera), areas: areas) }
+            let (png, pngTime) = try await timed { try await pngEdge.prepare(try JPEGCodec.decodeAsStored(camera), areas: areas) }
+            for (name, sent, time) in [("jpeg", frame, jpegTime), ("jpeg one-pass", onePass, onePassTime), ("qoi", qoi, qoiTime), ("png", png, pngTime)] {
+                bytes[name, default: []].append(Double(sent.sealed.count))
+                if index >= 3 { times[name, default: []].append(time) }  // after warm-up
+            }
+            bytes["camera", default: []].append(Double(camera.count))
+            // What any mask that leaves each coefficient uniform over its range must cost: log2 of
+            // the range, for every coefficient of the masked MCUs; plus the camera's bytes for the
+            // rest of the frame (its share of the camera's bytes, by MCU count).
+            let coefficients = try JPEGTranscoder.read(camera).image
+            let layout = coefficients.layout
+            var floorBits = 0.0
+            for area in masked {
+                let mcus = layout.mcus(covering: area)
+                for (component, geometry) in zip(coefficients.components, layout.components) {
+                    let perBlock = CoefficientMask.boundedRanges(quantization: component.quantization).reduce(0.0) { $0 + log2(Double($1.count)) }
+                    floorBits += perBlock * Double(CoefficientLayout.blocks(of: geometry, in: mcus).count)
+                }
+            }
+            let maskedMCUs = masked.reduce(0) { let m = layout.mcus(covering: $1); return $0 + m.columns.count * m.rows.count }
+            let rest = Double(camera.count) * (1 - Double(maskedMCUs) / Double(layout.mcusWide * layout.mcusHigh))
+            bytes["floor", default: []].append(rest + floorBits / 8)
+        }
+        func kib(_ name: String) -> String { String(format: "%.1f KiB", median(bytes[name]!) / 1024) }
+        func ratio(_ name: String) -> String { String(format: "%.2fx", median(bytes[name]!) / median(bytes["camera"]!)) }
+        func speed(_ name: String) -> String { String(format: "%.2fx", median(times[name]!) / median(times["jpeg"]!)) }
+        row("per frame, first \(min(frames, timedFrames)) (medians)", ["bytes", "vs camera", "edge ms", "time/jpeg's"])
+        row("the camera's JPEG (quality 75)", [kib("camera"), "1.00x", "", ""])
+        row("jpeg mode (optimised Huffman tables)", [kib("jpeg"), ratio("jpeg"), fmt(median(times["jpeg"]!)), "1.00x"])
+        row("jpeg mode (standard tables, one pass)", [kib("jpeg one-pass"), ratio("jpeg one-pass"), fmt(median(times["jpeg one-pass"]!)), speed("jpeg one-pass")])
+        row("pixels: decode, hardened, QOI, seal", [kib("qoi"), ratio("qoi"), fmt(median(times["qoi"]!)), speed("qoi")])
+        row("pixels: decode, hardened, PNG, seal", [kib("png"), ratio("png"), fmt(median(times["png"]!)), speed("png")])
+        print(String(format: "  areas (whole MCUs) cover %.1f %% of the frame (median); goals (issue 17): <= 1.5x the camera's bytes, >= 3x faster than the pixel path",
+                     median(maskedShare) * 100))
+        print("  the floor of a uniform mask (log2 of each masked coefficient's range, the rest as the camera coded it): \(kib("floor")), \(ratio("floor")) the camera's bytes")
+        print(String(format: "  what the masked areas show, decoded (medians over %d frames with areas): NPCR %.2f %%, UACI %.2f %% against the original;",
+                     npcr.count, median(npcr) * 100, median(uaci) * 100)
+              + String(format: " edge maps correlate %.4f; adjacent pixels %.3f (the original's %.3f); the sent frame differs from the original in %.2f %% of its samples",
+                       median(edges), median(adjacent), median(originalAdjacent), median(shuffle) * 100))
+        print("  recovery: \(exact) of \(frames) frames came back to exactly the camera's pixels" + (mismatches.isEmpty ? "" : "; NOT: \(mismatches.prefix(10))")
+              + "; \(quantiserRange) masked within the quantisers' bounds, \(frames - quantiserRange) over the whole baseline range")
         print()
+        if exact != frames { throw MSAIError.integrityFailure("the jpeg mode did not recover \(frames - exact) frame(s) of vtest.avi exactly") }
     }
 }

@@ -184,4 +184,54 @@ import Testing
         // ROI-only patches are pixel mosaics: not with the jpeg mode.
         #expect(throws: MSAIError.self) { _ = try FramePipeline(edge: roles.edge, settings: .init(backgroundEvery: 10)) { _ in [] } }
     }
+
+    /// A keystream of zeros: an attacker's guess of a pad it does not have.
+    struct ZeroKeystream: Keystream {
+        init(seed: [UInt8], domain: KeystreamDomain) {}
+        mutating func nextBytes(_ count: Int) -> [UInt8] { [UInt8](repeating: 0, count: count) }
+    }
+
+    /// The cloud holds every λ it made; whoever reads a τ grant (on a plain-HTTP network, say)
+    /// can derive the pads. Either alone, handed the masked coefficients exactly (more than a
+    /// viewer's decoded view gives), undoes nothing: the areas stay noise, no outline of the
+    /// original shows in them, and about as many samples as chance would agree.
+    @Test func theMembraneAloneOrThePadAloneDoesNotUnmask() async throws {
+        let camera = try bytes("messi5")
+        let original = try JPEGCodec.decodeAsStored(camera)
+        let roles = Roles(seed: 77, mode: .jpeg)
+        let frame = try await roles.edge.prepareJPEG(camera, areas: [Rect(x: 180, y: 40, width: 200, height: 200)])
+        let receipt = try await roles.edge.send(frame)
+        let masked = frame.manifest.areas.map(\.rect)
+        let (layout, _) = try JPEGTranscoder.layout(of: camera)
+        let key = try #require(try roles.dataCenter.store.key(frame.manifest.areas[0].membraneID)?.record)
+        let seed = try #require(try roles.dataCenter.store.tau(receipt.frameID)?.seed)
+        let keys = try FrameKeys(tauSeed: seed)
+        let maskedJPEG = try #require(try frame.maskedJPEG)
+        func undo(membrane: [UInt8], pad: Bool) throws -> PixelBuffer {
+            try JPEGCodec.decodeAsStored(try JPEGTranscoder.transcode(maskedJPEG) { jpeg in
+                let mcus = layout.mcus(covering: masked[0])
+                if pad {
+                    var sampler = try keys.coefficientPad(area: 0)
+                    try CoefficientMasking.apply(to: &jpeg.image, mcus: mcus, pad: &sampler, membrane: membrane, bounded: true, inverse: true)
+                } else {
+                    var sampler = UniformSampler(ZeroKeystream(seed: [], domain: .pad))
+                    try CoefficientMasking.apply(to: &jpeg.image, mcus: mcus, pad: &sampler, membrane: membrane, bounded: true, inverse: true)
+                }
+            })
+        }
+        let lambda = try key.membrane()
+        // Both together: the original (the control: the attack is sound when it has what it needs).
+        #expect(try undo(membrane: lambda, pad: true).sampleSet(coveredBy: masked) == original.sampleSet(coveredBy: masked))
+        for (who, attempt) in [("the cloud (λ, no pad)", try undo(membrane: lambda, pad: false)),
+                               ("a τ grant's reader (the pad, no λ)", try undo(membrane: [UInt8](repeating: 0, count: lambda.count), pad: true))] {
+            let o = try original.sampleSet(coveredBy: masked), a = try attempt.sampleSet(coveredBy: masked)
+            let npcr = try Differential.npcr(o, a).mean
+            let edges = try ImageStatistics.edgeCorrelation(original, attempt, in: masked)
+            #expect(npcr > 0.97, "\(who): only \(npcr) of the samples differ from the original")
+            #expect(abs(edges) < 0.05, "\(who): its edge map correlates \(edges) with the original's")
+        }
+        // The same measures see the original's outlines in the original itself, slightly blurred.
+        #expect(try ImageStatistics.edgeCorrelation(original, try original.resized(width: original.width / 2, height: original.height / 2)
+            .resized(width: original.width, height: original.height), in: masked) > 0.5)
+    }
 }

@@ -67,7 +67,9 @@ static int check_source(j_decompress_ptr info, uint64_t max_pixels, msai_jpeg_er
 }
 
 /// The frame geometry (size, sampling, blocks, quantisation tables) of a source whose header is read.
-static int describe(j_decompress_ptr source, msai_jpeg_coefficients *out, msai_jpeg_error *error) {
+/// With `require_tables`, every component's quantisation table must be known (it is once the
+/// coefficients are read); a header alone may name one that a later scan defines: left zero.
+static int describe(j_decompress_ptr source, msai_jpeg_coefficients *out, int require_tables, msai_jpeg_error *error) {
     out->width = (int)source->image_width;
     out->height = (int)source->image_height;
     out->components = source->num_components;
@@ -89,6 +91,7 @@ static int describe(j_decompress_ptr source, msai_jpeg_coefficients *out, msai_j
         if (!table && component->quant_tbl_no >= 0 && component->quant_tbl_no < NUM_QUANT_TBLS)
             table = source->quant_tbl_ptrs[component->quant_tbl_no];
         if (!table) {
+            if (!require_tables) continue;
             fail(error, "a component has no quantisation table");
             return -1;
         }
@@ -118,7 +121,7 @@ int msai_jpeg_read_header(const uint8_t *data, size_t length, uint64_t max_pixel
     }
     if (check_source(&source, max_pixels, error) != 0) goto done;
     // width_in_blocks and height_in_blocks are set once the first scan's header is read.
-    if (describe(&source, out, error) != 0) goto done;
+    if (describe(&source, out, 0, error) != 0) goto done;
     result = 0;
 done:
     if (made) jpeg_destroy_decompress(&source);
@@ -159,7 +162,7 @@ int msai_jpeg_transcode(const uint8_t *data, size_t length, uint64_t max_pixels,
     }
     if (check_source(&source, max_pixels, error) != 0) goto done;
     jvirt_barray_ptr *arrays = jpeg_read_coefficients(&source);
-    if (describe(&source, &coefficients, error) != 0) goto done;
+    if (describe(&source, &coefficients, 1, error) != 0) goto done;
     for (int c = 0; c < source.num_components; c++) {
         jpeg_component_info *component = &source.comp_info[c];
         size_t blocks = (size_t)component->width_in_blocks * component->height_in_blocks;

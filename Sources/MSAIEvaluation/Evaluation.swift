@@ -38,11 +38,10 @@ public final class Evaluator {
     }
 
     /// An input file as this evaluator takes it: its pixels, and in the `jpeg` mode for a JPEG
-    /// file its bytes too, with its pixels as stored (the areas are where its coefficients are).
+    /// the DCT domain takes its bytes too, with its pixels as stored (`ImageFile.frame`).
     public func input(_ path: String) throws -> (image: PixelBuffer, jpeg: [UInt8]?) {
-        let bytes = try ImageFile.readBytes(path)
-        if edge.mode == .jpeg && ImageFile.sniff(bytes) == .jpeg { return (try JPEGCodec.decodeAsStored(bytes, name: path), bytes) }
-        return (try ImageFile.decode(bytes, name: path), nil)
+        let input = try ImageFile.frame(try ImageFile.readBytes(path), dctDomain: edge.mode == .jpeg, name: path)
+        return (input.pixels, input.jpeg)
     }
 
     public struct Result {

@@ -15,13 +15,14 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     /// UDP reassembly: the input as datagrams, each preceded by its 2-byte length.
     case udp
     /// A masked frame as the data center opens it: the seal's header, then the frame inside
-    /// (PNG or QOI container) checked, peeked and decoded, then its manifest.
+    /// (PNG, QOI or JPEG container) checked, peeked and decoded, then its manifest.
     case frame
     /// libpng through msai's shim, lenient (files users give) and under a peer's limits.
     case png
     /// The strict QOI decoder.
     case qoi
-    /// JPEG through TurboJPEG, and msai's EXIF orientation reader.
+    /// JPEG through TurboJPEG, msai's EXIF orientation reader, and the coefficient path (header,
+    /// coefficients, every MCU masked and moved, then moved back and unmasked: the same JPEG).
     case jpeg
 
     public func run(_ bytes: [UInt8]) {
@@ -49,6 +50,15 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             }
         case .frame:
             _ = try? SealedFrame.header(bytes)
+            if MaskedFrameCodec.format(of: bytes) == .jpeg, let parts = try? MaskedFrameCodec.jpegParts(bytes),
+                let header = try? JPEGTranscoder.header(of: parts.jpeg, maxPixels: 1 << 22),
+                let coefficients = try? JPEGTranscoder.read(parts.jpeg, maxPixels: 1 << 22) {
+                precondition(coefficients.image.layout == header.layout, "the header and the coefficients disagree on the layout")
+                if let manifest = try? FrameManifest.decode(parts.manifestJSON, imageWidth: header.layout.width,
+                                                            imageHeight: header.layout.height, imageChannels: header.isGrayscale ? 1 : 3) {
+                    for area in manifest.areas where header.layout.isAligned(area.rect) { _ = try? header.layout.membraneShape(for: area.rect) }
+                }
+            }
             // (The data center decodes only frames the size of their τ: at most its max_frame_pixels.)
             if let peeked = try? MaskedFrameCodec.peek(bytes), peeked.width <= 4096, peeked.height <= 4096,
                 let contents = try? MaskedFrameCodec.decode(bytes) {
@@ -72,6 +82,23 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .jpeg:
             _ = ExifOrientation.read(jpeg: bytes)
             _ = try? JPEGCodec.decode(bytes)
+            guard let header = try? JPEGTranscoder.header(of: bytes, maxPixels: 1 << 22) else { return }
+            _ = try? JPEGTranscoder.transcode(bytes, maxPixels: 1 << 22) { jpeg in
+                precondition(jpeg.image.layout == header.layout, "the header and the coefficients disagree on the layout")
+                let original = jpeg.image, layout = jpeg.image.layout
+                let every = (columns: 0..<layout.mcusWide, rows: 0..<layout.mcusHigh)
+                let bounded = CoefficientMasking.fitsQuantiserBounds(jpeg.image, mcus: every)
+                let membrane = [UInt8](repeating: 77, count: CoefficientMasking.coefficientCount(in: every, of: jpeg.image))
+                var pad = UniformSampler(try ChaCha20Keystream(seed: [UInt8](repeating: 5, count: 32), domain: .pad))
+                // Throws (fine) for a coefficient outside even the baseline range; never crashes.
+                try CoefficientMasking.apply(to: &jpeg.image, mcus: every, pad: &pad, membrane: membrane, bounded: bounded)
+                let (wide, high) = layout.wholeMCUs
+                let tau = try Permutation((0..<(wide * high)).reversed())
+                jpeg.image = try jpeg.image.permutingMCUs(tau).permutingMCUs(tau.inverse)
+                var again = UniformSampler(try ChaCha20Keystream(seed: [UInt8](repeating: 5, count: 32), domain: .pad))
+                try CoefficientMasking.apply(to: &jpeg.image, mcus: every, pad: &again, membrane: membrane, bounded: bounded, inverse: true)
+                precondition(jpeg.image == original, "masking and moving every MCU and back did not give the same coefficients")
+            }
         }
     }
 
@@ -93,11 +120,13 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
             return [datagrams.reversed().flatMap { [UInt8($0.count >> 8), UInt8($0.count & 255)] + $0 }]
         case .frame:
             var seeds: [[UInt8]] = []
-            for (format, mode) in [(MaskedFrameCodec.Format.png, MaskingMode.hardened), (.qoi, .hardened), (.png, .vhe)] {
+            for (format, mode) in [(MaskedFrameCodec.Format.png, MaskingMode.hardened), (.qoi, .hardened), (.png, .vhe), (.jpeg, .jpeg)] {
                 let dataCenter = DataCenter(random: SplitMix64(seed: 1))
                 let cloud = CloudPlatform(escrow: dataCenter, random: SplitMix64(seed: 2))
                 let edge = EdgeCamera(membranes: cloud, scrambling: dataCenter, egress: dataCenter, mode: mode, frameFormat: format)
-                let frame = try await edge.prepare(try image(24, 16, 3), areas: [Rect(x: 2, y: 2, width: 8, height: 6)])
+                let frame = mode == .jpeg
+                    ? try await edge.prepareJPEG(try JPEGCodec.encode(try image(40, 24, 3), quality: 75), areas: [Rect(x: 2, y: 2, width: 8, height: 6)])
+                    : try await edge.prepare(try image(24, 16, 3), areas: [Rect(x: 2, y: 2, width: 8, height: 6)])
                 seeds += [frame.encoded, frame.sealed]
             }
             return seeds
@@ -107,7 +136,8 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .qoi:
             return [try QOICodec.encode(try image(16, 12, 3)), try QOICodec.encode(try PixelBuffer(width: 20, height: 3, channels: 3))]
         case .jpeg:
-            return [try JPEGCodec.encode(try image(16, 16, 3), quality: 75), try JPEGCodec.encode(try image(8, 24, 1), quality: 40)]
+            return [try JPEGCodec.encode(try image(16, 16, 3), quality: 75), try JPEGCodec.encode(try image(8, 24, 1), quality: 40),
+                    try JPEGCodec.encode(try image(40, 23, 3), quality: 90, progressive: true)]
         }
     }
 }

@@ -48,6 +48,15 @@ public enum ImageFile {
         try decode(try readBytes(path), name: path)
     }
 
+    /// An image's pixels from its bytes, for masking. With `dctDomain` (the `jpeg` mode) and a
+    /// JPEG the DCT domain takes (`JPEGTranscoder.masksInDCTDomain`), its pixels as stored and
+    /// its bytes: what the edge masks, and what detection looks at. Otherwise the pixels upright
+    /// and nil: the pixel path.
+    public static func frame(_ bytes: [UInt8], dctDomain: Bool, name: String) throws -> (pixels: PixelBuffer, jpeg: [UInt8]?) {
+        if dctDomain && JPEGTranscoder.masksInDCTDomain(bytes) { return (try JPEGCodec.decodeAsStored(bytes, name: name), bytes) }
+        return (try decode(bytes, name: name), nil)
+    }
+
     public static func decode(_ bytes: [UInt8], name: String) throws -> PixelBuffer {
         guard !bytes.isEmpty else { throw MSAIError.invalidImage("\(name): file is empty") }
         switch sniff(bytes) {

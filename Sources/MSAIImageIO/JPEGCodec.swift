@@ -42,15 +42,32 @@ public enum JPEGCodec {
         return try PixelBuffer(width: Int(width), height: Int(height), channels: channels, samples: pixels)
     }
 
-    /// Encodes at `quality` (1...100) with 4:2:0 chroma (4:4:4 at quality ≥ 95), or gray;
-    /// `progressive` as a progressive JPEG, as some cameras and most web images are.
-    public static func encode(_ image: PixelBuffer, quality: Int = 90, progressive: Bool = false) throws -> [UInt8] {
+    /// Chroma subsampling, as cameras choose it: 4:2:0 (most), 4:2:2 (many webcams' MJPEG, the
+    /// ESP32-CAM), 4:4:0, 4:1:1, or none.
+    public enum Subsampling: Sendable, CaseIterable {
+        case s444, s422, s420, s440, s411
+
+        var turbo: TJSAMP {
+            switch self {
+            case .s444: return TJSAMP_444
+            case .s422: return TJSAMP_422
+            case .s420: return TJSAMP_420
+            case .s440: return TJSAMP_440
+            case .s411: return TJSAMP_411
+            }
+        }
+    }
+
+    /// Encodes at `quality` (1...100) with `subsampling`, by default 4:2:0 chroma (4:4:4 at
+    /// quality ≥ 95), or gray; `progressive` as a progressive JPEG, as some cameras and most web
+    /// images are.
+    public static func encode(_ image: PixelBuffer, quality: Int = 90, progressive: Bool = false, subsampling: Subsampling? = nil) throws -> [UInt8] {
         guard let handle = tjInitCompress() else { throw MSAIError.codec("cannot start the JPEG encoder") }
         defer { tjDestroy(handle) }
         var output: UnsafeMutablePointer<UInt8>?
         var size: UInt = 0
         let format = image.channels == 1 ? TJPF_GRAY : TJPF_RGB
-        let sampling = image.channels == 1 ? TJSAMP_GRAY : (quality >= 95 ? TJSAMP_444 : TJSAMP_420)
+        let sampling = image.channels == 1 ? TJSAMP_GRAY : subsampling?.turbo ?? (quality >= 95 ? TJSAMP_444 : TJSAMP_420)
         let status = image.samples.withUnsafeBufferPointer {
             tjCompress2(
                 handle, $0.baseAddress, Int32(image.width), 0, Int32(image.height), Int32(format.rawValue), &output,

@@ -58,10 +58,22 @@ public enum JPEGTranscoder {
     }
 }
 
+/// What a JPEG's header says, read without its coefficients: its blocks and how it is coded.
+public struct JPEGHeader: Sendable, Equatable {
+    public let layout: CoefficientLayout
+    public let isGrayscale: Bool
+    public let isProgressive: Bool
+    public let isArithmeticCoded: Bool
+    public let restartInterval: Int
+
+    /// Coded as `JPEGTranscoder` writes: baseline Huffman, no restart markers.
+    public var isBaselineWithoutRestarts: Bool { !isProgressive && !isArithmeticCoded && restartInterval == 0 }
+}
+
 extension JPEGTranscoder {
-    /// What a JPEG's header says of its blocks (size, MCU grid, sampling), read without its
-    /// coefficients, with the same refusals as `transcode`; and whether it is grayscale.
-    public static func layout(of jpeg: [UInt8], maxPixels: Int = 1 << 26) throws -> (layout: CoefficientLayout, isGrayscale: Bool) {
+    /// A JPEG's header, with the same refusals as `transcode` (more than `maxPixels`, not 8-bit,
+    /// not grayscale or YCbCr), before anything is allocated for its pixels or coefficients.
+    public static func header(of jpeg: [UInt8], maxPixels: Int = 1 << 26) throws -> JPEGHeader {
         var raw = msai_jpeg_coefficients()
         var error = msai_jpeg_error()
         let status = jpeg.withUnsafeBufferPointer { msai_jpeg_read_header($0.baseAddress, $0.count, UInt64(maxPixels), &raw, &error) }
@@ -79,7 +91,16 @@ extension JPEGTranscoder {
             components: (0..<count).map {
                 .init(horizontalSampling: Int(h[$0]), verticalSampling: Int(v[$0]), blocksWide: Int(wide[$0]), blocksHigh: Int(high[$0]))
             })
-        return (layout, raw.color_space == 1)
+        return JPEGHeader(layout: layout, isGrayscale: raw.color_space == 1, isProgressive: raw.progressive != 0,
+                          isArithmeticCoded: raw.arithmetic != 0, restartInterval: Int(raw.restart_interval))
+    }
+
+    /// Whether the `jpeg` mode masks `bytes` in the DCT domain: a JPEG it can read exactly
+    /// (8-bit, grayscale or YCbCr, at most `maxPixels`) and stored upright. A JPEG whose EXIF
+    /// says to turn it is not: detection must see it upright, and the coefficients are stored
+    /// turned; it goes the pixel path, upright, like any other image.
+    public static func masksInDCTDomain(_ bytes: [UInt8], maxPixels: Int = 1 << 26) -> Bool {
+        ImageFile.sniff(bytes) == .jpeg && ExifOrientation.read(jpeg: bytes) == .up && (try? header(of: bytes, maxPixels: maxPixels)) != nil
     }
 
     /// A JPEG's coefficients, read and checked (every scan decoded), nothing written.

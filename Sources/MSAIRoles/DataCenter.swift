@@ -124,30 +124,51 @@ public final class DataCenter: MembraneKeyEscrow, ScrambleService, FrameSink, Se
             + SealedFrame.longestOverhead
     }
 
-    /// What a frame may take per pixel: QOI's worst is 4 bytes, but a 4:4:4 JPEG whose every
-    /// coefficient is masked over the whole baseline range codes about 20 bits a coefficient,
-    /// 7.5 bytes a pixel.
-    static let bytesPerPixelAllowance = 8
+    /// What a frame may take per pixel: QOI's worst is 4 bytes; a 4:4:4 JPEG whose every
+    /// coefficient is masked over the whole baseline range, written with Huffman tables made for
+    /// it as the edge writes, about 11 bits a coefficient (a size category of about 2 bits and
+    /// about 9 bits of magnitude), 4.1 bytes a pixel.
+    static let bytesPerPixelAllowance = 5
 
-    /// The `jpeg` mode's checks of a JPEG container against its τ, before anything is used up:
-    /// the JPEG is the τ's size, every scan of it decodes, and its areas are whole MCUs.
-    private func acceptJPEG(_ inner: [UInt8], tau: TauRecord) throws -> (manifest: FrameManifest, layout: CoefficientLayout) {
+    /// The `jpeg` mode's cheap checks of a JPEG container against its τ, before anything is used
+    /// up or any coefficient read: the JPEG's header is the τ's size, coded as edges write
+    /// (baseline Huffman, no restart markers), and its areas are whole MCUs.
+    private func acceptJPEGHeader(_ inner: [UInt8], tau: TauRecord) throws -> (manifest: FrameManifest, layout: CoefficientLayout, jpeg: [UInt8]) {
         let parts = try MaskedFrameCodec.jpegParts(inner)
-        let (layout, isGrayscale) = try JPEGTranscoder.layout(of: parts.jpeg, maxPixels: maximumFramePixels)
+        let header = try JPEGTranscoder.header(of: parts.jpeg, maxPixels: maximumFramePixels)
+        let layout = header.layout
         guard tau.layout.width == layout.width, tau.layout.height == layout.height else {
             throw MSAIError.shapeMismatch(
                 "tau \(tau.id) was issued for a \(tau.layout.width)x\(tau.layout.height) frame, but the JPEG is \(layout.width)x\(layout.height)")
         }
-        _ = try JPEGTranscoder.read(parts.jpeg, maxPixels: maximumFramePixels)
+        guard header.isBaselineWithoutRestarts else {
+            throw MSAIError.invalidImage("a masked JPEG is baseline Huffman without restart markers, as edges write it; this one is not")
+        }
         let manifest = try FrameManifest.decode(parts.manifestJSON, imageWidth: layout.width, imageHeight: layout.height,
-                                                imageChannels: isGrayscale ? 1 : 3)
+                                                imageChannels: header.isGrayscale ? 1 : 3)
         guard manifest.composition == nil, manifest.areas.allSatisfy({ $0.mode == .jpeg }) else {
             throw MSAIError.invalidMetadata("a JPEG frame's areas are all jpeg areas, and it is never a patch frame")
         }
         for area in manifest.areas where !layout.isAligned(area.rect) {
             throw MSAIError.invalidMetadata("jpeg area \(area.rect) is not the whole MCUs (\(layout.mcuWidth)x\(layout.mcuHeight)) that cover it")
         }
-        return (manifest, layout)
+        return (manifest, layout, parts.jpeg)
+    }
+
+    /// The `jpeg` mode's last check, once the keys check out: every scan of the JPEG decodes, and
+    /// every coefficient, masked or not (τ has moved them), lies in the range the frame says it
+    /// was masked within, or unmasking it would fail on read (the edge chose the range on the
+    /// same test). Then nothing on read can fail: the layout, τ, the keys' shapes and the ranges
+    /// are all what recovery will find.
+    private func acceptJPEGCoefficients(_ jpeg: [UInt8], manifest: FrameManifest, layout: CoefficientLayout) throws {
+        let coefficients = try JPEGTranscoder.read(jpeg, maxPixels: maximumFramePixels).image
+        guard coefficients.layout == layout else { throw MSAIError.invalidImage("the JPEG's coefficients do not fit its header") }
+        guard manifest.areas.isEmpty
+            || CoefficientMasking.fitsQuantiserBounds(coefficients, mcus: (0..<layout.mcusWide, 0..<layout.mcusHigh),
+                                                      bounded: manifest.coefficientRange != .baseline)
+        else {
+            throw MSAIError.invalidImage("a coefficient of the JPEG lies outside the range its frame says it was masked within: it could not be unmasked")
+        }
     }
 
     /// Checks and stores a sealed frame; its tau and membranes are then used up.
@@ -262,9 +283,9 @@ public final class DataCenter: MembraneKeyEscrow, ScrambleService, FrameSink, Se
             throw MSAIError.unknownKey("tau \(header.tauID) expired: it was issued more than \(Int(milliseconds(tauLifetime) / 1000)) s ago; ask for a new one")
         }
         let inner = try SealedFrame.open(sealed, key: try FrameKeys(tauSeed: seed).sealing)
-        let manifest: FrameManifest, ciphertextCount: Int, jpegLayout: CoefficientLayout?
+        let manifest: FrameManifest, ciphertextCount: Int, jpegLayout: CoefficientLayout?, jpeg: [UInt8]?
         if MaskedFrameCodec.format(of: inner) == .jpeg {
-            (manifest, jpegLayout) = try acceptJPEG(inner, tau: tau)
+            (manifest, jpegLayout, jpeg) = try acceptJPEGHeader(inner, tau: tau)
             ciphertextCount = 0
         } else {
             // Before decoding any pixels (a small PNG or QOI can claim gigabytes), the image must be
@@ -281,7 +302,7 @@ public final class DataCenter: MembraneKeyEscrow, ScrambleService, FrameSink, Se
             guard !manifest.areas.contains(where: { $0.mode == .jpeg }) else {
                 throw MSAIError.invalidMetadata("jpeg areas come in a JPEG frame, not in a \(contents.format.rawValue) one")
             }
-            (ciphertextCount, jpegLayout) = (contents.ciphertexts.count, nil)
+            (ciphertextCount, jpegLayout, jpeg) = (contents.ciphertexts.count, nil, nil)
         }
         guard manifest.version == FrameManifest.currentVersion else {
             throw MSAIError.invalidMetadata("masked frame is format \(manifest.version); edges must send format \(FrameManifest.currentVersion)")
@@ -315,6 +336,7 @@ public final class DataCenter: MembraneKeyEscrow, ScrambleService, FrameSink, Se
             keys.append(area.membraneID)
         }
         if let composition = manifest.composition { try checkBackground(composition, channels: manifest.channels, device: device) }
+        if let jpeg, let jpegLayout { try acceptJPEGCoefficients(jpeg, manifest: manifest, layout: jpegLayout) }
         return (manifest, keys)
     }
 
@@ -397,9 +419,10 @@ public final class DataCenter: MembraneKeyEscrow, ScrambleService, FrameSink, Se
         var timings = timings
         let name = "stored frame \(id)"
         let parts = try MaskedFrameCodec.jpegParts(inner, name: name)
-        let (layout, isGrayscale) = try JPEGTranscoder.layout(of: parts.jpeg)
+        let header = try JPEGTranscoder.header(of: parts.jpeg, maxPixels: maximumFramePixels)
+        let layout = header.layout
         let manifest = try FrameManifest.decode(parts.manifestJSON, imageWidth: layout.width, imageHeight: layout.height,
-                                                imageChannels: isGrayscale ? 1 : 3)
+                                                imageChannels: header.isGrayscale ? 1 : 3)
         guard manifest.tauID == id, manifest.composition == nil, manifest.areas.allSatisfy({ $0.mode == .jpeg && layout.isAligned($0.rect) }) else {
             throw MSAIError.integrityFailure("\(name) holds a manifest that does not fit its JPEG")
         }
@@ -412,7 +435,7 @@ public final class DataCenter: MembraneKeyEscrow, ScrambleService, FrameSink, Se
         let tauOverMCUs = try keys.scrambleKey(for: try layout.tauLayout).tau
         var unscrambling = Duration.zero, unmasking = Duration.zero
         let recovered = try timed("transcode", into: &timings) {
-            try JPEGTranscoder.transcode(parts.jpeg) { coefficients in
+            try JPEGTranscoder.transcode(parts.jpeg, maxPixels: maximumFramePixels) { coefficients in
                 guard coefficients.image.layout == layout else { throw MSAIError.integrityFailure("\(name): its coefficients do not fit its header") }
                 let start = ContinuousClock.now
                 if tauOverMCUs.count > 0 { coefficients.image = try coefficients.image.permutingMCUs(tauOverMCUs.inverse) }

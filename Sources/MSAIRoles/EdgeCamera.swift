@@ -220,7 +220,8 @@ public final class EdgeCamera: Sendable {
             throw MSAIError.invalidArgument("a JPEG is masked in the DCT domain by an edge in the jpeg mode; this one masks in \(mode.rawValue)")
         }
         var timings = StepTimings()
-        let (layout, isGrayscale) = try JPEGTranscoder.layout(of: jpeg)
+        let header = try JPEGTranscoder.header(of: jpeg)
+        let (layout, isGrayscale) = (header.layout, header.isGrayscale)
         let bounds = Rect(x: 0, y: 0, width: layout.width, height: layout.height)
         for area in areas where !area.fits(width: layout.width, height: layout.height) {
             throw MSAIError.regionOutsideImage("region \(area) (x,y,w,h) does not lie inside the \(layout.width)x\(layout.height) JPEG")
@@ -260,9 +261,11 @@ public final class EdgeCamera: Sendable {
             let start = ContinuousClock.now
             let mcus = maskedAreas.map { layout.mcus(covering: $0) }
             // Each position's bound under its quantiser holds for any JPEG of 8-bit samples an
-            // encoder rounds honestly; a frame with a coefficient outside it is masked over the
-            // whole baseline range instead, and its manifest says so.
-            if !mcus.allSatisfy({ CoefficientMasking.fitsQuantiserBounds(coefficients.image, mcus: $0) }) { range = .baseline }
+            // encoder rounds honestly; a frame with a coefficient outside it anywhere (the data
+            // center checks them all) is masked over the whole baseline range instead, and its
+            // manifest says so. One outside even that cannot be masked: the frame is not sent.
+            let everyMCU = (columns: 0..<layout.mcusWide, rows: 0..<layout.mcusHigh)
+            if !CoefficientMasking.fitsQuantiserBounds(coefficients.image, mcus: everyMCU) { range = .baseline }
             for (index, (area, grant)) in zip(mcus, grants).enumerated() {
                 var pad = try keys.coefficientPad(area: index)
                 try CoefficientMasking.apply(to: &coefficients.image, mcus: area, pad: &pad, membrane: grant.values, bounded: range == .quantiser)

@@ -184,7 +184,7 @@ public enum MaskedFrameCodec {
     public static func peek(_ bytes: [UInt8]) throws -> (width: Int, height: Int, tauID: String) {
         if format(of: bytes) == .jpeg {
             let parts = try jpegParts(bytes)
-            let layout = try JPEGTranscoder.layout(of: parts.jpeg).layout
+            let layout = try JPEGTranscoder.header(of: parts.jpeg).layout
             do {
                 return (layout.width, layout.height, try JSONDecoder().decode(TauProbe.self, from: parts.manifestJSON).tau_id)
             } catch {

@@ -1,5 +1,4 @@
 import MSAICore
-import MSAIImageIO
 
 /// One decoded frame of a stream: its number at the source, its time in the stream (from the
 /// container's frame rate for files, from arrival for live sources), and its pixels.
@@ -8,7 +7,8 @@ public struct StreamFrame: Sendable {
     public let time: Duration
     public let pixels: PixelBuffer
     /// The camera's JPEG of this frame, for the `jpeg` mode, when the source was asked to keep
-    /// it (`keepJPEG`) and the frame came as one; `pixels` are then its pixels as stored.
+    /// it (`keepJPEG`) and the frame came as a JPEG the DCT domain takes (`ImageFile.frame`);
+    /// `pixels` are then its pixels as stored.
     public let jpeg: [UInt8]?
 
     public init(index: Int, time: Duration, pixels: PixelBuffer, jpeg: [UInt8]? = nil) {
@@ -16,15 +16,6 @@ public struct StreamFrame: Sendable {
         self.time = time
         self.pixels = pixels
         self.jpeg = jpeg
-    }
-}
-
-extension ImageFile {
-    /// A frame's pixels from its encoded bytes; with `keepJPEG` and a JPEG, the pixels as stored
-    /// and the bytes (what the `jpeg` mode masks), else upright and nil.
-    static func frame(_ bytes: [UInt8], keepJPEG: Bool, name: String) throws -> (pixels: PixelBuffer, jpeg: [UInt8]?) {
-        if keepJPEG && sniff(bytes) == .jpeg { return (try JPEGCodec.decodeAsStored(bytes, name: name), bytes) }
-        return (try decode(bytes, name: name), nil)
     }
 }
 

@@ -110,7 +110,7 @@ public final class ImageFolderSource: FrameSource, Sendable {
             if closed { return nil }
             if let name {
                 let path = URL(fileURLWithPath: folder).appendingPathComponent(name).path
-                guard let bytes = try? ImageFile.readBytes(path), let frame = try? ImageFile.frame(bytes, keepJPEG: keepJPEG, name: path) else {
+                guard let bytes = try? ImageFile.readBytes(path), let frame = try? ImageFile.frame(bytes, dctDomain: keepJPEG, name: path) else {
                     state.withLock { $0.undecodable += 1 }
                     continue
                 }
@@ -184,7 +184,7 @@ public final class LiveJPEGSource: FrameSource, Sendable {
             }
             if let item {
                 guard ImageFile.sniff(item.bytes) == .jpeg,
-                      let frame = try? ImageFile.frame(item.bytes, keepJPEG: keepJPEG, name: "streamed frame") else {
+                      let frame = try? ImageFile.frame(item.bytes, dctDomain: keepJPEG, name: "streamed frame") else {
                     addLost(1)
                     continue
                 }

@@ -134,21 +134,19 @@ struct Edge: AsyncParsableCommand {
             do {
                 // What the data center will recover: in the jpeg mode the JPEG's pixels as stored.
                 let image: PixelBuffer, decision: AreaDecision, frame: EdgeCamera.MaskedFrame
-                let bytes = try ImageFile.readBytes(file)
-                if maskingMode == .jpeg && ImageFile.sniff(bytes) == .jpeg {
-                    image = try JPEGCodec.decodeAsStored(bytes, name: file)
-                    decision = try selector.select(image)
-                    frame = try await edge.prepareJPEG(bytes, areas: decision.areas.map(\.rect))
+                let input = try ImageFile.frame(try ImageFile.readBytes(file), dctDomain: maskingMode == .jpeg, name: file)
+                image = input.pixels
+                decision = try selector.select(image)
+                if let jpeg = input.jpeg {
+                    frame = try await edge.prepareJPEG(jpeg, areas: decision.areas.map(\.rect))
                 } else {
-                    image = try ImageFile.decode(bytes, name: file)
-                    decision = try selector.select(image)
                     frame = try await pixelEdge.prepare(image, areas: decision.areas.map(\.rect))
                 }
                 let receipt = try await edge.send(frame)
                 sent += 1
                 areas += receipt.areaCount
                 var line = "sent \(file) as frame \(receipt.frameID) (\(decision.summary(areaCount: receipt.areaCount))"
-                    + (maskingMode == .jpeg ? (frame.format == .jpeg ? ", in the DCT domain)" : ", not a JPEG: hardened)") : ")")
+                    + (maskingMode == .jpeg ? (frame.format == .jpeg ? ", in the DCT domain)" : ", hardened: not a JPEG the DCT domain takes)") : ")")
                 // Only what was sent: a frame that failed has no preview either.
                 if let path = previewPath(for: file, fileExtension: "png") {
                     do {

@@ -3,6 +3,7 @@ import MSAICore
 import MSAICoreTesting
 import MSAICrypto
 import MSAIImageIO
+import MSAINetwork
 import MSAIRoles
 import MSAIStreaming
 import MSAIVision
@@ -69,7 +70,7 @@ import Testing
 
     @Test func areasBecomeWholeMCUsAndHugeOnesAreCutIntoBandsThatStillComeBack() async throws {
         let camera = try bytes("zidane")
-        let (layout, _) = try JPEGTranscoder.layout(of: camera)
+        let layout = try JPEGTranscoder.header(of: camera).layout
         #expect(layout.mcuWidth == 16 && layout.mcuHeight == 16)
         let roles = Roles(seed: 3, mode: .jpeg)
         let whole = Rect(x: 0, y: 0, width: layout.width, height: layout.height)
@@ -126,6 +127,20 @@ import Testing
         #expect(throws: MSAIError.self) {
             try roles.dataCenter.submit(maskedFrame: try roles.reseal(
                 try MaskedFrameCodec.encode(jpeg: Array(parts.jpeg.prefix(parts.jpeg.count / 2)), manifest: frame.manifest), like: frame))
+        }
+        // A coefficient outside the range the frame says it was masked within could not be unmasked.
+        let outside = try JPEGTranscoder.transcode(parts.jpeg) { jpeg in
+            let bound = CoefficientMask.boundedRange(index: 63, quantizer: Int(jpeg.image.components[0].quantization[63]))
+            jpeg.image.components[0].coefficients[63] = Int16(bound.upperBound + 1)
+        }
+        #expect(frame.manifest.coefficientRange == .quantiser)
+        #expect(throws: MSAIError.self) {
+            try roles.dataCenter.submit(maskedFrame: try roles.reseal(try MaskedFrameCodec.encode(jpeg: outside, manifest: frame.manifest), like: frame))
+        }
+        // A progressive JPEG: edges write baseline, and the data center decodes nothing else.
+        let progressive = try JPEGCodec.encode(try JPEGCodec.decodeAsStored(parts.jpeg), quality: 75, progressive: true)
+        #expect(throws: MSAIError.invalidImage("a masked JPEG is baseline Huffman without restart markers, as edges write it; this one is not")) {
+            try roles.dataCenter.submit(maskedFrame: try roles.reseal(try MaskedFrameCodec.encode(jpeg: progressive, manifest: frame.manifest), like: frame))
         }
         // After all that the frame itself is still accepted (nothing was used up) and comes back.
         let receipt = try await roles.edge.send(frame)
@@ -202,7 +217,7 @@ import Testing
         let frame = try await roles.edge.prepareJPEG(camera, areas: [Rect(x: 180, y: 40, width: 200, height: 200)])
         let receipt = try await roles.edge.send(frame)
         let masked = frame.manifest.areas.map(\.rect)
-        let (layout, _) = try JPEGTranscoder.layout(of: camera)
+        let layout = try JPEGTranscoder.header(of: camera).layout
         let key = try #require(try roles.dataCenter.store.key(frame.manifest.areas[0].membraneID)?.record)
         let seed = try #require(try roles.dataCenter.store.tau(receipt.frameID)?.seed)
         let keys = try FrameKeys(tauSeed: seed)
@@ -233,5 +248,81 @@ import Testing
         // The same measures see the original's outlines in the original itself, slightly blurred.
         #expect(try ImageStatistics.edgeCorrelation(original, try original.resized(width: original.width / 2, height: original.height / 2)
             .resized(width: original.width, height: original.height), in: masked) > 0.5)
+    }
+
+    /// Every sampling a camera uses, and gray, at sizes from one pixel up, none a multiple of
+    /// the MCU and some smaller than one, with areas that overlap each other and run off the
+    /// edges: masked and moved through the roles, each comes back to exactly the camera's pixels.
+    @Test func everySamplingAndSizeComesBackExactly() async throws {
+        var random = SplitMix64(seed: 1717)
+        let roles = Roles(seed: 8, mode: .jpeg)
+        var sizes = [(1, 1), (7, 9), (8, 48), (48, 8), (64, 8), (17, 33), (16, 16), (33, 15)]
+        for _ in 0..<6 { sizes.append((Int.random(in: 1...70, using: &random), Int.random(in: 1...70, using: &random))) }
+        let samplings: [JPEGCodec.Subsampling?] = JPEGCodec.Subsampling.allCases + [nil]  // nil: gray
+        var checked = 0
+        for (width, height) in sizes {
+            for subsampling in samplings {
+                let channels = subsampling == nil ? 1 : 3
+                let image = try PixelBuffer(width: width, height: height, channels: channels,
+                                            samples: (0..<(width * height * channels)).map { _ in UInt8.random(in: 0...255, using: &random) })
+                let camera = try JPEGCodec.encode(image, quality: Int.random(in: 40...95, using: &random), subsampling: subsampling)
+                let areas = [Rect(x: width / 3, y: height / 4, width: max(1, width / 2), height: max(1, height / 2)),
+                             Rect(x: width / 2, y: 0, width: width - width / 2, height: height)]
+                let frame = try await roles.edge.prepareJPEG(camera, areas: areas)
+                let receipt = try await roles.edge.send(frame)
+                #expect(try roles.dataCenter.original(receipt.frameID) == JPEGCodec.decodeAsStored(camera),
+                        "\(width)x\(height) \(subsampling.map { "\($0)" } ?? "gray")")
+                checked += 1
+            }
+        }
+        #expect(checked == sizes.count * samplings.count)
+    }
+
+    /// The jpeg mode takes a JPEG in the DCT domain only when detection can look at it as it is
+    /// stored: one whose EXIF says to turn it goes the pixel path, upright, so that a person
+    /// photographed sideways is found (`OrientationTests`) and masked.
+    @Test func aJPEGToBeTurnedGoesThePixelPathUpright() throws {
+        let upright = try bytes("person")
+        #expect(JPEGTranscoder.masksInDCTDomain(upright))
+        #expect(try ImageFile.frame(upright, dctDomain: true, name: "person").jpeg == upright)
+        #expect(try ImageFile.frame(upright, dctDomain: false, name: "person").jpeg == nil)
+        let sideways = OrientationTests.inserting(OrientationTests.exifSegment(orientation: 6, bigEndian: false),
+                                                  into: try JPEGCodec.encode(ImageOrientation.left.upright(try JPEGCodec.decode(upright)), quality: 95))
+        #expect(ExifOrientation.read(jpeg: sideways) != .up)
+        #expect(!JPEGTranscoder.masksInDCTDomain(sideways))
+        let frame = try ImageFile.frame(sideways, dctDomain: true, name: "sideways")
+        #expect(try frame.jpeg == nil && frame.pixels == JPEGCodec.decode(sideways))
+        // Nor a PNG, nor a JPEG the coefficient path refuses (CMYK, 12-bit: JPEGCoefficientTests).
+        #expect(!JPEGTranscoder.masksInDCTDomain(try PNGCodec.encode(try JPEGCodec.decode(upright))))
+    }
+
+    /// An MJPEG camera over loopback HTTP (`msai camera --mjpeg`'s server), read by the edge's
+    /// receiver in the jpeg mode: each frame the camera published is masked in the DCT domain
+    /// and comes back to exactly its pixels.
+    @Test func anMJPEGCamerasFramesAreMaskedInTheDCTDomain() async throws {
+        let broadcaster = MJPEGBroadcaster(viewerBuffer: 64)
+        let server = try await RunningServer.start(MJPEGService.router(broadcaster: broadcaster), host: "127.0.0.1", port: 0, name: "test-camera")
+        try await stopping({ await server.stop() }) {
+            let stream = try await OpenedStream.open(.mjpeg(url: server.url + "/"), liveBuffer: 64, keepJPEG: true)
+            while await broadcaster.viewerCount < 1 { try await Task.sleep(for: .milliseconds(10)) }
+            let video = try VideoReader(path: dataset("vtest.avi"))
+            var published: [[UInt8]] = []
+            for _ in 0..<6 {
+                let camera = try JPEGCodec.encode(try #require(try video.next()), quality: 70, subsampling: .s422)
+                published.append(camera)
+                await broadcaster.publish(camera)
+            }
+            await broadcaster.finish()
+            let roles = Roles(seed: 31, mode: .jpeg)
+            let pipeline = try FramePipeline(edge: roles.edge, settings: .init(detectEvery: 1)) { _ in [Rect(x: 300, y: 100, width: 80, height: 200)] }
+            let outcomes = StreamTests.Outcomes()
+            let counts = try await pipeline.run(stream.source) { await outcomes.add($0) }
+            _ = await stream.stop()
+            #expect(counts.sent == published.count && counts.failed == 0)
+            for outcome in await outcomes.all {
+                #expect(outcome.manifest?.coefficientRange != nil)
+                #expect(try roles.dataCenter.original(try #require(outcome.receipt).frameID) == JPEGCodec.decodeAsStored(published[outcome.frame.index]))
+            }
+        }
     }
 }

@@ -55,7 +55,8 @@ int msai_jpeg_transcode(const uint8_t *data, size_t length, uint64_t max_pixels,
                         uint8_t **out, size_t *out_length, msai_jpeg_error *error);
 
 /// Reads only the header of the JPEG in `data`: its geometry into `out` (coefficient pointers
-/// NULL), with the same refusals as msai_jpeg_transcode. Returns 0, or -1 with `error` set.
+/// NULL; a quantisation table a later scan defines left zero), with the same refusals as
+/// msai_jpeg_transcode. Returns 0, or -1 with `error` set.
 int msai_jpeg_read_header(const uint8_t *data, size_t length, uint64_t max_pixels, msai_jpeg_coefficients *out,
                           msai_jpeg_error *error);
 

@@ -53,12 +53,13 @@ public struct CoefficientLayout: Sendable, Equatable {
 
     /// The layout τ is derived for: one "block" per whole MCU (a grid of wide × high blocks of
     /// one pixel), so that τ's length is the number of MCUs that move. Both ends derive τ from
-    /// the frame's scrambling key with this layout; fewer than two whole MCUs give an empty τ
-    /// (nothing to move).
+    /// the frame's scrambling key with this layout; fewer than two whole MCUs (an image less
+    /// than two MCUs wide and high, or narrower or lower than one) give an empty τ: nothing moves.
     public var tauLayout: BlockLayout {
         get throws {
             let (wide, high) = wholeMCUs
-            return try BlockLayout(width: max(1, wide), height: max(1, high), blockSize: 1)
+            guard wide * high >= 2 else { return try BlockLayout(width: 1, height: 1, blockSize: 1) }
+            return try BlockLayout(width: wide, height: high, blockSize: 1)
         }
     }
 

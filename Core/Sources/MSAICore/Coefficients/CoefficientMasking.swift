@@ -17,10 +17,11 @@ public enum CoefficientMasking {
     }
 
     /// Whether every coefficient of the area of `mcus` lies within its quantiser's bound
-    /// (`CoefficientMask.boundedRange`), so that the area can be masked over those ranges.
-    public static func fitsQuantiserBounds(_ image: CoefficientImage, mcus: (columns: Range<Int>, rows: Range<Int>)) -> Bool {
+    /// (`CoefficientMask.boundedRange`; with `bounded` false, the whole baseline range), so that
+    /// the area can be masked, or unmasked, over those ranges.
+    public static func fitsQuantiserBounds(_ image: CoefficientImage, mcus: (columns: Range<Int>, rows: Range<Int>), bounded: Bool = true) -> Bool {
         for component in image.components {
-            let ranges = CoefficientMask.boundedRanges(quantization: component.quantization)
+            let ranges = bounded ? CoefficientMask.boundedRanges(quantization: component.quantization) : CoefficientMask.baselineRanges
             let lows = ranges.map { Int16($0.lowerBound) }, highs = ranges.map { Int16($0.upperBound) }
             for block in blocks(of: component, in: mcus) {
                 let start = component.offset(x: block.x, y: block.y)

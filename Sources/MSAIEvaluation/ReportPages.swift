@@ -7,6 +7,7 @@ struct Setting { let name: String; let value: String }
 
 struct ImageRow {
     let image: String
+    let mode: String
     let size: String
     let areas: String
     let decision: String
@@ -24,6 +25,7 @@ struct ImageRow {
 
     init(_ r: EvaluationReport) {
         image = r.image
+        mode = r.mode
         size = "\(r.width)×\(r.height)×\(r.channels)"
         areas = "\(r.regions.count)"
         decision = r.maskDecision
@@ -47,6 +49,7 @@ struct EntropyRow {
     let localEntropyWhole: String
     let entropyAreas: String
     let correlationAreas: String
+    let edgeCorrelation: String
 
     init(_ r: EvaluationReport) {
         func arrow(_ a: Double?, _ b: Double?) -> String { "\(RunReport.format(a, digits: 3)) → \(RunReport.format(b, digits: 3))" }
@@ -54,6 +57,7 @@ struct EntropyRow {
         entropyWhole = arrow(r.entropy["original_whole"], r.entropy["masked_whole"])
         localEntropyWhole = arrow(r.localEntropy["original_whole"] ?? nil, r.localEntropy["masked_whole"] ?? nil)
         entropyAreas = r.npcrAreas == nil ? "–" : arrow(r.entropy["original_areas"], r.entropy["masked_areas"])
+        edgeCorrelation = RunReport.format(r.edgeCorrelationAreas, digits: 4)
         let dirs = ["horizontal", "vertical", "diagonal"]
         if let o = r.correlation["original_areas"], let m = r.correlation["masked_areas"] {
             correlationAreas = dirs.map { RunReport.format(o[$0] ?? nil, digits: 3) }.joined(separator: "/") + " → "
@@ -215,9 +219,9 @@ extension RunReport {
         {{^hasSettings}}<p class="note">This folder has no run.json: the settings it was made with are not known.</p>{{/hasSettings}}
 
         <h2>Per image</h2>
-        <table id="per-image"><tr><th>image</th><th>size</th><th>areas</th><th>decision</th><th>NPCR whole</th><th>UACI whole</th>
+        <table id="per-image"><tr><th>image</th><th>mode</th><th>size</th><th>areas</th><th>decision</th><th>NPCR whole</th><th>UACI whole</th>
         <th>NPCR areas</th><th>UACI areas</th><th>Wu passed</th><th>PSNR</th><th>leak share</th></tr>
-        {{#rows}}<tr><td class="name" title="{{image}}">{{image}}</td><td>{{size}}</td><td>{{areas}}</td><td title="{{reason}}">{{decision}}</td>
+        {{#rows}}<tr><td class="name" title="{{image}}">{{image}}</td><td class="text">{{mode}}</td><td>{{size}}</td><td>{{areas}}</td><td title="{{reason}}">{{decision}}</td>
         <td>{{npcrWhole}}</td><td>{{uaciWhole}}</td><td>{{npcrAreas}}</td><td>{{uaciAreas}}</td>
         <td{{#wuFailed}} class="fail"{{/wuFailed}}>{{wu}}</td><td{{#psnrFailed}} class="fail"{{/psnrFailed}}>{{psnr}}</td>
         <td{{#leaks}} class="fail"{{/leaks}}>{{leak}}</td></tr>
@@ -234,9 +238,10 @@ extension RunReport {
         {{/wuRows}}</table>
 
         <h2>Entropy and correlation</h2>
-        <table id="entropy"><tr><th>image</th><th>entropy whole, bits</th><th>local entropy whole</th><th>entropy areas</th><th>correlation areas h/v/d</th></tr>
-        {{#entropyRows}}<tr><td class="name" title="{{image}}">{{image}}</td><td>{{entropyWhole}}</td><td>{{localEntropyWhole}}</td><td>{{entropyAreas}}</td><td>{{correlationAreas}}</td></tr>
+        <table id="entropy"><tr><th>image</th><th>entropy whole, bits</th><th>local entropy whole</th><th>entropy areas</th><th>correlation areas h/v/d</th><th>edge maps areas</th></tr>
+        {{#entropyRows}}<tr><td class="name" title="{{image}}">{{image}}</td><td>{{entropyWhole}}</td><td>{{localEntropyWhole}}</td><td>{{entropyAreas}}</td><td>{{correlationAreas}}</td><td>{{edgeCorrelation}}</td></tr>
         {{/entropyRows}}</table>
+        <p class="note">Edge maps: the correlation of the original's and the masked view's Sobel edge maps over the areas; near 0 when no outline of the original shows.</p>
 
         <h2>Timings, ms</h2>
         <table id="timings"><tr><th>image</th><th>detect</th><th>membrane</th><th>mask</th><th>scramble</th><th>encode</th><th>seal</th><th>open</th><th>decode</th><th>unscramble</th><th>unmask</th></tr>

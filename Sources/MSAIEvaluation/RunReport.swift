@@ -258,7 +258,7 @@ public enum RunReport {
         "image", "width", "height", "channels", "mode", "block", "areas", "mask_decision", "npcr_whole", "uaci_whole",
         "npcr_areas", "uaci_areas", "wu_tests_passed", "wu_tests", "psnr_recovered", "recovered_identical", "leak_share",
         "entropy_original_whole", "entropy_masked_whole", "entropy_original_areas", "entropy_masked_areas",
-        "local_entropy_original", "local_entropy_masked", "corr_h_original_areas", "corr_h_masked_areas",
+        "local_entropy_original", "local_entropy_masked", "corr_h_original_areas", "corr_h_masked_areas", "edge_correlation_areas",
         "ms_detect", "ms_membrane", "ms_mask", "ms_scramble", "ms_encode", "ms_unscramble", "ms_unmask",
     ]
 
@@ -275,6 +275,7 @@ public enum RunReport {
                 format(r.localEntropy["original_whole"] ?? nil, blank: ""), format(r.localEntropy["masked_whole"] ?? nil, blank: ""),
                 format(r.correlation["original_areas"]?["horizontal"] ?? nil, blank: ""),
                 format(r.correlation["masked_areas"]?["horizontal"] ?? nil, blank: ""),
+                format(r.edgeCorrelationAreas, digits: 4, blank: ""),
             ] + ["detect", "membrane", "mask", "scramble", "encode", "unscramble", "unmask"].map { format(r.timingsMs[$0], digits: 3, blank: "") }
             out += row.map(csvField).joined(separator: ",") + "\n"
         }

@@ -76,6 +76,27 @@ import Testing
         #expect(metrics.stdout.contains("\"psnr\" : \"inf\""))
     }
 
+    /// `msai evaluate --mode jpeg`: a JPEG masked in the DCT domain (its sent JPEG written as
+    /// NAME.masked.jpg, which any decoder opens), a PNG beside it masked as pixels, hardened;
+    /// both come back exactly, and the masked areas show no outline of the original.
+    @Test func evaluateInTheJPEGModeMasksJPEGsInTheDCTDomainAndPNGsAsPixels() async throws {
+        let out = try temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: out) }
+        let run = try msai(["evaluate", "Datasets/person.jpg", "Datasets/lena.png", "--out", out.path, "--mode", "jpeg"])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.contains("mode jpeg") && run.stdout.contains("mode hardened") && run.stdout.contains("edge maps"))
+        let person = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("person.metrics.json"))) as! [String: Any]
+        #expect(person["mode"] as? String == "jpeg" && person["recovered_identical"] as? Bool == true)
+        #expect(abs(try #require(person["edge_correlation_areas"] as? Double)) < 0.05)
+        #expect((person["wu_tests"] as? [Any])?.isEmpty == true)
+        let sent = try JPEGCodec.decodeAsStored(Array(try Data(contentsOf: out.appendingPathComponent("person.masked.jpg"))))
+        let camera = try JPEGCodec.decodeAsStored(Array(try Data(contentsOf: URL(fileURLWithPath: dataset("person.jpg")))))
+        #expect(sent.width == 640 && sent != camera)
+        let lena = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("lena.metrics.json"))) as! [String: Any]
+        #expect(lena["mode"] as? String == "hardened" && lena["recovered_identical"] as? Bool == true)
+        #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent("lena.masked.png").path))
+    }
+
     @Test func manualRegionsInVHEModeSkipDetection() async throws {
         let out = try temporaryFolder()
         defer { try? FileManager.default.removeItem(at: out) }

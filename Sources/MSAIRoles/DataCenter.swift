@@ -132,7 +132,7 @@ public final class DataCenter: MembraneKeyEscrow, ScrambleService, FrameSink, Se
 
     /// The `jpeg` mode's cheap checks of a JPEG container against its τ, before anything is used
     /// up or any coefficient read: the JPEG's header is the τ's size, coded as edges write
-    /// (baseline Huffman, no restart markers), and its areas are whole MCUs.
+    /// (baseline Huffman, no restart markers), and its areas lie in it (the manifest's check).
     private func acceptJPEGHeader(_ inner: [UInt8], tau: TauRecord) throws -> (manifest: FrameManifest, layout: CoefficientLayout, jpeg: [UInt8]) {
         let parts = try MaskedFrameCodec.jpegParts(inner)
         let header = try JPEGTranscoder.header(of: parts.jpeg, maxPixels: maximumFramePixels)
@@ -149,8 +149,8 @@ public final class DataCenter: MembraneKeyEscrow, ScrambleService, FrameSink, Se
         guard manifest.composition == nil, manifest.areas.allSatisfy({ $0.mode == .jpeg }) else {
             throw MSAIError.invalidMetadata("a JPEG frame's areas are all jpeg areas, and it is never a patch frame")
         }
-        for area in manifest.areas where !layout.isAligned(area.rect) {
-            throw MSAIError.invalidMetadata("jpeg area \(area.rect) is not the whole MCUs (\(layout.mcuWidth)x\(layout.mcuHeight)) that cover it")
+        for area in manifest.areas where area.rect.isEmpty {
+            throw MSAIError.invalidMetadata("jpeg area \(area.rect) is empty")
         }
         return (manifest, layout, parts.jpeg)
     }
@@ -423,7 +423,7 @@ public final class DataCenter: MembraneKeyEscrow, ScrambleService, FrameSink, Se
         let layout = header.layout
         let manifest = try FrameManifest.decode(parts.manifestJSON, imageWidth: layout.width, imageHeight: layout.height,
                                                 imageChannels: header.isGrayscale ? 1 : 3)
-        guard manifest.tauID == id, manifest.composition == nil, manifest.areas.allSatisfy({ $0.mode == .jpeg && layout.isAligned($0.rect) }) else {
+        guard manifest.tauID == id, manifest.composition == nil, manifest.areas.allSatisfy({ $0.mode == .jpeg && !$0.rect.isEmpty }) else {
             throw MSAIError.integrityFailure("\(name) holds a manifest that does not fit its JPEG")
         }
         let keysOfAreas = try unmask ? manifest.areas.map { area -> MembraneKeyRecord in
@@ -447,7 +447,7 @@ public final class DataCenter: MembraneKeyEscrow, ScrambleService, FrameSink, Se
                         throw MSAIError.invalidMetadata("area \(area.rect) of \(name) does not fit its membrane key")
                     }
                     var pad = try keys.coefficientPad(area: index)
-                    try CoefficientMasking.apply(to: &coefficients.image, mcus: layout.mcus(covering: area.rect), pad: &pad,
+                    try CoefficientMasking.apply(to: &coefficients.image, blocks: layout.blocks(covering: area.rect), pad: &pad,
                                                  membrane: try key.membrane(), bounded: manifest.coefficientRange != .baseline, inverse: true)
                 }
                 unmasking = ContinuousClock.now - moved

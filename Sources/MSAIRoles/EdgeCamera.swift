@@ -209,8 +209,8 @@ public final class EdgeCamera: Sendable {
     }
 
     /// Masks and scrambles a camera's JPEG in the DCT domain (the `jpeg` mode), without decoding
-    /// it: the areas widened to the MCUs that cover them (`CoefficientLayout.maskedAreas`, which
-    /// cuts very large ones into bands), each masked coefficient by coefficient with the cloud's
+    /// it: each area's blocks, in every component (`CoefficientLayout.blocks(covering:)`; very
+    /// large areas cut into bands by `maskedAreas`), masked coefficient by coefficient with the cloud's
     /// membrane (one value a coefficient) and its pad from the τ seed, the whole MCUs moved by τ,
     /// written as a baseline JPEG (the camera's quantisation tables; its other markers, EXIF
     /// included, are not carried) in the JPEG container, sealed. Sends nothing. Like `prepare`
@@ -259,16 +259,16 @@ public final class EdgeCamera: Sendable {
                 throw MSAIError.shapeMismatch("the JPEG's coefficients do not have the layout its header gave")
             }
             let start = ContinuousClock.now
-            let mcus = maskedAreas.map { layout.mcus(covering: $0) }
+            let blocks = maskedAreas.map { layout.blocks(covering: $0) }
             // Each position's bound under its quantiser holds for any JPEG of 8-bit samples an
             // encoder rounds honestly; a frame with a coefficient outside it anywhere (the data
             // center checks them all) is masked over the whole baseline range instead, and its
             // manifest says so. One outside even that cannot be masked: the frame is not sent.
             let everyMCU = (columns: 0..<layout.mcusWide, rows: 0..<layout.mcusHigh)
             if !CoefficientMasking.fitsQuantiserBounds(coefficients.image, mcus: everyMCU) { range = .baseline }
-            for (index, (area, grant)) in zip(mcus, grants).enumerated() {
+            for (index, (area, grant)) in zip(blocks, grants).enumerated() {
                 var pad = try keys.coefficientPad(area: index)
-                try CoefficientMasking.apply(to: &coefficients.image, mcus: area, pad: &pad, membrane: grant.values, bounded: range == .quantiser)
+                try CoefficientMasking.apply(to: &coefficients.image, blocks: area, pad: &pad, membrane: grant.values, bounded: range == .quantiser)
             }
             masked = coefficients.image
             let moved = ContinuousClock.now

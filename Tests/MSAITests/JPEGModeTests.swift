@@ -68,16 +68,21 @@ import Testing
         #expect(away.equal && away.compared > 0)
     }
 
-    @Test func areasBecomeWholeMCUsAndHugeOnesAreCutIntoBandsThatStillComeBack() async throws {
+    @Test func areasMaskTheBlocksTheyTouchAndHugeOnesAreCutIntoBandsThatStillComeBack() async throws {
         let camera = try bytes("zidane")
         let layout = try JPEGTranscoder.header(of: camera).layout
         #expect(layout.mcuWidth == 16 && layout.mcuHeight == 16)
         let roles = Roles(seed: 3, mode: .jpeg)
         let whole = Rect(x: 0, y: 0, width: layout.width, height: layout.height)
         let bands = layout.maskedAreas(for: [whole], maximumBlocks: 600)
-        #expect(bands.count > 1 && bands.allSatisfy { layout.isAligned($0) && (try! layout.membraneShape(for: $0)).rows <= 600 })
+        #expect(bands.count > 1 && bands.allSatisfy { !$0.isEmpty && $0.y % 16 == 0 && (try! layout.membraneShape(for: $0)).rows <= 600 })
         #expect(MaskCoverage.pixelsCovered(of: whole, by: bands) == whole.area)
-        #expect(layout.maskedAreas(for: [Rect(x: 17, y: 3, width: 2, height: 2)]) == [Rect(x: 16, y: 0, width: 16, height: 16)])
+        // A small area keeps its rectangle; it masks the luma block it touches and, in 4:2:0, the
+        // chroma blocks (16x16 pixels) of its MCU.
+        let small = Rect(x: 17, y: 3, width: 2, height: 2)
+        #expect(layout.maskedAreas(for: [small, Rect(x: -5, y: -5, width: 3, height: 3)]) == [small])
+        #expect(layout.blocks(covering: small).components.map(\.count) == [1, 1, 1])
+        #expect(layout.blocks(covering: Rect(x: 6, y: 6, width: 4, height: 4)).components.map(\.count) == [4, 1, 1])
         // The whole frame masked (the policy's fail-closed case) still comes back.
         let frame = try await roles.edge.prepareJPEG(camera, areas: [whole])
         let receipt = try await roles.edge.send(frame)
@@ -109,11 +114,11 @@ import Testing
             change(&manifest)
             return try roles.reseal(try MaskedFrameCodec.encode(jpeg: parts.jpeg, manifest: manifest), like: frame)
         }
-        // An area that is not whole MCUs.
+        // An area outside the JPEG.
         #expect(throws: MSAIError.self) {
-            try roles.dataCenter.submit(maskedFrame: try resealed { $0.areas[0].x += 1 })
+            try roles.dataCenter.submit(maskedFrame: try resealed { $0.areas[0].x += 5000 })
         }
-        // A whole MCU more than its membrane covers.
+        // An area touching more blocks than its membrane covers.
         #expect(throws: MSAIError.self) {
             try roles.dataCenter.submit(maskedFrame: try resealed { $0.areas[0].w += 16 })
         }
@@ -224,13 +229,13 @@ import Testing
         let maskedJPEG = try #require(try frame.maskedJPEG)
         func undo(membrane: [UInt8], pad: Bool) throws -> PixelBuffer {
             try JPEGCodec.decodeAsStored(try JPEGTranscoder.transcode(maskedJPEG) { jpeg in
-                let mcus = layout.mcus(covering: masked[0])
+                let blocks = layout.blocks(covering: masked[0])
                 if pad {
                     var sampler = try keys.coefficientPad(area: 0)
-                    try CoefficientMasking.apply(to: &jpeg.image, mcus: mcus, pad: &sampler, membrane: membrane, bounded: true, inverse: true)
+                    try CoefficientMasking.apply(to: &jpeg.image, blocks: blocks, pad: &sampler, membrane: membrane, bounded: true, inverse: true)
                 } else {
                     var sampler = UniformSampler(ZeroKeystream(seed: [], domain: .pad))
-                    try CoefficientMasking.apply(to: &jpeg.image, mcus: mcus, pad: &sampler, membrane: membrane, bounded: true, inverse: true)
+                    try CoefficientMasking.apply(to: &jpeg.image, blocks: blocks, pad: &sampler, membrane: membrane, bounded: true, inverse: true)
                 }
             })
         }

@@ -113,6 +113,19 @@ import Testing
         #expect(image.mcus(covering: Rect(x: 90, y: 60, width: 10, height: 10)) == (5..<7, 3..<5))
         #expect(image.mcus(covering: Rect(x: 0, y: 0, width: 100, height: 70)) == (0..<7, 0..<5))
     }
+
+    /// An area masks the blocks that hold its pixels: 8x8 luma blocks, 16x16 (in pixels) chroma
+    /// blocks in 4:2:0, clipped to the blocks the image stores.
+    @Test func anAreaMasksTheBlocksItTouchesInEachComponent() {
+        let layout = image().layout
+        let blocks = layout.blocks(covering: Rect(x: 17, y: 3, width: 15, height: 14))
+        #expect(blocks.components.map(\.columns) == [2..<4, 1..<2, 1..<2] && blocks.components.map(\.rows) == [0..<3, 0..<2, 0..<2])
+        #expect(blocks.count == 6 + 2 + 2)
+        let corner = layout.blocks(covering: Rect(x: 90, y: 60, width: 10, height: 10))
+        #expect(corner.components.map(\.columns) == [11..<13, 5..<7, 5..<7] && corner.components.map(\.rows) == [7..<9, 3..<5, 3..<5])
+        #expect(layout.blocks(covering: Rect(x: 0, y: 0, width: 100, height: 70)).count
+                    == layout.components.reduce(0) { $0 + $1.blocksWide * $1.blocksHigh })
+    }
 }
 
 /// Areas masked and τ applied, then undone: exactly the coefficients; the pad or the membrane

@@ -1,7 +1,7 @@
 /// A JPEG's block geometry, as its header gives it: size, MCU grid, each component's sampling and
 /// blocks. What both ends of the DCT-domain `jpeg` mode agree on before any coefficient is read:
-/// which MCUs an area covers, how many coefficients (membrane values) that is, and which MCUs τ
-/// moves.
+/// which blocks an area touches, how many coefficients (membrane values) that is, and which MCUs
+/// τ moves.
 public struct CoefficientLayout: Sendable, Equatable {
     public struct Component: Sendable, Equatable {
         public let horizontalSampling: Int
@@ -77,49 +77,85 @@ public struct CoefficientLayout: Sendable, Equatable {
                     height: min(height, mcus.rows.upperBound * mcuHeight) - y)
     }
 
-    /// Whether `area` is exactly the pixels of the MCUs that cover it (what a `jpeg` area must be).
-    public func isAligned(_ area: Rect) -> Bool {
-        !area.isEmpty && area.fits(width: width, height: height) && rect(of: mcus(covering: area)) == area
+    /// Each component's blocks (column and row ranges of its stored blocks) inside MCUs `mcus`.
+    public func blocks(of mcus: (columns: Range<Int>, rows: Range<Int>)) -> CoefficientBlocks {
+        CoefficientBlocks(components.map { c in
+            let (h, v) = (c.horizontalSampling, c.verticalSampling)
+            return .init(columns: clip(mcus.columns.lowerBound * h, mcus.columns.upperBound * h, c.blocksWide),
+                         rows: clip(mcus.rows.lowerBound * v, mcus.rows.upperBound * v, c.blocksHigh))
+        })
     }
 
-    /// The blocks of `component` inside MCUs `mcus`, row by row (a partial edge MCU's blocks
-    /// that the file does not store are left out).
-    public static func blocks(of component: Component, in mcus: (columns: Range<Int>, rows: Range<Int>)) -> [(x: Int, y: Int)] {
-        let (h, v) = (component.horizontalSampling, component.verticalSampling)
-        let xs = (mcus.columns.lowerBound * h)..<min(component.blocksWide, mcus.columns.upperBound * h)
-        let ys = (mcus.rows.lowerBound * v)..<min(component.blocksHigh, mcus.rows.upperBound * v)
-        return ys.flatMap { y in xs.map { x in (x, y) } }
+    /// Each component's blocks that hold any pixel of `area`: a full-resolution component's 8×8
+    /// blocks that touch it, a subsampled one's larger blocks (16×16 pixels for 4:2:0 chroma)
+    /// that touch it. Masking these masks every sample of every pixel of the area, and no more
+    /// than the blocks it needs.
+    public func blocks(covering area: Rect) -> CoefficientBlocks {
+        guard !area.isEmpty else { return CoefficientBlocks(components.map { _ in .init(columns: 0..<0, rows: 0..<0) }) }
+        let byMCU = blocks(of: mcus(covering: area))
+        return CoefficientBlocks(components.indices.map { i in
+            let c = components[i]
+            // A sampling factor that does not divide the largest (3 against 2, say) has blocks
+            // that do not tile pixels evenly: such a component is masked by whole MCUs.
+            guard maxHorizontalSampling % c.horizontalSampling == 0, maxVerticalSampling % c.verticalSampling == 0 else { return byMCU.components[i] }
+            let (bw, bh) = (8 * maxHorizontalSampling / c.horizontalSampling, 8 * maxVerticalSampling / c.verticalSampling)
+            return .init(columns: clip(area.x / bw, (area.maxX + bw - 1) / bw, c.blocksWide),
+                         rows: clip(area.y / bh, (area.maxY + bh - 1) / bh, c.blocksHigh))
+        })
+    }
+
+    private func clip(_ lower: Int, _ upper: Int, _ count: Int) -> Range<Int> {
+        let l = max(0, lower), u = min(count, upper)
+        return l < u ? l..<u : 0..<0
     }
 
     /// The blocks of every component inside MCUs `mcus`: one membrane row of 64 values each.
-    public func blockCount(in mcus: (columns: Range<Int>, rows: Range<Int>)) -> Int {
-        components.reduce(0) { $0 + Self.blocks(of: $1, in: mcus).count }
-    }
+    public func blockCount(in mcus: (columns: Range<Int>, rows: Range<Int>)) -> Int { blocks(of: mcus).count }
 
-    /// The areas a frame's `areas` become in the `jpeg` mode, in order: each widened to the MCUs
-    /// that cover it (clipped to the image; an area outside it is dropped) and cut into bands of
-    /// whole MCU rows of at most `maximumBlocks` blocks, so that each band's membrane
-    /// (blocks × 64 values) stays within a membrane's shape. Areas may overlap: each is masked
-    /// in turn, and unmasked in the reverse order.
+    /// The areas a frame's `areas` become in the `jpeg` mode, in order: each clipped to the image
+    /// (an area outside it is dropped) and cut, at MCU row boundaries, into bands of at most
+    /// `maximumBlocks` blocks, so that each band's membrane (blocks × 64 values) stays within a
+    /// membrane's shape. Areas may overlap: each is masked in turn, and unmasked in the reverse
+    /// order.
     public func maskedAreas(for areas: [Rect], maximumBlocks: Int = MembraneShape.maximumSide) -> [Rect] {
+        let image = Rect(x: 0, y: 0, width: width, height: height)
         var out: [Rect] = []
         for area in areas {
-            let mcus = mcus(covering: area)
-            guard !mcus.columns.isEmpty, !mcus.rows.isEmpty else { continue }
-            let perRow = max(1, blockCount(in: (mcus.columns, mcus.rows.lowerBound..<(mcus.rows.lowerBound + 1))))
+            let clipped = area.intersection(image)
+            guard let clipped, !clipped.isEmpty else { continue }
+            let rows = mcus(covering: clipped).rows
+            let perRow = max(1, blocks(covering: clipped.intersection(Rect(x: 0, y: rows.lowerBound * mcuHeight, width: width, height: mcuHeight)) ?? clipped).count)
             let rowsPerBand = max(1, maximumBlocks / perRow)
-            var row = mcus.rows.lowerBound
-            while row < mcus.rows.upperBound {
-                let end = min(mcus.rows.upperBound, row + rowsPerBand)
-                out.append(rect(of: (mcus.columns, row..<end)))
+            var row = rows.lowerBound
+            while row < rows.upperBound {
+                let end = min(rows.upperBound, row + rowsPerBand)
+                let band = Rect(x: 0, y: row * mcuHeight, width: width, height: (end - row) * mcuHeight)
+                if let piece = clipped.intersection(band), !piece.isEmpty { out.append(piece) }
                 row = end
             }
         }
         return out
     }
 
-    /// The membrane an area of this layout needs: one row of 64 values per block it covers.
+    /// The membrane an area of this layout needs: one row of 64 values per block it touches.
     public func membraneShape(for area: Rect) throws -> MembraneShape {
-        try MembraneShape(rows: blockCount(in: mcus(covering: area)), cols: 64, channels: 1)
+        try MembraneShape(rows: blocks(covering: area).count, cols: 64, channels: 1)
     }
+}
+
+/// Each component's blocks an area masks: a column and a row range of its stored blocks, in
+/// the components' order. Masking walks them component by component, row by row.
+public struct CoefficientBlocks: Sendable, Equatable {
+    public struct Range2D: Sendable, Equatable {
+        public let columns: Range<Int>
+        public let rows: Range<Int>
+        public var count: Int { columns.count * rows.count }
+    }
+
+    public let components: [Range2D]
+
+    public init(_ components: [Range2D]) { self.components = components }
+
+    /// Blocks in all: one membrane row of 64 values each.
+    public var count: Int { components.reduce(0) { $0 + $1.count } }
 }

@@ -74,6 +74,7 @@ enum JPEGBench {
             }
             lumaShare.append(Double(MaskCoverage.pixelsCovered(of: original.bounds, by: lumaRects)) / Double(original.bounds.area))
             let (onePass, onePassTime) = try await timed { try await onePassEdge.prepareJPEG(camera, areas: areas) }
+            bytes["tau alone", default: []].append(Double(try await jpegEdge.prepareJPEG(camera, areas: []).sealed.count))
             let (qoi, qoiTime) = try await timed { try await qoiEdge.prepare(try JPEGCodec.decodeAsStored(camera), areas: areas) }
             let (png, pngTime) = try await timed { try await pngEdge.prepare(try JPEGCodec.decodeAsStored(camera), areas: areas) }
             for (name, sent, time) in [("jpeg", frame, jpegTime), ("jpeg one-pass", onePass, onePassTime), ("qoi", qoi, qoiTime), ("png", png, pngTime)] {
@@ -107,6 +108,7 @@ enum JPEGBench {
         row("per frame, first \(min(frames, timedFrames)) (medians)", ["bytes", "vs camera", "edge ms", "time/jpeg's"])
         row("the camera's JPEG (quality 75)", [kib("camera"), "1.00x", "", ""])
         row("jpeg mode (optimised Huffman tables)", [kib("jpeg"), ratio("jpeg"), fmt(median(times["jpeg"]!)), "1.00x"])
+        row("jpeg mode, no areas (tau alone)", [kib("tau alone"), ratio("tau alone"), "", ""])
         row("jpeg mode (standard tables, one pass)", [kib("jpeg one-pass"), ratio("jpeg one-pass"), fmt(median(times["jpeg one-pass"]!)), speed("jpeg one-pass")])
         row("pixels: decode, hardened, QOI, seal", [kib("qoi"), ratio("qoi"), fmt(median(times["qoi"]!)), speed("qoi")])
         row("pixels: decode, hardened, PNG, seal", [kib("png"), ratio("png"), fmt(median(times["png"]!)), speed("png")])

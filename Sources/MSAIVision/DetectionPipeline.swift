@@ -50,6 +50,9 @@ public final class DetectionPipeline {
             if let cascade = detector as? CascadeDetector, policy.plateCascadeScope == .vehicles, hasYOLO {
                 // YOLO ran first (it is first in `detectors`): plates are looked for on its vehicles.
                 all += try cascade.detect(input, within: all.filter { $0.privacyClass == .vehicle }.map { Self.grown($0.rect, by: 0.2) })
+            } else if detector is CascadeDetector, policy.plateCascadeScope == .framesWithVehicles, hasYOLO,
+                      !all.contains(where: { $0.privacyClass == .vehicle }) {
+                // No vehicle on this frame: the cascade is not run.
             } else {
                 all += try detector.detect(input)
             }

@@ -59,14 +59,14 @@ enum EdgeBench {
             line(["deface: not installed (make deface, or MSAI_DEFACE=path)", "", "", "", "", "", "", ""])
         }
 
-        let vehiclesOnly = work.appendingPathComponent("plates-in-vehicles.json")
-        try Data(#"{"plate_cascade_scope": "vehicles"}"#.utf8).write(to: vehiclesOnly)
+        let cascadeEverywhere = work.appendingPathComponent("plate-cascade-on-every-frame.json")
+        try Data(#"{"plate_cascade_scope": "frame"}"#.utf8).write(to: cascadeEverywhere)
         let runs: [(String, [String])] = [
             ("every frame", ["--detect-every", "1"]),
             ("every 5th (the default)", []),
             ("every 5th, msai 2.0's carrying", ["--margin", "0", "--growth", "0.04", "--hold", "0"]),
             ("every 5th, no hold", ["--hold", "0"]),
-            ("every 5th, plate cascade in vehicles", ["--policy", vehiclesOnly.path]),
+            ("every 5th, plate cascade on every frame", ["--policy", cascadeEverywhere.path]),
             ("every 5th, --motion", ["--motion"]),
             ("every 5th, --roi-only", ["--roi-only"]),
             ("--region (no detection)", ["--region", "192,144,384,288"]),
@@ -131,7 +131,9 @@ enum EdgeBench {
             let width: Int, height: Int
             let frames: [[[Int]]]
         }
-        let policy = PrivacyPolicy()
+        // Full settings: the plate cascade over every frame, vehicles or not.
+        var policy = PrivacyPolicy()
+        policy.plateCascadeScope = .frame
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let clipPath = root.appendingPathComponent(clip).path

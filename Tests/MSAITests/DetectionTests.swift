@@ -103,6 +103,25 @@ import Testing
         #expect(try ssd.detect(try ImageFile.read(dataset("lena.png"))).isEmpty)
     }
 
+    /// The default plate cascade scope: the whole frame where YOLO found a vehicle, so the boxes
+    /// are the whole-frame scan's exactly; nothing where it found none (a hall, a face).
+    @Test func thePlateCascadeRunsOnTheWholeFrameOnlyWhereThereAreVehicles() async throws {
+        var everywhere = PrivacyPolicy()
+        everywhere.plateCascadeScope = .frame
+        let withVehicles = PrivacyPolicy()
+        #expect(withVehicles.plateCascadeScope == .framesWithVehicles)
+        let (always, sometimes) = (try DetectionPipeline(policy: everywhere, store: store), try DetectionPipeline(policy: withVehicles, store: store))
+        let cars = try ImageFile.read(dataset("alpr_test.jpg"))
+        let both = (try always.detect(cars).detections, try sometimes.detect(cars).detections)
+        #expect(both.0.contains { $0.privacyClass == .vehicle } && both.0.contains { $0.detector == "haar-russian" })
+        #expect(both.0 == both.1)
+        let face = try ImageFile.read(dataset("lena.png"))
+        let found = try sometimes.detect(face)
+        #expect(!found.detections.contains { $0.privacyClass == .vehicle || $0.detector == "haar-russian" })
+        #expect(try always.detect(face).detections.filter { $0.privacyClass != .plate } == found.detections.filter { $0.privacyClass != .plate })
+        #expect((found.milliseconds["haar-russian"] ?? 0) < 1)
+    }
+
     @Test func detectScaleMapsBoxesBack() async throws {
         var policy = PrivacyPolicy()
         policy.classes = [.face]

@@ -118,24 +118,9 @@ public enum MaskedFrameCodec {
 
     /// A JPEG container's manifest and JPEG, located without decoding anything.
     public static func jpegParts(_ bytes: [UInt8], name: String = "masked frame") throws -> (manifestJSON: Data, jpeg: [UInt8]) {
-        var offset = jpegContainerMagic.count
-        guard bytes.starts(with: jpegContainerMagic), bytes.count > offset else {
-            throw MSAIError.invalidImage("\(name): not an msai JPEG container")
-        }
-        guard bytes[offset] == containerVersion else {
-            throw MSAIError.invalidMetadata("\(name): msai container version \(bytes[offset]); this build reads version \(containerVersion)")
-        }
-        offset += 1
-        guard offset + 4 <= bytes.count else { throw MSAIError.invalidImage("\(name): msai container is truncated in its manifest") }
-        let length = bytes[offset..<(offset + 4)].reduce(0) { $0 << 8 | Int($1) }
-        offset += 4
-        guard length <= manifestLimit else {
-            throw MSAIError.invalidMetadata("\(name): msai container's manifest of \(length) bytes is more than the \(manifestLimit) it may have")
-        }
-        guard length <= bytes.count - offset else {
-            throw MSAIError.invalidImage("\(name): msai container's manifest claims \(length) bytes; \(bytes.count - offset) remain")
-        }
-        return (Data(bytes[offset..<(offset + length)]), Array(bytes[(offset + length)...]))
+        var reader = try ContainerReader(bytes, magic: jpegContainerMagic, kind: "JPEG", name: name)
+        let manifest = try reader.part("manifest", limit: manifestLimit)
+        return (Data(manifest), Array(reader.rest))
     }
 
     /// The parts of a QOI container, located without decoding the image.
@@ -146,15 +131,31 @@ public enum MaskedFrameCodec {
     }
 
     private static func containerParts(_ bytes: [UInt8], name: String) throws -> ContainerParts {
-        var offset = containerMagic.count
-        guard bytes.starts(with: containerMagic), bytes.count > offset else {
-            throw MSAIError.invalidImage("\(name): not an msai QOI container")
+        var reader = try ContainerReader(bytes, magic: containerMagic, kind: "QOI", name: name)
+        let manifest = try reader.part("manifest", limit: manifestLimit)
+        let ciphertexts = try reader.part("ciphertexts", limit: Int(UInt32.max))
+        return ContainerParts(manifestJSON: manifest, ciphertexts: ciphertexts, image: reader.rest)
+    }
+
+    /// Reads an msai container: its magic and version, then parts each preceded by its length (4
+    /// bytes, big-endian), each refused before it is taken when it claims more than its limit
+    /// or than the bytes that remain; what follows the parts is the image.
+    private struct ContainerReader {
+        let bytes: [UInt8]
+        let name: String
+        var offset: Int
+
+        init(_ bytes: [UInt8], magic: [UInt8], kind: String, name: String) throws {
+            guard bytes.starts(with: magic), bytes.count > magic.count else {
+                throw MSAIError.invalidImage("\(name): not an msai \(kind) container")
+            }
+            guard bytes[magic.count] == containerVersion else {
+                throw MSAIError.invalidMetadata("\(name): msai container version \(bytes[magic.count]); this build reads version \(containerVersion)")
+            }
+            (self.bytes, self.name, offset) = (bytes, name, magic.count + 1)
         }
-        guard bytes[offset] == containerVersion else {
-            throw MSAIError.invalidMetadata("\(name): msai container version \(bytes[offset]); this build reads version \(containerVersion)")
-        }
-        offset += 1
-        func slice(what: String, limit: Int) throws -> ArraySlice<UInt8> {
+
+        mutating func part(_ what: String, limit: Int) throws -> ArraySlice<UInt8> {
             guard offset + 4 <= bytes.count else { throw MSAIError.invalidImage("\(name): msai container is truncated in its \(what)") }
             let length = bytes[offset..<(offset + 4)].reduce(0) { $0 << 8 | Int($1) }
             offset += 4
@@ -167,9 +168,8 @@ public enum MaskedFrameCodec {
             defer { offset += length }
             return bytes[offset..<(offset + length)]
         }
-        let manifest = try slice(what: "manifest", limit: manifestLimit)
-        let ciphertexts = try slice(what: "ciphertexts", limit: Int(UInt32.max))
-        return ContainerParts(manifestJSON: manifest, ciphertexts: ciphertexts, image: bytes[offset...])
+
+        var rest: ArraySlice<UInt8> { bytes[offset...] }
     }
 
     private static func appendLength(_ length: Int, to out: inout [UInt8]) {

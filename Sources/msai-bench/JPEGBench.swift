@@ -34,7 +34,7 @@ enum JPEGBench {
             let value = try await body()
             return (value, milliseconds(ContinuousClock.now - start))
         }
-        var bytes: [String: [Double]] = [:], times: [String: [Double]] = [:]
+        var bytes: [String: [Double]] = [:], times: [String: [Double]] = [:], steps: [String: [Double]] = [:]
         var npcr: [Double] = [], uaci: [Double] = [], edges: [Double] = [], adjacent: [Double] = [], shuffle: [Double] = []
         var originalAdjacent: [Double] = [], maskedShare: [Double] = [], lumaShare: [Double] = [], frames = 0, exact = 0, quantiserRange = 0
         var mismatches: [Int] = []
@@ -77,6 +77,7 @@ enum JPEGBench {
             bytes["tau alone", default: []].append(Double(try await jpegEdge.prepareJPEG(camera, areas: []).sealed.count))
             let (qoi, qoiTime) = try await timed { try await qoiEdge.prepare(try JPEGCodec.decodeAsStored(camera), areas: areas) }
             let (png, pngTime) = try await timed { try await pngEdge.prepare(try JPEGCodec.decodeAsStored(camera), areas: areas) }
+            for step in ["tau", "membrane", "mask", "scramble", "encode", "seal"] { steps[step, default: []].append(frame.timings[step]) }
             for (name, sent, time) in [("jpeg", frame, jpegTime), ("jpeg one-pass", onePass, onePassTime), ("qoi", qoi, qoiTime), ("png", png, pngTime)] {
                 bytes[name, default: []].append(Double(sent.sealed.count))
                 if index >= 3 { times[name, default: []].append(time) }  // after warm-up
@@ -114,6 +115,8 @@ enum JPEGBench {
         row("pixels: decode, hardened, PNG, seal", [kib("png"), ratio("png"), fmt(median(times["png"]!)), speed("png")])
         print(String(format: "  the areas cover %.1f %% of the frame, the luma blocks they touch %.1f %% (medians); goals (issue 17): <= 1.5x the camera's bytes, >= 3x faster than the pixel path",
                      median(maskedShare) * 100, median(lumaShare) * 100))
+        print("  the jpeg mode's edge ms by step (medians): " + ["tau", "membrane", "mask", "scramble", "encode", "seal"].map {
+            "\($0) " + String(format: "%.2f", median(steps[$0]!)) }.joined(separator: ", ") + " (encode: libjpeg reading and writing)")
         print("  the floor of a uniform mask (log2 of each masked coefficient's range, the rest as the camera coded it): \(kib("floor")), \(ratio("floor")) the camera's bytes")
         print(String(format: "  what the masked areas show, decoded (medians over %d frames with areas): NPCR %.2f %%, UACI %.2f %% against the original;",
                      npcr.count, median(npcr) * 100, median(uaci) * 100)

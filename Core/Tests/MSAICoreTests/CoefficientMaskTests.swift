@@ -1,4 +1,4 @@
-import MSAICore
+@testable import MSAICore
 import MSAICoreTesting
 import Testing
 
@@ -52,6 +52,40 @@ import Testing
         var again = UniformSampler(try TestKeystream(seed: seed, domain: .pad))
         try CoefficientMask.apply(to: &blocks, pad: &again, membrane: membrane[...], inverse: true)
         #expect(Array(blocks) == original)
+    }
+
+    /// The fast block masking (reciprocals, no division) gives exactly what `mask`, `unmask` and
+    /// `UniformSampler.integer(below:)` give one coefficient at a time, over ranges of every size
+    /// from 1 value (a quantiser of 255 on a high frequency) to the whole baseline range.
+    @Test func blockMaskingIsTheOneByOneDefinition() throws {
+        var random = SplitMix64(seed: 64)
+        for quantizer in [1, 2, 3, 7, 16, 50, 99, 128, 255, 0] {
+            let ranges = quantizer == 0 ? CoefficientMask.baselineRanges
+                : (0..<64).map { CoefficientMask.boundedRange(index: $0, quantizer: $0 == 5 ? 255 : quantizer) }
+            let count = 64 * 12
+            let original = (0..<count).map { i in Int16(Int.random(in: ranges[i % 64], using: &random)) }
+            let membrane = (0..<count).map { _ in UInt8.random(in: 1...250, using: &random) }
+            let seed = (0..<32).map { _ in UInt8.random(in: 0...255, using: &random) }
+            for inverse in [false, true] {
+                var fast = original[...]
+                var pad = UniformSampler(try TestKeystream(seed: seed, domain: .pad))
+                try CoefficientMask.apply(to: &fast, pad: &pad, membrane: membrane[...], ranges: ranges, inverse: inverse)
+                var reference = UniformSampler(try TestKeystream(seed: seed, domain: .pad))
+                let slow = try original.indices.map { i -> Int16 in
+                    let offset = Int(reference.integer(below: UInt64(ranges[i % 64].count))) + Int(membrane[i])
+                    return inverse ? try CoefficientMask.unmask(original[i], offset: offset, within: ranges[i % 64], index: i % 64)
+                                   : try CoefficientMask.mask(original[i], offset: offset, within: ranges[i % 64], index: i % 64)
+                }
+                #expect(Array(fast) == slow, "quantizer \(quantizer), inverse \(inverse)")
+            }
+        }
+        // The reciprocal's remainders are exact across the 32-bit words it is given.
+        for n in [1, 2, 3, 21, 251, 2047, 2048] {
+            let position = CoefficientMask.Position(0...(n - 1))
+            for a in [0, 1, n - 1, n, n + 1, 4_000_000_000, Int(UInt32.max)] + (0..<200).map({ _ in Int.random(in: 0...Int(UInt32.max), using: &random) }) {
+                #expect(Int(position.remainder(UInt32(a))) == a % n)
+            }
+        }
     }
 
     /// The ranges under a quantiser: the DC of a uniform block of −128 is −1024/q exactly, inside;

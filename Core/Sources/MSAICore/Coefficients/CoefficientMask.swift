@@ -87,20 +87,63 @@ public enum CoefficientMask {
 
     /// Masks (or with `inverse`, unmasks) `blocks` (64 coefficients each, natural order) with an
     /// offset per coefficient: the next pad value from `pad` (uniform over the coefficient's range,
-    /// `ranges[position]`) plus the membrane value `membrane[i]`, one per coefficient in order.
-    /// Inlinable so that it is specialised for the keystream (unspecialised, every pad value goes
-    /// through a witness table).
+    /// `ranges[position]`, drawn as `UniformSampler.integer(below:)` draws) plus the membrane value
+    /// `membrane[i]`, one per coefficient in order. The same values as `mask`/`unmask` one by one,
+    /// without a division: each range's remainders come from a precomputed reciprocal. Inlinable so
+    /// that it is specialised for the keystream (unspecialised, every pad value goes through a
+    /// witness table).
     @inlinable
     public static func apply<S: Keystream>(to blocks: inout ArraySlice<Int16>, pad: inout UniformSampler<S>, membrane: ArraySlice<UInt8>,
                                            ranges: [ClosedRange<Int>] = baselineRanges, inverse: Bool = false) throws {
-        precondition(blocks.count % 64 == 0 && membrane.count == blocks.count && ranges.count == 64)
-        var m = membrane.startIndex
+        try apply(to: &blocks, pad: &pad, membrane: membrane, positions: ranges.map(Position.init), inverse: inverse)
+    }
+
+    /// The same with each position's range prepared (`Position`), as callers masking many blocks do once.
+    @inlinable
+    public static func apply<S: Keystream>(to blocks: inout ArraySlice<Int16>, pad: inout UniformSampler<S>, membrane: ArraySlice<UInt8>,
+                                           positions: [Position], inverse: Bool = false) throws {
+        precondition(blocks.count % 64 == 0 && membrane.count == blocks.count && positions.count == 64)
+        var m = membrane.startIndex, k = 0
         for i in blocks.indices {
-            let index = (i - blocks.startIndex) % 64, range = ranges[index]
-            let offset = Int(pad.integer(below: UInt64(range.count))) + Int(membrane[m])
-            blocks[i] = inverse ? try unmask(blocks[i], offset: offset, within: range, index: index)
-                                : try mask(blocks[i], offset: offset, within: range, index: index)
+            let p = positions[k]
+            var word: UInt32
+            repeat { word = pad.nextWord() } while UInt64(word) >= p.limit
+            let padValue = p.remainder(word)
+            let c = Int(blocks[i])
+            guard c >= p.low && c <= p.high else {
+                throw MSAIError.invalidImage("a quantised coefficient (\(c), position \(k)) lies outside \(p.low)...\(p.high), the values it can take")
+            }
+            let x = UInt32(c - p.low), offset = padValue + UInt32(membrane[m])
+            let y = inverse ? p.remainder(x + p.n - p.remainder(offset)) : p.remainder(x + offset)
+            blocks[i] = Int16(Int(y) + p.low)
             m += 1
+            k = (k + 1) & 63
+        }
+    }
+
+    /// One position's range, with what masking needs of it precomputed: its size n, the rejection
+    /// limit for drawing below n from 32-bit words (2³² − 2³² mod n), and the reciprocal that gives
+    /// a mod n by two multiplications, exact for every 32-bit a (Lemire, Kaser and Kurz, 2019).
+    public struct Position: Sendable {
+        @usableFromInline let low: Int
+        @usableFromInline let high: Int
+        @usableFromInline let n: UInt32
+        @usableFromInline let limit: UInt64
+        @usableFromInline let reciprocal: UInt64
+
+        public init(_ range: ClosedRange<Int>) {
+            low = range.lowerBound
+            high = range.upperBound
+            n = UInt32(range.count)
+            limit = (1 << 32) - (1 << 32) % UInt64(n)
+            reciprocal = UInt64.max / UInt64(n) &+ 1
+        }
+
+        /// a mod n.
+        @inlinable
+        func remainder(_ a: UInt32) -> UInt32 {
+            let fraction = reciprocal &* UInt64(a)
+            return UInt32(truncatingIfNeeded: fraction.multipliedFullWidth(by: UInt64(n)).high)
         }
     }
 }

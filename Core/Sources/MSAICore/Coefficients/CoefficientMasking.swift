@@ -17,12 +17,26 @@ public enum CoefficientMasking {
         for (component, range) in zip(image.components, blocks.components) {
             let ranges = bounded ? CoefficientMask.boundedRanges(quantization: component.quantization) : CoefficientMask.baselineRanges
             let lows = ranges.map { Int16($0.lowerBound) }, highs = ranges.map { Int16($0.upperBound) }
-            for y in range.rows {
-                for x in range.columns {
-                    let start = component.offset(x: x, y: y)
-                    for k in 0..<64 where component.coefficients[start + k] < lows[k] || component.coefficients[start + k] > highs[k] { return false }
+            let fits = component.coefficients.withUnsafeBufferPointer { all in
+                lows.withUnsafeBufferPointer { lows in
+                    highs.withUnsafeBufferPointer { highs in
+                        for y in range.rows {
+                            // A row of blocks is contiguous: one pass over it, position by position.
+                            let start = component.offset(x: range.columns.lowerBound, y: y), end = start + range.columns.count * 64
+                            var k = 0
+                            var outside = false
+                            for i in start..<end {
+                                let c = all[i]
+                                outside = outside || c < lows[k] || c > highs[k]
+                                k = (k + 1) & 63
+                            }
+                            if outside { return false }
+                        }
+                        return true
+                    }
                 }
             }
+            if !fits { return false }
         }
         return true
     }
@@ -48,7 +62,8 @@ public enum CoefficientMasking {
         for (index, range) in blocks.components.enumerated() {
             // Only what the loop needs is taken from the component: a copy of it would share the
             // coefficients and make the first write copy all of them.
-            let ranges = bounded ? CoefficientMask.boundedRanges(quantization: image.components[index].quantization) : CoefficientMask.baselineRanges
+            let positions = (bounded ? CoefficientMask.boundedRanges(quantization: image.components[index].quantization) : CoefficientMask.baselineRanges)
+                .map(CoefficientMask.Position.init)
             guard range.columns.upperBound <= image.components[index].blocksWide, range.rows.upperBound <= image.components[index].blocksHigh else {
                 throw MSAIError.shapeMismatch("blocks outside component \(index)")
             }
@@ -57,7 +72,7 @@ public enum CoefficientMasking {
                     let start = image.components[index].offset(x: x, y: y)
                     // Masked in place, through the array's own slice.
                     try CoefficientMask.apply(to: &image.components[index].coefficients[start..<(start + 64)], pad: &pad,
-                                              membrane: membrane[used..<(used + 64)], ranges: ranges, inverse: inverse)
+                                              membrane: membrane[used..<(used + 64)], positions: positions, inverse: inverse)
                     used += 64
                 }
             }

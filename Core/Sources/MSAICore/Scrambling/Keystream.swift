@@ -49,6 +49,21 @@ public struct UniformSampler<Stream: Keystream> {
         return buffer[position]
     }
 
+    /// The next 4 bytes as a big-endian word: what `integer(below:)` draws each time.
+    @inlinable
+    public mutating func nextWord() -> UInt32 {
+        let p = position
+        if p + 4 <= buffer.count {
+            position = p + 4
+            return buffer.withUnsafeBufferPointer { b in
+                UInt32(b[p]) << 24 | UInt32(b[p + 1]) << 16 | UInt32(b[p + 2]) << 8 | UInt32(b[p + 3])
+            }
+        }
+        var v: UInt32 = 0
+        for _ in 0..<4 { v = v << 8 | UInt32(nextByte()) }
+        return v
+    }
+
     @usableFromInline
     mutating func refill() {
         buffer = stream.nextBytes(chunk)

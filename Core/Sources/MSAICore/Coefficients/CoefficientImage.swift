@@ -26,27 +26,23 @@ public struct CoefficientImage: Sendable, Equatable {
         public func offset(x: Int, y: Int) -> Int { (y * blocksWide + x) * 64 }
     }
 
-    public let width: Int
-    public let height: Int
-    public let maxHorizontalSampling: Int
-    public let maxVerticalSampling: Int
+    /// The block geometry (MCU grid, sampling, blocks), made once from the components.
+    public let layout: CoefficientLayout
     public var components: [Component]
 
-    public init(width: Int, height: Int, maxHorizontalSampling: Int, maxVerticalSampling: Int, components: [Component]) {
-        self.width = width
-        self.height = height
-        self.maxHorizontalSampling = maxHorizontalSampling
-        self.maxVerticalSampling = maxVerticalSampling
-        self.components = components
-    }
+    public var width: Int { layout.width }
+    public var height: Int { layout.height }
+    public var maxHorizontalSampling: Int { layout.maxHorizontalSampling }
+    public var maxVerticalSampling: Int { layout.maxVerticalSampling }
 
-    /// The block geometry: MCU grid, sampling, blocks.
-    public var layout: CoefficientLayout {
-        CoefficientLayout(width: width, height: height, maxHorizontalSampling: maxHorizontalSampling, maxVerticalSampling: maxVerticalSampling,
-                          components: components.map {
-                              .init(horizontalSampling: $0.horizontalSampling, verticalSampling: $0.verticalSampling,
-                                    blocksWide: $0.blocksWide, blocksHigh: $0.blocksHigh)
-                          })
+    public init(width: Int, height: Int, maxHorizontalSampling: Int, maxVerticalSampling: Int, components: [Component]) {
+        layout = CoefficientLayout(
+            width: width, height: height, maxHorizontalSampling: maxHorizontalSampling, maxVerticalSampling: maxVerticalSampling,
+            components: components.map {
+                .init(horizontalSampling: $0.horizontalSampling, verticalSampling: $0.verticalSampling, blocksWide: $0.blocksWide,
+                      blocksHigh: $0.blocksHigh)
+            })
+        self.components = components
     }
 
     /// MCUs whose every block is stored (`CoefficientLayout.wholeMCUs`).

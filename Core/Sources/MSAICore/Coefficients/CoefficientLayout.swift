@@ -70,13 +70,6 @@ public struct CoefficientLayout: Sendable, Equatable {
         return (columns.isEmpty ? 0..<0 : columns, rows.isEmpty ? 0..<0 : rows)
     }
 
-    /// The pixels of MCUs `mcus`, clipped to the image.
-    public func rect(of mcus: (columns: Range<Int>, rows: Range<Int>)) -> Rect {
-        let x = mcus.columns.lowerBound * mcuWidth, y = mcus.rows.lowerBound * mcuHeight
-        return Rect(x: x, y: y, width: min(width, mcus.columns.upperBound * mcuWidth) - x,
-                    height: min(height, mcus.rows.upperBound * mcuHeight) - y)
-    }
-
     /// Each component's blocks (column and row ranges of its stored blocks) inside MCUs `mcus`.
     public func blocks(of mcus: (columns: Range<Int>, rows: Range<Int>)) -> CoefficientBlocks {
         CoefficientBlocks(components.map { c in
@@ -108,9 +101,6 @@ public struct CoefficientLayout: Sendable, Equatable {
         let l = max(0, lower), u = min(count, upper)
         return l < u ? l..<u : 0..<0
     }
-
-    /// The blocks of every component inside MCUs `mcus`: one membrane row of 64 values each.
-    public func blockCount(in mcus: (columns: Range<Int>, rows: Range<Int>)) -> Int { blocks(of: mcus).count }
 
     /// The areas a frame's `areas` become in the `jpeg` mode, in order: each clipped to the image
     /// (an area outside it is dropped) and cut, at MCU row boundaries, into bands of at most

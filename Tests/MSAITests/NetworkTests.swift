@@ -146,7 +146,7 @@ import Testing
         if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
         request.headers.add(name: "Content-Type", value: contentType)
         if method == .POST { request.body = .bytes(ByteBuffer(bytes: body)) }
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
         let bytes = try await response.body.collect(upTo: 1 << 20)
         return (Int(response.status.code), String(buffer: bytes))
     }
@@ -198,7 +198,7 @@ import Testing
             request.headers.add(name: "Authorization", value: "Bearer \(NetworkTests.config.edgeTokens[0])")
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(ByteBuffer(bytes: Array(#"{"rows":6,"cols":5,"channels":3,"mode":"hardened"}"#.utf8)))
-            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
             let body = Array(try await response.body.collect(upTo: 1 << 20).readableBytesView)
             #expect(response.status.code == 200 && body.count == 6 * 5 * 3 && body.allSatisfy { (1...250).contains($0) })
             let msaiHeaders = Set(response.headers.map { $0.name.lowercased() }.filter { $0.hasPrefix("msai-") })
@@ -873,7 +873,7 @@ import Testing
                     let concrete = path.replacingOccurrences(of: "{id}", with: "x")
                     var request = HTTPClientRequest(url: base + concrete)
                     request.method = ["post": .POST, "delete": .DELETE][method] ?? .GET
-                    let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+                    let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
                     let secured = operation["security"] != nil
                     #expect(Int(response.status.code) == (secured ? 401 : 200), "\(role) \(method.uppercased()) \(path)")
                     if !secured {
@@ -890,7 +890,7 @@ import Testing
                 for method in [HTTPMethod.GET, .POST, .PUT, .DELETE, .PATCH, .OPTIONS, .TRACE] where operations[method.rawValue.lowercased()] == nil {
                     var request = HTTPClientRequest(url: base + path.replacingOccurrences(of: "{id}", with: "x"))
                     request.method = method
-                    let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+                    let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
                     #expect(response.status.code == 405, "\(role) \(method) \(path)")
                     let allow = Set((response.headers.first(name: "Allow") ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() })
                     #expect(allow == Set(operations.keys), "\(role) \(method) \(path): Allow \(allow)")

@@ -62,11 +62,13 @@ import Testing
         let log = CapturedLog()
         let dc = try await DataCenterServer.start(config, store: try SQLiteDataCenterStore(path: config.database, masterKey: NetworkTests.masterKey),
                                                   name: "dc", observation: RoleObservation(role: "datacenter", logger: log.logger("msai.datacenter")))
-        let cloud = try await CloudServer.start(config, dataCenterURL: dc.url, name: "cloud", retry: NetworkTests.quick)
+        // One attempt each, with time to spare: a retry on a loaded machine would count twice.
+        let once = RetryPolicy(deadline: .seconds(60), attempts: 1)
+        let cloud = try await CloudServer.start(config, dataCenterURL: dc.url, name: "cloud", retry: once)
         config.dataCenterURL = dc.url
         let dcCA = config.tls!.trust(for: "data center")
-        let dataCenter = HTTPDataCenterClient(url: dc.url, token: token, retry: NetworkTests.quick, caFile: dcCA)
-        let edge = EdgeCamera(membranes: HTTPCloudClient(url: cloud.url, edgeToken: token, retry: NetworkTests.quick, caFile: config.tls!.trust(for: "cloud")),
+        let dataCenter = HTTPDataCenterClient(url: dc.url, token: token, retry: once, caFile: dcCA)
+        let edge = EdgeCamera(membranes: HTTPCloudClient(url: cloud.url, edgeToken: token, retry: once, caFile: config.tls!.trust(for: "cloud")),
                               scrambling: dataCenter, egress: dataCenter)
         var random = SplitMix64(seed: 41)
         var receipts: [FrameReceipt] = []

@@ -8,8 +8,8 @@
 #
 # Not part of the build: OpenCV's Python binding of the same version as Debian's libopencv
 # (4.6) from PyPI, in a venv:
-#   python3 -m venv /tmp/proto && /tmp/proto/bin/pip install opencv-python-headless==4.6.0.66 "numpy<2"
-#   /tmp/proto/bin/python scripts/prototypes/yolo-motion-crops.py FRAMES FULL MARGIN [v [MIN_SIDE PAD]]
+#   python3 -m venv .build/proto-venv && .build/proto-venv/bin/pip install opencv-python-headless==4.6.0.66 "numpy<2"
+#   .build/proto-venv/bin/python scripts/prototypes/yolo-motion-crops.py FRAMES FULL MARGIN [v [MIN_SIDE PAD]]
 # e.g. `200 5 0.15 v` (crops as found, 16 px of context) or `200 5 0.15 v 160 32` (crops at least 160 px, 32 px
 # of context, and the last two full passes' persons looked at again). Figures: docs/DETECTION.md.
 import cv2, numpy as np, time, sys

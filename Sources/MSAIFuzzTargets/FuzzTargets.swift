@@ -87,7 +87,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
                 precondition(jpeg.image.layout == header.layout, "the header and the coefficients disagree on the layout")
                 let original = jpeg.image, layout = jpeg.image.layout
                 let every = (columns: 0..<layout.mcusWide, rows: 0..<layout.mcusHigh)
-                let bounded = CoefficientMasking.fitsQuantiserBounds(jpeg.image, mcus: every)
+                let bounded = CoefficientMasking.fitsRanges(jpeg.image, bounded: true)
                 let membrane = [UInt8](repeating: 77, count: CoefficientMasking.coefficientCount(in: every, of: jpeg.image))
                 var pad = UniformSampler(try ChaCha20Keystream(seed: [UInt8](repeating: 5, count: 32), domain: .pad))
                 // Throws (fine) for a coefficient outside even the baseline range; never crashes.

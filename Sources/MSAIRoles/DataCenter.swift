@@ -134,25 +134,33 @@ public final class DataCenter: MembraneKeyEscrow, ScrambleService, FrameSink, Se
     /// up or any coefficient read: the JPEG's header is the τ's size, coded as edges write
     /// (baseline Huffman, no restart markers), and its areas lie in it (the manifest's check).
     private func acceptJPEGHeader(_ inner: [UInt8], tau: TauRecord) throws -> (manifest: FrameManifest, layout: CoefficientLayout, jpeg: [UInt8]) {
-        let parts = try MaskedFrameCodec.jpegParts(inner)
+        let frame = try jpegFrame(inner, name: "masked frame", beforeManifest: { header in
+            guard tau.layout.width == header.layout.width, tau.layout.height == header.layout.height else {
+                throw MSAIError.shapeMismatch(
+                    "tau \(tau.id) was issued for a \(tau.layout.width)x\(tau.layout.height) frame, but the JPEG is \(header.layout.width)x\(header.layout.height)")
+            }
+            guard header.isBaselineWithoutRestarts else {
+                throw MSAIError.invalidImage("a masked JPEG is baseline Huffman without restart markers, as edges write it; this one is not")
+            }
+        })
+        return (frame.manifest, frame.header.layout, frame.jpeg)
+    }
+
+    /// A JPEG container opened: its JPEG, the JPEG's header (read within `max_frame_pixels`,
+    /// before anything is allocated for it) and its manifest, whose areas are all non-empty jpeg
+    /// areas inside the JPEG, of a frame that is not a patch. `beforeManifest` checks the header first.
+    private func jpegFrame(_ inner: [UInt8], name: String, beforeManifest: (JPEGHeader) throws -> Void = { _ in })
+        throws -> (jpeg: [UInt8], header: JPEGHeader, manifest: FrameManifest)
+    {
+        let parts = try MaskedFrameCodec.jpegParts(inner, name: name)
         let header = try JPEGTranscoder.header(of: parts.jpeg, maxPixels: maximumFramePixels)
-        let layout = header.layout
-        guard tau.layout.width == layout.width, tau.layout.height == layout.height else {
-            throw MSAIError.shapeMismatch(
-                "tau \(tau.id) was issued for a \(tau.layout.width)x\(tau.layout.height) frame, but the JPEG is \(layout.width)x\(layout.height)")
-        }
-        guard header.isBaselineWithoutRestarts else {
-            throw MSAIError.invalidImage("a masked JPEG is baseline Huffman without restart markers, as edges write it; this one is not")
-        }
-        let manifest = try FrameManifest.decode(parts.manifestJSON, imageWidth: layout.width, imageHeight: layout.height,
+        try beforeManifest(header)
+        let manifest = try FrameManifest.decode(parts.manifestJSON, imageWidth: header.layout.width, imageHeight: header.layout.height,
                                                 imageChannels: header.isGrayscale ? 1 : 3)
-        guard manifest.composition == nil, manifest.areas.allSatisfy({ $0.mode == .jpeg }) else {
-            throw MSAIError.invalidMetadata("a JPEG frame's areas are all jpeg areas, and it is never a patch frame")
+        guard manifest.composition == nil, manifest.areas.allSatisfy({ $0.mode == .jpeg && !$0.rect.isEmpty }) else {
+            throw MSAIError.invalidMetadata("\(name): a JPEG frame's areas are all non-empty jpeg areas, and it is never a patch frame")
         }
-        for area in manifest.areas where area.rect.isEmpty {
-            throw MSAIError.invalidMetadata("jpeg area \(area.rect) is empty")
-        }
-        return (manifest, layout, parts.jpeg)
+        return (parts.jpeg, header, manifest)
     }
 
     /// The `jpeg` mode's last check, once the keys check out: every scan of the JPEG decodes, and
@@ -163,10 +171,7 @@ public final class DataCenter: MembraneKeyEscrow, ScrambleService, FrameSink, Se
     private func acceptJPEGCoefficients(_ jpeg: [UInt8], manifest: FrameManifest, layout: CoefficientLayout) throws {
         let coefficients = try JPEGTranscoder.read(jpeg, maxPixels: maximumFramePixels).image
         guard coefficients.layout == layout else { throw MSAIError.invalidImage("the JPEG's coefficients do not fit its header") }
-        guard manifest.areas.isEmpty
-            || CoefficientMasking.fitsQuantiserBounds(coefficients, mcus: (0..<layout.mcusWide, 0..<layout.mcusHigh),
-                                                      bounded: manifest.coefficientRange != .baseline)
-        else {
+        guard manifest.areas.isEmpty || CoefficientMasking.fitsRanges(coefficients, bounded: manifest.coefficientRange != .baseline) else {
             throw MSAIError.invalidImage("a coefficient of the JPEG lies outside the range its frame says it was masked within: it could not be unmasked")
         }
     }
@@ -418,14 +423,9 @@ public final class DataCenter: MembraneKeyEscrow, ScrambleService, FrameSink, Se
     private func readJPEG(_ inner: [UInt8], id: String, tau: TauRecord, keys: FrameKeys, unmask: Bool, timings: StepTimings) throws -> Recovery {
         var timings = timings
         let name = "stored frame \(id)"
-        let parts = try MaskedFrameCodec.jpegParts(inner, name: name)
-        let header = try JPEGTranscoder.header(of: parts.jpeg, maxPixels: maximumFramePixels)
-        let layout = header.layout
-        let manifest = try FrameManifest.decode(parts.manifestJSON, imageWidth: layout.width, imageHeight: layout.height,
-                                                imageChannels: header.isGrayscale ? 1 : 3)
-        guard manifest.tauID == id, manifest.composition == nil, manifest.areas.allSatisfy({ $0.mode == .jpeg && !$0.rect.isEmpty }) else {
-            throw MSAIError.integrityFailure("\(name) holds a manifest that does not fit its JPEG")
-        }
+        let frame = try jpegFrame(inner, name: name)
+        let (layout, manifest) = (frame.header.layout, frame.manifest)
+        guard manifest.tauID == id else { throw MSAIError.integrityFailure("\(name) holds the manifest of another frame (\(manifest.tauID))") }
         let keysOfAreas = try unmask ? manifest.areas.map { area -> MembraneKeyRecord in
             guard let key = try store.key(area.membraneID)?.record else {
                 throw MSAIError.unknownKey("frame \(id)'s membrane \(area.membraneID) is not held here any more")
@@ -435,13 +435,13 @@ public final class DataCenter: MembraneKeyEscrow, ScrambleService, FrameSink, Se
         let tauOverMCUs = try keys.scrambleKey(for: try layout.tauLayout).tau
         var unscrambling = Duration.zero, unmasking = Duration.zero
         let recovered = try timed("transcode", into: &timings) {
-            try JPEGTranscoder.transcode(parts.jpeg, maxPixels: maximumFramePixels) { coefficients in
+            try JPEGTranscoder.transcode(frame.jpeg, maxPixels: maximumFramePixels) { coefficients in
                 guard coefficients.image.layout == layout else { throw MSAIError.integrityFailure("\(name): its coefficients do not fit its header") }
                 let start = ContinuousClock.now
                 if tauOverMCUs.count > 0 { coefficients.image = try coefficients.image.permutingMCUs(tauOverMCUs.inverse) }
                 let moved = ContinuousClock.now
                 unscrambling = moved - start
-                // Reverse order of masking, so areas sharing MCUs come back exactly.
+                // Reverse order of masking, so areas sharing blocks come back exactly.
                 for (index, (area, key)) in zip(manifest.areas, keysOfAreas).enumerated().reversed() {
                     guard key.mode == .jpeg, key.shape == (try layout.membraneShape(for: area.rect)) else {
                         throw MSAIError.invalidMetadata("area \(area.rect) of \(name) does not fit its membrane key")

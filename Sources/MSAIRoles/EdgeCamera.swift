@@ -110,23 +110,26 @@ public final class EdgeCamera: Sendable {
         -> (masked: PixelBuffer, areas: [MaskedArea], ciphertexts: [UInt8], leaked: Int)
     {
         for area in areas { try frame.checkContains(area) }
-        let grants = try await timedAsync("membrane", into: &timings) { () -> [MembraneGrant] in
-            var grants: [MembraneGrant] = []
-            for area in areas {
-                let shape = try MembraneShape(covering: area, channels: frame.channels)
-                let grant = try await membranes.requestMembrane(MembraneRequest(shape: shape, mode: mode))
-                guard grant.shape == shape, grant.mode == mode else {
-                    throw MSAIError.shapeMismatch(
-                        "asked the cloud for a \(shape) \(mode.rawValue) membrane and got \(grant.shape) \(grant.mode.rawValue)")
-                }
-                grants.append(grant)
-            }
-            return grants
-        }
+        let shapes = try areas.map { try MembraneShape(covering: $0, channels: frame.channels) }
+        let grants = try await timedAsync("membrane", into: &timings) { try await requestMembranes(shapes, mode: mode) }
         // Samples of the original left in place by construction, counted once under overlapping areas.
         let leaked = mode == .gf251 ? try AreaMasker.leakedSampleCount(in: frame, areas: areas) : 0
         let (masked, records, ciphertexts) = try timed("mask", into: &timings) { try Self.mask(frame, areas: areas, grants: grants, keys: keys) }
         return (masked, records, ciphertexts, leaked)
+    }
+
+    /// A fresh membrane from the cloud for each of `shapes`, in order, each checked to be what was asked.
+    private func requestMembranes(_ shapes: [MembraneShape], mode: MaskingMode) async throws -> [MembraneGrant] {
+        var grants: [MembraneGrant] = []
+        for shape in shapes {
+            let grant = try await membranes.requestMembrane(MembraneRequest(shape: shape, mode: mode))
+            guard grant.shape == shape, grant.mode == mode else {
+                throw MSAIError.shapeMismatch(
+                    "asked the cloud for a \(shape) \(mode.rawValue) membrane and got \(grant.shape) \(grant.mode.rawValue)")
+            }
+            grants.append(grant)
+        }
+        return grants
     }
 
     /// The masking step itself, membranes in hand: area i (in this order) with grant i and, in
@@ -235,19 +238,8 @@ public final class EdgeCamera: Sendable {
                 "asked for a tau for a \(layout.width)x\(layout.height) JPEG and got one for \(tau.layout.width)x\(tau.layout.height)")
         }
         let keys = try FrameKeys(tauSeed: tau.seed)
-        let grants = try await timedAsync("membrane", into: &timings) { () -> [MembraneGrant] in
-            var grants: [MembraneGrant] = []
-            for area in maskedAreas {
-                let shape = try layout.membraneShape(for: area)
-                let grant = try await membranes.requestMembrane(MembraneRequest(shape: shape, mode: .jpeg))
-                guard grant.shape == shape, grant.mode == .jpeg else {
-                    throw MSAIError.shapeMismatch(
-                        "asked the cloud for a \(shape) jpeg membrane and got \(grant.shape) \(grant.mode.rawValue)")
-                }
-                grants.append(grant)
-            }
-            return grants
-        }
+        let shapes = try maskedAreas.map { try layout.membraneShape(for: $0) }
+        let grants = try await timedAsync("membrane", into: &timings) { try await requestMembranes(shapes, mode: .jpeg) }
         let tauOverMCUs = try keys.scrambleKey(for: try layout.tauLayout).tau
         var range = CoefficientMask.Range.quantiser
         var masked: CoefficientImage?
@@ -264,8 +256,7 @@ public final class EdgeCamera: Sendable {
             // encoder rounds honestly; a frame with a coefficient outside it anywhere (the data
             // center checks them all) is masked over the whole baseline range instead, and its
             // manifest says so. One outside even that cannot be masked: the frame is not sent.
-            let everyMCU = (columns: 0..<layout.mcusWide, rows: 0..<layout.mcusHigh)
-            if !CoefficientMasking.fitsQuantiserBounds(coefficients.image, mcus: everyMCU) { range = .baseline }
+            if !CoefficientMasking.fitsRanges(coefficients.image, bounded: true) { range = .baseline }
             for (index, (area, grant)) in zip(blocks, grants).enumerated() {
                 var pad = try keys.coefficientPad(area: index)
                 try CoefficientMasking.apply(to: &coefficients.image, blocks: area, pad: &pad, membrane: grant.values, bounded: range == .quantiser)

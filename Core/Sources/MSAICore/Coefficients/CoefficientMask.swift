@@ -15,7 +15,7 @@ public enum CoefficientMask {
     public enum Range: String, Codable, Sendable {
         /// Each position's `boundedRange` under its quantiser (the default: fewer bits).
         case quantiser
-        /// The whole baseline range (when a coefficient of an area lies outside its bound).
+        /// The whole baseline range (when a coefficient of the frame lies outside its bound).
         case baseline
     }
 

@@ -9,30 +9,21 @@ public enum CoefficientMasking {
         image.layout.blocks(of: mcus).count * 64
     }
 
-    /// Whether every coefficient of the area of `mcus` lies within its quantiser's bound
-    /// (`CoefficientMask.boundedRange`; with `bounded` false, the whole baseline range), so that
-    /// the area can be masked, or unmasked, over those ranges.
-    public static func fitsQuantiserBounds(_ image: CoefficientImage, mcus: (columns: Range<Int>, rows: Range<Int>), bounded: Bool = true) -> Bool {
-        let blocks = image.layout.blocks(of: mcus)
-        for (component, range) in zip(image.components, blocks.components) {
+    /// Whether every stored coefficient of `image` lies within its range: its quantiser's bound
+    /// (`CoefficientMask.boundedRange`) when `bounded`, else the whole baseline range. The edge
+    /// masks within the bounds only when they hold everywhere, and the data center accepts a
+    /// frame only when its coefficients (τ has moved them) fit the range its manifest names.
+    public static func fitsRanges(_ image: CoefficientImage, bounded: Bool) -> Bool {
+        for component in image.components {
             let ranges = bounded ? CoefficientMask.boundedRanges(quantization: component.quantization) : CoefficientMask.baselineRanges
             let lows = ranges.map { Int16($0.lowerBound) }, highs = ranges.map { Int16($0.upperBound) }
             let fits = component.coefficients.withUnsafeBufferPointer { all in
                 lows.withUnsafeBufferPointer { lows in
                     highs.withUnsafeBufferPointer { highs in
-                        for y in range.rows {
-                            // A row of blocks is contiguous: one pass over it, position by position.
-                            let start = component.offset(x: range.columns.lowerBound, y: y), end = start + range.columns.count * 64
-                            var k = 0
-                            var outside = false
-                            for i in start..<end {
-                                let c = all[i]
-                                outside = outside || c < lows[k] || c > highs[k]
-                                k = (k + 1) & 63
-                            }
-                            if outside { return false }
-                        }
-                        return true
+                        // Blocks are stored one after another: position k of each is at i mod 64.
+                        var outside = false
+                        for i in all.indices { outside = outside || all[i] < lows[i & 63] || all[i] > highs[i & 63] }
+                        return !outside
                     }
                 }
             }

@@ -148,6 +148,18 @@ import Testing
         #expect(image.mcus(covering: Rect(x: 0, y: 0, width: 100, height: 70)) == (0..<7, 0..<5))
     }
 
+    /// Bands stay within the membrane's bound even when the area starts inside an MCU row,
+    /// whose first row then touches fewer blocks than the rows after it.
+    @Test func bandsOfAnAreaStartingInsideAnMCURowStayWithinTheirBound() throws {
+        let layout = image().layout
+        let area = Rect(x: 0, y: 9, width: 100, height: 61)
+        for maximum in [40, 60, 90, 130] {  // one MCU row of this image is 40 blocks, the least a band can be
+            let bands = layout.maskedAreas(for: [area], maximumBlocks: maximum)
+            #expect(bands.allSatisfy { layout.blocks(covering: $0).count <= maximum }, "at most \(maximum) blocks a band")
+            #expect(MaskCoverage.pixelsCovered(of: area, by: bands) == area.area)
+        }
+    }
+
     /// An area masks the blocks that hold its pixels: 8x8 luma blocks, 16x16 (in pixels) chroma
     /// blocks in 4:2:0, clipped to the blocks the image stores.
     @Test func anAreaMasksTheBlocksItTouchesInEachComponent() {

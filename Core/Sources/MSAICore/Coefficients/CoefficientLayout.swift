@@ -114,7 +114,9 @@ public struct CoefficientLayout: Sendable, Equatable {
             let clipped = area.intersection(image)
             guard let clipped, !clipped.isEmpty else { continue }
             let rows = mcus(covering: clipped).rows
-            let perRow = max(1, blocks(covering: clipped.intersection(Rect(x: 0, y: rows.lowerBound * mcuHeight, width: width, height: mcuHeight)) ?? clipped).count)
+            // The blocks of one whole MCU row across the area's columns: no row of the area
+            // touches more (its first and last may touch fewer).
+            let perRow = max(1, blocks(covering: Rect(x: clipped.x, y: rows.lowerBound * mcuHeight, width: clipped.width, height: mcuHeight)).count)
             let rowsPerBand = max(1, maximumBlocks / perRow)
             var row = rows.lowerBound
             while row < rows.upperBound {

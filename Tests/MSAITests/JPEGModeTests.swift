@@ -330,4 +330,51 @@ import Testing
             }
         }
     }
+
+    /// The other two JPEG sources of `--mode jpeg`: a UDP camera over loopback and a folder of
+    /// images. Each JPEG arrives with its bytes, masked in the DCT domain, back to its pixels; a
+    /// PNG in the folder goes through the pixel edge.
+    @Test func udpAndFolderJPEGsAreMaskedInTheDCTDomain() async throws {
+        let roles = Roles(seed: 44, mode: .jpeg)
+        let pixelEdge = EdgeCamera(membranes: roles.cloud, scrambling: roles.dataCenter, egress: roles.dataCenter, mode: .hardened)
+        let frames = try StreamTests.vtestFrames(3).map { try $0.resized(width: 384, height: 288) }
+        let jpegs = try frames.map { try JPEGCodec.encode($0, quality: 70) }
+
+        let udp = LiveJPEGSource(capacity: 64, keepJPEG: true)
+        let receiver = try await UDPFrameReceiver.start(host: "127.0.0.1", port: 0, into: udp)
+        let sender = try await UDPFrameSender(host: "127.0.0.1", port: receiver.port, loss: 0, seed: 1)
+        for jpeg in jpegs + [jpegs[0]] {  // a last frame settles the ones before it
+            _ = try await sender.send(jpeg)
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        try await Task.sleep(for: .milliseconds(300))
+        _ = await receiver.stop()
+        await sender.close()
+        udp.close()
+
+        let folder = try CommandLineTests().temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try Data(jpegs[1]).write(to: folder.appendingPathComponent("a.jpg"))
+        try Data(try PNGCodec.encode(frames[2])).write(to: folder.appendingPathComponent("b.png"))
+        let files = try ImageFolderSource(folder: folder.path, watch: false, keepJPEG: true)
+
+        let areas: FramePipeline.Detect = { _ in [Rect(x: 50, y: 40, width: 60, height: 90)] }
+        for (source, expected) in [(udp as FrameSource, jpegs + [jpegs[0]]), (files, [jpegs[1]])] {
+            let pipeline = try FramePipeline(edge: roles.edge, pixelEdge: pixelEdge, settings: .init(detectEvery: 1), detect: areas)
+            let outcomes = StreamTests.Outcomes()
+            _ = try await pipeline.run(source) { await outcomes.add($0) }
+            let all = await outcomes.all
+            #expect(all.count >= expected.count)
+            for outcome in all {
+                let receipt = try #require(outcome.receipt)
+                let recovered = try roles.dataCenter.original(receipt.frameID)
+                if let jpeg = outcome.frame.jpeg {
+                    #expect(outcome.manifest?.areas.first?.mode == .jpeg && expected.contains(jpeg))
+                    #expect(recovered == (try JPEGCodec.decodeAsStored(jpeg)))
+                } else {
+                    #expect(outcome.manifest?.areas.first?.mode == .hardened && recovered == frames[2])
+                }
+            }
+        }
+    }
 }
